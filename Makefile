@@ -1,0 +1,178 @@
+# mcp-broker: `make run` starts the daemon with a demo server, `make check`
+# runs every test. Both install missing Debian packages first.
+
+PREFIX	?= /usr/local
+DESTDIR	?=
+SANITIZE ?=
+
+CC	?= cc
+PKGS	 = libevent_core libcjson libsystemd
+DEBS	 = gcc libc6-dev make pkg-config libevent-dev libcjson-dev \
+	   libsystemd-dev check
+
+ifeq ($(SANITIZE),1)
+B	 = build/asan
+SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all \
+	   -fno-omit-frame-pointer
+else
+B	 = build
+SANFLAGS =
+endif
+
+CFLAGS	?= -O2 -g
+CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+	   -Wmissing-prototypes -Wstrict-prototypes -Iproto -Idaemon \
+	   $(SANFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDFLAGS	+= $(SANFLAGS)
+LIBS	 = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECKLIBS = $(shell pkg-config --libs check 2>/dev/null)
+
+PROTO_SRC  = proto/frame.c proto/jsonrpc.c proto/xmalloc.c proto/client.c
+DAEMON_SRC = daemon/main.c daemon/config.c daemon/log.c daemon/table.c \
+	     daemon/child.c daemon/session.c daemon/conn.c daemon/broker.c \
+	     daemon/listener.c
+CTL_SRC	   = daemon/ctl.c
+DEMO_SRC   = daemon/demo_server.c
+
+UNIT_TESTS = frame jsonrpc config table
+INTEGRATION_TESTS = basic faults concurrency close
+INTEROP_TESTS = npm_servers
+
+obj	 = $(patsubst %.c,$(B)/obj/%.o,$(1))
+PROTO_OBJ  = $(call obj,$(PROTO_SRC))
+
+BINS	 = $(B)/mcp-brokerd $(B)/mcp-brokerctl $(B)/mcp-demo-server
+TEST_BINS = $(patsubst %,$(B)/tests/unit/test_%,$(UNIT_TESTS)) \
+	    $(patsubst %,$(B)/tests/integration/test_%,$(INTEGRATION_TESTS)) \
+	    $(patsubst %,$(B)/tests/interop/test_%,$(INTEROP_TESTS)) \
+	    $(B)/tests/fake-mcp
+
+.PHONY: all deps run check check-unit check-integration check-interop \
+	tests npm-deps clean install
+
+all: $(BINS)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/mcp-brokerd: $(call obj,$(DAEMON_SRC)) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/mcp-brokerctl: $(call obj,$(CTL_SRC)) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/mcp-demo-server: $(call obj,$(DEMO_SRC)) $(PROTO_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/tests/fake-mcp: $(call obj,tests/fixtures/fake_mcp.c) $(PROTO_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# Unit tests link the module under test and what it needs, nothing more.
+UNIT_DEPS_frame	  =
+UNIT_DEPS_jsonrpc =
+UNIT_DEPS_config  = daemon/config.c daemon/log.c
+UNIT_DEPS_table	  = daemon/table.c
+
+.SECONDEXPANSION:
+.SECONDARY:
+$(B)/tests/unit/test_%: $(B)/obj/tests/unit/test_%.o \
+    $$(call obj,$$(UNIT_DEPS_$$*)) $(PROTO_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CHECKLIBS)
+
+# Integration and interop tests drive the real daemon through the socket.
+HARNESS_OBJ = $(call obj,tests/integration/harness.c)
+
+$(B)/tests/integration/test_%: $(call obj,tests/integration/test_%.c) \
+    $(HARNESS_OBJ) $(PROTO_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CHECKLIBS)
+
+$(B)/tests/interop/test_%: $(call obj,tests/interop/test_%.c) \
+    $(HARNESS_OBJ) $(PROTO_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CHECKLIBS)
+
+tests: $(BINS) $(TEST_BINS)
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+# Install the Debian packages the build needs, only those missing.
+deps:
+	@missing=""; \
+	for p in $(DEBS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+		    grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		    apt-get install -y -qq $$missing; \
+	fi
+
+# The interop tests' MCP servers, pinned in tests/interop/package-lock.json.
+# Failure is not fatal here: the interop tests then report SKIPPED loudly.
+npm-deps:
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "installing Debian packages: nodejs npm"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		    apt-get install -y -qq nodejs npm || true; \
+	fi
+	@if command -v npm >/dev/null 2>&1; then \
+		cd tests/interop && (npm ci --no-audit --no-fund --loglevel=error \
+		    || echo "npm install failed: interop tests will be SKIPPED"); \
+	fi
+
+RUN_DIR	 = $(CURDIR)/build/run
+
+# Start the daemon in the foreground with the demo config.
+run: deps
+	@$(MAKE) --no-print-directory all
+	@mkdir -p $(RUN_DIR)
+	@sed -e 's|@DEMO_SERVER@|$(CURDIR)/build/mcp-demo-server|' \
+	    -e 's|@SOCKET@|$(RUN_DIR)/mcp-broker.sock|' \
+	    conf/demo.json.in > $(RUN_DIR)/mcp-broker.json
+	@echo
+	@echo "mcp-brokerd is starting on $(RUN_DIR)/mcp-broker.sock"
+	@echo "In another terminal, from $(CURDIR):"
+	@echo "  export MCP_BROKER_SOCKET=$(RUN_DIR)/mcp-broker.sock"
+	@echo "  build/mcp-brokerctl call demo t1 counter    # 1"
+	@echo "  build/mcp-brokerctl call demo t1 counter    # 2: same session"
+	@echo "  build/mcp-brokerctl call demo t2 counter    # 1: another thread"
+	@echo "  build/mcp-brokerctl status"
+	@echo "Stop it with Ctrl-C."
+	@echo
+	exec build/mcp-brokerd --config $(RUN_DIR)/mcp-broker.json
+
+# Every test: unit, integration against the real daemon, interop with npm
+# servers. TESTS_B tells the tests where the binaries are.
+check: deps
+	@$(MAKE) --no-print-directory npm-deps
+	@$(MAKE) --no-print-directory tests
+	@$(MAKE) --no-print-directory check-unit check-integration check-interop
+
+export MCPB_BUILD = $(CURDIR)/$(B)
+export MCPB_TOP = $(CURDIR)
+
+check-unit: tests
+	@set -e; for t in $(UNIT_TESTS); do $(B)/tests/unit/test_$$t; done
+
+check-integration: tests
+	@set -e; for t in $(INTEGRATION_TESTS); do \
+		$(B)/tests/integration/test_$$t; done
+
+check-interop: tests
+	@set -e; for t in $(INTEROP_TESTS); do $(B)/tests/interop/test_$$t; done
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/mcp-broker
+	install -m 755 build/mcp-brokerd build/mcp-brokerctl $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 build/mcp-demo-server $(DESTDIR)$(PREFIX)/libexec/mcp-broker/
+	install -d $(DESTDIR)/etc/mcp-broker
+	test -e $(DESTDIR)/etc/mcp-broker/mcp-broker.json || \
+	    install -m 644 conf/mcp-broker.json $(DESTDIR)/etc/mcp-broker/mcp-broker.json
+
+clean:
+	rm -rf build

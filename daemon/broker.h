@@ -1,0 +1,89 @@
+/*
+ * The broker: the one state main creates and every module is handed, and
+ * the routing of client requests to sessions.
+ */
+#ifndef DAEMON_BROKER_H
+#define DAEMON_BROKER_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <stdint.h>
+#include <time.h>
+
+#include <cJSON.h>
+
+#define BROKER_VERSION	"0.1.0"
+
+struct config;
+struct conn;
+struct child_list;
+struct listener;
+struct session;
+struct table;
+
+struct broker_counters {
+	uint64_t	sessions_started;
+	uint64_t	sessions_evicted;
+	uint64_t	sessions_exited;
+	uint64_t	sessions_closed;
+	uint64_t	requests;
+	uint64_t	errors;
+	uint64_t	clients_accepted;
+};
+
+struct broker {
+	struct event_base	*base;
+	struct config		*conf;
+	char			*config_path;
+	struct table		*table;
+	struct child_list	*children;
+	struct listener		*listener;
+	TAILQ_HEAD(, conn)	 conns;
+	size_t			 nconns;
+
+	time_t			 started;	/* wall clock, for uptime */
+	uid_t			 euid;		/* the daemon's own user */
+	uint64_t		 next_session;	/* for session ids */
+	struct broker_counters	 counters;
+	int			 exiting;
+};
+
+/*
+ * One client request on its way to a child and back. The conn holds it
+ * until answered; the session holds it queued (while starting) or in
+ * flight. conn is NULL once the client has gone.
+ */
+enum request_kind {
+	REQUEST_FORWARD,	/* an MCP request for the child */
+	REQUEST_SESSION_INFO,	/* broker/session with create: answered
+				   with the session once it is ready */
+};
+
+struct request {
+	enum request_kind	 kind;
+	struct conn		*conn;
+	struct session		*session;
+	cJSON			*client_id;	/* owned */
+	cJSON			*msg;		/* owned until sent */
+	int64_t			 child_id;	/* 0 until sent */
+	TAILQ_ENTRY(request)	 conn_entry;
+	TAILQ_ENTRY(request)	 session_entry;
+};
+TAILQ_HEAD(request_list, request);
+
+void	 broker_init(struct broker *, struct event_base *, struct config *,
+	     const char *);
+void	 broker_shutdown(struct broker *);
+void	 broker_free(struct broker *);
+
+void	 broker_dispatch(struct broker *, struct conn *, cJSON *);
+void	 broker_notify(struct broker *, struct conn *, cJSON *);
+
+void	 request_answer(struct request *, cJSON *);
+void	 request_fail(struct request *, int, const char *, cJSON *);
+void	 request_free(struct request *);
+
+void	 broker_session_ended(struct broker *, struct session *);
+
+#endif

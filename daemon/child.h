@@ -1,0 +1,42 @@
+/*
+ * Child processes: spawn an MCP server without a shell in its own process
+ * group with its stdio on pipes, signal its group, and reap it.
+ *
+ * One SIGCHLD handler (main) calls child_reap(), which loops waitpid() and
+ * hands each exit to the owner's callback. Because the daemon is a child
+ * subreaper, orphaned grandchildren are reaped there too.
+ */
+#ifndef DAEMON_CHILD_H
+#define DAEMON_CHILD_H
+
+#include <sys/types.h>
+
+struct child;
+struct child_list;
+
+typedef void (*child_exit_cb)(struct child *, int, void *);
+
+struct child_spec {
+	char *const	*argv;		/* argv[0] is the command */
+	char *const	*env;		/* "NAME=value" merged over the base */
+	const char	*cwd;		/* NULL: inherit */
+};
+
+struct child_list *child_list_new(void);
+void		 child_list_free(struct child_list *);
+size_t		 child_list_count(struct child_list *);
+
+struct child	*child_spawn(struct child_list *, const struct child_spec *,
+		     child_exit_cb, void *, char **);
+void		 child_free(struct child *);
+pid_t		 child_pid(struct child *);
+int		 child_take_stdin(struct child *);
+int		 child_take_stdout(struct child *);
+int		 child_take_stderr(struct child *);
+int		 child_kill_group(struct child *, int);
+int		 child_exited(struct child *);
+
+void		 child_reap(struct child_list *);
+char		*child_describe_status(int);
+
+#endif

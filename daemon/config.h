@@ -1,0 +1,71 @@
+/*
+ * The configuration file (DESIGN §7): JSON in the mcpServers shape MCP
+ * hosts already use, validated with errors that name the JSON path.
+ */
+#ifndef DAEMON_CONFIG_H
+#define DAEMON_CONFIG_H
+
+#include <sys/types.h>
+
+#include <stddef.h>
+
+#include "log.h"
+
+#define CONFIG_DEFAULT_PATH	"/etc/mcp-broker/mcp-broker.json"
+#define CONFIG_DEFAULT_SOCKET	"/run/mcp-broker/mcp-broker.sock"
+
+/* A per-server override that is not set takes the broker's value. */
+#define CONFIG_UNSET		(-1)
+
+struct server_conf {
+	char	 *name;
+	char	 *command;
+	char	**argv;		/* command then args, NULL-terminated */
+	size_t	  argc;
+	char	**env;		/* "NAME=value", NULL-terminated */
+	size_t	  envc;
+	char	 *cwd;		/* NULL: the daemon's */
+	int	  max_sessions;	/* 0: only the global cap */
+	int	  idle_timeout_s;	/* CONFIG_UNSET or seconds */
+	int	  request_timeout_s;	/* CONFIG_UNSET or seconds */
+	int	  start_timeout_s;	/* CONFIG_UNSET or seconds */
+	int	  disabled;
+};
+
+struct config {
+	char			*socket;
+	mode_t			 socket_mode;
+	int			 max_sessions;
+	int			 max_clients;
+	int			 idle_timeout_s;
+	int			 request_timeout_s;
+	int			 max_request_timeout_s;
+	int			 start_timeout_s;
+	int			 shutdown_grace_ms;
+	size_t			 max_message_bytes;
+	enum log_level		 log_level;
+
+	struct server_conf	*servers;
+	size_t			 nservers;
+};
+
+/* What validation found: errors make the file unusable, warnings do not. */
+struct config_diag {
+	char	**errors;
+	size_t	  nerrors;
+	char	**warnings;
+	size_t	  nwarnings;
+};
+
+struct config	*config_default(void);
+struct config	*config_parse(const char *, size_t, struct config_diag *);
+struct config	*config_load(const char *, struct config_diag *);
+void		 config_free(struct config *);
+void		 config_diag_clear(struct config_diag *);
+
+const struct server_conf *config_find_server(const struct config *,
+		     const char *);
+int		 config_server_equal(const struct server_conf *,
+		     const struct server_conf *);
+
+#endif

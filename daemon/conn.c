@@ -1,0 +1,290 @@
+/*
+ * Client connections: NDJSON in, JSON-RPC answers out, bounded both ways.
+ */
+#include <sys/queue.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "broker.h"
+#include "config.h"
+#include "conn.h"
+#include "errors.h"
+#include "frame.h"
+#include "jsonrpc.h"
+#include "log.h"
+#include "session.h"
+#include "xmalloc.h"
+
+struct conn {
+	struct broker		*b;
+	struct bufferevent	*bev;
+	uid_t			 uid;
+	pid_t			 pid;
+	uint64_t		 serial;
+	struct frame		 frame;
+	struct request_list	 requests;
+	size_t			 nrequests;
+	size_t			 output_max;
+	int			 paused;	/* reading stopped: in flight */
+	int			 closing;	/* flush, then free */
+	int			 dead;		/* freed from a deferred event */
+	TAILQ_ENTRY(conn)	 entry;
+};
+
+static void	conn_read_cb(struct bufferevent *, void *);
+static void	conn_write_cb(struct bufferevent *, void *);
+static void	conn_event_cb(struct bufferevent *, short, void *);
+static void	conn_free_cb(evutil_socket_t, short, void *);
+static void	conn_line(struct conn *, const char *, size_t);
+
+/* Take a new connection from the listener; fd is nonblocking. */
+struct conn *
+conn_new(struct broker *b, int fd, uid_t uid, pid_t pid)
+{
+	struct conn	*c;
+
+	c = xcalloc(1, sizeof *c);
+	c->b = b;
+	c->uid = uid;
+	c->pid = pid;
+	c->serial = ++b->counters.clients_accepted;
+	c->output_max = b->conf->max_message_bytes * CONN_OUTPUT_MAX_FACTOR;
+	frame_init(&c->frame, b->conf->max_message_bytes);
+	TAILQ_INIT(&c->requests);
+	c->bev = bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
+	    c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&b->conns, c, entry);
+	b->nconns++;
+	log_debug("client %llu: connected (uid %ld, pid %ld)",
+	    (unsigned long long)c->serial, (long)uid, (long)pid);
+	return (c);
+}
+
+/*
+ * Drop the connection now: its requests still in flight are cancelled at
+ * their children and their late answers dropped. Freed later, from a
+ * deferred event, since a callback of this conn may be on the stack.
+ */
+void
+conn_drop(struct conn *c, const char *why)
+{
+	struct request	*req;
+	struct timeval	 tv = { 0, 0 };
+
+	if (c->dead)
+		return;
+	c->dead = 1;
+	log_debug("client %llu: dropped (%s)", (unsigned long long)c->serial,
+	    why);
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	while ((req = TAILQ_FIRST(&c->requests)) != NULL) {
+		if (req->session != NULL)
+			session_cancel(req->session, req);
+		request_free(req);
+	}
+	TAILQ_REMOVE(&c->b->conns, c, entry);
+	c->b->nconns--;
+	event_base_once(c->b->base, -1, EV_TIMEOUT, conn_free_cb, c, &tv);
+}
+
+/* Free a dropped connection. */
+static void
+conn_free_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)fd;
+	(void)events;
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+/*
+ * Send one message to the client; takes msg. A client that does not read
+ * its answers is dropped once its unsent bytes pass the output bound,
+ * rather than letting the daemon's memory grow.
+ */
+void
+conn_send(struct conn *c, cJSON *msg)
+{
+	struct evbuffer	*out;
+
+	if (c->dead) {
+		cJSON_Delete(msg);
+		return;
+	}
+	out = bufferevent_get_output(c->bev);
+	frame_write(out, msg);
+	cJSON_Delete(msg);
+	if (evbuffer_get_length(out) > c->output_max) {
+		log_warnx("client %llu: over %zu unsent bytes (%d x "
+		    "max_message_bytes); dropping it",
+		    (unsigned long long)c->serial, c->output_max,
+		    CONN_OUTPUT_MAX_FACTOR);
+		conn_drop(c, "output bound");
+	}
+}
+
+/* Send a JSON-RPC error; takes id (NULL: null) and data. */
+void
+conn_send_error(struct conn *c, cJSON *id, int code, const char *message,
+    cJSON *data)
+{
+	c->b->counters.errors++;
+	conn_send(c, jsonrpc_error(id, code, message, data));
+}
+
+/* Stop reading; free the connection once what is queued is written. */
+void
+conn_close_after_flush(struct conn *c)
+{
+	c->closing = 1;
+	bufferevent_disable(c->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		conn_drop(c, "closed by the broker");
+}
+
+/* The peer's uid, from SO_PEERCRED at accept. */
+uid_t
+conn_uid(struct conn *c)
+{
+	return (c->uid);
+}
+
+/* A request of this client is now pending; pause reading at the bound. */
+void
+conn_add_request(struct conn *c, struct request *req)
+{
+	req->conn = c;
+	TAILQ_INSERT_TAIL(&c->requests, req, conn_entry);
+	if (++c->nrequests >= CONN_MAX_IN_FLIGHT && !c->paused) {
+		c->paused = 1;
+		bufferevent_disable(c->bev, EV_READ);
+	}
+}
+
+/* A request of this client is done; resume reading below the bound. */
+void
+conn_remove_request(struct conn *c, struct request *req)
+{
+	TAILQ_REMOVE(&c->requests, req, conn_entry);
+	req->conn = NULL;
+	if (--c->nrequests < CONN_MAX_IN_FLIGHT && c->paused && !c->dead &&
+	    !c->closing) {
+		c->paused = 0;
+		bufferevent_enable(c->bev, EV_READ);
+		/* Lines may already be buffered; do not wait for more. */
+		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
+		    BEV_TRIG_DEFER_CALLBACKS);
+	}
+}
+
+/* The pending request this client sent under id, or NULL. */
+struct request *
+conn_find_request(struct conn *c, const cJSON *id)
+{
+	struct request	*req;
+
+	TAILQ_FOREACH(req, &c->requests, conn_entry) {
+		if (cJSON_Compare(req->client_id, id, 1))
+			return (req);
+	}
+	return (NULL);
+}
+
+/* Lines from the client: each a JSON-RPC message. */
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn		*c = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct frame_line	 line;
+	cJSON			*data;
+
+	while (!c->dead && !c->closing && !c->paused) {
+		switch (frame_next(&c->frame, in, &line)) {
+		case FRAME_AGAIN:
+			return;
+		case FRAME_TOO_LONG:
+			data = cJSON_CreateObject();
+			cJSON_AddNumberToObject(data, "max_message_bytes",
+			    (double)c->frame.max);
+			conn_send_error(c, NULL, RPC_TOO_LARGE, "The message is "
+			    "longer than max_message_bytes; the connection "
+			    "will be closed.", data);
+			evbuffer_drain(in, evbuffer_get_length(in));
+			conn_close_after_flush(c);
+			return;
+		case FRAME_LINE:
+			conn_line(c, line.data, line.len);
+			frame_done(&c->frame, in, &line);
+			break;
+		}
+	}
+}
+
+/* One line from the client. */
+static void
+conn_line(struct conn *c, const char *data, size_t len)
+{
+	struct jsonrpc_msg	msg;
+	struct jsonrpc_fault	fault;
+
+	if (jsonrpc_parse(data, len, &msg, &fault) != 0) {
+		conn_send_error(c, fault.id, fault.code, fault.message, NULL);
+		return;
+	}
+	switch (msg.kind) {
+	case JSONRPC_REQUEST:
+		c->b->counters.requests++;
+		broker_dispatch(c->b, c, msg.root);
+		break;
+	case JSONRPC_NOTIFICATION:
+		broker_notify(c->b, c, msg.root);
+		break;
+	case JSONRPC_RESPONSE:
+		log_debug("client %llu: ignoring a response; the broker sends "
+		    "clients no requests", (unsigned long long)c->serial);
+		cJSON_Delete(msg.root);
+		break;
+	}
+}
+
+/* Output drained: a closing connection can go now. */
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)bev;
+	if (c->closing)
+		conn_drop(c, "closed by the broker");
+}
+
+/* EOF or an error on the socket. */
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_EOF)
+		conn_drop(c, "disconnected");
+	else if (what & BEV_EVENT_ERROR)
+		conn_drop(c, "socket error");
+}
+
+/* The broker this connection belongs to. */
+struct broker *
+conn_broker(struct conn *c)
+{
+	return (c->b);
+}

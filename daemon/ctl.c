@@ -1,0 +1,401 @@
+/*
+ * mcp-brokerctl: status, calls and closing for people, over the broker's
+ * socket. Exit status: 0 success, 1 an error answer, 2 usage or
+ * connection errors.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "broker.h"
+#include "client.h"
+#include "jsonrpc.h"
+#include "xmalloc.h"
+
+#define CTL_EXIT_OK		0
+#define CTL_EXIT_ANSWER		1
+#define CTL_EXIT_USAGE		2
+/* How long the ctl waits for an answer (a first call may start a server). */
+#define CTL_TIMEOUT_MS		(10 * 60 * 1000)
+/* The thread `tools` uses when none is given. */
+#define CTL_DEFAULT_THREAD	"mcp-brokerctl"
+
+struct ctl_command {
+	const char	*name;
+	int		 (*fn)(struct client *, int, char **);
+	const char	*usage;
+};
+
+static int	ctl_status(struct client *, int, char **);
+static int	ctl_call(struct client *, int, char **);
+static int	ctl_tools(struct client *, int, char **);
+static int	ctl_close(struct client *, int, char **);
+static int	ctl_reload(struct client *, int, char **);
+static int	ctl_session(struct client *, int, char **);
+static int	ctl_servers(struct client *, int, char **);
+
+static const struct ctl_command ctl_commands[] = {
+	{ "status", ctl_status, "status [--json]" },
+	{ "call", ctl_call, "call [--json] SERVER THREAD TOOL [JSON-ARGS]" },
+	{ "tools", ctl_tools, "tools [--json] SERVER [THREAD]" },
+	{ "close", ctl_close,
+	    "close --thread T | --server S | --all | SERVER THREAD" },
+	{ "reload", ctl_reload, "reload" },
+	{ "session", ctl_session, "session SERVER THREAD" },
+	{ "servers", ctl_servers, "servers" },
+};
+
+static void	ctl_usage(void) __attribute__((noreturn));
+static int	ctl_request(struct client *, const char *, cJSON *, cJSON **);
+static void	ctl_print_json(const cJSON *);
+static int	ctl_json_flag(int *, char ***);
+static void	ctl_duration(char *, size_t, double);
+
+static void
+ctl_usage(void)
+{
+	size_t	i;
+
+	fprintf(stderr, "usage: mcp-brokerctl [--socket PATH] command ...\n");
+	for (i = 0; i < sizeof ctl_commands / sizeof *ctl_commands; i++)
+		fprintf(stderr, "       mcp-brokerctl %s\n",
+		    ctl_commands[i].usage);
+	exit(CTL_EXIT_USAGE);
+}
+
+/*
+ * Call method and put the result in *result (caller owns it). Returns an
+ * exit status: an error answer is printed and gives CTL_EXIT_ANSWER.
+ */
+static int
+ctl_request(struct client *c, const char *method, cJSON *params,
+    cJSON **result)
+{
+	cJSON	*answer, *error, *code, *message, *data;
+	char	*cause, *text;
+
+	*result = NULL;
+	if ((answer = client_call(c, method, params, CTL_TIMEOUT_MS,
+	    &cause)) == NULL) {
+		fprintf(stderr, "mcp-brokerctl: %s\n", cause);
+		free(cause);
+		return (CTL_EXIT_USAGE);
+	}
+	if ((error = cJSON_GetObjectItemCaseSensitive(answer, "error")) !=
+	    NULL) {
+		code = cJSON_GetObjectItemCaseSensitive(error, "code");
+		message = cJSON_GetObjectItemCaseSensitive(error, "message");
+		data = cJSON_GetObjectItemCaseSensitive(error, "data");
+		fprintf(stderr, "mcp-brokerctl: error %d: %s\n",
+		    cJSON_IsNumber(code) ? code->valueint : 0,
+		    cJSON_IsString(message) ? message->valuestring : "?");
+		if (data != NULL) {
+			text = cJSON_Print(data);
+			fprintf(stderr, "%s\n", text);
+			free(text);
+		}
+		cJSON_Delete(answer);
+		return (CTL_EXIT_ANSWER);
+	}
+	*result = cJSON_DetachItemFromObjectCaseSensitive(answer, "result");
+	cJSON_Delete(answer);
+	return (CTL_EXIT_OK);
+}
+
+/* Print a tree as indented JSON on stdout. */
+static void
+ctl_print_json(const cJSON *item)
+{
+	char	*text;
+
+	text = cJSON_Print(item);
+	printf("%s\n", text);
+	free(text);
+}
+
+/* Take a leading --json off the arguments. */
+static int
+ctl_json_flag(int *argc, char ***argv)
+{
+	if (*argc > 0 && strcmp((*argv)[0], "--json") == 0) {
+		(*argc)--;
+		(*argv)++;
+		return (1);
+	}
+	return (0);
+}
+
+/* Seconds as "42s", "7m", "3h", "2d". */
+static void
+ctl_duration(char *buf, size_t len, double s)
+{
+	if (s < 120)
+		snprintf(buf, len, "%.0fs", s);
+	else if (s < 7200)
+		snprintf(buf, len, "%.0fm", s / 60);
+	else if (s < 172800)
+		snprintf(buf, len, "%.0fh", s / 3600);
+	else
+		snprintf(buf, len, "%.0fd", s / 86400);
+}
+
+/* status: the sessions as a table, or everything as JSON. */
+static int
+ctl_status(struct client *c, int argc, char **argv)
+{
+	cJSON		*r, *sessions, *s;
+	char		 age[16], idle[16], up[16];
+	int		 rc, json;
+
+	json = ctl_json_flag(&argc, &argv);
+	if (argc != 0)
+		ctl_usage();
+	if ((rc = ctl_request(c, "broker/status", NULL, &r)) != CTL_EXIT_OK)
+		return (rc);
+	if (json) {
+		ctl_print_json(r);
+		cJSON_Delete(r);
+		return (CTL_EXIT_OK);
+	}
+	sessions = cJSON_GetObjectItem(r, "sessions");
+	ctl_duration(up, sizeof up, cJSON_GetObjectItem(r,
+	    "uptime_s")->valuedouble);
+	printf("mcp-brokerd %s, pid %d, up %s, %d of %d sessions\n",
+	    cJSON_GetObjectItem(r, "version")->valuestring,
+	    cJSON_GetObjectItem(r, "pid")->valueint, up,
+	    cJSON_GetArraySize(sessions),
+	    cJSON_GetObjectItem(r, "max_sessions")->valueint);
+	if (cJSON_GetArraySize(sessions) == 0) {
+		cJSON_Delete(r);
+		return (CTL_EXIT_OK);
+	}
+	printf("\n%-16s %-24s %8s %-9s %4s %6s %6s %7s %9s\n", "SERVER",
+	    "THREAD", "PID", "STATE", "GEN", "AGE", "IDLE", "CALLS",
+	    "IN-FLIGHT");
+	cJSON_ArrayForEach(s, sessions) {
+		ctl_duration(age, sizeof age,
+		    cJSON_GetObjectItem(s, "age_s")->valuedouble);
+		ctl_duration(idle, sizeof idle,
+		    cJSON_GetObjectItem(s, "idle_s")->valuedouble);
+		printf("%-16s %-24s %8d %-9s %4d %6s %6s %7.0f %9d\n",
+		    cJSON_GetObjectItem(s, "server")->valuestring,
+		    cJSON_GetObjectItem(s, "thread")->valuestring,
+		    cJSON_GetObjectItem(s, "pid")->valueint,
+		    cJSON_GetObjectItem(s, "state")->valuestring,
+		    cJSON_GetObjectItem(s, "generation")->valueint, age, idle,
+		    cJSON_GetObjectItem(s, "calls")->valuedouble,
+		    cJSON_GetObjectItem(s, "in_flight")->valueint);
+	}
+	cJSON_Delete(r);
+	return (CTL_EXIT_OK);
+}
+
+/* call: one tools/call; prints its text content, or the result as JSON. */
+static int
+ctl_call(struct client *c, int argc, char **argv)
+{
+	cJSON	*params, *args = NULL, *r, *content, *item, *text, *is_error;
+	int	 rc, json, printed = 0;
+
+	json = ctl_json_flag(&argc, &argv);
+	if (argc != 3 && argc != 4)
+		ctl_usage();
+	if (argc == 4 && ((args = cJSON_Parse(argv[3])) == NULL ||
+	    !cJSON_IsObject(args))) {
+		fprintf(stderr, "mcp-brokerctl: JSON-ARGS must be a JSON "
+		    "object, e.g. '{\"text\":\"hi\"}'\n");
+		cJSON_Delete(args);
+		return (CTL_EXIT_USAGE);
+	}
+	params = cJSON_CreateObject();
+	cJSON_AddStringToObject(params, "server", argv[0]);
+	cJSON_AddStringToObject(params, "thread", argv[1]);
+	cJSON_AddStringToObject(params, "name", argv[2]);
+	cJSON_AddItemToObject(params, "arguments", args != NULL ? args :
+	    cJSON_CreateObject());
+	if ((rc = ctl_request(c, "tools/call", params, &r)) != CTL_EXIT_OK)
+		return (rc);
+	is_error = cJSON_GetObjectItemCaseSensitive(r, "isError");
+	if (json)
+		ctl_print_json(r);
+	else {
+		content = cJSON_GetObjectItemCaseSensitive(r, "content");
+		cJSON_ArrayForEach(item, content) {
+			text = cJSON_GetObjectItemCaseSensitive(item, "text");
+			if (cJSON_IsString(text)) {
+				printf("%s\n", text->valuestring);
+				printed = 1;
+			}
+		}
+		if (!printed)
+			ctl_print_json(r);
+	}
+	rc = cJSON_IsTrue(is_error) ? CTL_EXIT_ANSWER : CTL_EXIT_OK;
+	cJSON_Delete(r);
+	return (rc);
+}
+
+/* tools: the server's tools, a line each. */
+static int
+ctl_tools(struct client *c, int argc, char **argv)
+{
+	cJSON	*params, *r, *tool, *name, *desc;
+	int	 rc, json;
+
+	json = ctl_json_flag(&argc, &argv);
+	if (argc != 1 && argc != 2)
+		ctl_usage();
+	params = cJSON_CreateObject();
+	cJSON_AddStringToObject(params, "server", argv[0]);
+	cJSON_AddStringToObject(params, "thread", argc == 2 ? argv[1] :
+	    CTL_DEFAULT_THREAD);
+	if ((rc = ctl_request(c, "tools/list", params, &r)) != CTL_EXIT_OK)
+		return (rc);
+	if (json)
+		ctl_print_json(r);
+	else {
+		cJSON_ArrayForEach(tool, cJSON_GetObjectItem(r, "tools")) {
+			name = cJSON_GetObjectItem(tool, "name");
+			desc = cJSON_GetObjectItem(tool, "description");
+			printf("%-24s %s\n", cJSON_IsString(name) ?
+			    name->valuestring : "?", cJSON_IsString(desc) ?
+			    desc->valuestring : "");
+		}
+	}
+	cJSON_Delete(r);
+	return (CTL_EXIT_OK);
+}
+
+/* close: sessions by thread, server, both, or all. */
+static int
+ctl_close(struct client *c, int argc, char **argv)
+{
+	cJSON	*params, *r;
+	int	 rc;
+
+	params = cJSON_CreateObject();
+	if (argc == 2 && strcmp(argv[0], "--thread") == 0)
+		cJSON_AddStringToObject(params, "thread", argv[1]);
+	else if (argc == 2 && strcmp(argv[0], "--server") == 0)
+		cJSON_AddStringToObject(params, "server", argv[1]);
+	else if (argc == 1 && strcmp(argv[0], "--all") == 0)
+		cJSON_AddTrueToObject(params, "all");
+	else if (argc == 2 && argv[0][0] != '-') {
+		cJSON_AddStringToObject(params, "server", argv[0]);
+		cJSON_AddStringToObject(params, "thread", argv[1]);
+	} else {
+		cJSON_Delete(params);
+		ctl_usage();
+	}
+	if ((rc = ctl_request(c, "broker/close", params, &r)) != CTL_EXIT_OK)
+		return (rc);
+	printf("closed %d session%s\n", cJSON_GetObjectItem(r,
+	    "closed")->valueint, cJSON_GetObjectItem(r,
+	    "closed")->valueint == 1 ? "" : "s");
+	cJSON_Delete(r);
+	return (CTL_EXIT_OK);
+}
+
+/* reload: ask the daemon to re-read its configuration. */
+static int
+ctl_reload(struct client *c, int argc, char **argv)
+{
+	cJSON	*r;
+	int	 rc;
+
+	(void)argv;
+	if (argc != 0)
+		ctl_usage();
+	if ((rc = ctl_request(c, "broker/reload", NULL, &r)) != CTL_EXIT_OK)
+		return (rc);
+	ctl_print_json(r);
+	cJSON_Delete(r);
+	return (CTL_EXIT_OK);
+}
+
+/* session: one session in full, as JSON. */
+static int
+ctl_session(struct client *c, int argc, char **argv)
+{
+	cJSON	*params, *r;
+	int	 rc;
+
+	if (argc != 2)
+		ctl_usage();
+	params = cJSON_CreateObject();
+	cJSON_AddStringToObject(params, "server", argv[0]);
+	cJSON_AddStringToObject(params, "thread", argv[1]);
+	if ((rc = ctl_request(c, "broker/session", params, &r)) !=
+	    CTL_EXIT_OK)
+		return (rc);
+	ctl_print_json(r);
+	cJSON_Delete(r);
+	return (CTL_EXIT_OK);
+}
+
+/* servers: the configured servers, as JSON. */
+static int
+ctl_servers(struct client *c, int argc, char **argv)
+{
+	cJSON	*r;
+	int	 rc;
+
+	(void)argv;
+	if (argc != 0)
+		ctl_usage();
+	if ((rc = ctl_request(c, "broker/servers", NULL, &r)) != CTL_EXIT_OK)
+		return (rc);
+	ctl_print_json(r);
+	cJSON_Delete(r);
+	return (CTL_EXIT_OK);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*path = NULL;
+	struct client	*c;
+	char		*cause;
+	size_t		 i;
+	int		 ch, rc;
+
+	/* Stop at the command: its own flags (--json) follow it. */
+	while ((ch = getopt_long(argc, argv, "+s:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			path = optarg;
+			break;
+		default:
+			ctl_usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		ctl_usage();
+	for (i = 0; i < sizeof ctl_commands / sizeof *ctl_commands; i++) {
+		if (strcmp(argv[0], ctl_commands[i].name) == 0)
+			break;
+	}
+	if (i == sizeof ctl_commands / sizeof *ctl_commands)
+		ctl_usage();
+
+	xmalloc_cjson_hooks();
+	if (path == NULL)
+		path = client_default_socket();
+	if ((c = client_connect(path, &cause)) == NULL) {
+		fprintf(stderr, "mcp-brokerctl: %s\n", cause);
+		free(cause);
+		return (CTL_EXIT_USAGE);
+	}
+	rc = ctl_commands[i].fn(c, argc - 1, argv + 1);
+	client_close(c);
+	return (rc);
+}

@@ -1,0 +1,280 @@
+/*
+ * mcp-brokerd: keeps MCP servers alive per (server, thread) and routes
+ * JSON-RPC from its Unix socket to them. Runs in the foreground; systemd
+ * (or a terminal) supervises it.
+ */
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <systemd/sd-daemon.h>
+
+#include "broker.h"
+#include "child.h"
+#include "config.h"
+#include "listener.h"
+#include "log.h"
+#include "xmalloc.h"
+
+/* How often shutdown looks whether every child is gone. */
+#define MAIN_EXIT_POLL_MS	20
+/* Extra time past the close escalation before exiting regardless. */
+#define MAIN_EXIT_SLACK_MS	2000
+
+struct main_state {
+	struct broker	 b;
+	struct event	*exit_timer;
+	struct timeval	 exit_deadline;
+};
+
+static void	main_usage(void) __attribute__((noreturn));
+static void	main_stdio(void);
+static void	main_sigchld_cb(evutil_socket_t, short, void *);
+static void	main_sigterm_cb(evutil_socket_t, short, void *);
+static void	main_sighup_cb(evutil_socket_t, short, void *);
+static void	main_exit_timer_cb(evutil_socket_t, short, void *);
+static struct config *main_load(const char *);
+
+static void
+main_usage(void)
+{
+	fprintf(stderr, "usage: mcp-brokerd [--config FILE] [--socket PATH] "
+	    "[--check-config] [--log-level LEVEL] [--version]\n");
+	exit(2);
+}
+
+/* Make sure fds 0-2 are open, so no socket or pipe lands on them. */
+static void
+main_stdio(void)
+{
+	int	fd;
+
+	while ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) != -1 && fd <= 2)
+		fcntl(fd, F_SETFD, 0);
+	if (fd > 2)
+		close(fd);
+}
+
+/* Load and validate the config; print every problem and exit on error. */
+static struct config *
+main_load(const char *path)
+{
+	struct config		*conf;
+	struct config_diag	 diag;
+	size_t			 i;
+
+	memset(&diag, 0, sizeof diag);
+	conf = config_load(path, &diag);
+	for (i = 0; i < diag.nwarnings; i++)
+		log_warnx("%s: %s", path, diag.warnings[i]);
+	for (i = 0; i < diag.nerrors; i++)
+		log_warnx("%s: %s", path, diag.errors[i]);
+	config_diag_clear(&diag);
+	if (conf == NULL)
+		fatalx("%s: configuration invalid", path);
+	return (conf);
+}
+
+/* Children exited: reap them all. */
+static void
+main_sigchld_cb(evutil_socket_t sig, short events, void *arg)
+{
+	struct main_state	*ms = arg;
+
+	(void)sig;
+	(void)events;
+	child_reap(ms->b.children);
+}
+
+/*
+ * SIGTERM or SIGINT: stop accepting, close every session at once, and
+ * exit when every child is reaped (or at a hard deadline). A second
+ * signal exits at once.
+ */
+static void
+main_sigterm_cb(evutil_socket_t sig, short events, void *arg)
+{
+	struct main_state	*ms = arg;
+	struct broker		*b = &ms->b;
+	struct timeval		 tv = { 0, MAIN_EXIT_POLL_MS * 1000 }, now, left;
+	int			 ms_left;
+
+	(void)events;
+	if (b->exiting) {
+		log_warnx("signal %d again: exiting now", (int)sig);
+		event_base_loopexit(b->base, NULL);
+		return;
+	}
+	log_info("signal %d: shutting down", (int)sig);
+	sd_notify(0, "STOPPING=1");
+	listener_free(b->listener);
+	b->listener = NULL;
+	broker_shutdown(b);
+
+	ms_left = 2 * b->conf->shutdown_grace_ms + MAIN_EXIT_SLACK_MS;
+	gettimeofday(&now, NULL);
+	left.tv_sec = ms_left / 1000;
+	left.tv_usec = (ms_left % 1000) * 1000;
+	timeradd(&now, &left, &ms->exit_deadline);
+	ms->exit_timer = evtimer_new(b->base, main_exit_timer_cb, ms);
+	evtimer_add(ms->exit_timer, &tv);
+}
+
+/* During shutdown: exit once no child is left, or at the deadline. */
+static void
+main_exit_timer_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct main_state	*ms = arg;
+	struct timeval		 tv = { 0, MAIN_EXIT_POLL_MS * 1000 }, now;
+
+	(void)fd;
+	(void)events;
+	gettimeofday(&now, NULL);
+	if (child_list_count(ms->b.children) == 0) {
+		event_base_loopexit(ms->b.base, NULL);
+		return;
+	}
+	if (timercmp(&now, &ms->exit_deadline, >)) {
+		log_warnx("%zu children still running at the shutdown "
+		    "deadline; exiting anyway",
+		    child_list_count(ms->b.children));
+		event_base_loopexit(ms->b.base, NULL);
+		return;
+	}
+	evtimer_add(ms->exit_timer, &tv);
+}
+
+/* SIGHUP: reloading the configuration is not supported yet. */
+static void
+main_sighup_cb(evutil_socket_t sig, short events, void *arg)
+{
+	(void)sig;
+	(void)events;
+	(void)arg;
+	log_warnx("SIGHUP: this version cannot reload its configuration; "
+	    "restart the daemon to apply changes");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "check-config", no_argument, NULL, 'n' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct main_state	 ms;
+	struct broker		*b = &ms.b;
+	struct event_base	*base;
+	struct event		*ev_chld, *ev_term, *ev_int, *ev_hup;
+	struct config		*conf;
+	const char		*config_path = CONFIG_DEFAULT_PATH;
+	const char		*socket_path = NULL, *level_name = NULL;
+	enum log_level		 level;
+	char			*cause;
+	int			 ch, check_only = 0;
+
+	while ((ch = getopt_long(argc, argv, "c:s:nl:Vh", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 's':
+			socket_path = optarg;
+			break;
+		case 'n':
+			check_only = 1;
+			break;
+		case 'l':
+			level_name = optarg;
+			break;
+		case 'V':
+			printf("mcp-brokerd %s\n", BROKER_VERSION);
+			return (0);
+		default:
+			main_usage();
+		}
+	}
+	if (optind != argc)
+		main_usage();
+	if (level_name != NULL && log_level_parse(level_name, &level) != 0) {
+		fprintf(stderr, "mcp-brokerd: unknown log level '%s' (debug, "
+		    "info, warning, error)\n", level_name);
+		return (2);
+	}
+
+	xmalloc_cjson_hooks();
+	main_stdio();
+	log_init(LOG_LEVEL_INFO);
+	conf = main_load(config_path);
+	if (check_only) {
+		printf("%s: configuration OK (%zu servers)\n", config_path,
+		    conf->nservers);
+		config_free(conf);
+		return (0);
+	}
+	if (socket_path != NULL) {
+		free(conf->socket);
+		conf->socket = xstrdup(socket_path);
+	}
+	if (level_name != NULL)
+		conf->log_level = level;
+	log_set_level(conf->log_level);
+
+	signal(SIGPIPE, SIG_IGN);
+	/* Orphaned grandchildren of our children are reparented to us. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+		log_warn("PR_SET_CHILD_SUBREAPER");
+
+	if ((base = event_base_new()) == NULL)
+		fatalx("cannot create the event loop");
+	broker_init(b, base, conf, config_path);
+	ms.exit_timer = NULL;
+	if ((b->listener = listener_new(b, conf->socket, conf->socket_mode,
+	    &cause)) == NULL)
+		fatalx("%s", cause);
+
+	ev_chld = evsignal_new(base, SIGCHLD, main_sigchld_cb, &ms);
+	ev_term = evsignal_new(base, SIGTERM, main_sigterm_cb, &ms);
+	ev_int = evsignal_new(base, SIGINT, main_sigterm_cb, &ms);
+	ev_hup = evsignal_new(base, SIGHUP, main_sighup_cb, &ms);
+	evsignal_add(ev_chld, NULL);
+	evsignal_add(ev_term, NULL);
+	evsignal_add(ev_int, NULL);
+	evsignal_add(ev_hup, NULL);
+
+	log_info("mcp-brokerd %s ready: %zu servers, max_sessions %d",
+	    BROKER_VERSION, conf->nservers, conf->max_sessions);
+	sd_notify(0, "READY=1");
+	event_base_dispatch(base);
+
+	listener_free(b->listener);
+	broker_free(b);
+	/* Run the deferred frees the last drops scheduled. */
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	if (ms.exit_timer != NULL)
+		event_free(ms.exit_timer);
+	event_free(ev_chld);
+	event_free(ev_term);
+	event_free(ev_int);
+	event_free(ev_hup);
+	event_base_free(base);
+	config_free(conf);
+	log_info("exited");
+	return (0);
+}
