@@ -252,7 +252,7 @@ session_send(struct session *s, struct request *req)
 
 	if (req->kind == REQUEST_SESSION_INFO) {
 		req->session = NULL;
-		request_answer(req, session_describe(s, 1));
+		request_answer(req, jsonrpc_result(NULL, session_describe(s, 1)));
 		session_update_busy(s);
 		return;
 	}
