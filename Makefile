@@ -35,7 +35,7 @@ CTL_SRC	   = daemon/ctl.c
 DEMO_SRC   = daemon/demo_server.c
 
 UNIT_TESTS = frame jsonrpc config table
-INTEGRATION_TESTS = basic faults concurrency close
+INTEGRATION_TESTS = basic faults concurrency close ctl
 INTEROP_TESTS = npm_servers
 
 obj	 = $(patsubst %.c,$(B)/obj/%.o,$(1))
@@ -48,7 +48,7 @@ TEST_BINS = $(patsubst %,$(B)/tests/unit/test_%,$(UNIT_TESTS)) \
 	    $(B)/tests/fake-mcp
 
 .PHONY: all deps run check check-unit check-integration check-interop \
-	tests npm-deps clean install
+	check-valgrind tests npm-deps clean install
 
 all: $(BINS)
 
@@ -165,6 +165,15 @@ check-integration: tests
 
 check-interop: tests
 	@set -e; for t in $(INTEROP_TESTS); do $(B)/tests/interop/test_$$t; done
+
+# The integration suite with the daemon under valgrind memcheck: any error
+# or leak makes the daemon exit 99 and the test that stopped it fail.
+check-valgrind: deps
+	@command -v valgrind >/dev/null 2>&1 || { apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind; }
+	@$(MAKE) --no-print-directory tests
+	@set -e; for t in $(INTEGRATION_TESTS); do \
+		MCPB_VALGRIND=1 $(B)/tests/integration/test_$$t; done
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/mcp-broker

@@ -83,6 +83,7 @@ struct session {
 	int			 out_eof;
 	int			 err_eof;
 	int			 end_code;	/* error for what is left */
+	int			 discard;	/* stdout is past saving */
 	char			*end_why;
 	int			 finished;
 };
@@ -252,7 +253,8 @@ session_send(struct session *s, struct request *req)
 
 	if (req->kind == REQUEST_SESSION_INFO) {
 		req->session = NULL;
-		request_answer(req, jsonrpc_result(NULL, session_describe(s, 1)));
+		request_answer(req, jsonrpc_result(NULL,
+		    session_describe(s, 1)));
 		session_update_busy(s);
 		return;
 	}
@@ -322,12 +324,16 @@ session_stdout_cb(struct bufferevent *bev, void *arg)
 	struct frame_line	 line;
 
 	for (;;) {
+		if (s->discard) {
+			evbuffer_drain(in, evbuffer_get_length(in));
+			return;
+		}
 		switch (frame_next(&s->out_frame, in, &line)) {
 		case FRAME_AGAIN:
 			return;
 		case FRAME_TOO_LONG:
-			evbuffer_drain(in, evbuffer_get_length(in));
-			frame_init(&s->out_frame, s->max_message);
+			/* The rest of that line would only parse as garbage. */
+			s->discard = 1;
 			session_break(s, RPC_SESSION_LOST, "wrote a line over "
 			    "%zu bytes (max_message_bytes)", s->max_message);
 			return;
