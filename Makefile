@@ -29,6 +29,7 @@ CHECKLIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 PROTO_SRC  = proto/frame.c proto/jsonrpc.c proto/xmalloc.c proto/client.c
 DAEMON_SRC = daemon/main.c daemon/config.c daemon/log.c daemon/table.c \
+	     daemon/route.c daemon/mcp.c \
 	     daemon/child.c daemon/session.c daemon/conn.c daemon/broker.c \
 	     daemon/listener.c
 CTL_SRC	   = daemon/ctl.c

@@ -3,6 +3,7 @@
  * broker's own methods, and the session table's capacity rules.
  */
 #include <sys/queue.h>
+#include <sys/time.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,50 +20,60 @@
 #include "errors.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "mcp.h"
+#include "route.h"
 #include "session.h"
 #include "table.h"
 #include "xmalloc.h"
 
-/* Longest thread name accepted (it is a key, shown in tables and logs). */
-#define BROKER_THREAD_MAX	256
-
 typedef void (*broker_method_fn)(struct broker *, struct conn *, cJSON *,
-    cJSON *);
+    const struct route *);
 
 static void	broker_status(struct broker *, struct conn *, cJSON *,
-		    cJSON *);
+		    const struct route *);
 static void	broker_session(struct broker *, struct conn *, cJSON *,
-		    cJSON *);
+		    const struct route *);
 static void	broker_close(struct broker *, struct conn *, cJSON *,
-		    cJSON *);
+		    const struct route *);
 static void	broker_servers(struct broker *, struct conn *, cJSON *,
-		    cJSON *);
+		    const struct route *);
+static void	broker_reload_method(struct broker *, struct conn *, cJSON *,
+		    const struct route *);
+static void	broker_hello(struct broker *, struct conn *, cJSON *,
+		    const struct route *);
 
-static const struct {
-	const char		*name;
-	const char		*keys[4];	/* params accepted */
-	broker_method_fn	 fn;
-} broker_methods[] = {
-	{ "broker/status", { NULL }, broker_status },
-	{ "broker/session", { "server", "thread", "create", NULL },
-	    broker_session },
-	{ "broker/close", { "server", "thread", "all", NULL }, broker_close },
-	{ "broker/servers", { NULL }, broker_servers },
+/* The broker's own methods, by enum route_method. */
+static const broker_method_fn broker_methods[] = {
+	[ROUTE_STATUS] = broker_status,
+	[ROUTE_SESSION] = broker_session,
+	[ROUTE_CLOSE] = broker_close,
+	[ROUTE_SERVERS] = broker_servers,
+	[ROUTE_RELOAD] = broker_reload_method,
+	[ROUTE_HELLO] = broker_hello,
 };
 
-static void	 broker_forward(struct broker *, struct conn *, cJSON *);
-static int	 broker_route_params(struct broker *, struct conn *, cJSON *,
-		     cJSON *, const struct server_conf **, const char **);
+static void	 broker_forward(struct broker *, struct conn *, cJSON *,
+		     const struct route *);
+static const struct server_conf *broker_find_server(struct broker *,
+		     struct conn *, cJSON *, const char *);
 static struct session *broker_session_for(struct broker *, struct conn *,
 		     cJSON *, const struct server_conf *, const char *);
 static void	 broker_evict(struct broker *, struct table_entry *);
+static void	 broker_request_timeout_cb(evutil_socket_t, short, void *);
+static void	 broker_request_arm(struct request *);
+static void	 broker_idle_cb(evutil_socket_t, short, void *);
+static void	 broker_idle_arm(struct broker *, double);
+static double	 broker_now(void);
+static int	 broker_idle_timeout(struct broker *, const char *);
+static void	 broker_add_name(cJSON *, const char *);
+static int	 broker_timeout_ms(struct broker *, const struct server_conf *,
+		     const struct route *);
 static void	 broker_remove(struct broker *, struct table_entry *, int);
 static int	 broker_is_admin(struct broker *, struct conn *);
 static int	 broker_visible(struct broker *, struct conn *,
 		     struct table_entry *);
 static cJSON	*broker_server_data(const char *);
 static cJSON	*broker_server_list(struct broker *);
-static int	 broker_param_string(cJSON *, const char *, const char **);
 static void	 broker_reply(struct conn *, cJSON *, cJSON *);
 static void	 broker_fail(struct conn *, cJSON *, int, cJSON *,
 		     const char *, ...) __attribute__((format(printf, 5, 6)));
@@ -81,6 +92,8 @@ broker_init(struct broker *b, struct event_base *base, struct config *conf,
 	TAILQ_INIT(&b->conns);
 	b->started = time(NULL);
 	b->euid = geteuid();
+	b->level_override = -1;
+	b->idle_timer = evtimer_new(base, broker_idle_cb, b);
 }
 
 /*
@@ -94,6 +107,7 @@ broker_shutdown(struct broker *b)
 	struct session		*s;
 
 	b->exiting = 1;
+	evtimer_del(b->idle_timer);
 	for (e = table_first(b->table); e != NULL; e = next) {
 		next = table_next(b->table, e);
 		s = table_value(e);
@@ -113,7 +127,9 @@ broker_free(struct broker *b)
 		conn_drop(c, "the broker is exiting");
 	table_free(b->table);
 	child_list_free(b->children);
+	event_free(b->idle_timer);
 	free(b->config_path);
+	free(b->socket_override);
 }
 
 /* Answer id with result on c; takes both. */
@@ -157,54 +173,37 @@ broker_server_data(const char *server)
 void
 broker_dispatch(struct broker *b, struct conn *c, cJSON *msg)
 {
-	cJSON		*id, *params, *key;
-	const char	*method;
-	size_t		 i, k;
+	struct route		 route;
+	struct route_fault	 fault;
+	cJSON			*id, *params;
+	const char		*method;
 
-	id = cJSON_DetachItemFromObjectCaseSensitive(msg, "id");
 	method = cJSON_GetObjectItemCaseSensitive(msg, "method")->valuestring;
 	params = cJSON_GetObjectItemCaseSensitive(msg, "params");
-
 	if (b->exiting) {
-		broker_fail(c, id, RPC_SHUTTING_DOWN, NULL, "The broker is "
-		    "shutting down; retry once it is back.");
+		broker_fail(c, cJSON_DetachItemFromObjectCaseSensitive(msg, "id"),
+		    RPC_SHUTTING_DOWN, NULL, "The broker is shutting down; "
+		    "retry once it is back.");
 		cJSON_Delete(msg);
 		return;
 	}
-	if (strncmp(method, "broker/", 7) != 0) {
-		cJSON_AddItemToObject(msg, "id", id);
-		broker_forward(b, c, msg);
+	if (route_parse(method, params, &route, &fault) != 0) {
+		conn_send_error(c, cJSON_DetachItemFromObjectCaseSensitive(msg,
+		    "id"), fault.code, fault.message, NULL);
+		cJSON_Delete(msg);
 		return;
 	}
-
-	for (i = 0; i < sizeof broker_methods / sizeof *broker_methods; i++) {
-		if (strcmp(method, broker_methods[i].name) == 0)
-			break;
+	if (route.method == ROUTE_FORWARD) {
+		broker_forward(b, c, msg, &route);
+		return;
 	}
-	if (i == sizeof broker_methods / sizeof *broker_methods) {
-		broker_fail(c, id, RPC_METHOD_NOT_FOUND, NULL, "Unknown broker "
-		    "method '%.64s'; see broker/status, broker/session, "
-		    "broker/close and broker/servers.", method);
-		goto out;
-	}
-	if (params != NULL && !cJSON_IsObject(params)) {
-		broker_fail(c, id, RPC_INVALID_PARAMS, NULL, "%s: params must "
-		    "be an object.", method);
-		goto out;
-	}
-	cJSON_ArrayForEach(key, params) {
-		for (k = 0; broker_methods[i].keys[k] != NULL; k++) {
-			if (strcmp(key->string, broker_methods[i].keys[k]) == 0)
-				break;
-		}
-		if (broker_methods[i].keys[k] == NULL) {
-			broker_fail(c, id, RPC_INVALID_PARAMS, NULL, "%s: "
-			    "unknown parameter '%.64s'.", method, key->string);
-			goto out;
-		}
-	}
-	broker_methods[i].fn(b, c, id, params);
-out:
+	id = cJSON_DetachItemFromObjectCaseSensitive(msg, "id");
+	if (route.method >= sizeof broker_methods / sizeof *broker_methods ||
+	    broker_methods[route.method] == NULL)
+		broker_fail(c, id, RPC_METHOD_NOT_FOUND, NULL, "%s is not "
+		    "supported by this version of mcp-broker.", method);
+	else
+		broker_methods[route.method](b, c, id, &route);
 	cJSON_Delete(msg);
 }
 
@@ -233,54 +232,24 @@ broker_notify(struct broker *b, struct conn *c, cJSON *msg)
 }
 
 /*
- * Check and strip the routing members of a forwarded request's params:
- * server and thread (required strings), timeout_ms (optional, positive).
- * Returns 0, or -1 after answering the error.
+ * The configured, enabled server called name, or NULL after answering
+ * -32010 (a copy of id) on c.
  */
-static int
-broker_route_params(struct broker *b, struct conn *c, cJSON *id,
-    cJSON *params, const struct server_conf **scp, const char **threadp)
+static const struct server_conf *
+broker_find_server(struct broker *b, struct conn *c, cJSON *id,
+    const char *name)
 {
 	const struct server_conf	*sc;
-	cJSON				*server, *thread, *timeout;
 
-	server = cJSON_GetObjectItemCaseSensitive(params, "server");
-	thread = cJSON_GetObjectItemCaseSensitive(params, "thread");
-	timeout = cJSON_GetObjectItemCaseSensitive(params, "timeout_ms");
-	if (!cJSON_IsObject(params) || !cJSON_IsString(server) ||
-	    *server->valuestring == '\0') {
-		broker_fail(c, cJSON_Duplicate(id, 1), RPC_INVALID_PARAMS,
-		    NULL, "params.server must be a non-empty string naming a "
-		    "configured MCP server.");
-		return (-1);
-	}
-	if (!cJSON_IsString(thread) || *thread->valuestring == '\0' ||
-	    strlen(thread->valuestring) > BROKER_THREAD_MAX) {
-		broker_fail(c, cJSON_Duplicate(id, 1), RPC_INVALID_PARAMS,
-		    NULL, "params.thread must be a non-empty string of at most "
-		    "%d bytes naming the agent's conversation.",
-		    BROKER_THREAD_MAX);
-		return (-1);
-	}
-	if (timeout != NULL && (!cJSON_IsNumber(timeout) ||
-	    timeout->valuedouble < 1 || timeout->valuedouble > 1e9)) {
-		broker_fail(c, cJSON_Duplicate(id, 1), RPC_INVALID_PARAMS,
-		    NULL, "params.timeout_ms must be a positive number of "
-		    "milliseconds.");
-		return (-1);
-	}
-	sc = config_find_server(b->conf, server->valuestring);
+	sc = config_find_server(b->conf, name);
 	if (sc == NULL || sc->disabled) {
 		broker_fail(c, cJSON_Duplicate(id, 1), RPC_UNKNOWN_SERVER,
-		    broker_server_data(server->valuestring), sc == NULL ?
-		    "Unknown server '%.64s'; broker/servers lists the "
-		    "configured ones." : "Server '%.64s' is disabled in the "
-		    "configuration.", server->valuestring);
-		return (-1);
+		    broker_server_data(name), sc == NULL ? "Unknown server "
+		    "'%.64s'; broker/servers lists the configured ones." :
+		    "Server '%.64s' is disabled in the configuration.", name);
+		return (NULL);
 	}
-	*scp = sc;
-	*threadp = thread->valuestring;
-	return (0);
+	return (sc);
 }
 
 /*
@@ -349,18 +318,17 @@ broker_session_for(struct broker *b, struct conn *c, cJSON *id,
 
 /* Forward an MCP request to its session; takes msg. */
 static void
-broker_forward(struct broker *b, struct conn *c, cJSON *msg)
+broker_forward(struct broker *b, struct conn *c, cJSON *msg,
+    const struct route *route)
 {
 	const struct server_conf	*sc;
 	struct session			*s;
 	struct request			*req;
 	cJSON				*id, *params;
-	const char			*thread;
 
 	id = cJSON_GetObjectItemCaseSensitive(msg, "id");
-	params = cJSON_GetObjectItemCaseSensitive(msg, "params");
-	if (broker_route_params(b, c, id, params, &sc, &thread) != 0 ||
-	    (s = broker_session_for(b, c, id, sc, thread)) == NULL) {
+	if ((sc = broker_find_server(b, c, id, route->server)) == NULL ||
+	    (s = broker_session_for(b, c, id, sc, route->thread)) == NULL) {
 		cJSON_Delete(msg);
 		return;
 	}
@@ -368,10 +336,28 @@ broker_forward(struct broker *b, struct conn *c, cJSON *msg)
 	req->kind = REQUEST_FORWARD;
 	req->client_id = cJSON_DetachItemFromObjectCaseSensitive(msg, "id");
 	cJSON_AddNumberToObject(msg, "id", 0);	/* the session sets it */
-	cJSON_DeleteItemFromObjectCaseSensitive(params, "server");
-	cJSON_DeleteItemFromObjectCaseSensitive(params, "thread");
-	cJSON_DeleteItemFromObjectCaseSensitive(params, "timeout_ms");
+	params = cJSON_GetObjectItemCaseSensitive(msg, "params");
+	route_strip(params);
+	if (route->progress_token != NULL) {
+		/* Tokens must be unique among a child's active requests,
+		   and two clients may well pick the same one. */
+		req->client_token = cJSON_Duplicate(route->progress_token, 1);
+		req->child_token = ++b->next_token;
+		mcp_set_progress_token(params,
+		    cJSON_CreateNumber((double)req->child_token));
+	}
 	req->msg = msg;
+	req->timeout_ms = broker_timeout_ms(b, sc, route);
+	req->timer = evtimer_new(b->base, broker_request_timeout_cb, req);
+	{
+		struct timeval	now, max;
+
+		evutil_gettimeofday(&now, NULL);
+		max.tv_sec = b->conf->max_request_timeout_s;
+		max.tv_usec = 0;
+		timeradd(&now, &max, &req->deadline_max);
+	}
+	broker_request_arm(req);
 	conn_add_request(c, req);
 	session_submit(s, req);
 }
@@ -450,13 +436,101 @@ request_fail(struct request *req, int code, const char *message,
 	request_free(req);
 }
 
+/*
+ * The request's clock: timeout_ms from now, but never past the request's
+ * max_request_timeout_s from its start, however often progress restarts
+ * it.
+ */
+static void
+broker_request_arm(struct request *req)
+{
+	struct timeval	now, tv, left;
+
+	evutil_gettimeofday(&now, NULL);
+	tv.tv_sec = req->timeout_ms / 1000;
+	tv.tv_usec = (req->timeout_ms % 1000) * 1000;
+	if (timercmp(&now, &req->deadline_max, <)) {
+		timersub(&req->deadline_max, &now, &left);
+		if (timercmp(&left, &tv, <))
+			tv = left;
+	} else
+		timerclear(&tv);
+	evtimer_add(req->timer, &tv);
+}
+
+/* The timeout for a request: the call's, else the server's or broker's. */
+static int
+broker_timeout_ms(struct broker *b, const struct server_conf *sc,
+    const struct route *route)
+{
+	if (route->timeout_ms > 0)
+		return ((int)route->timeout_ms);
+	if (sc->request_timeout_s != CONFIG_UNSET)
+		return (sc->request_timeout_s * 1000);
+	return (b->conf->request_timeout_s * 1000);
+}
+
+/*
+ * A request ran out of time: the client gets -32013, the child a cancel,
+ * and a late answer is dropped (the request is no longer in flight).
+ */
+static void
+broker_request_timeout_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct request	*req = arg;
+	struct session	*s = req->session;
+	cJSON		*data;
+	char		*message;
+
+	(void)fd;
+	(void)events;
+	data = cJSON_CreateObject();
+	if (s != NULL) {
+		cJSON_AddStringToObject(data, "server", session_server(s));
+		cJSON_AddStringToObject(data, "thread", session_thread(s));
+	}
+	cJSON_AddNumberToObject(data, "timeout_ms", (double)req->timeout_ms);
+	xasprintf(&message, "The request timed out after %ld ms (timeout_ms, "
+	    "request_timeout_s or max_request_timeout_s); the server was told "
+	    "to cancel it.", req->timeout_ms);
+	if (req->conn != NULL)
+		conn_broker(req->conn)->counters.timeouts++;
+	if (s != NULL)
+		session_cancel(s, req);
+	request_fail(req, RPC_TIMEOUT, message, data);
+	free(message);
+}
+
+/*
+ * The child reported progress on req: pass it to the client under the
+ * client's own token, and restart the request's clock.
+ */
+void
+request_progress(struct request *req, const cJSON *params)
+{
+	cJSON	*copy;
+
+	broker_request_arm(req);
+	if (req->conn == NULL || req->client_token == NULL)
+		return;
+	copy = cJSON_Duplicate(params, 1);
+	cJSON_DeleteItemFromObjectCaseSensitive(copy, "progressToken");
+	cJSON_AddItemToObject(copy, "progressToken",
+	    cJSON_Duplicate(req->client_token, 1));
+	conn_send(req->conn, jsonrpc_notification("notifications/progress",
+	    copy));
+}
+
 /* Free a request no session holds any more. */
 void
 request_free(struct request *req)
 {
 	if (req->conn != NULL)
 		conn_remove_request(req->conn, req);
+	if (req->timer != NULL)
+		event_free(req->timer);
 	cJSON_Delete(req->client_id);
+	cJSON_Delete(req->client_token);
 	cJSON_Delete(req->msg);
 	free(req);
 }
@@ -477,12 +551,13 @@ broker_visible(struct broker *b, struct conn *c, struct table_entry *e)
 
 /* broker/status: the daemon, its sessions, servers and counters. */
 static void
-broker_status(struct broker *b, struct conn *c, cJSON *id, cJSON *params)
+broker_status(struct broker *b, struct conn *c, cJSON *id,
+    const struct route *route)
 {
 	struct table_entry	*e;
 	cJSON			*r, *list, *counters;
 
-	(void)params;
+	(void)route;
 	r = cJSON_CreateObject();
 	cJSON_AddStringToObject(r, "version", BROKER_VERSION);
 	cJSON_AddNumberToObject(r, "pid", getpid());
@@ -505,6 +580,12 @@ broker_status(struct broker *b, struct conn *c, cJSON *id, cJSON *params)
 	    (double)b->counters.sessions_exited);
 	cJSON_AddNumberToObject(counters, "sessions_closed",
 	    (double)b->counters.sessions_closed);
+	cJSON_AddNumberToObject(counters, "sessions_expired",
+	    (double)b->counters.sessions_expired);
+	cJSON_AddNumberToObject(counters, "timeouts",
+	    (double)b->counters.timeouts);
+	cJSON_AddNumberToObject(counters, "reloads",
+	    (double)b->counters.reloads);
 	cJSON_AddNumberToObject(counters, "requests",
 	    (double)b->counters.requests);
 	cJSON_AddNumberToObject(counters, "errors",
@@ -538,25 +619,11 @@ broker_server_list(struct broker *b)
 
 /* broker/servers: the configured servers. */
 static void
-broker_servers(struct broker *b, struct conn *c, cJSON *id, cJSON *params)
+broker_servers(struct broker *b, struct conn *c, cJSON *id,
+    const struct route *route)
 {
-	(void)params;
+	(void)route;
 	broker_reply(c, id, broker_server_list(b));
-}
-
-/* A string member of broker/ params: NULL if absent, -1 if not a string. */
-static int
-broker_param_string(cJSON *params, const char *name, const char **value)
-{
-	cJSON	*item;
-
-	*value = NULL;
-	if ((item = cJSON_GetObjectItemCaseSensitive(params, name)) == NULL)
-		return (0);
-	if (!cJSON_IsString(item) || *item->valuestring == '\0')
-		return (-1);
-	*value = item->valuestring;
-	return (0);
 }
 
 /*
@@ -565,49 +632,30 @@ broker_param_string(cJSON *params, const char *name, const char **value)
  * ready (or fails with -32011 like any request).
  */
 static void
-broker_session(struct broker *b, struct conn *c, cJSON *id, cJSON *params)
+broker_session(struct broker *b, struct conn *c, cJSON *id,
+    const struct route *route)
 {
 	const struct server_conf	*sc;
 	struct table_entry		*e;
 	struct session			*s;
 	struct request			*req;
-	cJSON				*create, *data;
-	const char			*server, *thread;
+	cJSON				*data;
 
-	create = cJSON_GetObjectItemCaseSensitive(params, "create");
-	if (create != NULL && !cJSON_IsBool(create)) {
-		broker_fail(c, id, RPC_INVALID_PARAMS, NULL, "broker/session: "
-		    "create must be true or false.");
-		return;
-	}
-	if (broker_param_string(params, "server", &server) != 0 ||
-	    broker_param_string(params, "thread", &thread) != 0 ||
-	    server == NULL || thread == NULL) {
-		broker_fail(c, id, RPC_INVALID_PARAMS, NULL, "broker/session: "
-		    "server and thread must be non-empty strings.");
-		return;
-	}
-	if ((e = table_find(b->table, conn_uid(c), server, thread)) != NULL) {
+	e = table_find(b->table, conn_uid(c), route->server, route->thread);
+	if (e != NULL) {
 		broker_reply(c, id, session_describe(table_value(e), 1));
 		return;
 	}
-	if (!cJSON_IsTrue(create)) {
-		data = broker_server_data(server);
-		cJSON_AddStringToObject(data, "thread", thread);
+	if (!route->create) {
+		data = broker_server_data(route->server);
+		cJSON_AddStringToObject(data, "thread", route->thread);
 		broker_fail(c, id, RPC_INVALID_PARAMS, data, "No session for "
 		    "server '%.64s' thread '%.256s'; pass \"create\": true to "
-		    "start one.", server, thread);
+		    "start one.", route->server, route->thread);
 		return;
 	}
-	if ((sc = config_find_server(b->conf, server)) == NULL ||
-	    sc->disabled) {
-		broker_fail(c, id, RPC_UNKNOWN_SERVER, broker_server_data(server),
-		    sc == NULL ? "Unknown server '%.64s'; broker/servers lists "
-		    "the configured ones." : "Server '%.64s' is disabled in the "
-		    "configuration.", server);
-		return;
-	}
-	if ((s = broker_session_for(b, c, id, sc, thread)) == NULL) {
+	if ((sc = broker_find_server(b, c, id, route->server)) == NULL ||
+	    (s = broker_session_for(b, c, id, sc, route->thread)) == NULL) {
 		cJSON_Delete(id);
 		return;
 	}
@@ -624,25 +672,15 @@ broker_session(struct broker *b, struct conn *c, cJSON *id, cJSON *params)
  * next session for one starts at generation 1.
  */
 static void
-broker_close(struct broker *b, struct conn *c, cJSON *id, cJSON *params)
+broker_close(struct broker *b, struct conn *c, cJSON *id,
+    const struct route *route)
 {
 	struct table_entry	*e, *next;
 	struct session		*s;
-	cJSON			*all, *r;
-	const char		*server, *thread;
+	cJSON			*r;
+	const char		*server = route->server, *thread = route->thread;
 	int			 closed = 0;
 
-	all = cJSON_GetObjectItemCaseSensitive(params, "all");
-	if (broker_param_string(params, "server", &server) != 0 ||
-	    broker_param_string(params, "thread", &thread) != 0 ||
-	    (all != NULL && (!cJSON_IsTrue(all) || server != NULL ||
-	    thread != NULL)) || (all == NULL && server == NULL &&
-	    thread == NULL)) {
-		broker_fail(c, id, RPC_INVALID_PARAMS, NULL, "broker/close "
-		    "takes {\"thread\"}, {\"server\"}, {\"server\", "
-		    "\"thread\"} (non-empty strings) or {\"all\": true}.");
-		return;
-	}
 	if (server != NULL && config_find_server(b->conf, server) == NULL) {
 		broker_fail(c, id, RPC_UNKNOWN_SERVER, broker_server_data(server),
 		    "Unknown server '%.64s'; broker/servers lists the "
@@ -666,4 +704,246 @@ broker_close(struct broker *b, struct conn *c, cJSON *id, cJSON *params)
 	r = cJSON_CreateObject();
 	cJSON_AddNumberToObject(r, "closed", closed);
 	broker_reply(c, id, r);
+}
+
+/* Monotonic seconds, the clock of idle expiry. */
+static double
+broker_now(void)
+{
+	struct timespec	now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return ((double)now.tv_sec + (double)now.tv_nsec / 1e9);
+}
+
+/* The idle timeout of a server's sessions in seconds; 0: never. */
+static int
+broker_idle_timeout(struct broker *b, const char *server)
+{
+	const struct server_conf	*sc;
+
+	sc = config_find_server(b->conf, server);
+	if (sc != NULL && sc->idle_timeout_s != CONFIG_UNSET)
+		return (sc->idle_timeout_s);
+	return (b->conf->idle_timeout_s);
+}
+
+/* Make sure the idle timer fires by deadline (monotonic seconds). */
+static void
+broker_idle_arm(struct broker *b, double deadline)
+{
+	struct timeval	tv;
+	double		left;
+
+	if (b->exiting || (b->idle_deadline != 0 &&
+	    b->idle_deadline <= deadline))
+		return;
+	b->idle_deadline = deadline;
+	left = deadline - broker_now();
+	if (left < 0)
+		left = 0;
+	tv.tv_sec = (time_t)left;
+	tv.tv_usec = (suseconds_t)((left - (double)tv.tv_sec) * 1e6) + 1;
+	evtimer_add(b->idle_timer, &tv);
+}
+
+/* A session has no request left: it may expire from now on. */
+void
+broker_session_idle(struct broker *b, struct session *s)
+{
+	int	timeout = broker_idle_timeout(b, session_server(s));
+
+	if (timeout > 0)
+		broker_idle_arm(b, session_idle_since(s) + timeout);
+}
+
+/*
+ * Close the sessions idle past their timeout. Each server's idle list is
+ * in idle order, so only its tail is looked at: the work is one look per
+ * server plus one per session that expires, never a walk of them all.
+ */
+static void
+broker_idle_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct broker		*b = arg;
+	struct table_entry	*e;
+	struct session		*s;
+	double			 now = broker_now(), next = 0, due;
+	size_t			 i;
+	int			 timeout;
+	char			*why;
+
+	(void)fd;
+	(void)events;
+	b->idle_deadline = 0;
+	for (i = 0; i < b->conf->nservers; i++) {
+		timeout = broker_idle_timeout(b, b->conf->servers[i].name);
+		if (timeout == 0)
+			continue;
+		while ((e = table_lru_idle(b->table,
+		    b->conf->servers[i].name)) != NULL) {
+			s = table_value(e);
+			due = session_idle_since(s) + timeout;
+			if (due > now) {
+				if (next == 0 || due < next)
+					next = due;
+				break;
+			}
+			b->counters.sessions_expired++;
+			broker_remove(b, e, 1);
+			xasprintf(&why, "idle for %d s (idle_timeout_s)",
+			    timeout);
+			session_close(s, RPC_SESSION_LOST, why);
+			free(why);
+		}
+	}
+	if (next != 0)
+		broker_idle_arm(b, next);
+}
+
+/* broker/hello: what this client can answer for the servers. */
+static void
+broker_hello(struct broker *b, struct conn *c, cJSON *id,
+    const struct route *route)
+{
+	cJSON	*r;
+
+	conn_set_capabilities(c, route->sampling, route->elicitation);
+	r = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "version", BROKER_VERSION);
+	cJSON_AddNumberToObject(r, "uid", conn_uid(c));
+	cJSON_AddBoolToObject(r, "admin", broker_is_admin(b, c));
+	broker_reply(c, id, r);
+}
+
+/* broker/reload: re-read the config file (admins only). */
+static void
+broker_reload_method(struct broker *b, struct conn *c, cJSON *id,
+    const struct route *route)
+{
+	cJSON	*result, *errors, *data;
+
+	(void)route;
+	if (!broker_is_admin(b, c)) {
+		broker_fail(c, id, RPC_FORBIDDEN, NULL, "Only root and the "
+		    "daemon's own user may reload the configuration.");
+		return;
+	}
+	if (broker_reload(b, &result, &errors) != 0) {
+		data = cJSON_CreateObject();
+		cJSON_AddItemToObject(data, "errors", errors);
+		broker_fail(c, id, RPC_CONFIG_INVALID, data, "The configuration "
+		    "file is invalid; nothing was changed.");
+		return;
+	}
+	broker_reply(c, id, result);
+}
+
+/* Append name to a JSON array of strings. */
+static void
+broker_add_name(cJSON *list, const char *name)
+{
+	cJSON_AddItemToArray(list, cJSON_CreateString(name));
+}
+
+/*
+ * Re-read the config file. A bad file changes nothing: returns -1 with
+ * *errors (the messages). Otherwise the new config takes over: sessions
+ * of servers removed, disabled or started differently are closed, others
+ * keep theirs; returns 0 with *result ({"added","removed","changed"}).
+ */
+int
+broker_reload(struct broker *b, cJSON **result, cJSON **errors)
+{
+	const struct server_conf	*old, *new;
+	struct config_diag		 diag;
+	struct config			*conf;
+	struct table_entry		*e, *next;
+	struct session			*s;
+	cJSON				*added, *removed, *changed, *item;
+	size_t				 i;
+
+	memset(&diag, 0, sizeof diag);
+	conf = config_load(b->config_path, &diag);
+	for (i = 0; i < diag.nwarnings; i++)
+		log_warnx("reload: %s: %s", b->config_path, diag.warnings[i]);
+	if (conf == NULL) {
+		*errors = cJSON_CreateArray();
+		for (i = 0; i < diag.nerrors; i++) {
+			log_warnx("reload: %s: %s", b->config_path,
+			    diag.errors[i]);
+			broker_add_name(*errors, diag.errors[i]);
+		}
+		log_warnx("reload: %s is invalid; nothing was changed",
+		    b->config_path);
+		config_diag_clear(&diag);
+		return (-1);
+	}
+	config_diag_clear(&diag);
+
+	/* The socket is bound once; its path and mode stay as they are. */
+	if (b->socket_override != NULL ||
+	    strcmp(conf->socket, b->conf->socket) != 0 ||
+	    conf->socket_mode != b->conf->socket_mode) {
+		if (b->socket_override == NULL)
+			log_warnx("reload: socket changes take effect at the "
+			    "next start");
+		free(conf->socket);
+		conf->socket = xstrdup(b->conf->socket);
+		conf->socket_mode = b->conf->socket_mode;
+	}
+	if (b->level_override != -1)
+		conf->log_level = (enum log_level)b->level_override;
+
+	added = cJSON_CreateArray();
+	removed = cJSON_CreateArray();
+	changed = cJSON_CreateArray();
+	for (i = 0; i < b->conf->nservers; i++) {
+		old = &b->conf->servers[i];
+		if ((new = config_find_server(conf, old->name)) == NULL)
+			broker_add_name(removed, old->name);
+		else if (!config_server_equal(old, new) ||
+		    (new->disabled && !old->disabled))
+			broker_add_name(changed, old->name);
+	}
+	for (i = 0; i < conf->nservers; i++) {
+		if (config_find_server(b->conf, conf->servers[i].name) == NULL)
+			broker_add_name(added, conf->servers[i].name);
+	}
+
+	for (e = table_first(b->table); e != NULL; e = next) {
+		next = table_next(b->table, e);
+		cJSON_ArrayForEach(item, removed) {
+			if (strcmp(item->valuestring, table_server(e)) == 0)
+				break;
+		}
+		if (item == NULL) {
+			cJSON_ArrayForEach(item, changed) {
+				if (strcmp(item->valuestring,
+				    table_server(e)) == 0)
+					break;
+			}
+		}
+		if (item == NULL)
+			continue;
+		s = table_value(e);
+		broker_remove(b, e, 1);
+		b->counters.sessions_closed++;
+		session_close(s, RPC_SESSION_LOST, "its server's configuration "
+		    "changed on reload");
+	}
+
+	config_free(b->conf);
+	b->conf = conf;
+	log_set_level(conf->log_level);
+	b->counters.reloads++;
+	log_info("reloaded %s: %d added, %d removed, %d changed",
+	    b->config_path, cJSON_GetArraySize(added),
+	    cJSON_GetArraySize(removed), cJSON_GetArraySize(changed));
+
+	*result = cJSON_CreateObject();
+	cJSON_AddItemToObject(*result, "added", added);
+	cJSON_AddItemToObject(*result, "removed", removed);
+	cJSON_AddItemToObject(*result, "changed", changed);
+	return (0);
 }

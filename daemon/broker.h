@@ -26,7 +26,10 @@ struct broker_counters {
 	uint64_t	sessions_started;
 	uint64_t	sessions_evicted;
 	uint64_t	sessions_exited;
+	uint64_t	sessions_expired;
 	uint64_t	sessions_closed;
+	uint64_t	timeouts;
+	uint64_t	reloads;
 	uint64_t	requests;
 	uint64_t	errors;
 	uint64_t	clients_accepted;
@@ -42,9 +45,16 @@ struct broker {
 	TAILQ_HEAD(, conn)	 conns;
 	size_t			 nconns;
 
+	char			*socket_override;	/* --socket */
+	int			 level_override;	/* --log-level, or -1 */
+	struct event		*idle_timer;
+	double			 idle_deadline;	/* monotonic; 0: not armed */
+
 	time_t			 started;	/* wall clock, for uptime */
 	uid_t			 euid;		/* the daemon's own user */
 	uint64_t		 next_session;	/* for session ids */
+	int64_t			 next_token;	/* progress tokens to children */
+	int64_t			 next_upcall;	/* ids of requests to clients */
 	struct broker_counters	 counters;
 	int			 exiting;
 };
@@ -67,23 +77,46 @@ struct request {
 	cJSON			*client_id;	/* owned */
 	cJSON			*msg;		/* owned until sent */
 	int64_t			 child_id;	/* 0 until sent */
+	cJSON			*client_token;	/* owned progress token */
+	int64_t			 child_token;	/* 0: no progress asked */
+	struct event		*timer;		/* request timeout */
+	long			 timeout_ms;
+	struct timeval		 deadline_max;	/* max_request_timeout_s */
 	TAILQ_ENTRY(request)	 conn_entry;
 	TAILQ_ENTRY(request)	 session_entry;
 };
 TAILQ_HEAD(request_list, request);
+
+/*
+ * A request from a child to a client (sampling, elicitation), waiting for
+ * the client's answer. The session and the conn both list it.
+ */
+struct upcall {
+	struct session		*session;
+	struct conn		*conn;
+	cJSON			*child_id;	/* owned: the child's id */
+	int64_t			 client_id;	/* the id the client sees */
+	TAILQ_ENTRY(upcall)	 session_entry;
+	TAILQ_ENTRY(upcall)	 conn_entry;
+};
+TAILQ_HEAD(upcall_list, upcall);
 
 void	 broker_init(struct broker *, struct event_base *, struct config *,
 	     const char *);
 void	 broker_shutdown(struct broker *);
 void	 broker_free(struct broker *);
 
+/* Each takes the message tree it is given. */
 void	 broker_dispatch(struct broker *, struct conn *, cJSON *);
 void	 broker_notify(struct broker *, struct conn *, cJSON *);
 
 void	 request_answer(struct request *, cJSON *);
 void	 request_fail(struct request *, int, const char *, cJSON *);
+void	 request_progress(struct request *, const cJSON *);
 void	 request_free(struct request *);
 
 void	 broker_session_ended(struct broker *, struct session *);
+void	 broker_session_idle(struct broker *, struct session *);
+int	 broker_reload(struct broker *, cJSON **, cJSON **);
 
 #endif

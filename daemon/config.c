@@ -41,6 +41,12 @@
 /* A key quoted in a message is cut at this length to bound the message. */
 #define CONFIG_MAX_PATH_KEY	64
 
+/* The most roots one server may be given: each goes in every roots/list. */
+#define CONFIG_ROOTS_MAX	64
+
+/* What every root URI starts with: MCP roots are file URIs. */
+#define CONFIG_ROOT_SCHEME	"file://"
+
 /* sun_path: the bound on the socket's path, terminating NUL included. */
 #define CONFIG_SUN_PATH_SIZE	(sizeof ((struct sockaddr_un *)0)->sun_path)
 
@@ -92,8 +98,19 @@ static const char *const config_broker_unsupported[] = {
 	"allow_uids", "allow_groups", "admin_group", "socket_group", NULL
 };
 
-static const char *const config_server_unsupported[] = {
-	"protocol", "roots", "client_capabilities", NULL
+/* The spellings of a server's "protocol". */
+static const struct {
+	const char		*name;
+	enum server_protocol	 protocol;
+} config_protocols[] = {
+	{ "auto", SERVER_PROTOCOL_AUTO },
+	{ "legacy", SERVER_PROTOCOL_LEGACY },
+	{ "2026-07-28", SERVER_PROTOCOL_MODERN },
+};
+
+/* What "client_capabilities" may declare; roots come from "roots". */
+static const char *const config_client_capabilities[] = {
+	"sampling", "elicitation", NULL
 };
 
 /* Keys other MCP hosts put in a server entry; harmless to skip. */
@@ -134,6 +151,15 @@ static void	 config_parse_args(struct config_walk *, struct server_conf *,
 		    const cJSON *, const char *);
 static void	 config_parse_env(struct config_walk *, struct server_conf *,
 		    const cJSON *, const char *);
+static void	 config_parse_protocol(struct config_walk *,
+		    struct server_conf *, const cJSON *, const char *);
+static int	 config_root_uri_valid(const char *);
+static int	 config_parse_root(struct config_walk *, const cJSON *,
+		    const char *, const char **, const char **);
+static void	 config_parse_roots(struct config_walk *, struct server_conf *,
+		    const cJSON *, const char *);
+static void	 config_parse_client_capabilities(struct config_walk *,
+		    struct server_conf *, const cJSON *, const char *);
 static void	 config_parse_server(struct config_walk *,
 		    const struct config *, struct server_conf *,
 		    const cJSON *, const char *);
@@ -142,6 +168,7 @@ static void	 config_parse_servers(struct config_walk *, struct config *,
 static void	 config_server_clear(struct server_conf *);
 static int	 config_env_contains(const struct server_conf *,
 		    const char *);
+static int	 config_string_equal(const char *, const char *);
 
 /* Append a message (taken) to a list of messages. */
 static void
@@ -601,6 +628,177 @@ config_parse_env(struct config_walk *walk, struct server_conf *sc,
 	}
 }
 
+/* server.protocol: "auto", "legacy" or "2026-07-28". */
+static void
+config_parse_protocol(struct config_walk *walk, struct server_conf *sc,
+    const cJSON *item, const char *path)
+{
+	size_t	i;
+
+	if (cJSON_IsString(item)) {
+		for (i = 0; i < CONFIG_NITEMS(config_protocols); i++) {
+			if (strcmp(item->valuestring,
+			    config_protocols[i].name) == 0) {
+				sc->protocol = config_protocols[i].protocol;
+				return;
+			}
+		}
+	}
+	config_error(walk, path, "expected \"auto\", \"legacy\" or "
+	    "\"2026-07-28\"");
+}
+
+/* Whether s is a file:// URI with something after the scheme. */
+static int
+config_root_uri_valid(const char *s)
+{
+	size_t	len = strlen(CONFIG_ROOT_SCHEME);
+
+	return (strncmp(s, CONFIG_ROOT_SCHEME, len) == 0 && s[len] != '\0');
+}
+
+/*
+ * Validate one entry of "roots": a URI, or {"uri", "name"?}. On success
+ * uri and name (NULL if absent) point into the entry.
+ */
+static int
+config_parse_root(struct config_walk *walk, const cJSON *entry,
+    const char *path, const char **uri, const char **name)
+{
+	const cJSON	*item, *uri_item = NULL, *name_item = NULL;
+	char		*sub;
+	size_t		 before = walk->nerrors;
+
+	*uri = *name = NULL;
+	if (cJSON_IsString(entry)) {
+		if (!config_root_uri_valid(entry->valuestring)) {
+			config_error(walk, path, "expected a file:// URI");
+			return (-1);
+		}
+		*uri = entry->valuestring;
+		return (0);
+	}
+	if (!cJSON_IsObject(entry)) {
+		config_error(walk, path, "expected a file:// URI or an object "
+		    "with \"uri\" and an optional \"name\"");
+		return (-1);
+	}
+
+	config_check_duplicates(walk, entry, path);
+	for (item = entry->child; item != NULL; item = item->next) {
+		if (strcmp(item->string, "uri") == 0)
+			uri_item = item;
+		else if (strcmp(item->string, "name") == 0)
+			name_item = item;
+		else {
+			sub = config_path_key(path, item->string);
+			config_error(walk, sub, "unknown key");
+			free(sub);
+		}
+	}
+	if (uri_item == NULL)
+		config_error(walk, path, "\"uri\" is required");
+	else if (!cJSON_IsString(uri_item) ||
+	    !config_root_uri_valid(uri_item->valuestring)) {
+		sub = config_path_key(path, "uri");
+		config_error(walk, sub, "expected a file:// URI");
+		free(sub);
+	}
+	if (name_item != NULL) {
+		sub = config_path_key(path, "name");
+		config_get_string(walk, name_item, sub);
+		free(sub);
+	}
+	if (walk->nerrors != before)
+		return (-1);
+	*uri = uri_item->valuestring;
+	if (name_item != NULL)
+		*name = name_item->valuestring;
+	return (0);
+}
+
+/*
+ * Validate "roots" into sc->roots. Every entry is checked even past
+ * the bound, so one run reports everything; [] is valid and still sets
+ * roots_set (the capability is declared, with no roots).
+ */
+static void
+config_parse_roots(struct config_walk *walk, struct server_conf *sc,
+    const cJSON *roots, const char *path)
+{
+	const cJSON	*entry;
+	const char	*uri, *name;
+	char		*sub;
+	size_t		 n = 0, i = 0;
+	int		 keep;
+
+	if (!cJSON_IsArray(roots)) {
+		config_error(walk, path, "expected an array of file:// URIs "
+		    "or {\"uri\", \"name\"} objects");
+		return;
+	}
+	sc->roots_set = 1;
+	for (entry = roots->child; entry != NULL; entry = entry->next)
+		n++;
+	keep = (n <= CONFIG_ROOTS_MAX);
+	if (!keep) {
+		config_error(walk, path, "at most %d roots are allowed; there "
+		    "are %zu", CONFIG_ROOTS_MAX, n);
+	} else if (n != 0)
+		sc->roots = xcalloc(n, sizeof *sc->roots);
+
+	for (entry = roots->child; entry != NULL; entry = entry->next) {
+		sub = config_path_index(path, i++);
+		if (config_parse_root(walk, entry, sub, &uri, &name) == 0 &&
+		    keep) {
+			sc->roots[sc->nroots].uri = xstrdup(uri);
+			if (name != NULL)
+				sc->roots[sc->nroots].name = xstrdup(name);
+			sc->nroots++;
+		}
+		free(sub);
+	}
+}
+
+/*
+ * Validate "client_capabilities" and keep a copy: sampling and
+ * elicitation only, each an object the child is shown as given. roots
+ * are not allowed here because the broker answers roots/list itself.
+ */
+static void
+config_parse_client_capabilities(struct config_walk *walk,
+    struct server_conf *sc, const cJSON *caps, const char *path)
+{
+	const cJSON	*item;
+	char		*sub;
+	size_t		 before = walk->nerrors;
+
+	if (!cJSON_IsObject(caps)) {
+		config_error(walk, path, "expected an object");
+		return;
+	}
+	config_check_duplicates(walk, caps, path);
+	for (item = caps->child; item != NULL; item = item->next) {
+		sub = config_path_key(path, item->string);
+		if (config_in_list(item->string, config_client_capabilities)) {
+			if (!cJSON_IsObject(item))
+				config_error(walk, sub, "expected an object");
+		} else if (strcmp(item->string, "roots") == 0) {
+			config_error(walk, sub, "the broker declares roots "
+			    "itself from \"roots\"; allowed here: sampling, "
+			    "elicitation");
+		} else {
+			config_error(walk, sub, "unknown capability (allowed: "
+			    "sampling, elicitation)");
+		}
+		free(sub);
+	}
+	if (walk->nerrors != before)
+		return;
+	if ((sc->client_capabilities = cJSON_Duplicate(caps, 1)) == NULL)
+		fatalx("out of memory copying %s", path);
+}
+
 /* Validate one mcpServers entry into sc; sc->name is already set. */
 static void
 config_parse_server(struct config_walk *walk, const struct config *conf,
@@ -649,6 +847,15 @@ config_parse_server(struct config_walk *walk, const struct config *conf,
 				    "false");
 			else
 				sc->disabled = cJSON_IsTrue(item);
+		} else if (strcmp(item->string, "protocol") == 0)
+			config_parse_protocol(walk, sc, item, sub);
+		else if (strcmp(item->string, "roots") == 0) {
+			if (!sc->roots_set)
+				config_parse_roots(walk, sc, item, sub);
+		} else if (strcmp(item->string, "client_capabilities") == 0) {
+			if (sc->client_capabilities == NULL)
+				config_parse_client_capabilities(walk, sc,
+				    item, sub);
 		} else if (strcmp(item->string, "type") == 0) {
 			/* A string other than "stdio" was refused above. */
 			if (!cJSON_IsString(item))
@@ -657,10 +864,6 @@ config_parse_server(struct config_walk *walk, const struct config *conf,
 		    config_server_ignored))
 			config_warning(walk, sub, "ignored (not used by "
 			    "mcp-broker)");
-		else if (config_in_list(item->string,
-		    config_server_unsupported))
-			config_error(walk, sub, "not supported by this "
-			    "version of mcp-broker");
 		else
 			config_error(walk, sub, "unknown key");
 		free(sub);
@@ -730,6 +933,7 @@ config_parse_servers(struct config_walk *walk, struct config *conf,
 		sc->idle_timeout_s = CONFIG_UNSET;
 		sc->request_timeout_s = CONFIG_UNSET;
 		sc->start_timeout_s = CONFIG_UNSET;
+		sc->protocol = SERVER_PROTOCOL_AUTO;
 		config_parse_server(walk, conf, sc, entry, path);
 		free(path);
 	}
@@ -926,6 +1130,12 @@ config_server_clear(struct server_conf *sc)
 		free(sc->env);
 	}
 	free(sc->cwd);
+	for (i = 0; i < sc->nroots; i++) {
+		free(sc->roots[i].uri);
+		free(sc->roots[i].name);
+	}
+	free(sc->roots);
+	cJSON_Delete(sc->client_capabilities);
 }
 
 /* Free a config (NULL is fine). */
@@ -987,11 +1197,23 @@ config_env_contains(const struct server_conf *sc, const char *entry)
 	return (0);
 }
 
+/* Whether two strings, either of which may be NULL, are equal. */
+static int
+config_string_equal(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return (a == b);
+	return (strcmp(a, b) == 0);
+}
+
 /*
- * Whether two entries start the same process: command, argv, env and cwd
- * equal. A reload restarts a server's sessions only if this is 0; limits,
+ * Whether two entries start the same process and greet it the same way:
+ * command, argv, env and cwd, then protocol, roots and
+ * client_capabilities (what the broker declares in the handshake) equal.
+ * A reload restarts a server's sessions only if this is 0; limits,
  * timeouts and "disabled" are not compared. Env order does not matter
- * (names are unique, so equal counts and inclusion mean equal sets).
+ * (names are unique, so equal counts and inclusion mean equal sets);
+ * roots order does, since the child sees the list as given.
  */
 int
 config_server_equal(const struct server_conf *a, const struct server_conf *b)
@@ -1012,9 +1234,20 @@ config_server_equal(const struct server_conf *a, const struct server_conf *b)
 		if (!config_env_contains(b, a->env[i]))
 			return (0);
 	}
-	if ((a->cwd == NULL) != (b->cwd == NULL))
+	if (!config_string_equal(a->cwd, b->cwd))
 		return (0);
-	if (a->cwd != NULL && strcmp(a->cwd, b->cwd) != 0)
+
+	if (a->protocol != b->protocol)
 		return (0);
-	return (1);
+	if (a->roots_set != b->roots_set || a->nroots != b->nroots)
+		return (0);
+	for (i = 0; i < a->nroots; i++) {
+		if (strcmp(a->roots[i].uri, b->roots[i].uri) != 0 ||
+		    !config_string_equal(a->roots[i].name, b->roots[i].name))
+			return (0);
+	}
+	if (a->client_capabilities == NULL || b->client_capabilities == NULL)
+		return (a->client_capabilities == b->client_capabilities);
+	return (cJSON_Compare(a->client_capabilities, b->client_capabilities,
+	    1));
 }

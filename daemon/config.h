@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include <cJSON.h>
+
 #include "log.h"
 
 #define CONFIG_DEFAULT_PATH	"/etc/mcp-broker/mcp-broker.json"
@@ -16,6 +18,19 @@
 
 /* A per-server override that is not set takes the broker's value. */
 #define CONFIG_UNSET		(-1)
+
+/* Which MCP protocol the broker speaks to a server's children. */
+enum server_protocol {
+	SERVER_PROTOCOL_AUTO,	/* "auto": whichever the child speaks */
+	SERVER_PROTOCOL_LEGACY,	/* "legacy": the initialize handshake */
+	SERVER_PROTOCOL_MODERN	/* "2026-07-28": handshake-free */
+};
+
+/* A root the broker declares to a server's children (a file:// URI). */
+struct server_root {
+	char	*uri;
+	char	*name;		/* NULL if absent */
+};
 
 struct server_conf {
 	char	 *name;
@@ -30,6 +45,13 @@ struct server_conf {
 	int	  request_timeout_s;	/* CONFIG_UNSET or seconds */
 	int	  start_timeout_s;	/* CONFIG_UNSET or seconds */
 	int	  disabled;
+
+	/* What the broker declares to the child, so a change restarts it. */
+	enum server_protocol	 protocol;
+	struct server_root	*roots;
+	size_t			 nroots;
+	int			 roots_set;	/* "roots" given, even [] */
+	cJSON			*client_capabilities;	/* owned, or NULL */
 };
 
 struct config {

@@ -30,6 +30,9 @@ struct conn {
 	struct frame		 frame;
 	struct request_list	 requests;
 	size_t			 nrequests;
+	struct upcall_list	 upcalls;	/* asked of this client */
+	int			 can_sample;	/* broker/hello */
+	int			 can_elicit;
 	size_t			 output_max;
 	int			 paused;	/* reading stopped: in flight */
 	int			 closing;	/* flush, then free */
@@ -57,6 +60,7 @@ conn_new(struct broker *b, int fd, uid_t uid, pid_t pid)
 	c->output_max = b->conf->max_message_bytes * CONN_OUTPUT_MAX_FACTOR;
 	frame_init(&c->frame, b->conf->max_message_bytes);
 	TAILQ_INIT(&c->requests);
+	TAILQ_INIT(&c->upcalls);
 	c->bev = bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
@@ -77,6 +81,7 @@ void
 conn_drop(struct conn *c, const char *why)
 {
 	struct request	*req;
+	struct upcall	*up;
 	struct timeval	 tv = { 0, 0 };
 
 	if (c->dead)
@@ -90,6 +95,8 @@ conn_drop(struct conn *c, const char *why)
 			session_cancel(req->session, req);
 		request_free(req);
 	}
+	while ((up = TAILQ_FIRST(&c->upcalls)) != NULL)
+		session_upcall_abandon(up);
 	TAILQ_REMOVE(&c->b->conns, c, entry);
 	c->b->nconns--;
 	event_base_once(c->b->base, -1, EV_TIMEOUT, conn_free_cb, c, &tv);
@@ -235,8 +242,9 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 static void
 conn_line(struct conn *c, const char *data, size_t len)
 {
-	struct jsonrpc_msg	msg;
-	struct jsonrpc_fault	fault;
+	struct jsonrpc_msg	 msg;
+	struct jsonrpc_fault	 fault;
+	struct upcall		*up;
 
 	if (jsonrpc_parse(data, len, &msg, &fault) != 0) {
 		conn_send_error(c, fault.id, fault.code, fault.message, NULL);
@@ -251,9 +259,19 @@ conn_line(struct conn *c, const char *data, size_t len)
 		broker_notify(c->b, c, msg.root);
 		break;
 	case JSONRPC_RESPONSE:
-		log_debug("client %llu: ignoring a response; the broker sends "
-		    "clients no requests", (unsigned long long)c->serial);
-		cJSON_Delete(msg.root);
+		TAILQ_FOREACH(up, &c->upcalls, conn_entry) {
+			if (cJSON_IsNumber(msg.id) &&
+			    msg.id->valuedouble == (double)up->client_id)
+				break;
+		}
+		if (up != NULL)
+			session_upcall_answer(up, msg.root);
+		else {
+			log_debug("client %llu: ignoring a response to no "
+			    "request of the broker's",
+			    (unsigned long long)c->serial);
+			cJSON_Delete(msg.root);
+		}
 		break;
 	}
 }
@@ -287,4 +305,42 @@ struct broker *
 conn_broker(struct conn *c)
 {
 	return (c->b);
+}
+
+/* What the client said it can answer (broker/hello). */
+void
+conn_set_capabilities(struct conn *c, int sampling, int elicitation)
+{
+	c->can_sample = sampling;
+	c->can_elicit = elicitation;
+}
+
+/* Whether the client takes sampling/createMessage requests. */
+int
+conn_can_sample(struct conn *c)
+{
+	return (c->can_sample && !c->dead);
+}
+
+/* Whether the client takes elicitation/create requests. */
+int
+conn_can_elicit(struct conn *c)
+{
+	return (c->can_elicit && !c->dead);
+}
+
+/* A child's request now waits for this client's answer. */
+void
+conn_add_upcall(struct conn *c, struct upcall *up)
+{
+	up->conn = c;
+	TAILQ_INSERT_TAIL(&c->upcalls, up, conn_entry);
+}
+
+/* A child's request no longer waits for this client. */
+void
+conn_remove_upcall(struct conn *c, struct upcall *up)
+{
+	TAILQ_REMOVE(&c->upcalls, up, conn_entry);
+	up->conn = NULL;
 }

@@ -17,6 +17,7 @@
 struct broker;
 struct conn;
 struct request;
+struct upcall;
 
 struct conn	*conn_new(struct broker *, int, uid_t, pid_t);
 void		 conn_drop(struct conn *, const char *);
@@ -30,5 +31,11 @@ struct broker	*conn_broker(struct conn *);
 void		 conn_add_request(struct conn *, struct request *);
 void		 conn_remove_request(struct conn *, struct request *);
 struct request	*conn_find_request(struct conn *, const cJSON *);
+
+void		 conn_set_capabilities(struct conn *, int, int);
+int		 conn_can_sample(struct conn *);
+int		 conn_can_elicit(struct conn *);
+void		 conn_add_upcall(struct conn *, struct upcall *);
+void		 conn_remove_upcall(struct conn *, struct upcall *);
 
 #endif

@@ -124,6 +124,17 @@ log_debug(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* A line at a level chosen at run time (a child's own log messages). */
+void
+log_at(enum log_level level, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vwrite(level, NULL, fmt, ap);
+	va_end(ap);
+}
+
 /* Log an error with strerror(errno) and exit. */
 void
 fatal(const char *fmt, ...)

@@ -154,15 +154,23 @@ main_exit_timer_cb(evutil_socket_t fd, short events, void *arg)
 	evtimer_add(ms->exit_timer, &tv);
 }
 
-/* SIGHUP: reloading the configuration is not supported yet. */
+/* SIGHUP: re-read the configuration; a bad file changes nothing. */
 static void
 main_sighup_cb(evutil_socket_t sig, short events, void *arg)
 {
+	struct main_state	*ms = arg;
+	cJSON			*result, *errors;
+
 	(void)sig;
 	(void)events;
-	(void)arg;
-	log_warnx("SIGHUP: this version cannot reload its configuration; "
-	    "restart the daemon to apply changes");
+	if (ms->b.exiting)
+		return;
+	sd_notify(0, "RELOADING=1");
+	if (broker_reload(&ms->b, &result, &errors) == 0)
+		cJSON_Delete(result);
+	else
+		cJSON_Delete(errors);
+	sd_notify(0, "READY=1");
 }
 
 int
@@ -244,6 +252,10 @@ main(int argc, char **argv)
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	broker_init(b, base, conf, config_path);
+	if (socket_path != NULL)
+		b->socket_override = xstrdup(socket_path);
+	if (level_name != NULL)
+		b->level_override = (int)level;
 	ms.exit_timer = NULL;
 	if ((b->listener = listener_new(b, conf->socket, conf->socket_mode,
 	    &cause)) == NULL)
@@ -260,9 +272,11 @@ main(int argc, char **argv)
 
 	log_info("mcp-brokerd %s ready: %zu servers, max_sessions %d",
 	    BROKER_VERSION, conf->nservers, conf->max_sessions);
+	conf = NULL;	/* the broker owns it now; reload replaces it */
 	sd_notify(0, "READY=1");
 	event_base_dispatch(base);
 
+	conf = b->conf;
 	listener_free(b->listener);
 	broker_free(b);
 	/* Run the deferred frees the last drops scheduled. */

@@ -25,15 +25,11 @@
 #include "frame.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "mcp.h"
+#include "conn.h"
 #include "session.h"
 #include "table.h"
 #include "xmalloc.h"
-
-/* The version the broker asks for, and the ones it accepts in answer. */
-#define SESSION_PROTOCOL_VERSION	"2025-11-25"
-static const char *session_versions[] = {
-	"2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25",
-};
 
 struct session {
 	struct broker		*b;
@@ -58,10 +54,20 @@ struct session {
 
 	struct request_list	 queue;		/* waiting for the handshake */
 	struct request_list	 inflight;	/* sent to the child */
+	struct upcall_list	 upcalls;	/* the child's, to clients */
 	size_t			 nqueue;
 	size_t			 ninflight;
+	size_t			 nupcalls;
 	int64_t			 next_id;
-	int64_t			 init_id;
+	int64_t			 init_id;	/* initialize, or 0 */
+	int64_t			 discover_id;	/* server/discover, or 0 */
+	enum server_protocol	 protocol;	/* as configured */
+	int			 modern;	/* 2026-07-28 negotiated */
+	cJSON			*client_caps;	/* what the broker declares */
+	cJSON			*roots;		/* roots/list answer, or NULL */
+	struct timespec		 start_deadline;
+	int			 idle_timeout_s; /* override, or CONFIG_UNSET */
+	double			 idle_since;	/* monotonic seconds */
 
 	char			*protocol_version;
 	cJSON			*server_info;
@@ -71,6 +77,11 @@ struct session {
 	time_t			 created_at;
 	time_t			 last_used_at;
 	uint64_t		 calls;
+	uint64_t		 notes[MCP_NCOUNTED];
+	uint64_t		 log_messages;
+	uint64_t		 garbage_lines;
+	time_t			 garbage_window;
+	unsigned		 garbage_logged;
 
 	char			*tail[SESSION_STDERR_LINES];
 	size_t			 tail_first;
@@ -100,6 +111,18 @@ static void	session_write(struct session *, cJSON *);
 static void	session_send(struct session *, struct request *);
 static void	session_line(struct session *, const char *, size_t);
 static void	session_handshake_done(struct session *, struct jsonrpc_msg *);
+static void	session_discover_done(struct session *, struct jsonrpc_msg *);
+static void	session_send_initialize(struct session *);
+static void	session_ready(struct session *, const cJSON *, const char *);
+static void	session_child_request(struct session *, struct jsonrpc_msg *);
+static void	session_child_notification(struct session *,
+		    struct jsonrpc_msg *);
+static void	session_upcall(struct session *, struct jsonrpc_msg *, int);
+static void	session_upcall_free(struct upcall *);
+static void	session_drop_upcalls(struct session *);
+static void	session_garbage(struct session *, const char *);
+static int	session_start_left_ms(struct session *);
+static double	session_now(void);
 static void	session_break(struct session *, int, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static void	session_escalate(struct session *);
@@ -121,7 +144,6 @@ session_start(struct broker *b, const struct server_conf *sc, uid_t uid,
 {
 	struct session		*s;
 	struct child_spec	 spec;
-	cJSON			*params, *info;
 	int			 fd;
 
 	spec.argv = sc->argv;
@@ -175,19 +197,49 @@ session_start(struct broker *b, const struct server_conf *sc, uid_t uid,
 	bufferevent_enable(s->err, EV_READ);
 
 	s->timer = evtimer_new(b->base, session_timer_cb, s);
-	session_arm(s, s->start_timeout_s * 1000);
+	clock_gettime(CLOCK_MONOTONIC, &s->start_deadline);
+	s->start_deadline.tv_sec += s->start_timeout_s;
 
-	/* MCP lifecycle: initialize first, nothing else until answered. */
-	params = cJSON_CreateObject();
-	cJSON_AddStringToObject(params, "protocolVersion",
-	    SESSION_PROTOCOL_VERSION);
-	cJSON_AddObjectToObject(params, "capabilities");
-	info = cJSON_AddObjectToObject(params, "clientInfo");
-	cJSON_AddStringToObject(info, "name", "mcp-broker");
-	cJSON_AddStringToObject(info, "version", BROKER_VERSION);
-	s->init_id = s->next_id++;
-	session_write(s, jsonrpc_request(cJSON_CreateNumber(
-	    (double)s->init_id), "initialize", params));
+	/* What the broker can serve the child, and declares it can. */
+	s->client_caps = sc->client_capabilities != NULL ?
+	    cJSON_Duplicate(sc->client_capabilities, 1) : cJSON_CreateObject();
+	if (sc->roots_set) {
+		size_t	 i;
+		cJSON	*root;
+
+		cJSON_AddObjectToObject(s->client_caps, "roots");
+		s->roots = cJSON_CreateArray();
+		for (i = 0; i < sc->nroots; i++) {
+			root = cJSON_CreateObject();
+			cJSON_AddStringToObject(root, "uri", sc->roots[i].uri);
+			if (sc->roots[i].name != NULL)
+				cJSON_AddStringToObject(root, "name",
+				    sc->roots[i].name);
+			cJSON_AddItemToArray(s->roots, root);
+		}
+	}
+	s->protocol = sc->protocol;
+	s->idle_timeout_s = sc->idle_timeout_s;
+	TAILQ_INIT(&s->upcalls);
+
+	/*
+	 * The spec's stdio rule for a server of unknown generation: probe
+	 * server/discover first; a result (or a recognised modern error)
+	 * means 2026-07-28, anything else a handshake server.
+	 */
+	if (s->protocol == SERVER_PROTOCOL_LEGACY)
+		session_send_initialize(s);
+	else {
+		s->discover_id = s->next_id++;
+		session_write(s, jsonrpc_request(cJSON_CreateNumber(
+		    (double)s->discover_id), "server/discover",
+		    mcp_discover_params(s->client_caps)));
+		if (s->protocol == SERVER_PROTOCOL_AUTO &&
+		    session_start_left_ms(s) > SESSION_DISCOVER_TIMEOUT_MS)
+			session_arm(s, SESSION_DISCOVER_TIMEOUT_MS);
+		else
+			session_arm(s, session_start_left_ms(s));
+	}
 
 	b->counters.sessions_started++;
 	log_info("session %s: starting %s for thread %s (uid %ld, pid %ld, "
@@ -205,6 +257,39 @@ session_arm(struct session *s, int ms)
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(s->timer, &tv);
+}
+
+/* Milliseconds left of the start timeout (at least 1). */
+static int
+session_start_left_ms(struct session *s)
+{
+	struct timespec	now;
+	long		ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (s->start_deadline.tv_sec - now.tv_sec) * 1000L +
+	    (s->start_deadline.tv_nsec - now.tv_nsec) / 1000000L;
+	return (ms < 1 ? 1 : (int)ms);
+}
+
+/* Monotonic seconds, for idle expiry. */
+static double
+session_now(void)
+{
+	struct timespec	now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return ((double)now.tv_sec + (double)now.tv_nsec / 1e9);
+}
+
+/* Begin the handshake generation: initialize, nothing else until answered. */
+static void
+session_send_initialize(struct session *s)
+{
+	s->init_id = s->next_id++;
+	session_write(s, jsonrpc_request(cJSON_CreateNumber((double)s->init_id),
+	    "initialize", mcp_initialize_params(s->client_caps)));
+	session_arm(s, session_start_left_ms(s));
 }
 
 /* Send one message to the child; takes msg. */
@@ -263,6 +348,15 @@ session_send(struct session *s, struct request *req)
 	req->msg = NULL;
 	cJSON_ReplaceItemInObjectCaseSensitive(msg, "id",
 	    cJSON_CreateNumber((double)req->child_id));
+	if (s->modern) {
+		cJSON	*params = cJSON_GetObjectItemCaseSensitive(msg,
+		    "params");
+
+		if (params == NULL)
+			params = cJSON_AddObjectToObject(msg, "params");
+		if (cJSON_IsObject(params))
+			mcp_add_modern_meta(params, s->client_caps);
+	}
 	TAILQ_INSERT_TAIL(&s->inflight, req, session_entry);
 	s->ninflight++;
 	s->calls++;
@@ -311,8 +405,13 @@ session_update_busy(struct session *s)
 	if (s->entry == NULL)
 		return;
 	busy = s->state == SESSION_STARTING || s->nqueue + s->ninflight > 0;
-	if (busy != table_busy(s->entry))
-		table_set_busy(s->b->table, s->entry, busy);
+	if (busy == table_busy(s->entry))
+		return;
+	table_set_busy(s->b->table, s->entry, busy);
+	if (!busy) {
+		s->idle_since = session_now();
+		broker_session_idle(s->b, s);
+	}
 }
 
 /* Read the child's stdout: one MCP message per line. */
@@ -355,8 +454,7 @@ session_line(struct session *s, const char *data, size_t len)
 	cJSON			*answer;
 
 	if (jsonrpc_parse(data, len, &msg, &fault) != 0) {
-		log_warnx("session %s: skipping a line from %s that is not a "
-		    "JSON-RPC message (%s)", s->id, s->server, fault.message);
+		session_garbage(s, fault.message);
 		jsonrpc_fault_clear(&fault);
 		return;
 	}
@@ -365,7 +463,12 @@ session_line(struct session *s, const char *data, size_t len)
 	case JSONRPC_RESPONSE:
 		if (!cJSON_IsNumber(msg.id))
 			break;
-		if (s->state == SESSION_STARTING &&
+		if (s->state == SESSION_STARTING && s->discover_id != 0 &&
+		    msg.id->valuedouble == (double)s->discover_id) {
+			session_discover_done(s, &msg);
+			break;
+		}
+		if (s->state == SESSION_STARTING && s->init_id != 0 &&
 		    msg.id->valuedouble == (double)s->init_id) {
 			session_handshake_done(s, &msg);
 			break;
@@ -384,90 +487,335 @@ session_line(struct session *s, const char *data, size_t len)
 		s->ninflight--;
 		req->session = NULL;
 		s->last_used_at = time(NULL);
-		if (msg.result != NULL && cJSON_IsObject(msg.result)) {
-			cJSON	*meta = cJSON_GetObjectItemCaseSensitive(
-			    msg.result, "_meta");
-
-			if (!cJSON_IsObject(meta)) {
-				cJSON_DeleteItemFromObjectCaseSensitive(
-				    msg.result, "_meta");
-				meta = cJSON_AddObjectToObject(msg.result,
-				    "_meta");
-			}
-			cJSON_DeleteItemFromObjectCaseSensitive(meta,
-			    "mcp-broker/session");
-			cJSON_AddItemToObject(meta, "mcp-broker/session",
-			    session_meta(s));
-		}
+		if (msg.result != NULL)
+			mcp_set_result_meta(msg.result, session_meta(s));
 		answer = msg.root;
 		msg.root = NULL;
 		request_answer(req, answer);
 		session_update_busy(s);
 		break;
 	case JSONRPC_REQUEST:
-		/* Servers may ping at any time; anything else is unserved. */
-		if (strcmp(msg.method, "ping") == 0)
-			answer = jsonrpc_result(cJSON_Duplicate(msg.id, 1),
-			    cJSON_CreateObject());
-		else
-			answer = jsonrpc_error(cJSON_Duplicate(msg.id, 1),
-			    RPC_METHOD_NOT_FOUND, "The broker does not serve "
-			    "this request to servers.", NULL);
-		session_write(s, answer);
+		session_child_request(s, &msg);
 		break;
 	case JSONRPC_NOTIFICATION:
-		log_debug("session %s: notification %s", s->id, msg.method);
+		session_child_notification(s, &msg);
 		break;
 	}
 	jsonrpc_msg_clear(&msg);
+}
+
+/*
+ * A line on the child's stdout that is not a JSON-RPC message: skipped
+ * (SDKs do the same), and logged at most SESSION_GARBAGE_LOG_MAX times a
+ * window so a chatty child cannot flood the log.
+ */
+static void
+session_garbage(struct session *s, const char *why)
+{
+	time_t	now = time(NULL);
+
+	s->garbage_lines++;
+	if (now - s->garbage_window >= SESSION_GARBAGE_WINDOW_S) {
+		s->garbage_window = now;
+		s->garbage_logged = 0;
+	}
+	if (s->garbage_logged++ < SESSION_GARBAGE_LOG_MAX)
+		log_warnx("session %s: skipping a line from %s that is not a "
+		    "JSON-RPC message (%s)%s", s->id, s->server, why,
+		    s->garbage_logged == SESSION_GARBAGE_LOG_MAX ? "; more "
+		    "in this minute are counted, not logged" : "");
+}
+
+/*
+ * A request from the child: ping and roots/list are answered here,
+ * sampling and elicitation go to a client that can answer them, anything
+ * else is not served.
+ */
+static void
+session_child_request(struct session *s, struct jsonrpc_msg *msg)
+{
+	cJSON	*result, *answer;
+
+	if (strcmp(msg->method, "ping") == 0) {
+		session_write(s, jsonrpc_result(cJSON_Duplicate(msg->id, 1),
+		    cJSON_CreateObject()));
+		return;
+	}
+	if (strcmp(msg->method, "roots/list") == 0 && s->roots != NULL) {
+		result = cJSON_CreateObject();
+		cJSON_AddItemToObject(result, "roots",
+		    cJSON_Duplicate(s->roots, 1));
+		session_write(s, jsonrpc_result(cJSON_Duplicate(msg->id, 1),
+		    result));
+		return;
+	}
+	if (strcmp(msg->method, "sampling/createMessage") == 0 &&
+	    cJSON_GetObjectItemCaseSensitive(s->client_caps, "sampling")) {
+		session_upcall(s, msg, 1);
+		return;
+	}
+	if (strcmp(msg->method, "elicitation/create") == 0 &&
+	    cJSON_GetObjectItemCaseSensitive(s->client_caps, "elicitation")) {
+		session_upcall(s, msg, 0);
+		return;
+	}
+	answer = jsonrpc_error(cJSON_Duplicate(msg->id, 1),
+	    RPC_METHOD_NOT_FOUND, "The broker does not serve this request "
+	    "for this server (see its client_capabilities and roots).", NULL);
+	session_write(s, answer);
+}
+
+/*
+ * Pass a sampling (or elicitation) request to a client: the one with the
+ * oldest request in flight on this session that opted in with
+ * broker/hello. Nobody to ask: -32601.
+ */
+static void
+session_upcall(struct session *s, struct jsonrpc_msg *msg, int sampling)
+{
+	struct request	*req;
+	struct upcall	*up;
+	cJSON		*params, *meta;
+
+	TAILQ_FOREACH(req, &s->inflight, session_entry) {
+		if (req->conn != NULL && (sampling ?
+		    conn_can_sample(req->conn) : conn_can_elicit(req->conn)))
+			break;
+	}
+	if (req == NULL || s->nupcalls >= SESSION_MAX_UPCALLS) {
+		session_write(s, jsonrpc_error(cJSON_Duplicate(msg->id, 1),
+		    RPC_METHOD_NOT_FOUND, req == NULL ? "No client of this "
+		    "session can answer this request now." : "Too many "
+		    "requests to clients are waiting (SESSION_MAX_UPCALLS).",
+		    NULL));
+		return;
+	}
+
+	up = xcalloc(1, sizeof *up);
+	up->session = s;
+	up->child_id = cJSON_Duplicate(msg->id, 1);
+	up->client_id = ++s->b->next_upcall;
+	TAILQ_INSERT_TAIL(&s->upcalls, up, session_entry);
+	s->nupcalls++;
+	conn_add_upcall(req->conn, up);
+
+	/* Tell the client which session asks. */
+	params = cJSON_Duplicate(msg->params, 1);
+	if (params == NULL)
+		params = cJSON_CreateObject();
+	if (cJSON_IsObject(params)) {
+		meta = session_meta(s);
+		cJSON_AddStringToObject(meta, "server", s->server);
+		cJSON_AddStringToObject(meta, "thread", s->thread);
+		mcp_set_result_meta(params, meta);
+	}
+	conn_send(req->conn, jsonrpc_request(cJSON_CreateNumber(
+	    (double)up->client_id), msg->method, params));
+}
+
+/* The client answered an upcall: pass the answer (taken) to the child. */
+void
+session_upcall_answer(struct upcall *up, cJSON *answer)
+{
+	struct session	*s = up->session;
+
+	cJSON_DeleteItemFromObjectCaseSensitive(answer, "id");
+	cJSON_AddItemToObject(answer, "id", cJSON_Duplicate(up->child_id, 1));
+	session_write(s, answer);
+	session_upcall_free(up);
+}
+
+/* The client of an upcall went away: the child gets an error. */
+void
+session_upcall_abandon(struct upcall *up)
+{
+	session_write(up->session, jsonrpc_error(cJSON_Duplicate(up->child_id,
+	    1), RPC_INTERNAL_ERROR, "The client asked went away before "
+	    "answering.", NULL));
+	session_upcall_free(up);
+}
+
+/* The session ends: its clients stop waiting for answers to the child. */
+static void
+session_drop_upcalls(struct session *s)
+{
+	struct upcall	*up;
+	cJSON		*params;
+
+	while ((up = TAILQ_FIRST(&s->upcalls)) != NULL) {
+		params = cJSON_CreateObject();
+		cJSON_AddNumberToObject(params, "requestId",
+		    (double)up->client_id);
+		cJSON_AddStringToObject(params, "reason", "the session ended");
+		conn_send(up->conn, jsonrpc_notification(
+		    "notifications/cancelled", params));
+		session_upcall_free(up);
+	}
+}
+
+/* Unlink an upcall from its session and conn and free it. */
+static void
+session_upcall_free(struct upcall *up)
+{
+	TAILQ_REMOVE(&up->session->upcalls, up, session_entry);
+	up->session->nupcalls--;
+	if (up->conn != NULL)
+		conn_remove_upcall(up->conn, up);
+	cJSON_Delete(up->child_id);
+	free(up);
+}
+
+/*
+ * A notification from the child: progress goes to the client that asked,
+ * log messages to the log, list changes are counted.
+ */
+static void
+session_child_notification(struct session *s, struct jsonrpc_msg *msg)
+{
+	struct request	*req;
+	struct upcall	*up;
+	const cJSON	*token, *level, *logger, *data, *id;
+	char		*text;
+	int		 i;
+
+	if (strcmp(msg->method, "notifications/progress") == 0) {
+		token = cJSON_GetObjectItemCaseSensitive(msg->params,
+		    "progressToken");
+		if (!cJSON_IsNumber(token))
+			return;
+		TAILQ_FOREACH(req, &s->inflight, session_entry) {
+			if (req->child_token != 0 &&
+			    (double)req->child_token == token->valuedouble) {
+				request_progress(req, msg->params);
+				return;
+			}
+		}
+		log_debug("session %s: dropping progress for token %g",
+		    s->id, token->valuedouble);
+		return;
+	}
+	if (strcmp(msg->method, "notifications/message") == 0) {
+		s->log_messages++;
+		level = cJSON_GetObjectItemCaseSensitive(msg->params, "level");
+		logger = cJSON_GetObjectItemCaseSensitive(msg->params,
+		    "logger");
+		data = cJSON_GetObjectItemCaseSensitive(msg->params, "data");
+		text = cJSON_IsString(data) ? xstrdup(data->valuestring) :
+		    cJSON_PrintUnformatted(data);
+		log_at(mcp_log_level(cJSON_IsString(level) ?
+		    level->valuestring : NULL), "session %s: %s thread %s: "
+		    "%s%s%s: %.512s", s->id, s->server, s->thread,
+		    cJSON_IsString(level) ? level->valuestring : "log",
+		    cJSON_IsString(logger) ? " " : "",
+		    cJSON_IsString(logger) ? logger->valuestring : "",
+		    text != NULL ? text : "");
+		free(text);
+		return;
+	}
+	if (strcmp(msg->method, "notifications/cancelled") == 0) {
+		id = cJSON_GetObjectItemCaseSensitive(msg->params, "requestId");
+		TAILQ_FOREACH(up, &s->upcalls, session_entry) {
+			if (cJSON_Compare(up->child_id, id, 1))
+				break;
+		}
+		if (up != NULL) {
+			cJSON	*params = cJSON_CreateObject();
+
+			cJSON_AddNumberToObject(params, "requestId",
+			    (double)up->client_id);
+			conn_send(up->conn, jsonrpc_notification(
+			    "notifications/cancelled", params));
+			session_upcall_free(up);
+		}
+		return;
+	}
+	if ((i = mcp_counted_notification(msg->method)) != -1) {
+		s->notes[i]++;
+		log_debug("session %s: %s", s->id, msg->method);
+		return;
+	}
+	log_debug("session %s: ignoring notification %s", s->id, msg->method);
 }
 
 /* The answer to initialize: ready, or the session ends as failed. */
 static void
 session_handshake_done(struct session *s, struct jsonrpc_msg *msg)
 {
-	struct request	*req;
-	const cJSON	*version, *message, *instructions;
-	size_t		 i;
+	const cJSON	*message;
+	char		 why[160];
 
 	if (msg->error != NULL) {
 		message = cJSON_GetObjectItemCaseSensitive(msg->error,
 		    "message");
-		session_break(s, RPC_START_FAILED, "refused to initialize: %s",
-		    message->valuestring);
+		session_break(s, RPC_START_FAILED, "refused to initialize: "
+		    "%.200s", message->valuestring);
 		return;
 	}
-	version = cJSON_GetObjectItemCaseSensitive(msg->result,
-	    "protocolVersion");
-	if (!cJSON_IsString(version)) {
-		session_break(s, RPC_START_FAILED, "answered initialize "
-		    "without a protocolVersion");
+	if (mcp_check_initialize(msg->result, why, sizeof why) != 0) {
+		session_break(s, RPC_START_FAILED, "%s", why);
 		return;
 	}
-	for (i = 0; i < sizeof session_versions / sizeof *session_versions;
-	    i++) {
-		if (strcmp(version->valuestring, session_versions[i]) == 0)
-			break;
-	}
-	if (i == sizeof session_versions / sizeof *session_versions) {
-		session_break(s, RPC_START_FAILED, "answered with protocol "
-		    "version %.40s, which the broker does not speak",
-		    version->valuestring);
-		return;
-	}
+	session_write(s, jsonrpc_notification("notifications/initialized",
+	    NULL));
+	session_ready(s, msg->result, cJSON_GetObjectItemCaseSensitive(
+	    msg->result, "protocolVersion")->valuestring);
+}
 
-	s->protocol_version = xstrdup(version->valuestring);
-	s->server_info = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
-	    msg->result, "serverInfo"), 1);
+/*
+ * The answer to server/discover: a 2026-07-28 server is ready at once;
+ * under "auto" any other answer means a handshake server.
+ */
+static void
+session_discover_done(struct session *s, struct jsonrpc_msg *msg)
+{
+	char		 why[160] = "refused server/discover";
+
+	s->discover_id = 0;
+	if (msg->result != NULL &&
+	    mcp_check_discover(msg->result, why, sizeof why) == 0) {
+		s->modern = 1;
+		session_ready(s, msg->result, MCP_VERSION_MODERN);
+		return;
+	}
+	if (msg->error != NULL && mcp_modern_error(msg->error)) {
+		session_break(s, RPC_START_FAILED, "speaks a protocol version "
+		    "the broker does not (server/discover answered -32022)");
+		return;
+	}
+	if (s->protocol == SERVER_PROTOCOL_MODERN) {
+		session_break(s, RPC_START_FAILED, "%s, but its protocol is "
+		    "set to %s", why, MCP_VERSION_MODERN);
+		return;
+	}
+	log_debug("session %s: no 2026-07-28 answer to server/discover; "
+	    "using initialize", s->id);
+	session_send_initialize(s);
+}
+
+/*
+ * The handshake is done: keep what the server said about itself, then
+ * send what waited, in order.
+ */
+static void
+session_ready(struct session *s, const cJSON *result, const char *version)
+{
+	struct request	*req;
+	const cJSON	*info, *instructions;
+
+	s->protocol_version = xstrdup(version);
+	info = cJSON_GetObjectItemCaseSensitive(result, "serverInfo");
+	if (info == NULL)
+		info = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(result, "_meta"),
+		    MCP_META_SERVER_INFO);
+	s->server_info = cJSON_Duplicate(info, 1);
 	s->capabilities = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(
-	    msg->result, "capabilities"), 1);
-	instructions = cJSON_GetObjectItemCaseSensitive(msg->result,
+	    result, "capabilities"), 1);
+	instructions = cJSON_GetObjectItemCaseSensitive(result,
 	    "instructions");
 	if (cJSON_IsString(instructions))
 		s->instructions = xstrdup(instructions->valuestring);
 
-	session_write(s, jsonrpc_notification("notifications/initialized",
-	    NULL));
 	evtimer_del(s->timer);
 	s->state = SESSION_READY;
 	log_info("session %s: ready (%s, protocol %s)", s->id, s->server,
@@ -543,8 +891,7 @@ session_pipe_event_cb(struct bufferevent *bev, short what, void *arg)
 		s->out_eof = 1;
 		/* No more answers can come: the child is gone or broken. */
 		if (s->state != SESSION_CLOSING)
-			session_break(s, s->state == SESSION_STARTING ?
-			    RPC_START_FAILED : RPC_SESSION_LOST, NULL);
+			session_break(s, RPC_SESSION_LOST, NULL);
 	} else {
 		/* Whatever is buffered without a final newline is a line. */
 		struct evbuffer	*in = bufferevent_get_input(bev);
@@ -567,8 +914,7 @@ session_stdin_event_cb(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF))
-		session_break(s, s->state == SESSION_STARTING ?
-		    RPC_START_FAILED : RPC_SESSION_LOST, "closed its stdin");
+		session_break(s, RPC_SESSION_LOST, "closed its stdin");
 }
 
 /*
@@ -584,6 +930,9 @@ session_break(struct session *s, int code, const char *fmt, ...)
 
 	if (s->state == SESSION_CLOSING)
 		return;
+	/* Whatever ends a session before it is ready is a failed start. */
+	if (s->state == SESSION_STARTING)
+		code = RPC_START_FAILED;
 	s->state = SESSION_CLOSING;
 	s->end_code = code;
 	if (fmt != NULL) {
@@ -618,6 +967,7 @@ session_close(struct session *s, int code, const char *reason)
 	    "closed (%s) before it answered.", s->server, s->thread, reason);
 	session_fail_all(s, code, message);
 	free(message);
+	session_drop_upcalls(s);
 	session_escalate(s);
 }
 
@@ -665,6 +1015,18 @@ session_timer_cb(evutil_socket_t fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	if (s->state == SESSION_STARTING) {
+		if (s->discover_id != 0 &&
+		    s->protocol == SERVER_PROTOCOL_AUTO &&
+		    session_start_left_ms(s) > 1) {
+			/* Silence to the probe: a handshake server. A late
+			   answer to it is dropped as not in flight. */
+			log_debug("session %s: no answer to server/discover in "
+			    "%d ms; using initialize", s->id,
+			    SESSION_DISCOVER_TIMEOUT_MS);
+			s->discover_id = 0;
+			session_send_initialize(s);
+			return;
+		}
 		session_break(s, RPC_START_FAILED, "did not finish the MCP "
 		    "handshake within %d s (start_timeout_s)",
 		    s->start_timeout_s);
@@ -693,8 +1055,7 @@ session_exit_cb(struct child *c, int status, void *arg)
 	if (s->state != SESSION_CLOSING) {
 		log_warnx("session %s: %s (pid %ld) %s", s->id, s->server,
 		    (long)s->pid, how);
-		session_break(s, s->state == SESSION_STARTING ?
-		    RPC_START_FAILED : RPC_SESSION_LOST, NULL);
+		session_break(s, RPC_SESSION_LOST, NULL);
 	} else {
 		log_debug("session %s: pid %ld %s", s->id, (long)s->pid, how);
 		session_escalate(s);
@@ -716,6 +1077,7 @@ session_maybe_finish(struct session *s)
 		return;
 	s->finished = 1;
 	evtimer_del(s->timer);
+	session_drop_upcalls(s);
 
 	if (s->nqueue + s->ninflight > 0) {
 		how = child_describe_status(s->status);
@@ -792,6 +1154,8 @@ session_free_cb(evutil_socket_t fd, short events, void *arg)
 		free(s->tail[(s->tail_first + i) % SESSION_STDERR_LINES]);
 	cJSON_Delete(s->server_info);
 	cJSON_Delete(s->capabilities);
+	cJSON_Delete(s->client_caps);
+	cJSON_Delete(s->roots);
 	free(s->protocol_version);
 	free(s->instructions);
 	free(s->end_why);
@@ -850,6 +1214,20 @@ session_state(struct session *s)
 	return (s->state);
 }
 
+/* The server's own idle timeout, or CONFIG_UNSET for the broker's. */
+int
+session_idle_timeout(struct session *s)
+{
+	return (s->idle_timeout_s);
+}
+
+/* Since when (monotonic seconds) the session has been idle. */
+double
+session_idle_since(struct session *s)
+{
+	return (s->idle_since);
+}
+
 /* A time as RFC 3339 UTC; the caller frees it. */
 static char *
 session_rfc3339(time_t t)
@@ -896,8 +1274,9 @@ cJSON *
 session_describe(struct session *s, int full)
 {
 	static const char *states[] = { "starting", "ready", "closing" };
-	cJSON	*o;
+	cJSON	*o, *notes;
 	char	*t;
+	int	 i;
 	time_t	 now = time(NULL);
 
 	o = cJSON_CreateObject();
@@ -934,6 +1313,12 @@ session_describe(struct session *s, int full)
 	    cJSON_Duplicate(s->capabilities, 1) : cJSON_CreateNull());
 	if (s->instructions != NULL)
 		cJSON_AddStringToObject(o, "instructions", s->instructions);
+	notes = cJSON_AddObjectToObject(o, "notifications");
+	for (i = 0; i < MCP_NCOUNTED; i++)
+		cJSON_AddNumberToObject(notes, mcp_counted_notifications[i] +
+		    strlen("notifications/"), (double)s->notes[i]);
+	cJSON_AddNumberToObject(notes, "message", (double)s->log_messages);
+	cJSON_AddNumberToObject(o, "garbage_lines", (double)s->garbage_lines);
 	cJSON_AddItemToObject(o, "stderr_tail", session_stderr_tail(s));
 	return (o);
 }

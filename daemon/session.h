@@ -21,6 +21,13 @@
 #define SESSION_STDERR_LINE_MAX	1024
 /* Bytes queued for a child's stdin before the session counts as broken. */
 #define SESSION_STDIN_MAX_FACTOR 4
+/* How long protocol "auto" waits for server/discover before initialize. */
+#define SESSION_DISCOVER_TIMEOUT_MS 2000
+/* Requests from one child waiting for clients (sampling, elicitation). */
+#define SESSION_MAX_UPCALLS	64
+/* Non-JSON stdout lines logged per window; the rest are counted. */
+#define SESSION_GARBAGE_LOG_MAX	5
+#define SESSION_GARBAGE_WINDOW_S 60
 
 struct broker;
 struct request;
@@ -47,6 +54,12 @@ const char	*session_thread(struct session *);
 uid_t		 session_uid(struct session *);
 unsigned	 session_generation(struct session *);
 enum session_state session_state(struct session *);
+
+int		 session_idle_timeout(struct session *);
+double		 session_idle_since(struct session *);
+
+void		 session_upcall_answer(struct upcall *, cJSON *);
+void		 session_upcall_abandon(struct upcall *);
 
 cJSON		*session_describe(struct session *, int);
 cJSON		*session_stderr_tail(struct session *);

@@ -6,6 +6,28 @@
 
 #include "frame.h"
 
+static int	frame_over(struct frame *, struct evbuffer *, size_t);
+
+/*
+ * Whether have bytes without a newline already exceed the cap: one byte
+ * more than max may only be the '\r' of a CRLF.
+ */
+static int
+frame_over(struct frame *f, struct evbuffer *buf, size_t have)
+{
+	struct evbuffer_ptr	pos;
+	char			last;
+
+	if (have <= f->max)
+		return (0);
+	if (have > f->max + 1)
+		return (1);
+	if (evbuffer_ptr_set(buf, &pos, have - 1, EVBUFFER_PTR_SET) != 0 ||
+	    evbuffer_copyout_from(buf, &pos, &last, 1) != 1)
+		return (1);
+	return (last != '\r');
+}
+
 /* Set up the framing state of one stream, accepting lines up to max bytes. */
 void
 frame_init(struct frame *f, size_t max)
@@ -29,7 +51,7 @@ frame_next(struct frame *f, struct evbuffer *buf, struct frame_line *line)
 	for (;;) {
 		have = evbuffer_get_length(buf);
 		if (f->scanned >= have) {
-			if (have > f->max + 1)
+			if (frame_over(f, buf, have))
 				return (FRAME_TOO_LONG);
 			return (FRAME_AGAIN);
 		}
@@ -39,7 +61,7 @@ frame_next(struct frame *f, struct evbuffer *buf, struct frame_line *line)
 		pos = evbuffer_search(buf, "\n", 1, &pos);
 		if (pos.pos == -1) {
 			f->scanned = have;
-			if (have > f->max + 1)
+			if (frame_over(f, buf, have))
 				return (FRAME_TOO_LONG);
 			return (FRAME_AGAIN);
 		}

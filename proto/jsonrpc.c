@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "errors.h"
@@ -12,6 +13,9 @@
 static int	jsonrpc_refuse(struct jsonrpc_fault *, const cJSON *, int,
 		    const char *, ...) __attribute__((format(printf, 4, 5)));
 static int	jsonrpc_check_error_object(const cJSON *);
+static int	jsonrpc_number_exact(const cJSON *);
+static const char *jsonrpc_skip_value(const char *, const char *);
+static cJSON	*jsonrpc_keep_raw_id(cJSON *, cJSON *, const char *, size_t);
 
 /* Fill fault, keeping a copy of id if it is one a reply may carry. */
 static int
@@ -34,11 +38,123 @@ jsonrpc_refuse(struct jsonrpc_fault *fault, const cJSON *id, int code,
 int
 jsonrpc_id_valid(const cJSON *id)
 {
-	if (cJSON_IsString(id))
+	if (cJSON_IsString(id) || cJSON_IsRaw(id))
 		return (1);
 	if (cJSON_IsNumber(id))
 		return (isfinite(id->valuedouble));
 	return (0);
+}
+
+/*
+ * Whether cJSON prints the number as it was written: integers of up to 15
+ * digits are (it prints 15 significant digits when they come close).
+ * Others (longer integers, fractions) are kept as the text the peer
+ * sent, since an answer must carry its id verbatim.
+ */
+static int
+jsonrpc_number_exact(const cJSON *n)
+{
+	double	v = n->valuedouble;
+
+	return (v < 1e15 && v > -1e15 && v == (double)(long long)v);
+}
+
+/* Skip one JSON value starting at p (already valid JSON); returns past it. */
+static const char *
+jsonrpc_skip_value(const char *p, const char *end)
+{
+	int	depth = 0, in_string = 0;
+
+	for (; p < end; p++) {
+		if (in_string) {
+			if (*p == '\\')
+				p++;
+			else if (*p == '"') {
+				in_string = 0;
+				if (depth == 0)
+					return (p + 1);
+			}
+			continue;
+		}
+		switch (*p) {
+		case '"':
+			in_string = 1;
+			break;
+		case '{':
+		case '[':
+			depth++;
+			break;
+		case '}':
+		case ']':
+			if (depth == 0)
+				return (p);
+			if (--depth == 0)
+				return (p + 1);
+			break;
+		case ',':
+			if (depth == 0)
+				return (p);
+			break;
+		case ' ':
+		case '\t':
+		case '\r':
+		case '\n':
+			if (depth == 0)
+				return (p);
+			break;
+		}
+	}
+	return (p);
+}
+
+/*
+ * Replace the top-level number id of root with its text in data, as a raw
+ * item that prints exactly as received. Returns the id now in root.
+ */
+static cJSON *
+jsonrpc_keep_raw_id(cJSON *root, cJSON *id, const char *data, size_t len)
+{
+	const char	*p = data, *end = data + len, *key, *value;
+	char		*text;
+	cJSON		*raw;
+
+	/* The line is one valid object: walk its members at depth 1. */
+	while (p < end && *p != '{')
+		p++;
+	p++;
+	while (p < end) {
+		while (p < end && *p != '"' && *p != '}')
+			p++;
+		if (p >= end || *p == '}')
+			break;
+		key = p;
+		p = jsonrpc_skip_value(p, end);
+		while (p < end && *p != ':')
+			p++;
+		p++;
+		while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' ||
+		    *p == '\n'))
+			p++;
+		value = p;
+		p = jsonrpc_skip_value(p, end);
+		/* Duplicate keys: cJSON keeps the first, and so do we. */
+		if (strncmp(key, "\"id\"", 4) == 0 && value < p &&
+		    (*value == '-' || (*value >= '0' && *value <= '9'))) {
+			if ((text = malloc((size_t)(p - value) + 1)) == NULL)
+				return (id);
+			memcpy(text, value, (size_t)(p - value));
+			text[p - value] = '\0';
+			raw = cJSON_CreateRaw(text);
+			free(text);
+			if (raw == NULL)
+				return (id);
+			cJSON_ReplaceItemInObjectCaseSensitive(root, "id", raw);
+			return (raw);
+		}
+		while (p < end && *p != ',' && *p != '}')
+			p++;
+	}
+	return (id);
 }
 
 /* A JSON-RPC error object has an integer code and a string message. */
@@ -67,14 +183,24 @@ int
 jsonrpc_parse(const char *data, size_t len, struct jsonrpc_msg *msg,
     struct jsonrpc_fault *fault)
 {
-	cJSON	*root, *version, *method, *id, *params, *result, *error;
+	cJSON		*root, *version, *method, *id, *params, *result, *error;
+	const char	*end;
 
 	memset(msg, 0, sizeof *msg);
 	memset(fault, 0, sizeof *fault);
 
-	if ((root = cJSON_ParseWithLength(data, len)) == NULL)
+	if ((root = cJSON_ParseWithLengthOpts(data, len, &end, 0)) == NULL)
 		return (jsonrpc_refuse(fault, NULL, RPC_PARSE_ERROR,
 		    "The message is not valid JSON."));
+	while (end < data + len && (*end == ' ' || *end == '\t' ||
+	    *end == '\r' || *end == '\n'))
+		end++;
+	if (end != data + len) {
+		cJSON_Delete(root);
+		return (jsonrpc_refuse(fault, NULL, RPC_PARSE_ERROR,
+		    "The line holds more than one JSON value; send one "
+		    "message per line."));
+	}
 	if (cJSON_IsArray(root)) {
 		cJSON_Delete(root);
 		return (jsonrpc_refuse(fault, NULL, RPC_INVALID_REQUEST,
@@ -88,6 +214,8 @@ jsonrpc_parse(const char *data, size_t len, struct jsonrpc_msg *msg,
 	}
 
 	id = cJSON_GetObjectItemCaseSensitive(root, "id");
+	if (cJSON_IsNumber(id) && !jsonrpc_number_exact(id))
+		id = jsonrpc_keep_raw_id(root, id, data, len);
 	version = cJSON_GetObjectItemCaseSensitive(root, "jsonrpc");
 	if (!cJSON_IsString(version) || strcmp(version->valuestring, "2.0")) {
 		jsonrpc_refuse(fault, id, RPC_INVALID_REQUEST,

@@ -20,6 +20,9 @@ static int		 has_error(const struct config_diag *, const char *);
 static int		 has_warning(const struct config_diag *, const char *);
 static void		 expect_error(const char *, const char *);
 static void		 expect_server_error(const char *, const char *);
+static struct config	*parse_server(const char *);
+static void		 expect_server_differs(const char *, const char *);
+static char		*roots_of(size_t, const char *);
 static char		*read_text(const char *, size_t *);
 static char		*replace(const char *, const char *, const char *);
 static char		*top_path(const char *);
@@ -96,6 +99,57 @@ expect_server_error(const char *body, const char *msg)
 	xasprintf(&q, "{'mcpServers':{'x':%s}}", body);
 	expect_error(q, msg);
 	free(q);
+}
+
+/* Parse one server entry "x" with the given body; expect no messages. */
+static struct config *
+parse_server(const char *body)
+{
+	struct config_diag	 diag = { 0 };
+	struct config		*conf;
+	char			*q;
+
+	xasprintf(&q, "{'mcpServers':{'x':%s}}", body);
+	conf = parse_q(q, &diag);
+	free(q);
+	ck_assert_msg(conf != NULL, "%s", diag.nerrors ? diag.errors[0] : "");
+	ck_assert_uint_eq(diag.nwarnings, 0);
+	ck_assert_ptr_nonnull(config_find_server(conf, "x"));
+	return (conf);
+}
+
+/* Expect server entries a and b to compare unequal, either way round. */
+static void
+expect_server_differs(const char *a, const char *b)
+{
+	struct config	*ca, *cb;
+
+	ca = parse_server(a);
+	cb = parse_server(b);
+	ck_assert_msg(config_server_equal(config_find_server(ca, "x"),
+	    config_find_server(cb, "x")) == 0, "%s vs %s", a, b);
+	ck_assert_msg(config_server_equal(config_find_server(cb, "x"),
+	    config_find_server(ca, "x")) == 0, "%s vs %s", b, a);
+	config_free(ca);
+	config_free(cb);
+}
+
+/* A "roots" array of n copies of the JSON value root, for bound tests. */
+static char *
+roots_of(size_t n, const char *root)
+{
+	char	*q, *next;
+	size_t	 i;
+
+	q = xstrdup("[");
+	for (i = 0; i < n; i++) {
+		xasprintf(&next, "%s%s%s", q, i == 0 ? "" : ",", root);
+		free(q);
+		q = next;
+	}
+	xasprintf(&next, "%s]", q);
+	free(q);
+	return (next);
 }
 
 /* The whole of a file, NUL-terminated, or NULL. */
@@ -583,6 +637,13 @@ START_TEST(test_rejects_duplicate_keys_with_their_path)
 	expect_server_error("{'command':'a','env':{'A':'1','A':'2'}}",
 	    "mcpServers.x.env.A: duplicate key (each key may appear only "
 	    "once)");
+	expect_server_error("{'command':'a','roots':[{'uri':'file:///a',"
+	    "'uri':'file:///b'}]}", "mcpServers.x.roots[0].uri: duplicate "
+	    "key (each key may appear only once)");
+	expect_server_error("{'command':'a','client_capabilities':"
+	    "{'sampling':{},'sampling':{}}}", "mcpServers.x."
+	    "client_capabilities.sampling: duplicate key (each key may "
+	    "appear only once)");
 }
 END_TEST
 
@@ -983,17 +1044,310 @@ START_TEST(test_rejects_non_string_type)
 }
 END_TEST
 
-START_TEST(test_rejects_unsupported_server_keys)
+/* What the broker declares: protocol, roots, client_capabilities. */
+
+START_TEST(test_server_declares_auto_protocol_and_nothing_else_by_default)
 {
-	expect_server_error("{'command':'a','protocol':'auto'}",
-	    "mcpServers.x.protocol: not supported by this version of "
-	    "mcp-broker");
-	expect_server_error("{'command':'a','roots':[]}",
-	    "mcpServers.x.roots: not supported by this version of "
-	    "mcp-broker");
-	expect_server_error("{'command':'a','client_capabilities':{}}",
-	    "mcpServers.x.client_capabilities: not supported by this version "
-	    "of mcp-broker");
+	struct config			*conf;
+	const struct server_conf	*sc;
+
+	conf = parse_server("{'command':'a'}");
+	sc = config_find_server(conf, "x");
+	ck_assert_int_eq(sc->protocol, SERVER_PROTOCOL_AUTO);
+	ck_assert_ptr_null(sc->roots);
+	ck_assert_uint_eq(sc->nroots, 0);
+	ck_assert_int_eq(sc->roots_set, 0);
+	ck_assert_ptr_null(sc->client_capabilities);
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_parses_every_protocol)
+{
+	static const struct {
+		const char		*name;
+		enum server_protocol	 protocol;
+	} protocols[] = {
+		{ "auto", SERVER_PROTOCOL_AUTO },
+		{ "legacy", SERVER_PROTOCOL_LEGACY },
+		{ "2026-07-28", SERVER_PROTOCOL_MODERN },
+	};
+	struct config	*conf;
+	char		*body;
+	size_t		 i;
+
+	for (i = 0; i < sizeof protocols / sizeof protocols[0]; i++) {
+		xasprintf(&body, "{'command':'a','protocol':'%s'}",
+		    protocols[i].name);
+		conf = parse_server(body);
+		ck_assert_int_eq(config_find_server(conf, "x")->protocol,
+		    protocols[i].protocol);
+		config_free(conf);
+		free(body);
+	}
+}
+END_TEST
+
+START_TEST(test_accepts_string_root)
+{
+	struct config			*conf;
+	const struct server_conf	*sc;
+
+	conf = parse_server("{'command':'a','roots':['file:///srv/repo']}");
+	sc = config_find_server(conf, "x");
+	ck_assert_int_eq(sc->roots_set, 1);
+	ck_assert_uint_eq(sc->nroots, 1);
+	ck_assert_str_eq(sc->roots[0].uri, "file:///srv/repo");
+	ck_assert_ptr_null(sc->roots[0].name);
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_accepts_object_root_with_and_without_name)
+{
+	struct config			*conf;
+	const struct server_conf	*sc;
+
+	conf = parse_server("{'command':'a','roots':["
+	    "{'uri':'file:///srv/a','name':'Project A'},"
+	    "{'uri':'file:///srv/b'},'file:///srv/c']}");
+	sc = config_find_server(conf, "x");
+	ck_assert_int_eq(sc->roots_set, 1);
+	ck_assert_uint_eq(sc->nroots, 3);
+	ck_assert_str_eq(sc->roots[0].uri, "file:///srv/a");
+	ck_assert_str_eq(sc->roots[0].name, "Project A");
+	ck_assert_str_eq(sc->roots[1].uri, "file:///srv/b");
+	ck_assert_ptr_null(sc->roots[1].name);
+	ck_assert_str_eq(sc->roots[2].uri, "file:///srv/c");
+	ck_assert_ptr_null(sc->roots[2].name);
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_empty_roots_array_sets_roots_set_with_no_roots)
+{
+	struct config			*conf;
+	const struct server_conf	*sc;
+
+	conf = parse_server("{'command':'a','roots':[]}");
+	sc = config_find_server(conf, "x");
+	ck_assert_int_eq(sc->roots_set, 1);
+	ck_assert_uint_eq(sc->nroots, 0);
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_accepts_64_roots)
+{
+	struct config	*conf;
+	char		*roots, *body;
+
+	roots = roots_of(64, "'file:///r'");
+	xasprintf(&body, "{'command':'a','roots':%s}", roots);
+	conf = parse_server(body);
+	ck_assert_uint_eq(config_find_server(conf, "x")->nroots, 64);
+	config_free(conf);
+	free(body);
+	free(roots);
+}
+END_TEST
+
+START_TEST(test_keeps_client_capabilities_as_given)
+{
+	struct config			*conf;
+	const struct server_conf	*sc;
+	cJSON				*want;
+
+	conf = parse_server("{'command':'a','client_capabilities':"
+	    "{'sampling':{},'elicitation':{'form':{}}}}");
+	sc = config_find_server(conf, "x");
+	ck_assert_ptr_nonnull(sc->client_capabilities);
+	want = cJSON_Parse("{\"sampling\":{},\"elicitation\":{\"form\":{}}}");
+	ck_assert(cJSON_Compare(sc->client_capabilities, want, 1));
+	cJSON_Delete(want);
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_accepts_empty_client_capabilities)
+{
+	struct config			*conf;
+	const struct server_conf	*sc;
+
+	conf = parse_server("{'command':'a','client_capabilities':{}}");
+	sc = config_find_server(conf, "x");
+	ck_assert_ptr_nonnull(sc->client_capabilities);
+	ck_assert(cJSON_IsObject(sc->client_capabilities));
+	ck_assert_ptr_null(sc->client_capabilities->child);
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_rejects_unknown_protocol)
+{
+	static const char	*bad[] = { "'latest'", "'AUTO'",
+				     "'2025-11-25'", "''", "1", "null" };
+	size_t			 i;
+	char			*body;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		xasprintf(&body, "{'command':'a','protocol':%s}", bad[i]);
+		expect_server_error(body, "mcpServers.x.protocol: expected "
+		    "\"auto\", \"legacy\" or \"2026-07-28\"");
+		free(body);
+	}
+}
+END_TEST
+
+START_TEST(test_rejects_non_array_roots)
+{
+	expect_server_error("{'command':'a','roots':'file:///srv'}",
+	    "mcpServers.x.roots: expected an array of file:// URIs or "
+	    "{\"uri\", \"name\"} objects");
+	expect_server_error("{'command':'a','roots':{'uri':'file:///srv'}}",
+	    "mcpServers.x.roots: expected an array of file:// URIs or "
+	    "{\"uri\", \"name\"} objects");
+}
+END_TEST
+
+START_TEST(test_rejects_more_than_64_roots)
+{
+	char	*roots, *body;
+
+	roots = roots_of(65, "'file:///r'");
+	xasprintf(&body, "{'command':'a','roots':%s}", roots);
+	expect_server_error(body, "mcpServers.x.roots: at most 64 roots are "
+	    "allowed; there are 65");
+	free(body);
+	free(roots);
+}
+END_TEST
+
+START_TEST(test_rejects_root_that_is_neither_string_nor_object)
+{
+	expect_server_error("{'command':'a','roots':['file:///a',1]}",
+	    "mcpServers.x.roots[1]: expected a file:// URI or an object "
+	    "with \"uri\" and an optional \"name\"");
+	expect_server_error("{'command':'a','roots':[null]}",
+	    "mcpServers.x.roots[0]: expected a file:// URI or an object "
+	    "with \"uri\" and an optional \"name\"");
+}
+END_TEST
+
+START_TEST(test_rejects_string_root_that_is_not_a_file_uri)
+{
+	static const char	*bad[] = { "'https://example.org/'", "'/srv'",
+				     "'file://'", "''", "'file:/srv'" };
+	size_t			 i;
+	char			*body;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		xasprintf(&body, "{'command':'a','roots':['file:///a',"
+		    "'file:///b',%s]}", bad[i]);
+		expect_server_error(body, "mcpServers.x.roots[2]: expected a "
+		    "file:// URI");
+		free(body);
+	}
+}
+END_TEST
+
+START_TEST(test_rejects_object_root_uri_that_is_not_a_file_uri)
+{
+	expect_server_error("{'command':'a','roots':['file:///a','file:///b',"
+	    "{'uri':'http://h/'}]}",
+	    "mcpServers.x.roots[2].uri: expected a file:// URI");
+	expect_server_error("{'command':'a','roots':[{'uri':5,'name':'n'}]}",
+	    "mcpServers.x.roots[0].uri: expected a file:// URI");
+}
+END_TEST
+
+START_TEST(test_requires_uri_in_object_root)
+{
+	expect_server_error("{'command':'a','roots':[{'name':'n'}]}",
+	    "mcpServers.x.roots[0]: \"uri\" is required");
+}
+END_TEST
+
+START_TEST(test_rejects_unknown_key_in_object_root)
+{
+	expect_server_error("{'command':'a','roots':[{'uri':'file:///a',"
+	    "'path':'/a'}]}", "mcpServers.x.roots[0].path: unknown key");
+}
+END_TEST
+
+START_TEST(test_rejects_empty_or_non_string_root_name)
+{
+	expect_server_error("{'command':'a','roots':[{'uri':'file:///a',"
+	    "'name':''}]}",
+	    "mcpServers.x.roots[0].name: expected a non-empty string");
+	expect_server_error("{'command':'a','roots':[{'uri':'file:///a',"
+	    "'name':['n']}]}",
+	    "mcpServers.x.roots[0].name: expected a non-empty string");
+}
+END_TEST
+
+START_TEST(test_collects_every_bad_root_even_past_the_bound)
+{
+	struct config_diag	 diag = { 0 };
+	char			*roots, *q;
+
+	roots = roots_of(64, "'file:///r'");
+	/* 66 entries: [0] and [65] are bad, and there are too many. */
+	xasprintf(&q, "{'mcpServers':{'x':{'command':'a','roots':"
+	    "[{'uri':'ftp://h/'},%.*s,'/tmp']}}}", (int)strlen(roots) - 2,
+	    roots + 1);
+	ck_assert_ptr_null(parse_q(q, &diag));
+	ck_assert_uint_eq(diag.nerrors, 3);
+	ck_assert(has_error(&diag, "mcpServers.x.roots: at most 64 roots are "
+	    "allowed; there are 66"));
+	ck_assert(has_error(&diag, "mcpServers.x.roots[0].uri: expected a "
+	    "file:// URI"));
+	ck_assert(has_error(&diag, "mcpServers.x.roots[65]: expected a "
+	    "file:// URI"));
+	config_diag_clear(&diag);
+	free(q);
+	free(roots);
+}
+END_TEST
+
+START_TEST(test_rejects_non_object_client_capabilities)
+{
+	expect_server_error("{'command':'a','client_capabilities':"
+	    "['sampling']}",
+	    "mcpServers.x.client_capabilities: expected an object");
+	expect_server_error("{'command':'a','client_capabilities':true}",
+	    "mcpServers.x.client_capabilities: expected an object");
+}
+END_TEST
+
+START_TEST(test_rejects_roots_in_client_capabilities)
+{
+	expect_server_error("{'command':'a','client_capabilities':"
+	    "{'roots':{'listChanged':true}}}",
+	    "mcpServers.x.client_capabilities.roots: the broker declares "
+	    "roots itself from \"roots\"; allowed here: sampling, "
+	    "elicitation");
+}
+END_TEST
+
+START_TEST(test_rejects_unknown_client_capability)
+{
+	expect_server_error("{'command':'a','client_capabilities':"
+	    "{'sampling':{},'experimental':{}}}",
+	    "mcpServers.x.client_capabilities.experimental: unknown "
+	    "capability (allowed: sampling, elicitation)");
+}
+END_TEST
+
+START_TEST(test_rejects_non_object_sampling_or_elicitation)
+{
+	expect_server_error("{'command':'a','client_capabilities':"
+	    "{'sampling':true}}",
+	    "mcpServers.x.client_capabilities.sampling: expected an object");
+	expect_server_error("{'command':'a','client_capabilities':"
+	    "{'elicitation':null}}",
+	    "mcpServers.x.client_capabilities.elicitation: expected an "
+	    "object");
 }
 END_TEST
 
@@ -1272,6 +1626,74 @@ START_TEST(test_server_not_equal_when_start_differs)
 }
 END_TEST
 
+START_TEST(test_server_equal_when_handshake_keys_match)
+{
+	static const char	*body = "{'command':'x','protocol':'legacy',"
+				    "'roots':['file:///a',{'uri':'file:///b',"
+				    "'name':'B'}],'client_capabilities':"
+				    "{'sampling':{},"
+				    "'elicitation':{'form':{}}}}";
+	struct config		*a, *b;
+
+	a = parse_server(body);
+	/* The order of the capabilities' keys does not matter. */
+	b = parse_server("{'command':'x','protocol':'legacy',"
+	    "'roots':['file:///a',{'uri':'file:///b','name':'B'}],"
+	    "'client_capabilities':{'elicitation':{'form':{}},"
+	    "'sampling':{}}}");
+	ck_assert_int_eq(config_server_equal(config_find_server(a, "x"),
+	    config_find_server(b, "x")), 1);
+	config_free(a);
+	config_free(b);
+}
+END_TEST
+
+START_TEST(test_server_not_equal_when_protocol_differs)
+{
+	expect_server_differs("{'command':'x'}",
+	    "{'command':'x','protocol':'legacy'}");
+	expect_server_differs("{'command':'x','protocol':'auto'}",
+	    "{'command':'x','protocol':'2026-07-28'}");
+	expect_server_differs("{'command':'x','protocol':'legacy'}",
+	    "{'command':'x','protocol':'2026-07-28'}");
+}
+END_TEST
+
+START_TEST(test_server_not_equal_when_roots_differ)
+{
+	static const char	*base = "{'command':'x','roots':['file:///a',"
+				    "{'uri':'file:///b','name':'B'}]}";
+
+	expect_server_differs("{'command':'x'}", "{'command':'x','roots':[]}");
+	expect_server_differs(base, "{'command':'x','roots':['file:///a',"
+	    "{'uri':'file:///c','name':'B'}]}");
+	expect_server_differs(base, "{'command':'x','roots':['file:///a',"
+	    "{'uri':'file:///b','name':'C'}]}");
+	expect_server_differs(base, "{'command':'x','roots':['file:///a',"
+	    "'file:///b']}");
+	expect_server_differs(base, "{'command':'x','roots':["
+	    "{'uri':'file:///b','name':'B'},'file:///a']}");
+	expect_server_differs(base, "{'command':'x','roots':['file:///a']}");
+	expect_server_differs(base, "{'command':'x','roots':[]}");
+}
+END_TEST
+
+START_TEST(test_server_not_equal_when_client_capabilities_differ)
+{
+	expect_server_differs("{'command':'x'}",
+	    "{'command':'x','client_capabilities':{}}");
+	expect_server_differs("{'command':'x','client_capabilities':{}}",
+	    "{'command':'x','client_capabilities':{'sampling':{}}}");
+	expect_server_differs("{'command':'x','client_capabilities':"
+	    "{'sampling':{}}}",
+	    "{'command':'x','client_capabilities':{'elicitation':{}}}");
+	expect_server_differs("{'command':'x','client_capabilities':"
+	    "{'elicitation':{}}}",
+	    "{'command':'x','client_capabilities':{'elicitation':"
+	    "{'form':{}}}}");
+}
+END_TEST
+
 /* The shipped configs. */
 
 START_TEST(test_installed_config_parses_with_defaults_spelled_out)
@@ -1307,6 +1729,8 @@ START_TEST(test_installed_config_parses_with_defaults_spelled_out)
 	ck_assert_str_eq(sc->command,
 	    "/usr/local/libexec/mcp-broker/mcp-demo-server");
 	ck_assert_int_eq(sc->disabled, 0);
+	ck_assert_int_eq(sc->protocol, SERVER_PROTOCOL_AUTO);
+	ck_assert_int_eq(sc->roots_set, 0);
 	sc = config_find_server(conf, "playwright");
 	ck_assert_ptr_nonnull(sc);
 	ck_assert_str_eq(sc->command, "npx");
@@ -1439,8 +1863,34 @@ config_suite(void)
 	tcase_add_test(tc, test_rejects_remote_server_by_url);
 	tcase_add_test(tc, test_rejects_remote_server_by_type);
 	tcase_add_test(tc, test_rejects_non_string_type);
-	tcase_add_test(tc, test_rejects_unsupported_server_keys);
 	tcase_add_test(tc, test_rejects_unknown_server_key);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("handshake keys");
+	tcase_add_test(tc,
+	    test_server_declares_auto_protocol_and_nothing_else_by_default);
+	tcase_add_test(tc, test_parses_every_protocol);
+	tcase_add_test(tc, test_accepts_string_root);
+	tcase_add_test(tc, test_accepts_object_root_with_and_without_name);
+	tcase_add_test(tc, test_empty_roots_array_sets_roots_set_with_no_roots);
+	tcase_add_test(tc, test_accepts_64_roots);
+	tcase_add_test(tc, test_keeps_client_capabilities_as_given);
+	tcase_add_test(tc, test_accepts_empty_client_capabilities);
+	tcase_add_test(tc, test_rejects_unknown_protocol);
+	tcase_add_test(tc, test_rejects_non_array_roots);
+	tcase_add_test(tc, test_rejects_more_than_64_roots);
+	tcase_add_test(tc, test_rejects_root_that_is_neither_string_nor_object);
+	tcase_add_test(tc, test_rejects_string_root_that_is_not_a_file_uri);
+	tcase_add_test(tc,
+	    test_rejects_object_root_uri_that_is_not_a_file_uri);
+	tcase_add_test(tc, test_requires_uri_in_object_root);
+	tcase_add_test(tc, test_rejects_unknown_key_in_object_root);
+	tcase_add_test(tc, test_rejects_empty_or_non_string_root_name);
+	tcase_add_test(tc, test_collects_every_bad_root_even_past_the_bound);
+	tcase_add_test(tc, test_rejects_non_object_client_capabilities);
+	tcase_add_test(tc, test_rejects_roots_in_client_capabilities);
+	tcase_add_test(tc, test_rejects_unknown_client_capability);
+	tcase_add_test(tc, test_rejects_non_object_sampling_or_elicitation);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("diag");
@@ -1462,6 +1912,11 @@ config_suite(void)
 	tcase_add_test(tc, test_server_equal_ignores_limits_and_disabled);
 	tcase_add_test(tc, test_server_equal_ignores_env_order);
 	tcase_add_test(tc, test_server_not_equal_when_start_differs);
+	tcase_add_test(tc, test_server_equal_when_handshake_keys_match);
+	tcase_add_test(tc, test_server_not_equal_when_protocol_differs);
+	tcase_add_test(tc, test_server_not_equal_when_roots_differ);
+	tcase_add_test(tc,
+	    test_server_not_equal_when_client_capabilities_differ);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("shipped configs");

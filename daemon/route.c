@@ -1,0 +1,217 @@
+/*
+ * Checking client requests before routing.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "errors.h"
+#include "route.h"
+
+static const struct {
+	const char		*name;
+	enum route_method	 method;
+	const char		*keys[4];	/* the params it accepts */
+} route_methods[] = {
+	{ "broker/status", ROUTE_STATUS, { NULL } },
+	{ "broker/session", ROUTE_SESSION, { "server", "thread", "create" } },
+	{ "broker/close", ROUTE_CLOSE, { "server", "thread", "all" } },
+	{ "broker/servers", ROUTE_SERVERS, { NULL } },
+	{ "broker/reload", ROUTE_RELOAD, { NULL } },
+	{ "broker/hello", ROUTE_HELLO, { "capabilities" } },
+};
+#define ROUTE_NMETHODS	(sizeof route_methods / sizeof route_methods[0])
+
+static int	route_fail(struct route_fault *, int, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+static int	route_string(const cJSON *, const char *, const char **);
+static int	route_forward(const cJSON *, struct route *,
+		    struct route_fault *);
+static int	route_broker(size_t, const cJSON *, struct route *,
+		    struct route_fault *);
+
+/* Fill fault; returns -1. */
+static int
+route_fail(struct route_fault *fault, int code, const char *fmt, ...)
+{
+	va_list	ap;
+
+	fault->code = code;
+	va_start(ap, fmt);
+	vsnprintf(fault->message, sizeof fault->message, fmt, ap);
+	va_end(ap);
+	return (-1);
+}
+
+/* An optional non-empty string member: 0 (absent: NULL), or -1. */
+static int
+route_string(const cJSON *params, const char *name, const char **value)
+{
+	const cJSON	*item;
+
+	*value = NULL;
+	if ((item = cJSON_GetObjectItemCaseSensitive(params, name)) == NULL)
+		return (0);
+	if (!cJSON_IsString(item) || *item->valuestring == '\0')
+		return (-1);
+	*value = item->valuestring;
+	return (0);
+}
+
+/*
+ * Check a request for method with params (may be NULL). Returns 0 with
+ * route filled in, or -1 with the JSON-RPC error to answer in fault.
+ */
+int
+route_parse(const char *method, const cJSON *params, struct route *route,
+    struct route_fault *fault)
+{
+	size_t	i;
+
+	memset(route, 0, sizeof *route);
+	if (strncmp(method, "broker/", 7) != 0)
+		return (route_forward(params, route, fault));
+	for (i = 0; i < ROUTE_NMETHODS; i++) {
+		if (strcmp(method, route_methods[i].name) == 0)
+			return (route_broker(i, params, route, fault));
+	}
+	return (route_fail(fault, RPC_METHOD_NOT_FOUND, "Unknown broker "
+	    "method '%.64s'; the broker has broker/status, broker/session, "
+	    "broker/close, broker/servers, broker/reload and broker/hello.",
+	    method));
+}
+
+/* The routing members of a request for a session. */
+static int
+route_forward(const cJSON *params, struct route *route,
+    struct route_fault *fault)
+{
+	const cJSON	*timeout, *meta;
+
+	if (!cJSON_IsObject(params))
+		return (route_fail(fault, RPC_INVALID_PARAMS, "params must be "
+		    "an object carrying \"server\" and \"thread\"."));
+	if (route_string(params, "server", &route->server) != 0 ||
+	    route->server == NULL)
+		return (route_fail(fault, RPC_INVALID_PARAMS, "params.server "
+		    "must be a non-empty string naming a configured MCP "
+		    "server."));
+	if (route_string(params, "thread", &route->thread) != 0 ||
+	    route->thread == NULL ||
+	    strlen(route->thread) > ROUTE_THREAD_MAX)
+		return (route_fail(fault, RPC_INVALID_PARAMS, "params.thread "
+		    "must be a non-empty string of at most %d bytes naming "
+		    "the agent's conversation.", ROUTE_THREAD_MAX));
+
+	timeout = cJSON_GetObjectItemCaseSensitive(params, "timeout_ms");
+	if (timeout != NULL) {
+		if (!cJSON_IsNumber(timeout) || timeout->valuedouble < 1 ||
+		    timeout->valuedouble > (double)ROUTE_TIMEOUT_MAX_MS)
+			return (route_fail(fault, RPC_INVALID_PARAMS,
+			    "params.timeout_ms must be a number of "
+			    "milliseconds from 1 to %ld.",
+			    ROUTE_TIMEOUT_MAX_MS));
+		route->timeout_ms = (long)timeout->valuedouble;
+	}
+
+	meta = cJSON_GetObjectItemCaseSensitive(params, "_meta");
+	if (meta != NULL && cJSON_IsObject(meta)) {
+		route->progress_token = cJSON_GetObjectItemCaseSensitive(meta,
+		    "progressToken");
+		if (route->progress_token != NULL &&
+		    !cJSON_IsString(route->progress_token) &&
+		    !cJSON_IsNumber(route->progress_token))
+			return (route_fail(fault, RPC_INVALID_PARAMS,
+			    "params._meta.progressToken must be a string or "
+			    "a number."));
+	}
+	return (0);
+}
+
+/* The params of broker method i. */
+static int
+route_broker(size_t i, const cJSON *params, struct route *route,
+    struct route_fault *fault)
+{
+	const char	*name = route_methods[i].name;
+	const cJSON	*key, *item, *caps;
+	size_t		 k;
+
+	route->method = route_methods[i].method;
+	if (params != NULL && !cJSON_IsObject(params))
+		return (route_fail(fault, RPC_INVALID_PARAMS, "%s: params must "
+		    "be an object.", name));
+	cJSON_ArrayForEach(key, params) {
+		for (k = 0; k < 4 && route_methods[i].keys[k] != NULL; k++) {
+			if (strcmp(key->string, route_methods[i].keys[k]) == 0)
+				break;
+		}
+		if (k == 4 || route_methods[i].keys[k] == NULL)
+			return (route_fail(fault, RPC_INVALID_PARAMS, "%s: "
+			    "unknown parameter '%.64s'.", name, key->string));
+	}
+
+	switch (route->method) {
+	case ROUTE_SESSION:
+		item = cJSON_GetObjectItemCaseSensitive(params, "create");
+		if (item != NULL && !cJSON_IsBool(item))
+			return (route_fail(fault, RPC_INVALID_PARAMS,
+			    "broker/session: create must be true or false."));
+		route->create = cJSON_IsTrue(item);
+		if (route_string(params, "server", &route->server) != 0 ||
+		    route_string(params, "thread", &route->thread) != 0 ||
+		    route->server == NULL || route->thread == NULL)
+			return (route_fail(fault, RPC_INVALID_PARAMS,
+			    "broker/session: server and thread must be "
+			    "non-empty strings."));
+		break;
+	case ROUTE_CLOSE:
+		item = cJSON_GetObjectItemCaseSensitive(params, "all");
+		if (route_string(params, "server", &route->server) != 0 ||
+		    route_string(params, "thread", &route->thread) != 0 ||
+		    (item != NULL && (!cJSON_IsTrue(item) ||
+		    route->server != NULL || route->thread != NULL)) ||
+		    (item == NULL && route->server == NULL &&
+		    route->thread == NULL))
+			return (route_fail(fault, RPC_INVALID_PARAMS,
+			    "broker/close takes {\"thread\"}, {\"server\"}, "
+			    "{\"server\", \"thread\"} (non-empty strings) or "
+			    "{\"all\": true}."));
+		route->all = item != NULL;
+		break;
+	case ROUTE_HELLO:
+		caps = cJSON_GetObjectItemCaseSensitive(params,
+		    "capabilities");
+		if (caps != NULL && !cJSON_IsObject(caps))
+			return (route_fail(fault, RPC_INVALID_PARAMS,
+			    "broker/hello: capabilities must be an object."));
+		cJSON_ArrayForEach(key, caps) {
+			if (strcmp(key->string, "sampling") == 0)
+				route->sampling = 1;
+			else if (strcmp(key->string, "elicitation") == 0)
+				route->elicitation = 1;
+			else
+				return (route_fail(fault, RPC_INVALID_PARAMS,
+				    "broker/hello: the broker passes on "
+				    "sampling and elicitation, not '%.64s'.",
+				    key->string));
+			if (!cJSON_IsObject(key))
+				return (route_fail(fault, RPC_INVALID_PARAMS,
+				    "broker/hello: capabilities.%s must be an "
+				    "object.", key->string));
+		}
+		break;
+	default:
+		break;
+	}
+	return (0);
+}
+
+/* Remove the routing members a child must not see. */
+void
+route_strip(cJSON *params)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(params, "server");
+	cJSON_DeleteItemFromObjectCaseSensitive(params, "thread");
+	cJSON_DeleteItemFromObjectCaseSensitive(params, "timeout_ms");
+}

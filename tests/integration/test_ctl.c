@@ -1,0 +1,720 @@
+/*
+ * mcp-brokerctl against the real daemon: what each command prints, its
+ * exit status (0 success, 1 an error answer, 2 usage or connection), and
+ * how it finds the socket.
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "harness.h"
+
+/* How long one run of the ctl may take. */
+#define CTL_RUN_MS	15000
+#define CTL_MAX_ARGS	16
+
+static struct daemon	*d;
+
+/* What one run of mcp-brokerctl did. */
+struct ctl_run {
+	char	*out;		/* stdout, NUL-terminated */
+	char	*err;		/* stderr, NUL-terminated */
+	int	 status;	/* exit status, or -1 if it did not exit */
+};
+
+/* One fake server, "fake". */
+static void
+setup(void)
+{
+	char	servers[1024];
+
+	snprintf(servers, sizeof servers, "\"fake\":{\"command\":\"%s\"}",
+	    harness_fake_mcp());
+	d = daemon_start("", servers);
+}
+
+static void
+teardown(void)
+{
+	pid_t	pid = d->pid;
+	int	status;
+
+	status = daemon_stop(d);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "mcp-brokerd %ld did not exit 0 (status %d)", (long)pid, status);
+}
+
+static long
+now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ts.tv_sec * 1000L + ts.tv_nsec / 1000000L);
+}
+
+/* Append what is readable on fd to *buf; returns 0 at EOF. */
+static int
+ctl_drain(int fd, char **buf, size_t *len)
+{
+	char	chunk[4096];
+	ssize_t	n;
+
+	n = read(fd, chunk, sizeof chunk);
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return (1);
+	if (n <= 0)
+		return (0);
+	ck_assert_ptr_nonnull(*buf = realloc(*buf, *len + (size_t)n + 1));
+	memcpy(*buf + *len, chunk, (size_t)n);
+	*len += (size_t)n;
+	(*buf)[*len] = '\0';
+	return (1);
+}
+
+/*
+ * Run mcp-brokerctl with argv (NULL-terminated, without the program
+ * name), $MCP_BROKER_SOCKET set to env_socket (NULL: unset), and capture
+ * its output and exit status.
+ */
+static void
+ctl_runv(struct ctl_run *r, const char *env_socket, const char **argv)
+{
+	const char	*args[CTL_MAX_ARGS + 2];
+	struct pollfd	 pfd[2];
+	size_t		 len[2] = { 0, 0 };
+	char		*buf[2] = { NULL, NULL };
+	int		 out[2], err[2], open_fds = 2, i, n, status;
+	long		 deadline;
+	pid_t		 pid;
+
+	args[0] = "mcp-brokerctl";
+	for (n = 0; argv[n] != NULL; n++) {
+		ck_assert_int_lt(n, CTL_MAX_ARGS);
+		args[n + 1] = argv[n];
+	}
+	args[n + 1] = NULL;
+
+	ck_assert_int_eq(pipe(out), 0);
+	ck_assert_int_eq(pipe(err), 0);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		dup2(out[1], STDOUT_FILENO);
+		dup2(err[1], STDERR_FILENO);
+		close(out[0]);
+		close(out[1]);
+		close(err[0]);
+		close(err[1]);
+		if (env_socket != NULL)
+			setenv("MCP_BROKER_SOCKET", env_socket, 1);
+		else
+			unsetenv("MCP_BROKER_SOCKET");
+		execv(harness_build_path("mcp-brokerctl"), (char **)args);
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+
+	pfd[0].fd = out[0];
+	pfd[1].fd = err[0];
+	deadline = now_ms() + CTL_RUN_MS;
+	while (open_fds > 0 && now_ms() < deadline) {
+		pfd[0].events = pfd[1].events = POLLIN;
+		if (poll(pfd, 2, 100) <= 0)
+			continue;
+		for (i = 0; i < 2; i++) {
+			if (pfd[i].fd == -1 || pfd[i].revents == 0)
+				continue;
+			if (!ctl_drain(pfd[i].fd, &buf[i], &len[i])) {
+				close(pfd[i].fd);
+				pfd[i].fd = -1;
+				open_fds--;
+			}
+		}
+	}
+	if (open_fds > 0)
+		kill(pid, SIGKILL);
+	for (i = 0; i < 2; i++) {
+		if (pfd[i].fd != -1)
+			close(pfd[i].fd);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+
+	r->out = buf[0] != NULL ? buf[0] : strdup("");
+	r->err = buf[1] != NULL ? buf[1] : strdup("");
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	ck_assert_msg(open_fds == 0, "mcp-brokerctl did not finish within "
+	    "%d ms", CTL_RUN_MS);
+}
+
+/* Run mcp-brokerctl --socket <the daemon's> followed by the args. */
+static void
+ctl_run(struct ctl_run *r, ...)
+{
+	const char	*argv[CTL_MAX_ARGS + 1];
+	va_list		 ap;
+	int		 n = 0;
+
+	argv[n++] = "--socket";
+	argv[n++] = d->sock;
+	va_start(ap, r);
+	while ((argv[n] = va_arg(ap, const char *)) != NULL) {
+		n++;
+		ck_assert_int_lt(n, CTL_MAX_ARGS);
+	}
+	va_end(ap);
+	ctl_runv(r, NULL, argv);
+}
+
+static void
+ctl_run_free(struct ctl_run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+/* Fail unless the run exited with status want; show its output if not. */
+static void
+ctl_expect(struct ctl_run *r, int want)
+{
+	ck_assert_msg(r->status == want, "mcp-brokerctl exited %d, expected "
+	    "%d\nstdout: %s\nstderr: %s", r->status, want, r->out, r->err);
+}
+
+/* The sessions broker/status lists (caller frees the response). */
+static cJSON *
+status_sessions(cJSON **response)
+{
+	struct client	*c = daemon_connect(d);
+
+	*response = rpc(c, "broker/status", NULL);
+	client_close(c);
+	return (cJSON_GetObjectItem(result_of(*response), "sessions"));
+}
+
+/* Start the session for (fake, thread) through the client. */
+static void
+start_session(const char *thread)
+{
+	struct client	*c = daemon_connect(d);
+
+	cJSON_Delete(tool_call(c, "fake", thread, "counter", NULL));
+	client_close(c);
+}
+
+/* Split a line into at most max whitespace-separated words (in place). */
+static int
+split_words(char *line, char **words, int max)
+{
+	char	*save, *w;
+	int	 n = 0;
+
+	for (w = strtok_r(line, " \t", &save); w != NULL && n < max;
+	    w = strtok_r(NULL, " \t", &save))
+		words[n++] = w;
+	return (n);
+}
+
+START_TEST(test_call_prints_text_and_state_persists)
+{
+	struct ctl_run	r;
+
+	ctl_run(&r, "call", "fake", "t1", "counter", NULL);
+	ctl_expect(&r, 0);
+	ck_assert_str_eq(r.out, "1\n");
+	ck_assert_str_eq(r.err, "");
+	ctl_run_free(&r);
+
+	ctl_run(&r, "call", "fake", "t1", "counter", NULL);
+	ctl_expect(&r, 0);
+	ck_assert_str_eq(r.out, "2\n");
+	ctl_run_free(&r);
+
+	ctl_run(&r, "call", "fake", "t2", "counter", NULL);
+	ctl_expect(&r, 0);
+	ck_assert_str_eq(r.out, "1\n");
+	ctl_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_call_json_prints_the_whole_result)
+{
+	struct ctl_run	 r;
+	cJSON		*j;
+
+	ctl_run(&r, "call", "--json", "fake", "t1", "counter", NULL);
+	ctl_expect(&r, 0);
+	ck_assert_msg((j = cJSON_Parse(r.out)) != NULL, "not JSON: %s",
+	    r.out);
+	ck_assert_int_eq((int)json_number(j, "structuredContent.count"), 1);
+	ck_assert_int_eq((int)json_number(j,
+	    "_meta.mcp-broker/session.generation"), 1);
+	ck_assert_int_gt(strlen(json_string(j,
+	    "_meta.mcp-broker/session.id")), 0);
+	ck_assert(cJSON_IsArray(cJSON_GetObjectItem(j, "content")));
+	cJSON_Delete(j);
+	ctl_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_call_passes_json_arguments)
+{
+	struct ctl_run	r;
+
+	ctl_run(&r, "call", "fake", "t1", "echo", "{\"text\":\"hello\"}",
+	    NULL);
+	ctl_expect(&r, 0);
+	ck_assert_str_eq(r.out, "hello\n");
+	ctl_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_call_of_a_failing_tool_exits_1)
+{
+	struct ctl_run	r;
+
+	/* echo without "text" answers isError. */
+	ctl_run(&r, "call", "fake", "t1", "echo", "{}", NULL);
+	ctl_expect(&r, 1);
+	ck_assert_ptr_nonnull(strstr(r.out, "text"));
+	ctl_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_status_prints_a_table_of_sessions)
+{
+	static const char *columns[] = { "SERVER", "THREAD", "PID", "STATE",
+	    "GEN", "AGE", "IDLE", "CALLS", "IN-FLIGHT" };
+	struct ctl_run	 r;
+	cJSON		*resp, *sessions, *s;
+	char		*line, *save, *words[16];
+	int		 n, i, header = 0, rows = 0, matched = 0;
+
+	start_session("t1");
+	start_session("t2");
+	ctl_run(&r, "status", NULL);
+	ctl_expect(&r, 0);
+	ck_assert_msg(strncmp(r.out, "mcp-brokerd ", 12) == 0,
+	    "no header line: %s", r.out);
+	sessions = status_sessions(&resp);
+
+	for (line = strtok_r(r.out, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		n = split_words(line, words, 16);
+		if (n > 0 && strcmp(words[0], "SERVER") == 0) {
+			ck_assert_int_eq(n, 9);
+			for (i = 0; i < 9; i++)
+				ck_assert_str_eq(words[i], columns[i]);
+			header++;
+			continue;
+		}
+		if (!header || n == 0)
+			continue;
+		ck_assert_msg(n == 9, "a row of %d columns", n);
+		rows++;
+		cJSON_ArrayForEach(s, sessions) {
+			if (strcmp(words[0], json_string(s, "server")) == 0 &&
+			    strcmp(words[1], json_string(s, "thread")) == 0 &&
+			    atol(words[2]) == (long)json_number(s, "pid")) {
+				ck_assert(pid_alive((pid_t)atol(words[2])));
+				ck_assert_str_eq(words[3], "ready");
+				ck_assert_str_eq(words[4], "1");
+				ck_assert_str_eq(words[7], "1");
+				ck_assert_str_eq(words[8], "0");
+				matched++;
+			}
+		}
+	}
+	ck_assert_int_eq(header, 1);
+	ck_assert_int_eq(rows, 2);
+	ck_assert_int_eq(matched, 2);
+	cJSON_Delete(resp);
+	ctl_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_status_json_lists_the_same_sessions)
+{
+	struct ctl_run	 r;
+	cJSON		*j, *resp;
+
+	start_session("t1");
+	start_session("t2");
+	start_session("t3");
+	ctl_run(&r, "status", "--json", NULL);
+	ctl_expect(&r, 0);
+	ck_assert_msg((j = cJSON_Parse(r.out)) != NULL, "not JSON: %s",
+	    r.out);
+	ck_assert(cJSON_IsArray(cJSON_GetObjectItem(j, "sessions")));
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j,
+	    "sessions")), cJSON_GetArraySize(status_sessions(&resp)));
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j,
+	    "sessions")), 3);
+	ck_assert_int_eq((int)json_number(j, "pid"), d->pid);
+	cJSON_Delete(resp);
+	cJSON_Delete(j);
+	ctl_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_status_with_no_sessions_prints_the_header)
+{
+	struct ctl_run	r;
+
+	ctl_run(&r, "status", NULL);
+	ctl_expect(&r, 0);
+	ck_assert_msg(strncmp(r.out, "mcp-brokerd ", 12) == 0,
+	    "no header line: %s", r.out);
+	ck_assert_ptr_nonnull(strstr(r.out, "0 of"));
+	ctl_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_tools_lists_tool_names)
+{
+	struct ctl_run	 r;
+	char		*line, *save, *words[2];
+	int		 found = 0;
+
+	ctl_run(&r, "tools", "fake", NULL);
+	ctl_expect(&r, 0);
+	for (line = strtok_r(r.out, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (split_words(line, words, 1) == 1 &&
+		    strcmp(words[0], "counter") == 0)
+			found++;
+	}
+	ck_assert_int_eq(found, 1);
+	ctl_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_tools_json_prints_the_tools)
+{
+	struct ctl_run	 r;
+	cJSON		*j, *tool;
+	int		 found = 0;
+
+	ctl_run(&r, "tools", "--json", "fake", "t9", NULL);
+	ctl_expect(&r, 0);
+	ck_assert_msg((j = cJSON_Parse(r.out)) != NULL, "not JSON: %s",
+	    r.out);
+	ck_assert(cJSON_IsArray(cJSON_GetObjectItem(j, "tools")));
+	cJSON_ArrayForEach(tool, cJSON_GetObjectItem(j, "tools")) {
+		if (strcmp(json_string(tool, "name"), "counter") == 0)
+			found++;
+	}
+	ck_assert_int_eq(found, 1);
+	cJSON_Delete(j);
+	ctl_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_close_thread_prints_how_many)
+{
+	struct ctl_run	 r;
+	cJSON		*resp, *sessions;
+
+	start_session("t1");
+	start_session("t2");
+	ctl_run(&r, "close", "--thread", "t1", NULL);
+	ctl_expect(&r, 0);
+	ck_assert_str_eq(r.out, "closed 1 session\n");
+	ctl_run_free(&r);
+
+	sessions = status_sessions(&resp);
+	ck_assert_int_eq(cJSON_GetArraySize(sessions), 1);
+	ck_assert_str_eq(json_string(cJSON_GetArrayItem(sessions, 0),
+	    "thread"), "t2");
+	cJSON_Delete(resp);
+
+	ctl_run(&r, "close", "--thread", "t1", NULL);
+	ctl_expect(&r, 0);
+	ck_assert_str_eq(r.out, "closed 0 sessions\n");
+	ctl_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_close_server_thread_and_all)
+{
+	struct ctl_run	 r;
+	cJSON		*resp;
+
+	start_session("t1");
+	start_session("t2");
+	start_session("t3");
+	ctl_run(&r, "close", "fake", "t2", NULL);
+	ctl_expect(&r, 0);
+	ck_assert_str_eq(r.out, "closed 1 session\n");
+	ctl_run_free(&r);
+	ck_assert_int_eq(cJSON_GetArraySize(status_sessions(&resp)), 2);
+	cJSON_Delete(resp);
+
+	ctl_run(&r, "close", "--server", "fake", NULL);
+	ctl_expect(&r, 0);
+	ck_assert_str_eq(r.out, "closed 2 sessions\n");
+	ctl_run_free(&r);
+	ck_assert_int_eq(cJSON_GetArraySize(status_sessions(&resp)), 0);
+	cJSON_Delete(resp);
+
+	start_session("t4");
+	ctl_run(&r, "close", "--all", NULL);
+	ctl_expect(&r, 0);
+	ck_assert_str_eq(r.out, "closed 1 session\n");
+	ctl_run_free(&r);
+	ck_assert_int_eq(cJSON_GetArraySize(status_sessions(&resp)), 0);
+	cJSON_Delete(resp);
+	ck_assert(wait_no_children(d->pid, 3000));
+}
+END_TEST
+
+START_TEST(test_unknown_tool_exits_1_with_the_message)
+{
+	struct ctl_run	r;
+
+	ctl_run(&r, "call", "fake", "t1", "no_such_tool", NULL);
+	ctl_expect(&r, 1);
+	ck_assert_str_eq(r.out, "");
+	ck_assert_msg(strstr(r.err, "-32602") != NULL &&
+	    strstr(r.err, "no_such_tool") != NULL, "stderr: %s", r.err);
+	ctl_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_unknown_server_exits_1_with_the_message)
+{
+	struct ctl_run	r;
+
+	ctl_run(&r, "call", "nope", "t1", "counter", NULL);
+	ctl_expect(&r, 1);
+	ck_assert_str_eq(r.out, "");
+	ck_assert_msg(strstr(r.err, "-32010") != NULL &&
+	    strstr(r.err, "nope") != NULL, "stderr: %s", r.err);
+	ctl_run_free(&r);
+
+	ctl_run(&r, "close", "--server", "nope", NULL);
+	ctl_expect(&r, 1);
+	ck_assert_ptr_nonnull(strstr(r.err, "-32010"));
+	ctl_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_bad_usage_exits_2)
+{
+	static const char *bad[][6] = {
+		{ "call", "fake", NULL },
+		{ "call", "fake", "t1", "echo", "not json", NULL },
+		{ "call", "fake", "t1", "echo", "[1]", NULL },
+		{ "tools", NULL },
+		{ "close", NULL },
+		{ "close", "--thread", NULL },
+		{ "close", "--bogus", "x", NULL },
+		{ "status", "extra", NULL },
+		{ "no-such-command", NULL },
+		{ NULL },
+	};
+	const char	*argv[CTL_MAX_ARGS + 1];
+	struct ctl_run	 r;
+	size_t		 i;
+	int		 n;
+
+	for (i = 0; i < sizeof bad / sizeof *bad; i++) {
+		argv[0] = "--socket";
+		argv[1] = d->sock;
+		for (n = 0; bad[i][n] != NULL; n++)
+			argv[n + 2] = bad[i][n];
+		argv[n + 2] = NULL;
+		ctl_runv(&r, NULL, argv);
+		ck_assert_msg(r.status == 2, "mcp-brokerctl %s %s: exit %d, "
+		    "expected 2", bad[i][0] != NULL ? bad[i][0] : "",
+		    bad[i][0] != NULL && bad[i][1] != NULL ? bad[i][1] : "",
+		    r.status);
+		ck_assert_str_ne(r.err, "");
+		ctl_run_free(&r);
+	}
+	/* None of them reached the daemon's sessions. */
+	{
+		cJSON	*resp;
+
+		ck_assert_int_eq(cJSON_GetArraySize(status_sessions(&resp)),
+		    0);
+		cJSON_Delete(resp);
+	}
+}
+END_TEST
+
+START_TEST(test_usage_names_the_commands)
+{
+	const char	*argv[] = { "--socket", d->sock, "call", "fake", NULL };
+	struct ctl_run	 r;
+
+	ctl_runv(&r, NULL, argv);
+	ctl_expect(&r, 2);
+	ck_assert_ptr_nonnull(strstr(r.err, "usage"));
+	ck_assert_ptr_nonnull(strstr(r.err, "call"));
+	ck_assert_str_eq(r.out, "");
+	ctl_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_no_daemon_exits_2)
+{
+	char		 path[400];
+	const char	*argv[] = { "--socket", path, "status", NULL };
+	struct ctl_run	 r;
+
+	snprintf(path, sizeof path, "%s/no-such.sock", d->dir);
+	ctl_runv(&r, NULL, argv);
+	ctl_expect(&r, 2);
+	ck_assert_ptr_nonnull(strstr(r.err, path));
+	ck_assert_str_eq(r.out, "");
+	ctl_run_free(&r);
+}
+END_TEST
+
+/*
+ * broker/reload is either not there yet (-32601) or re-reads the config;
+ * either way the ctl's exit status follows the answer.
+ */
+START_TEST(test_reload_exits_by_its_answer)
+{
+	struct ctl_run	 r;
+	cJSON		*j;
+
+	ctl_run(&r, "reload", NULL);
+	if (r.status == 1)
+		ck_assert_msg(strstr(r.err, "-32601") != NULL, "stderr: %s",
+		    r.err);
+	else {
+		ctl_expect(&r, 0);
+		ck_assert_msg((j = cJSON_Parse(r.out)) != NULL, "not JSON: %s",
+		    r.out);
+		ck_assert(cJSON_IsArray(cJSON_GetObjectItem(j, "added")));
+		ck_assert(cJSON_IsArray(cJSON_GetObjectItem(j, "removed")));
+		ck_assert(cJSON_IsArray(cJSON_GetObjectItem(j, "changed")));
+		cJSON_Delete(j);
+	}
+	ctl_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_reload_of_a_bad_config_exits_1)
+{
+	struct ctl_run	 r;
+	FILE		*f;
+
+	ck_assert_ptr_nonnull(f = fopen(d->config, "w"));
+	fputs("{\"mcpServers\": not json\n", f);
+	fclose(f);
+	ctl_run(&r, "reload", NULL);
+	ctl_expect(&r, 1);
+	ck_assert_msg(strstr(r.err, "-32601") != NULL ||
+	    strstr(r.err, "-32018") != NULL, "stderr: %s", r.err);
+	ck_assert_str_eq(r.out, "");
+	ctl_run_free(&r);
+
+	/* Nothing changed: the daemon still serves the old config. */
+	ctl_run(&r, "call", "fake", "t1", "counter", NULL);
+	ctl_expect(&r, 0);
+	ck_assert_str_eq(r.out, "1\n");
+	ctl_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_socket_comes_from_the_environment)
+{
+	const char	*status[] = { "status", NULL };
+	const char	*call[] = { "call", "fake", "env", "counter", NULL };
+	char		 nowhere[400];
+	const char	*override[] = { "--socket", d->sock, "status", NULL };
+	struct ctl_run	 r;
+
+	ctl_runv(&r, d->sock, status);
+	ctl_expect(&r, 0);
+	ck_assert(strncmp(r.out, "mcp-brokerd ", 12) == 0);
+	ctl_run_free(&r);
+
+	ctl_runv(&r, d->sock, call);
+	ctl_expect(&r, 0);
+	ck_assert_str_eq(r.out, "1\n");
+	ctl_run_free(&r);
+
+	/* --socket wins over the environment. */
+	snprintf(nowhere, sizeof nowhere, "%s/nowhere.sock", d->dir);
+	ctl_runv(&r, nowhere, override);
+	ctl_expect(&r, 0);
+	ctl_run_free(&r);
+
+	/* And the environment is what is tried without it. */
+	ctl_runv(&r, nowhere, status);
+	ctl_expect(&r, 2);
+	ck_assert_ptr_nonnull(strstr(r.err, nowhere));
+	ctl_run_free(&r);
+}
+END_TEST
+
+static Suite *
+ctl_suite(void)
+{
+	Suite	*s = suite_create("ctl");
+	TCase	*tc;
+
+	tc = tcase_create("commands");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_call_prints_text_and_state_persists);
+	tcase_add_test(tc, test_call_json_prints_the_whole_result);
+	tcase_add_test(tc, test_call_passes_json_arguments);
+	tcase_add_test(tc, test_call_of_a_failing_tool_exits_1);
+	tcase_add_test(tc, test_status_prints_a_table_of_sessions);
+	tcase_add_test(tc, test_status_json_lists_the_same_sessions);
+	tcase_add_test(tc, test_status_with_no_sessions_prints_the_header);
+	tcase_add_test(tc, test_tools_lists_tool_names);
+	tcase_add_test(tc, test_tools_json_prints_the_tools);
+	tcase_add_test(tc, test_close_thread_prints_how_many);
+	tcase_add_test(tc, test_close_server_thread_and_all);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("exit status");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_unknown_tool_exits_1_with_the_message);
+	tcase_add_test(tc, test_unknown_server_exits_1_with_the_message);
+	tcase_add_test(tc, test_bad_usage_exits_2);
+	tcase_add_test(tc, test_usage_names_the_commands);
+	tcase_add_test(tc, test_no_daemon_exits_2);
+	tcase_add_test(tc, test_reload_exits_by_its_answer);
+	tcase_add_test(tc, test_reload_of_a_bad_config_exits_1);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("socket");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_socket_comes_from_the_environment);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(ctl_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? 0 : 1);
+}
