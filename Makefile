@@ -49,7 +49,7 @@ TEST_BINS = $(patsubst %,$(B)/tests/unit/test_%,$(UNIT_TESTS)) \
 	    $(B)/tests/fake-mcp
 
 .PHONY: all deps run check check-unit check-integration check-interop \
-	check-valgrind tests npm-deps clean install
+	check-valgrind fuzz tests npm-deps clean install
 
 all: $(BINS)
 
@@ -175,6 +175,39 @@ check-valgrind: deps
 	@$(MAKE) --no-print-directory tests
 	@set -e; for t in $(INTEGRATION_TESTS); do \
 		MCPB_VALGRIND=1 $(B)/tests/integration/test_$$t; done
+
+# libFuzzer targets (clang): what a client's bytes reach before routing,
+# and what a child's bytes reach. Each runs FUZZ_SECONDS from its seed
+# corpus in tests/fuzz/corpus/ (new finds go to build/fuzz/, not the tree).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = client child
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Iproto -Idaemon \
+	      -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	      $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_SRC_client = tests/fuzz/fuzz_client.c proto/frame.c proto/jsonrpc.c \
+		  proto/xmalloc.c daemon/route.c
+FUZZ_SRC_child	= tests/fuzz/fuzz_child.c proto/frame.c proto/jsonrpc.c \
+		  proto/xmalloc.c daemon/mcp.c daemon/log.c
+
+build/fuzz/fuzz_%: $$(FUZZ_SRC_$$*)
+	@mkdir -p build/fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRC_$*) $(LIBS)
+
+fuzz: deps
+	@command -v clang >/dev/null 2>&1 || { apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang; }
+	@$(MAKE) --no-print-directory $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		mkdir -p build/fuzz/corpus-$$t; \
+		echo "fuzz_$$t: $(FUZZ_SECONDS) s"; \
+		build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+		    -print_final_stats=1 -artifact_prefix=build/fuzz/$$t- \
+		    build/fuzz/corpus-$$t tests/fuzz/corpus/$$t \
+		    >build/fuzz/$$t.log 2>&1 || \
+		    { tail -n 60 build/fuzz/$$t.log; exit 1; }; \
+		grep -E '^(stat::number_of_executed_units|Done)' \
+		    build/fuzz/$$t.log; \
+	done
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/mcp-broker

@@ -406,30 +406,39 @@ broker_session_ended(struct broker *b, struct session *s)
 	broker_remove(b, e, 1);
 }
 
-/* Send a child's answer (taken) to the client under its own id. */
+/*
+ * Send a child's answer (taken) to the client under its own id, and free
+ * the request. It leaves its conn first: sending may drop the conn,
+ * which frees whatever requests it still holds.
+ */
 void
 request_answer(struct request *req, cJSON *answer)
 {
-	if (req->conn != NULL) {
+	struct conn	*c = req->conn;
+
+	if (c != NULL) {
+		conn_remove_request(c, req);
 		cJSON_DeleteItemFromObjectCaseSensitive(answer, "id");
 		cJSON_AddItemToObject(answer, "id", req->client_id);
 		req->client_id = NULL;
 		if (cJSON_GetObjectItemCaseSensitive(answer, "error") != NULL)
-			conn_broker(req->conn)->counters.errors++;
-		conn_send(req->conn, answer);
+			conn_broker(c)->counters.errors++;
+		conn_send(c, answer);
 	} else
 		cJSON_Delete(answer);
 	request_free(req);
 }
 
-/* Answer the request with an error; takes data. */
+/* Answer the request with an error (takes data) and free it. */
 void
 request_fail(struct request *req, int code, const char *message,
     cJSON *data)
 {
-	if (req->conn != NULL) {
-		conn_send_error(req->conn, req->client_id, code, message,
-		    data);
+	struct conn	*c = req->conn;
+
+	if (c != NULL) {
+		conn_remove_request(c, req);
+		conn_send_error(c, req->client_id, code, message, data);
 		req->client_id = NULL;
 	} else
 		cJSON_Delete(data);

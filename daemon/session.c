@@ -120,6 +120,7 @@ static void	session_child_notification(struct session *,
 static void	session_upcall(struct session *, struct jsonrpc_msg *, int);
 static void	session_upcall_free(struct upcall *);
 static void	session_drop_upcalls(struct session *);
+static void	session_upcall_cancel(struct upcall *, const char *);
 static void	session_garbage(struct session *, const char *);
 static int	session_start_left_ms(struct session *);
 static double	session_now(void);
@@ -640,17 +641,28 @@ static void
 session_drop_upcalls(struct session *s)
 {
 	struct upcall	*up;
+
+	while ((up = TAILQ_FIRST(&s->upcalls)) != NULL)
+		session_upcall_cancel(up, "the session ended");
+}
+
+/*
+ * Withdraw an upcall from its client with notifications/cancelled, and
+ * free it. It leaves the conn first: sending may drop the conn, which
+ * abandons whatever upcalls it still holds.
+ */
+static void
+session_upcall_cancel(struct upcall *up, const char *reason)
+{
+	struct conn	*c = up->conn;
 	cJSON		*params;
 
-	while ((up = TAILQ_FIRST(&s->upcalls)) != NULL) {
-		params = cJSON_CreateObject();
-		cJSON_AddNumberToObject(params, "requestId",
-		    (double)up->client_id);
-		cJSON_AddStringToObject(params, "reason", "the session ended");
-		conn_send(up->conn, jsonrpc_notification(
-		    "notifications/cancelled", params));
-		session_upcall_free(up);
-	}
+	conn_remove_upcall(c, up);
+	params = cJSON_CreateObject();
+	cJSON_AddNumberToObject(params, "requestId", (double)up->client_id);
+	cJSON_AddStringToObject(params, "reason", reason);
+	session_upcall_free(up);
+	conn_send(c, jsonrpc_notification("notifications/cancelled", params));
 }
 
 /* Unlink an upcall from its session and conn and free it. */
@@ -718,15 +730,8 @@ session_child_notification(struct session *s, struct jsonrpc_msg *msg)
 			if (cJSON_Compare(up->child_id, id, 1))
 				break;
 		}
-		if (up != NULL) {
-			cJSON	*params = cJSON_CreateObject();
-
-			cJSON_AddNumberToObject(params, "requestId",
-			    (double)up->client_id);
-			conn_send(up->conn, jsonrpc_notification(
-			    "notifications/cancelled", params));
-			session_upcall_free(up);
-		}
+		if (up != NULL)
+			session_upcall_cancel(up, "the server cancelled it");
 		return;
 	}
 	if ((i = mcp_counted_notification(msg->method)) != -1) {

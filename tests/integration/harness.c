@@ -1,6 +1,7 @@
 /*
  * Integration test harness.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -8,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -124,6 +126,17 @@ daemon_start(const char *broker, const char *servers)
 struct daemon *
 daemon_start_config(const char *text)
 {
+	return (daemon_start_limited(text, NULL));
+}
+
+/*
+ * Start the daemon like daemon_start_config(), under limits: a file
+ * descriptor or process limit, or another user (the temporary directory
+ * is then handed to that user). NULL: no limits.
+ */
+struct daemon *
+daemon_start_limited(const char *text, const struct daemon_limits *lim)
+{
 	struct daemon	*d;
 	struct client	*c;
 	const char	*p;
@@ -151,6 +164,10 @@ daemon_start_config(const char *text)
 			fputc(*p, f);
 	}
 	fclose(f);
+	if (lim != NULL && lim->uid != 0) {
+		ck_assert_int_eq(chown(d->dir, lim->uid, lim->uid), 0);
+		ck_assert_int_eq(chown(d->config, lim->uid, lim->uid), 0);
+	}
 
 	d->pid = fork();
 	ck_assert_int_ne(d->pid, -1);
@@ -158,6 +175,24 @@ daemon_start_config(const char *text)
 		fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		dup2(fd, STDERR_FILENO);
 		dup2(fd, STDOUT_FILENO);
+		if (lim != NULL && lim->nofile != 0) {
+			struct rlimit	rl = { lim->nofile, lim->nofile };
+
+			if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+				_exit(126);
+		}
+		if (lim != NULL && lim->uid != 0) {
+			if (fchown(fd, lim->uid, lim->uid) == -1 ||
+			    setgroups(0, NULL) == -1 ||
+			    setgid(lim->uid) == -1 || setuid(lim->uid) == -1)
+				_exit(126);
+		}
+		if (lim != NULL && lim->nproc != 0) {
+			struct rlimit	rl = { lim->nproc, lim->nproc };
+
+			if (setrlimit(RLIMIT_NPROC, &rl) == -1)
+				_exit(126);
+		}
 		/* make check-valgrind: the daemon under memcheck, whose
 		   errors and leaks make it exit 99 instead of 0. */
 		if (getenv("MCPB_VALGRIND") != NULL)

@@ -24,12 +24,21 @@ struct daemon {
 	char	 log[300];
 };
 
+/* What daemon_start_limited() imposes; 0 leaves a field alone. */
+struct daemon_limits {
+	unsigned long	 nofile;	/* RLIMIT_NOFILE */
+	unsigned long	 nproc;		/* RLIMIT_NPROC (set after uid) */
+	uid_t		 uid;		/* run as this user (and group) */
+};
+
 const char	*harness_build_path(const char *);
 const char	*harness_top_path(const char *);
 const char	*harness_fake_mcp(void);
 
 struct daemon	*daemon_start(const char *, const char *);
 struct daemon	*daemon_start_config(const char *);
+struct daemon	*daemon_start_limited(const char *,
+		     const struct daemon_limits *);
 int		 daemon_stop(struct daemon *);
 void		 daemon_kill(struct daemon *);
 void		 daemon_dump_log(struct daemon *);

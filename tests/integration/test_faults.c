@@ -410,18 +410,23 @@ END_TEST
 
 START_TEST(test_crash_fails_every_request_in_flight)
 {
-	struct client	*c = daemon_connect(d);
-	cJSON		*r;
-	int		 i;
-
-	cJSON_Delete(tool_call(c, "fake", "f", "counter", NULL));
-	/* The fake reads the counter call only after the crash: both lost. */
-	send_line(c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
-	    "\"params\":{\"server\":\"fake\",\"thread\":\"f\","
-	    "\"name\":\"crash\"}}\n"
+	static const char	 lines[] = "{\"jsonrpc\":\"2.0\",\"id\":1,"
+	    "\"method\":\"tools/call\",\"params\":{\"server\":\"fake\","
+	    "\"thread\":\"f\",\"name\":\"crash\"}}\n"
 	    "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\","
 	    "\"params\":{\"server\":\"fake\",\"thread\":\"f\","
-	    "\"name\":\"counter\"}}");
+	    "\"name\":\"counter\"}}\n";
+	struct client		*c = daemon_connect(d);
+	cJSON			*r;
+	char			*cause = NULL;
+	int			 i;
+
+	cJSON_Delete(tool_call(c, "fake", "f", "counter", NULL));
+	/*
+	 * Both lines in one write, so both are in flight before the crash;
+	 * the fake reads the counter call only after it: both are lost.
+	 */
+	ck_assert_int_eq(client_send_raw(c, lines, strlen(lines), &cause), 0);
 	for (i = 1; i <= 2; i++) {
 		r = recv_msg(c);
 		assert_id_number(r, i);
