@@ -37,8 +37,8 @@ struct child_list {
 };
 
 static char	**child_build_env(char *const *);
-static void	  child_exec(const struct child_spec *, int [3], char **)
-		      __attribute__((noreturn));
+static void	  child_exec(const struct child_spec *, int [3], char **,
+		      pid_t) __attribute__((noreturn));
 
 /* A new, empty set of children. */
 struct child_list *
@@ -109,7 +109,8 @@ child_build_env(char *const *extra)
  * Failures are written to stderr (the broker captures it) and exit 127.
  */
 static void
-child_exec(const struct child_spec *spec, int fds[3], char **env)
+child_exec(const struct child_spec *spec, int fds[3], char **env,
+    pid_t parent)
 {
 	extern char	**environ;
 	sigset_t	  set;
@@ -121,7 +122,9 @@ child_exec(const struct child_spec *spec, int fds[3], char **env)
 	sigprocmask(SIG_SETMASK, &set, NULL);
 
 	setsid();
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Die with the daemon, even if it died just before this. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
+		_exit(127);
 
 	if (dup2(fds[0], STDIN_FILENO) == -1 ||
 	    dup2(fds[1], STDOUT_FILENO) == -1 ||
@@ -153,7 +156,7 @@ child_spawn(struct child_list *cl, const struct child_spec *spec,
 	sigset_t	 all, old;
 	char		**env;
 	int		 p[3][2], theirs[3], i, saved;
-	pid_t		 pid;
+	pid_t		 pid, parent = getpid();
 
 	for (i = 0; i < 3; i++) {
 		if (pipe2(p[i], O_CLOEXEC) == -1) {
@@ -177,7 +180,7 @@ child_spawn(struct child_list *cl, const struct child_spec *spec,
 	sigprocmask(SIG_BLOCK, &all, &old);
 	pid = fork();
 	if (pid == 0)
-		child_exec(spec, theirs, env);
+		child_exec(spec, theirs, env, parent);
 	saved = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	for (i = 0; env[i] != NULL; i++)
