@@ -29,14 +29,14 @@ CHECKLIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 PROTO_SRC  = proto/frame.c proto/jsonrpc.c proto/xmalloc.c proto/client.c
 DAEMON_SRC = daemon/main.c daemon/config.c daemon/log.c daemon/table.c \
-	     daemon/route.c daemon/mcp.c \
+	     daemon/route.c daemon/mcp.c daemon/service.c \
 	     daemon/child.c daemon/session.c daemon/conn.c daemon/broker.c \
 	     daemon/listener.c
 CTL_SRC	   = daemon/ctl.c
 DEMO_SRC   = daemon/demo_server.c
 
 UNIT_TESTS = frame jsonrpc config table
-INTEGRATION_TESTS = basic faults concurrency close ctl
+INTEGRATION_TESTS = basic faults concurrency close ctl protocol
 INTEROP_TESTS = npm_servers
 
 obj	 = $(patsubst %.c,$(B)/obj/%.o,$(1))
@@ -209,13 +209,37 @@ fuzz: deps
 		    build/fuzz/$$t.log; \
 	done
 
+# Where make install puts things (systemd searches $(PREFIX)/lib/systemd).
+BINDIR	    = $(PREFIX)/bin
+LIBEXECDIR  = $(PREFIX)/libexec/mcp-broker
+UNITDIR	    = $(PREFIX)/lib/systemd/system
+SYSUSERSDIR = $(PREFIX)/lib/sysusers.d
+TMPFILESDIR = $(PREFIX)/lib/tmpfiles.d
+CONFDIR	    = /etc/mcp-broker
+SUBST	    = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' \
+		  -e 's|/usr/local/libexec/mcp-broker|$(LIBEXECDIR)|g'
+
+# Binaries, units, sysusers/tmpfiles snippets, and the config unless one
+# exists already (an admin's edits are never overwritten).
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/mcp-broker
-	install -m 755 build/mcp-brokerd build/mcp-brokerctl $(DESTDIR)$(PREFIX)/bin/
-	install -m 755 build/mcp-demo-server $(DESTDIR)$(PREFIX)/libexec/mcp-broker/
-	install -d $(DESTDIR)/etc/mcp-broker
-	test -e $(DESTDIR)/etc/mcp-broker/mcp-broker.json || \
-	    install -m 644 conf/mcp-broker.json $(DESTDIR)/etc/mcp-broker/mcp-broker.json
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	    $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(CONFDIR)
+	install -m 755 build/mcp-brokerd build/mcp-brokerctl $(DESTDIR)$(BINDIR)/
+	install -m 755 build/mcp-demo-server $(DESTDIR)$(LIBEXECDIR)/
+	$(SUBST) systemd/mcp-broker.service.in > \
+	    $(DESTDIR)$(UNITDIR)/mcp-broker.service
+	install -m 644 systemd/mcp-broker.socket $(DESTDIR)$(UNITDIR)/
+	install -m 644 systemd/mcp-broker.sysusers \
+	    $(DESTDIR)$(SYSUSERSDIR)/mcp-broker.conf
+	install -m 644 systemd/mcp-broker.tmpfiles \
+	    $(DESTDIR)$(TMPFILESDIR)/mcp-broker.conf
+	@if [ -e $(DESTDIR)$(CONFDIR)/mcp-broker.json ]; then \
+		echo "keeping $(DESTDIR)$(CONFDIR)/mcp-broker.json"; \
+	else \
+		$(SUBST) conf/mcp-broker.json > \
+		    $(DESTDIR)$(CONFDIR)/mcp-broker.json; \
+	fi
 
 clean:
 	rm -rf build

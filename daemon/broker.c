@@ -22,6 +22,7 @@
 #include "log.h"
 #include "mcp.h"
 #include "route.h"
+#include "service.h"
 #include "session.h"
 #include "table.h"
 #include "xmalloc.h"
@@ -70,6 +71,7 @@ static int	 broker_timeout_ms(struct broker *, const struct server_conf *,
 		     const struct route *);
 static void	 broker_remove(struct broker *, struct table_entry *, int);
 static int	 broker_is_admin(struct broker *, struct conn *);
+static int	 broker_peer_in_group(gid_t, gid_t, const gid_t *, int);
 static int	 broker_visible(struct broker *, struct conn *,
 		     struct table_entry *);
 static cJSON	*broker_server_data(const char *);
@@ -544,11 +546,67 @@ request_free(struct request *req)
 	free(req);
 }
 
-/* Root and the daemon's own user see and manage every session. */
+/* Whether the peer is an admin: it sees and manages every session. */
 static int
 broker_is_admin(struct broker *b, struct conn *c)
 {
-	return (conn_uid(c) == 0 || conn_uid(c) == b->euid);
+	(void)b;
+	return (conn_admin(c));
+}
+
+/* Whether gid is the peer's group or one of its supplementary groups. */
+static int
+broker_peer_in_group(gid_t gid, gid_t primary, const gid_t *groups, int n)
+{
+	int	i;
+
+	if (gid == primary)
+		return (1);
+	for (i = 0; i < n; i++) {
+		if (groups[i] == gid)
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * Whether a peer may use the broker at all: with no allow list, anyone
+ * who can open the socket may (its mode and group decide); with one, the
+ * peer must be listed by uid or group. Root and the daemon's own user
+ * always may.
+ */
+int
+broker_peer_allowed(struct broker *b, uid_t uid, gid_t gid,
+    const gid_t *groups, int ngroups)
+{
+	const struct config	*conf = b->conf;
+	size_t			 i;
+
+	if (!conf->allow_uids_set && !conf->allow_groups_set)
+		return (1);
+	if (uid == 0 || uid == b->euid)
+		return (1);
+	for (i = 0; i < conf->nallow_uids; i++) {
+		if (conf->allow_uids[i] == uid)
+			return (1);
+	}
+	for (i = 0; i < conf->nallow_groups; i++) {
+		if (broker_peer_in_group(conf->allow_groups[i], gid, groups,
+		    ngroups))
+			return (1);
+	}
+	return (0);
+}
+
+/* Whether a peer is an admin: root, the daemon's user, admin_group. */
+int
+broker_peer_admin(struct broker *b, uid_t uid, gid_t gid,
+    const gid_t *groups, int ngroups)
+{
+	if (uid == 0 || uid == b->euid)
+		return (1);
+	return (b->conf->admin_group_set && broker_peer_in_group(
+	    b->conf->admin_group, gid, groups, ngroups));
 }
 
 /* Whether c may see (and close) the session of e. */
@@ -834,8 +892,9 @@ broker_reload_method(struct broker *b, struct conn *c, cJSON *id,
 
 	(void)route;
 	if (!broker_is_admin(b, c)) {
-		broker_fail(c, id, RPC_FORBIDDEN, NULL, "Only root and the "
-		    "daemon's own user may reload the configuration.");
+		broker_fail(c, id, RPC_FORBIDDEN, NULL, "Only root, the "
+		    "daemon's own user and admin_group may reload the "
+		    "configuration.");
 		return;
 	}
 	if (broker_reload(b, &result, &errors) != 0) {
@@ -872,11 +931,13 @@ broker_reload(struct broker *b, cJSON **result, cJSON **errors)
 	cJSON				*added, *removed, *changed, *item;
 	size_t				 i;
 
+	service_reloading(b->service);
 	memset(&diag, 0, sizeof diag);
 	conf = config_load(b->config_path, &diag);
 	for (i = 0; i < diag.nwarnings; i++)
 		log_warnx("reload: %s: %s", b->config_path, diag.warnings[i]);
 	if (conf == NULL) {
+		service_ready(b->service);
 		*errors = cJSON_CreateArray();
 		for (i = 0; i < diag.nerrors; i++) {
 			log_warnx("reload: %s: %s", b->config_path,
@@ -950,6 +1011,7 @@ broker_reload(struct broker *b, cJSON **result, cJSON **errors)
 	    b->config_path, cJSON_GetArraySize(added),
 	    cJSON_GetArraySize(removed), cJSON_GetArraySize(changed));
 
+	service_ready(b->service);
 	*result = cJSON_CreateObject();
 	cJSON_AddItemToObject(*result, "added", added);
 	cJSON_AddItemToObject(*result, "removed", removed);

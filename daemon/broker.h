@@ -19,6 +19,7 @@ struct config;
 struct conn;
 struct child_list;
 struct listener;
+struct service;
 struct session;
 struct table;
 
@@ -42,6 +43,7 @@ struct broker {
 	struct table		*table;
 	struct child_list	*children;
 	struct listener		*listener;
+	struct service		*service;	/* systemd notifications */
 	TAILQ_HEAD(, conn)	 conns;
 	size_t			 nconns;
 
@@ -118,5 +120,8 @@ void	 request_free(struct request *);
 void	 broker_session_ended(struct broker *, struct session *);
 void	 broker_session_idle(struct broker *, struct session *);
 int	 broker_reload(struct broker *, cJSON **, cJSON **);
+int	 broker_peer_allowed(struct broker *, uid_t, gid_t, const gid_t *,
+	     int);
+int	 broker_peer_admin(struct broker *, uid_t, gid_t, const gid_t *, int);
 
 #endif

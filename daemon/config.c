@@ -13,7 +13,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <math.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -46,6 +48,12 @@
 
 /* What every root URI starts with: MCP roots are file URIs. */
 #define CONFIG_ROOT_SCHEME	"file://"
+
+/* The largest uid or gid: (uid_t)-1 means "no change" to chown. */
+#define CONFIG_ID_MAX		4294967294LL
+
+/* The largest buffer a getpwnam_r or getgrnam_r answer may need. */
+#define CONFIG_NSS_BUF_MAX	(1024 * 1024)
 
 /* sun_path: the bound on the socket's path, terminating NUL included. */
 #define CONFIG_SUN_PATH_SIZE	(sizeof ((struct sockaddr_un *)0)->sun_path)
@@ -91,11 +99,6 @@ static const struct config_int_key config_server_ints[] = {
 	  offsetof(struct server_conf, request_timeout_s) },
 	{ "start_timeout_s", 1, CONFIG_MAX_TIMEOUT_S,
 	  offsetof(struct server_conf, start_timeout_s) },
-};
-
-/* Security settings are refused, never ignored, until they are enforced. */
-static const char *const config_broker_unsupported[] = {
-	"allow_uids", "allow_groups", "admin_group", "socket_group", NULL
 };
 
 /* The spellings of a server's "protocol". */
@@ -144,6 +147,18 @@ static void	 config_text_position(const char *, const char *, size_t *,
 static int	 config_check_text(struct config_walk *, const char *, size_t);
 static void	 config_parse_socket_mode(struct config_walk *,
 		    struct config *, const cJSON *, const char *);
+static size_t	 config_nss_size(int);
+static int	 config_lookup_id(const char *, int, id_t *);
+static int	 config_parse_id(struct config_walk *, const cJSON *,
+		    const char *, int, int, id_t *);
+static int	 config_parse_acl(struct config_walk *, struct config *,
+		    const cJSON *, const char *, int);
+static void	 config_buf_add(char **, size_t *, size_t *, const char *,
+		    size_t);
+static char	*config_expand(struct config_walk *, const char *,
+		    const char *);
+static char	*config_expand_nonempty(struct config_walk *, const cJSON *,
+		    const char *);
 static void	 config_parse_broker(struct config_walk *, struct config *,
 		    const cJSON *);
 static int	 config_server_remote(const cJSON *);
@@ -446,15 +461,281 @@ config_parse_socket_mode(struct config_walk *walk, struct config *conf,
 	if (mode > 0777)
 		goto bad;
 	conf->socket_mode = mode;
-	if (mode & 0002) {
-		config_warning(walk, path, "\"%04o\" lets every local user "
-		    "connect and start servers as the broker's user", mode);
-	}
 	return;
 
 bad:
 	config_error(walk, path, "expected an octal mode string from \"0000\" "
 	    "to \"0777\", such as \"0660\"");
+}
+
+/* The buffer size to start a getpwnam_r or getgrnam_r with. */
+static size_t
+config_nss_size(int which)
+{
+	long	n;
+
+	n = sysconf(which);
+	if (n <= 0 || n > CONFIG_NSS_BUF_MAX)
+		return (16384);
+	return ((size_t)n);
+}
+
+/*
+ * Look up a user (group 0) or a group (group 1) by name: 0 and its id,
+ * 1 if there is no such name, or -1 with errno if the lookup failed.
+ * The lookup may block (LDAP, sssd); a config is read rarely, at start
+ * and reload, and an id is what the kernel hands us for a peer.
+ */
+static int
+config_lookup_id(const char *name, int group, id_t *id)
+{
+	struct passwd	 pw, *pwp = NULL;
+	struct group	 gr, *grp = NULL;
+	char		*buf;
+	size_t		 size;
+	int		 error;
+
+	size = config_nss_size(group ? _SC_GETGR_R_SIZE_MAX :
+	    _SC_GETPW_R_SIZE_MAX);
+	for (;;) {
+		buf = xmalloc(size);
+		if (group)
+			error = getgrnam_r(name, &gr, buf, size, &grp);
+		else
+			error = getpwnam_r(name, &pw, buf, size, &pwp);
+		if (error != ERANGE || size >= CONFIG_NSS_BUF_MAX)
+			break;
+		free(buf);
+		size *= 2;
+		if (size > CONFIG_NSS_BUF_MAX)
+			size = CONFIG_NSS_BUF_MAX;
+	}
+	free(buf);
+
+	if (group && grp != NULL) {
+		*id = grp->gr_gid;
+		return (0);
+	}
+	if (!group && pwp != NULL) {
+		*id = pwp->pw_uid;
+		return (0);
+	}
+	/* getpwnam(3): these too mean "not found" on some systems. */
+	if (error == 0 || error == ENOENT || error == ESRCH ||
+	    error == EBADF || error == EPERM)
+		return (1);
+	errno = error;
+	return (-1);
+}
+
+/*
+ * Read a user (group 0) or a group (group 1), a name or a number, into
+ * out. A number need not be in the passwd or group database (containers
+ * often run with bare ids); a name must. Without resolve only the type
+ * is checked, for entries past a bound.
+ */
+static int
+config_parse_id(struct config_walk *walk, const cJSON *item,
+    const char *path, int group, int resolve, id_t *out)
+{
+	const char	*what = group ? "group" : "user";
+	const char	*name;
+	char		*quoted;
+	double		 d;
+	int		 found, saved;
+
+	if (cJSON_IsNumber(item)) {
+		d = item->valuedouble;
+		if (isfinite(d) && d == floor(d) && d >= 0 &&
+		    d <= (double)CONFIG_ID_MAX) {
+			*out = (id_t)d;
+			return (0);
+		}
+	} else if (cJSON_IsString(item) && *item->valuestring != '\0') {
+		name = item->valuestring;
+		if (!resolve)
+			return (0);
+		if ((found = config_lookup_id(name, group, out)) == 0)
+			return (0);
+		saved = errno;
+		quoted = config_path_key(NULL, name);
+		if (found == 1) {
+			config_error(walk, path, "no such %s \"%s\"%s", what,
+			    quoted, strspn(name, "0123456789") == strlen(name) ?
+			    (group ? " (a gid is written as a number, without "
+			    "quotes)" : " (a uid is written as a number, "
+			    "without quotes)") : "");
+		} else {
+			config_error(walk, path, "cannot look up %s \"%s\": %s",
+			    what, quoted, strerror(saved));
+		}
+		free(quoted);
+		return (-1);
+	}
+	config_error(walk, path, "expected a %s name or a %s (an integer from "
+	    "0 to %lld)", what, group ? "gid" : "uid", CONFIG_ID_MAX);
+	return (-1);
+}
+
+/*
+ * broker.allow_uids (group 0) or broker.allow_groups (group 1): an array
+ * of names and ids, at most CONFIG_ACL_MAX; [] is valid and still sets
+ * the list. Every entry's type is checked, but names past the bound are
+ * not looked up: a 4 MiB file must not cost a million lookups. Returns
+ * -1 if anything was wrong.
+ */
+static int
+config_parse_acl(struct config_walk *walk, struct config *conf,
+    const cJSON *list, const char *path, int group)
+{
+	const cJSON	*entry;
+	char		*sub;
+	size_t		 n = 0, i = 0, before = walk->nerrors;
+	id_t		 id;
+	int		 keep;
+
+	if (!cJSON_IsArray(list)) {
+		config_error(walk, path, "expected an array of %s",
+		    group ? "group names and gids" : "user names and uids");
+		return (-1);
+	}
+	for (entry = list->child; entry != NULL; entry = entry->next)
+		n++;
+	keep = (n <= CONFIG_ACL_MAX);
+	if (!keep) {
+		config_error(walk, path, "at most %d entries are allowed; "
+		    "there are %zu", CONFIG_ACL_MAX, n);
+	}
+	if (group) {
+		conf->allow_groups_set = 1;
+		if (keep && n != 0)
+			conf->allow_groups = xcalloc(n,
+			    sizeof *conf->allow_groups);
+	} else {
+		conf->allow_uids_set = 1;
+		if (keep && n != 0)
+			conf->allow_uids = xcalloc(n, sizeof *conf->allow_uids);
+	}
+
+	for (entry = list->child; entry != NULL; entry = entry->next) {
+		sub = config_path_index(path, i++);
+		if (config_parse_id(walk, entry, sub, group, keep, &id) == 0 &&
+		    keep) {
+			if (group)
+				conf->allow_groups[conf->nallow_groups++] =
+				    (gid_t)id;
+			else
+				conf->allow_uids[conf->nallow_uids++] =
+				    (uid_t)id;
+		}
+		free(sub);
+	}
+	return (walk->nerrors == before ? 0 : -1);
+}
+
+/* Append n bytes of s to a NUL-terminated buffer that grows. */
+static void
+config_buf_add(char **buf, size_t *len, size_t *size, const char *s,
+    size_t n)
+{
+	if (*size - *len <= n) {
+		while (*size - *len <= n)
+			*size *= 2;
+		*buf = xrealloc(*buf, *size);
+	}
+	memcpy(*buf + *len, s, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+}
+
+/*
+ * s with each ${NAME} replaced by NAME's value in the daemon's
+ * environment, so secrets stay out of the file; "$$" is a "$", and any
+ * other "$" stays as it is. Values are not expanded again. Returns a new
+ * string, or NULL after an error at path for each unset variable or
+ * malformed ${...}. Messages name the variable, never its value.
+ */
+static char *
+config_expand(struct config_walk *walk, const char *s, const char *path)
+{
+	const char	*p, *end, *value;
+	char		*out, *name, *quoted;
+	size_t		 len = 0, size, n;
+	int		 bad = 0;
+
+	size = strlen(s) + 1;
+	out = xmalloc(size);
+	*out = '\0';
+	for (p = s; *p != '\0'; /* nothing */) {
+		if (p[0] != '$') {
+			n = strcspn(p, "$");
+			config_buf_add(&out, &len, &size, p, n);
+			p += n;
+			continue;
+		}
+		if (p[1] == '$') {
+			config_buf_add(&out, &len, &size, "$", 1);
+			p += 2;
+			continue;
+		}
+		if (p[1] != '{') {
+			config_buf_add(&out, &len, &size, "$", 1);
+			p++;
+			continue;
+		}
+		if ((end = strchr(p + 2, '}')) == NULL) {
+			config_error(walk, path, "unterminated \"${\" (a "
+			    "literal \"$\" is written \"$$\")");
+			bad = 1;
+			break;
+		}
+		name = xstrndup(p + 2, (size_t)(end - p - 2));
+		quoted = config_path_key(NULL, name);
+		if (!config_env_name_valid(name)) {
+			config_error(walk, path, "${%s}: not a valid variable "
+			    "name (letters, digits and \"_\", not starting "
+			    "with a digit; a literal \"$\" is written \"$$\")",
+			    quoted);
+			bad = 1;
+		} else if ((value = getenv(name)) == NULL) {
+			config_error(walk, path, "${%s} is not set in the "
+			    "daemon's environment", quoted);
+			bad = 1;
+		} else
+			config_buf_add(&out, &len, &size, value, strlen(value));
+		free(quoted);
+		free(name);
+		p = end + 1;
+	}
+	if (bad) {
+		free(out);
+		return (NULL);
+	}
+	return (out);
+}
+
+/*
+ * A non-empty string, expanded, that must stay non-empty (command,
+ * cwd); NULL after recording an error.
+ */
+static char *
+config_expand_nonempty(struct config_walk *walk, const cJSON *item,
+    const char *path)
+{
+	const char	*s;
+	char		*out;
+
+	if ((s = config_get_string(walk, item, path)) == NULL)
+		return (NULL);
+	if ((out = config_expand(walk, s, path)) == NULL)
+		return (NULL);
+	if (*out == '\0') {
+		config_error(walk, path, "empty once its variables are "
+		    "expanded");
+		free(out);
+		return (NULL);
+	}
+	return (out);
 }
 
 /* Apply the "broker" object to conf. */
@@ -467,7 +748,8 @@ config_parse_broker(struct config_walk *walk, struct config *conf,
 	const char			*s;
 	char				*path;
 	long long			 v;
-	int				 request_ok = 1, cap_ok = 1;
+	id_t				 id;
+	int				 request_ok = 1, cap_ok = 1, acl_ok = 1;
 	enum log_level			 level;
 
 	if (!cJSON_IsObject(broker)) {
@@ -514,13 +796,44 @@ config_parse_broker(struct config_walk *walk, struct config *conf,
 				    "\"error\"");
 			} else
 				conf->log_level = level;
-		} else if (config_in_list(item->string,
-		    config_broker_unsupported))
-			config_error(walk, path, "not supported by this "
-			    "version of mcp-broker");
-		else
+		} else if (strcmp(item->string, "allow_uids") == 0) {
+			/* A repeated key is an error; keep the first. */
+			if (!conf->allow_uids_set &&
+			    config_parse_acl(walk, conf, item, path, 0) != 0)
+				acl_ok = 0;
+		} else if (strcmp(item->string, "allow_groups") == 0) {
+			if (!conf->allow_groups_set &&
+			    config_parse_acl(walk, conf, item, path, 1) != 0)
+				acl_ok = 0;
+		} else if (strcmp(item->string, "admin_group") == 0) {
+			if (config_parse_id(walk, item, path, 1, 1, &id) == 0) {
+				conf->admin_group = (gid_t)id;
+				conf->admin_group_set = 1;
+			}
+		} else if (strcmp(item->string, "socket_group") == 0) {
+			if (config_parse_id(walk, item, path, 1, 1, &id) == 0) {
+				conf->socket_group = (gid_t)id;
+				conf->socket_group_set = 1;
+			}
+		} else
 			config_error(walk, path, "unknown key");
 		free(path);
+	}
+
+	/* With an allow list, the socket's mode is no longer the guard. */
+	if ((conf->socket_mode & 0002) && !conf->allow_uids_set &&
+	    !conf->allow_groups_set) {
+		config_warning(walk, "broker.socket_mode", "\"%04o\" lets "
+		    "every local user connect and start servers as the "
+		    "broker's user", conf->socket_mode);
+	}
+	if (acl_ok && (conf->allow_uids_set || conf->allow_groups_set) &&
+	    conf->nallow_uids == 0 && conf->nallow_groups == 0) {
+		config_warning(walk, conf->allow_uids_set ?
+		    "broker.allow_uids" : "broker.allow_groups", "empty%s: "
+		    "only root and the broker's own user may use the broker",
+		    conf->allow_uids_set && conf->allow_groups_set ?
+		    ", and so is broker.allow_groups" : "");
 	}
 
 	if (request_ok && cap_ok &&
@@ -550,54 +863,59 @@ config_server_remote(const cJSON *entry)
 }
 
 /*
- * Validate "args" and build argv: the command, then the args. Without a
- * valid command (sc->command NULL) the args are only validated.
+ * Validate and expand "args" and build argv: the command, then the args.
+ * Without a valid command (sc->command NULL) the args are only validated.
  */
 static void
 config_parse_args(struct config_walk *walk, struct server_conf *sc,
     const cJSON *args, const char *path)
 {
 	const cJSON	*item;
-	char		*sub;
-	size_t		 n = 0, i, bad = 0;
+	char		*sub, **argv;
+	size_t		 n = 0, i;
+	int		 bad = 0;
 
 	if (args != NULL && !cJSON_IsArray(args)) {
 		config_error(walk, path, "expected an array of strings");
 		return;
 	}
 	if (args != NULL) {
+		for (item = args->child; item != NULL; item = item->next)
+			n++;
+	}
+	/* argv[0] is the command's, argv[n + 1] the terminating NULL. */
+	argv = xcalloc(n + 2, sizeof *argv);
+	if (args != NULL) {
 		i = 0;
 		for (item = args->child; item != NULL; item = item->next) {
+			sub = config_path_index(path, i++);
 			if (!cJSON_IsString(item)) {
-				sub = config_path_index(path, i);
 				config_error(walk, sub, "expected a string");
-				free(sub);
-				bad++;
-			}
-			i++;
+				bad = 1;
+			} else if ((argv[i] = config_expand(walk,
+			    item->valuestring, sub)) == NULL)
+				bad = 1;
+			free(sub);
 		}
-		n = i;
 	}
-	if (bad != 0 || sc->command == NULL)
+	if (bad || sc->command == NULL) {
+		for (i = 1; i <= n; i++)
+			free(argv[i]);
+		free(argv);
 		return;
-
-	sc->argv = xreallocarray(NULL, n + 2, sizeof *sc->argv);
-	sc->argv[0] = xstrdup(sc->command);
-	sc->argc = 1;
-	if (args != NULL) {
-		for (item = args->child; item != NULL; item = item->next)
-			sc->argv[sc->argc++] = xstrdup(item->valuestring);
 	}
-	sc->argv[sc->argc] = NULL;
+	argv[0] = xstrdup(sc->command);
+	sc->argv = argv;
+	sc->argc = n + 1;
 }
 
-/* Validate "env" and build the "NAME=value" list. */
+/* Validate "env" and build the "NAME=value" list, values expanded. */
 static void
 config_parse_env(struct config_walk *walk, struct server_conf *sc,
     const cJSON *env, const char *path)
 {
 	const cJSON	*item;
-	char		*sub;
+	char		*sub, *value;
 	size_t		 n = 0;
 
 	if (!cJSON_IsObject(env)) {
@@ -619,10 +937,12 @@ config_parse_env(struct config_walk *walk, struct server_conf *sc,
 			    "starting with a digit)");
 		} else if (!cJSON_IsString(item))
 			config_error(walk, sub, "expected a string");
-		else {
+		else if ((value = config_expand(walk, item->valuestring,
+		    sub)) != NULL) {
 			xasprintf(&sc->env[sc->envc++], "%s=%s",
-			    item->string, item->valuestring);
+			    item->string, value);
 			sc->env[sc->envc] = NULL;
+			free(value);
 		}
 		free(sub);
 	}
@@ -806,7 +1126,6 @@ config_parse_server(struct config_walk *walk, const struct config *conf,
 {
 	const struct config_int_key	*key;
 	const cJSON			*item, *command = NULL, *args = NULL;
-	const char			*s;
 	char				*sub;
 	long long			 v;
 
@@ -838,9 +1157,9 @@ config_parse_server(struct config_walk *walk, const struct config *conf,
 			if (sc->env == NULL)
 				config_parse_env(walk, sc, item, sub);
 		} else if (strcmp(item->string, "cwd") == 0) {
-			if ((s = config_get_string(walk, item, sub)) != NULL &&
-			    sc->cwd == NULL)
-				sc->cwd = xstrdup(s);
+			if (sc->cwd == NULL)
+				sc->cwd = config_expand_nonempty(walk, item,
+				    sub);
 		} else if (strcmp(item->string, "disabled") == 0) {
 			if (!cJSON_IsBool(item))
 				config_error(walk, sub, "expected true or "
@@ -873,9 +1192,10 @@ config_parse_server(struct config_walk *walk, const struct config *conf,
 		config_error(walk, path, "\"command\" is required");
 	else {
 		sub = config_path_key(path, "command");
-		if ((s = config_get_string(walk, command, sub)) != NULL) {
-			sc->command = xstrdup(s);
-			if (strpbrk(s, " \t") != NULL && args == NULL) {
+		sc->command = config_expand_nonempty(walk, command, sub);
+		if (sc->command != NULL) {
+			if (strpbrk(sc->command, " \t") != NULL &&
+			    args == NULL) {
 				config_warning(walk, sub, "contains a space "
 				    "but there are no \"args\"; the command "
 				    "is run without a shell, so arguments "
@@ -1150,6 +1470,8 @@ config_free(struct config *conf)
 		config_server_clear(&conf->servers[i]);
 	free(conf->servers);
 	free(conf->socket);
+	free(conf->allow_uids);
+	free(conf->allow_groups);
 	free(conf);
 }
 
@@ -1208,8 +1530,9 @@ config_string_equal(const char *a, const char *b)
 
 /*
  * Whether two entries start the same process and greet it the same way:
- * command, argv, env and cwd, then protocol, roots and
- * client_capabilities (what the broker declares in the handshake) equal.
+ * command, argv, env and cwd (as expanded at load), then protocol, roots
+ * and client_capabilities (what the broker declares in the handshake)
+ * equal.
  * A reload restarts a server's sessions only if this is 0; limits,
  * timeouts and "disabled" are not compared. Env order does not matter
  * (names are unique, so equal counts and inclusion mean equal sets);

@@ -16,6 +16,9 @@
 #define CONFIG_DEFAULT_PATH	"/etc/mcp-broker/mcp-broker.json"
 #define CONFIG_DEFAULT_SOCKET	"/run/mcp-broker/mcp-broker.sock"
 
+/* The most entries allow_uids, and allow_groups, may each hold. */
+#define CONFIG_ACL_MAX		1024
+
 /* A per-server override that is not set takes the broker's value. */
 #define CONFIG_UNSET		(-1)
 
@@ -32,6 +35,11 @@ struct server_root {
 	char	*name;		/* NULL if absent */
 };
 
+/*
+ * command, argv, env values and cwd are stored with ${NAME} already
+ * replaced by the daemon's environment at load, so they may hold secrets:
+ * never log them.
+ */
 struct server_conf {
 	char	 *name;
 	char	 *command;
@@ -66,6 +74,26 @@ struct config {
 	int			 shutdown_grace_ms;
 	size_t			 max_message_bytes;
 	enum log_level		 log_level;
+
+	/*
+	 * Access control, names resolved to ids at load. With neither allow
+	 * list set, every local user that can open the socket may use it:
+	 * the socket's mode and group are then the access control. With
+	 * either set (even to []), a peer must have a listed uid or be in a
+	 * listed group (its primary or a supplementary one); root and the
+	 * daemon's own user always may. admin_group makes its members admins
+	 * (list and close every session) but does not admit them by itself.
+	 */
+	uid_t			*allow_uids;
+	size_t			 nallow_uids;
+	int			 allow_uids_set;	/* given, even [] */
+	gid_t			*allow_groups;
+	size_t			 nallow_groups;
+	int			 allow_groups_set;	/* given, even [] */
+	gid_t			 admin_group;
+	int			 admin_group_set;
+	gid_t			 socket_group;	/* the socket's, at creation */
+	int			 socket_group_set;
 
 	struct server_conf	*servers;
 	size_t			 nservers;

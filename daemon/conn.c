@@ -26,6 +26,7 @@ struct conn {
 	struct bufferevent	*bev;
 	uid_t			 uid;
 	pid_t			 pid;
+	int			 admin;		/* may see and close all */
 	uint64_t		 serial;
 	struct frame		 frame;
 	struct request_list	 requests;
@@ -48,7 +49,7 @@ static void	conn_line(struct conn *, const char *, size_t);
 
 /* Take a new connection from the listener; fd is nonblocking. */
 struct conn *
-conn_new(struct broker *b, int fd, uid_t uid, pid_t pid)
+conn_new(struct broker *b, int fd, uid_t uid, pid_t pid, int admin)
 {
 	struct conn	*c;
 
@@ -56,6 +57,7 @@ conn_new(struct broker *b, int fd, uid_t uid, pid_t pid)
 	c->b = b;
 	c->uid = uid;
 	c->pid = pid;
+	c->admin = admin;
 	c->serial = ++b->counters.clients_accepted;
 	c->output_max = b->conf->max_message_bytes * CONN_OUTPUT_MAX_FACTOR;
 	frame_init(&c->frame, b->conf->max_message_bytes);
@@ -298,6 +300,13 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_drop(c, "disconnected");
 	else if (what & BEV_EVENT_ERROR)
 		conn_drop(c, "socket error");
+}
+
+/* Whether the peer is an admin (root, the daemon's user, admin_group). */
+int
+conn_admin(struct conn *c)
+{
+	return (c->admin);
 }
 
 /* The broker this connection belongs to. */

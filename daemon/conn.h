@@ -19,7 +19,7 @@ struct conn;
 struct request;
 struct upcall;
 
-struct conn	*conn_new(struct broker *, int, uid_t, pid_t);
+struct conn	*conn_new(struct broker *, int, uid_t, pid_t, int);
 void		 conn_drop(struct conn *, const char *);
 void		 conn_send(struct conn *, cJSON *);
 void		 conn_send_error(struct conn *, cJSON *, int, const char *,
@@ -27,6 +27,7 @@ void		 conn_send_error(struct conn *, cJSON *, int, const char *,
 void		 conn_close_after_flush(struct conn *);
 
 uid_t		 conn_uid(struct conn *);
+int		 conn_admin(struct conn *);
 struct broker	*conn_broker(struct conn *);
 void		 conn_add_request(struct conn *, struct request *);
 void		 conn_remove_request(struct conn *, struct request *);

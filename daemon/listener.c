@@ -20,10 +20,13 @@
 #include "errors.h"
 #include "listener.h"
 #include "log.h"
+#include "service.h"
 #include "xmalloc.h"
 
 /* Connections the kernel queues before accept. */
 #define LISTENER_BACKLOG	128
+/* Supplementary groups of a peer looked at for access control. */
+#define LISTENER_MAX_GROUPS	256
 /* How long accepting pauses when the daemon is out of file descriptors. */
 #define LISTENER_EMFILE_PAUSE_S	1
 
@@ -31,7 +34,7 @@ struct listener {
 	struct broker		*b;
 	struct evconnlistener	*evl;
 	struct event		*resume;
-	char			*path;
+	char			*path;		/* NULL: systemd's socket */
 };
 
 static int	listener_prepare_path(const char *, char **);
@@ -39,6 +42,9 @@ static void	listener_accept_cb(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
 static void	listener_error_cb(struct evconnlistener *, void *);
 static void	listener_resume_cb(evutil_socket_t, short, void *);
+static struct listener *listener_watch(struct broker *, int, const char *);
+static int	listener_peer_groups(int, gid_t *, int);
+static void	listener_refuse(int, int, const char *);
 
 /*
  * Make room for the socket at path: nothing there, or a stale socket
@@ -85,14 +91,27 @@ listener_prepare_path(const char *path, char **cause)
 	return (0);
 }
 
-/* Listen on path with the given mode; NULL with *cause on failure. */
+/*
+ * Listen on the socket systemd passed, if it passed one (its path, mode
+ * and group are the socket unit's), else on path with the given mode and
+ * group (-1: the daemon's). NULL with *cause on failure.
+ */
 struct listener *
-listener_new(struct broker *b, const char *path, mode_t mode, char **cause)
+listener_new(struct broker *b, const char *path, mode_t mode, gid_t group,
+    char **cause)
 {
 	struct sockaddr_un	 sun;
-	struct listener		*l;
 	mode_t			 old;
 	int			 fd;
+
+	if ((fd = service_listen_fd(cause)) == -2)
+		return (NULL);
+	if (fd >= 0) {
+		evutil_make_socket_nonblocking(fd);
+		evutil_make_socket_closeonexec(fd);
+		log_info("listening on the socket systemd passed");
+		return (listener_watch(b, fd, NULL));
+	}
 
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
@@ -119,24 +138,33 @@ listener_new(struct broker *b, const char *path, mode_t mode, char **cause)
 		return (NULL);
 	}
 	umask(old);
-	if (chmod(path, mode) == -1 || listen(fd, LISTENER_BACKLOG) == -1) {
-		xasprintf(cause, "cannot listen on %s: %s", path,
+	if ((group != (gid_t)-1 && chown(path, (uid_t)-1, group) == -1) ||
+	    chmod(path, mode) == -1 || listen(fd, LISTENER_BACKLOG) == -1) {
+		xasprintf(cause, "cannot set up %s: %s", path,
 		    strerror(errno));
 		unlink(path);
 		close(fd);
 		return (NULL);
 	}
+	log_info("listening on %s (mode %04o)", path, (unsigned)mode);
+	return (listener_watch(b, fd, path));
+}
+
+/* Accept on a listening fd; path is the file to remove at the end. */
+static struct listener *
+listener_watch(struct broker *b, int fd, const char *path)
+{
+	struct listener	*l;
 
 	l = xcalloc(1, sizeof *l);
 	l->b = b;
-	l->path = xstrdup(path);
+	l->path = path != NULL ? xstrdup(path) : NULL;
 	l->evl = evconnlistener_new(b->base, listener_accept_cb, l,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	if (l->evl == NULL)
 		fatalx("cannot watch the listening socket");
 	evconnlistener_set_error_cb(l->evl, listener_error_cb);
 	l->resume = evtimer_new(b->base, listener_resume_cb, l);
-	log_info("listening on %s (mode %04o)", path, (unsigned)mode);
 	return (l);
 }
 
@@ -148,23 +176,52 @@ listener_free(struct listener *l)
 		return;
 	evconnlistener_free(l->evl);
 	event_free(l->resume);
-	unlink(l->path);
+	/* systemd owns an activated socket; never unlink it. */
+	if (l->path != NULL)
+		unlink(l->path);
 	free(l->path);
 	free(l);
 }
 
-/* A new client: note who it is, refuse it past max_clients. */
+/* The peer's supplementary groups (SO_PEERGROUPS); their count, or 0. */
+static int
+listener_peer_groups(int fd, gid_t *groups, int max)
+{
+	socklen_t	len = (socklen_t)(max * (int)sizeof *groups);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1)
+		return (0);
+	return ((int)(len / sizeof *groups));
+}
+
+/* Answer a refused peer with one error line, then close it. */
+static void
+listener_refuse(int fd, int code, const char *message)
+{
+	char	line[512];
+	int	n;
+
+	n = snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"id\":null,"
+	    "\"error\":{\"code\":%d,\"message\":\"%s\"}}\n", code, message);
+	if (n > 0 && write(fd, line, (size_t)n) == -1)
+		log_debug("could not tell the refused client why");
+	close(fd);
+}
+
+/*
+ * A new client: read its credentials, check it may use the broker, and
+ * refuse it past max_clients.
+ */
 static void
 listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
-	static const char	 full[] = "{\"jsonrpc\":\"2.0\",\"id\":null,"
-	    "\"error\":{\"code\":-32014,\"message\":\"The broker has "
-	    "max_clients connections already; retry later.\"}}\n";
 	struct listener		*l = arg;
 	struct broker		*b = l->b;
 	struct ucred		 cred;
 	socklen_t		 len = sizeof cred;
+	gid_t			 groups[LISTENER_MAX_GROUPS];
+	int			 ngroups;
 
 	(void)evl;
 	(void)sa;
@@ -174,16 +231,26 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
+	ngroups = listener_peer_groups(fd, groups, LISTENER_MAX_GROUPS);
+	if (!broker_peer_allowed(b, cred.uid, cred.gid, groups, ngroups)) {
+		log_warnx("refusing a client: uid %ld (pid %ld) is not in "
+		    "allow_uids or allow_groups", (long)cred.uid,
+		    (long)cred.pid);
+		b->counters.errors++;
+		listener_refuse(fd, RPC_FORBIDDEN, "This user may not use the "
+		    "broker (allow_uids, allow_groups).");
+		return;
+	}
 	if (b->nconns >= (size_t)b->conf->max_clients) {
 		log_warnx("refusing a client (uid %ld): %d connections "
 		    "(max_clients)", (long)cred.uid, b->conf->max_clients);
 		b->counters.errors++;
-		if (write(fd, full, sizeof full - 1) == -1)
-			log_debug("could not tell the refused client why");
-		close(fd);
+		listener_refuse(fd, RPC_AT_CAPACITY, "The broker has "
+		    "max_clients connections already; retry later.");
 		return;
 	}
-	conn_new(b, fd, cred.uid, cred.pid);
+	conn_new(b, fd, cred.uid, cred.pid, broker_peer_admin(b, cred.uid,
+	    cred.gid, groups, ngroups));
 }
 
 /*

@@ -10,7 +10,8 @@
 struct broker;
 struct listener;
 
-struct listener	*listener_new(struct broker *, const char *, mode_t, char **);
+struct listener	*listener_new(struct broker *, const char *, mode_t, gid_t,
+		     char **);
 void		 listener_free(struct listener *);
 
 #endif

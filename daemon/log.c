@@ -6,24 +6,49 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-journal.h>
 
 #include "log.h"
 
 /* The level below which lines are dropped; set once by main and by reload. */
 static enum log_level log_min = LOG_LEVEL_INFO;
+/* Whether stderr is the journal's stream (set once at start). */
+static int log_journal;
+
+/* syslog priorities of the levels, for the journal. */
+static const int log_priorities[] = { 7, 6, 4, 3 };
 
 static const char *log_names[] = { "debug", "info", "warning", "error" };
 
 static void	log_vwrite(enum log_level, const char *, const char *,
-		    va_list);
+		    va_list) __attribute__((format(printf, 3, 0)));
+static void	log_write_ctx(enum log_level, const struct log_ctx *,
+		    const char *, const char *, va_list)
+		    __attribute__((format(printf, 4, 0)));
 
-/* Start logging at the given level. */
+/*
+ * Start logging at the given level. systemd sets JOURNAL_STREAM to the
+ * device and inode of the stream it connected stderr to; if stderr is
+ * still that stream, log to the journal natively.
+ */
 void
 log_init(enum log_level level)
 {
+	struct stat	 st;
+	const char	*js;
+	unsigned long	 dev, ino;
+
 	log_min = level;
+	js = getenv("JOURNAL_STREAM");
+	if (js != NULL && sscanf(js, "%lu:%lu", &dev, &ino) == 2 &&
+	    fstat(STDERR_FILENO, &st) == 0 && (unsigned long)st.st_dev == dev &&
+	    (unsigned long)st.st_ino == ino)
+		log_journal = 1;
 }
 
 /* Change the level (config reload, --log-level). */
@@ -60,22 +85,53 @@ static void
 log_vwrite(enum log_level level, const char *suffix, const char *fmt,
     va_list ap)
 {
+	log_write_ctx(level, NULL, suffix, fmt, ap);
+}
+
+/* Write one line with its structured fields (ctx may be NULL). */
+static void
+log_write_ctx(enum log_level level, const struct log_ctx *ctx,
+    const char *suffix, const char *fmt, va_list ap)
+{
 	struct timeval	tv;
 	struct tm	tm;
-	char		stamp[32], line[2048];
+	char		stamp[32], line[2048], pid[32];
 
 	if (level < log_min)
 		return;
+	vsnprintf(line, sizeof line, fmt, ap);
+	if (log_journal) {
+		snprintf(pid, sizeof pid, "%ld", ctx != NULL ? ctx->pid : 0L);
+		sd_journal_send("MESSAGE=%s%s%s", line, suffix != NULL ?
+		    ": " : "", suffix != NULL ? suffix : "",
+		    "PRIORITY=%d", log_priorities[level],
+		    "MCP_SERVER=%s", ctx != NULL && ctx->server != NULL ?
+		    ctx->server : "",
+		    "MCP_THREAD=%s", ctx != NULL && ctx->thread != NULL ?
+		    ctx->thread : "",
+		    "MCP_SESSION=%s", ctx != NULL && ctx->session != NULL ?
+		    ctx->session : "",
+		    "CHILD_PID=%s", ctx != NULL && ctx->pid != 0 ? pid : "",
+		    NULL);
+		return;
+	}
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-	vsnprintf(line, sizeof line, fmt, ap);
 	if (suffix != NULL)
 		fprintf(stderr, "%s.%03ldZ %s: %s: %s\n", stamp,
 		    (long)tv.tv_usec / 1000, log_names[level], line, suffix);
 	else
 		fprintf(stderr, "%s.%03ldZ %s: %s\n", stamp,
 		    (long)tv.tv_usec / 1000, log_names[level], line);
+}
+
+/* A line about one session, with its fields for the journal. */
+void
+log_ctx_vat(enum log_level level, const struct log_ctx *ctx, const char *fmt,
+    va_list ap)
+{
+	log_write_ctx(level, ctx, NULL, fmt, ap);
 }
 
 /* A warning with strerror(errno). */

@@ -1,17 +1,28 @@
 /*
  * Logging: four verbs and fatal, as in OpenBSD daemons.
  *
- * log_warn() appends strerror(errno); log_warnx() does not. Lines go to
- * stderr with a timestamp and the level.
+ * log_warn() appends strerror(errno); log_warnx() does not. Under journald
+ * (JOURNAL_STREAM names our stderr) lines go to the journal with their
+ * priority and structured fields; otherwise to stderr with a timestamp.
  */
 #ifndef DAEMON_LOG_H
 #define DAEMON_LOG_H
+
+#include <stdarg.h>
 
 enum log_level {
 	LOG_LEVEL_DEBUG,
 	LOG_LEVEL_INFO,
 	LOG_LEVEL_WARNING,
 	LOG_LEVEL_ERROR,
+};
+
+/* Structured fields a line may carry to the journal (NULL/0: absent). */
+struct log_ctx {
+	const char	*server;	/* MCP_SERVER */
+	const char	*thread;	/* MCP_THREAD */
+	const char	*session;	/* MCP_SESSION */
+	long		 pid;		/* CHILD_PID */
 };
 
 void	log_init(enum log_level);
@@ -25,6 +36,8 @@ void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_at(enum log_level, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+void	log_ctx_vat(enum log_level, const struct log_ctx *, const char *,
+	    va_list) __attribute__((format(printf, 3, 0)));
 void	fatal(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 void	fatalx(const char *, ...)

@@ -17,13 +17,13 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <systemd/sd-daemon.h>
 
 #include "broker.h"
 #include "child.h"
 #include "config.h"
 #include "listener.h"
 #include "log.h"
+#include "service.h"
 #include "xmalloc.h"
 
 /* How often shutdown looks whether every child is gone. */
@@ -116,7 +116,7 @@ main_sigterm_cb(evutil_socket_t sig, short events, void *arg)
 		return;
 	}
 	log_info("signal %d: shutting down", (int)sig);
-	sd_notify(0, "STOPPING=1");
+	service_stopping(b->service);
 	listener_free(b->listener);
 	b->listener = NULL;
 	broker_shutdown(b);
@@ -165,12 +165,10 @@ main_sighup_cb(evutil_socket_t sig, short events, void *arg)
 	(void)events;
 	if (ms->b.exiting)
 		return;
-	sd_notify(0, "RELOADING=1");
 	if (broker_reload(&ms->b, &result, &errors) == 0)
 		cJSON_Delete(result);
 	else
 		cJSON_Delete(errors);
-	sd_notify(0, "READY=1");
 }
 
 int
@@ -258,8 +256,10 @@ main(int argc, char **argv)
 		b->level_override = (int)level;
 	ms.exit_timer = NULL;
 	if ((b->listener = listener_new(b, conf->socket, conf->socket_mode,
+	    conf->socket_group_set ? conf->socket_group : (gid_t)-1,
 	    &cause)) == NULL)
 		fatalx("%s", cause);
+	b->service = service_new(b);
 
 	ev_chld = evsignal_new(base, SIGCHLD, main_sigchld_cb, &ms);
 	ev_term = evsignal_new(base, SIGTERM, main_sigterm_cb, &ms);
@@ -273,10 +273,11 @@ main(int argc, char **argv)
 	log_info("mcp-brokerd %s ready: %zu servers, max_sessions %d",
 	    BROKER_VERSION, conf->nservers, conf->max_sessions);
 	conf = NULL;	/* the broker owns it now; reload replaces it */
-	sd_notify(0, "READY=1");
+	service_ready(b->service);
 	event_base_dispatch(base);
 
 	conf = b->conf;
+	service_free(b->service);
 	listener_free(b->listener);
 	broker_free(b);
 	/* Run the deferred frees the last drops scheduled. */

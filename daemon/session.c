@@ -124,6 +124,8 @@ static void	session_upcall_cancel(struct upcall *, const char *);
 static void	session_garbage(struct session *, const char *);
 static int	session_start_left_ms(struct session *);
 static double	session_now(void);
+static void	session_log(struct session *, enum log_level, const char *,
+		    ...) __attribute__((format(printf, 3, 4)));
 static void	session_break(struct session *, int, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static void	session_escalate(struct session *);
@@ -243,9 +245,9 @@ session_start(struct broker *b, const struct server_conf *sc, uid_t uid,
 	}
 
 	b->counters.sessions_started++;
-	log_info("session %s: starting %s for thread %s (uid %ld, pid %ld, "
-	    "generation %u)", s->id, s->server, s->thread, (long)uid,
-	    (long)s->pid, generation);
+	session_log(s, LOG_LEVEL_INFO, "session %s: starting %s for thread %s "
+	    "(uid %ld, pid %ld, generation %u)", s->id, s->server, s->thread,
+	    (long)uid, (long)s->pid, generation);
 	return (s);
 }
 
@@ -271,6 +273,22 @@ session_start_left_ms(struct session *s)
 	ms = (s->start_deadline.tv_sec - now.tv_sec) * 1000L +
 	    (s->start_deadline.tv_nsec - now.tv_nsec) / 1000000L;
 	return (ms < 1 ? 1 : (int)ms);
+}
+
+/* Log a line about this session, with its fields for the journal. */
+static void
+session_log(struct session *s, enum log_level level, const char *fmt, ...)
+{
+	struct log_ctx	ctx;
+	va_list		ap;
+
+	ctx.server = s->server;
+	ctx.thread = s->thread;
+	ctx.session = s->id;
+	ctx.pid = (long)s->pid;
+	va_start(ap, fmt);
+	log_ctx_vat(level, &ctx, fmt, ap);
+	va_end(ap);
 }
 
 /* Monotonic seconds, for idle expiry. */
@@ -479,8 +497,8 @@ session_line(struct session *s, const char *data, size_t len)
 				break;
 		}
 		if (req == NULL) {
-			log_debug("session %s: dropping an answer to id %g, "
-			    "which is not in flight", s->id,
+			session_log(s, LOG_LEVEL_DEBUG, "session %s: dropping "
+			    "an answer to id %g, which is not in flight", s->id,
 			    msg.id->valuedouble);
 			break;
 		}
@@ -521,10 +539,11 @@ session_garbage(struct session *s, const char *why)
 		s->garbage_logged = 0;
 	}
 	if (s->garbage_logged++ < SESSION_GARBAGE_LOG_MAX)
-		log_warnx("session %s: skipping a line from %s that is not a "
-		    "JSON-RPC message (%s)%s", s->id, s->server, why,
-		    s->garbage_logged == SESSION_GARBAGE_LOG_MAX ? "; more "
-		    "in this minute are counted, not logged" : "");
+		session_log(s, LOG_LEVEL_WARNING, "session %s: skipping a "
+		    "line from %s that is not a JSON-RPC message (%s)%s", s->id,
+		    s->server, why, s->garbage_logged ==
+		    SESSION_GARBAGE_LOG_MAX ? "; more in this minute are "
+		    "counted, not logged" : "");
 }
 
 /*
@@ -702,8 +721,8 @@ session_child_notification(struct session *s, struct jsonrpc_msg *msg)
 				return;
 			}
 		}
-		log_debug("session %s: dropping progress for token %g",
-		    s->id, token->valuedouble);
+		session_log(s, LOG_LEVEL_DEBUG, "session %s: dropping "
+		    "progress for token %g", s->id, token->valuedouble);
 		return;
 	}
 	if (strcmp(msg->method, "notifications/message") == 0) {
@@ -714,7 +733,7 @@ session_child_notification(struct session *s, struct jsonrpc_msg *msg)
 		data = cJSON_GetObjectItemCaseSensitive(msg->params, "data");
 		text = cJSON_IsString(data) ? xstrdup(data->valuestring) :
 		    cJSON_PrintUnformatted(data);
-		log_at(mcp_log_level(cJSON_IsString(level) ?
+		session_log(s, mcp_log_level(cJSON_IsString(level) ?
 		    level->valuestring : NULL), "session %s: %s thread %s: "
 		    "%s%s%s: %.512s", s->id, s->server, s->thread,
 		    cJSON_IsString(level) ? level->valuestring : "log",
@@ -736,10 +755,12 @@ session_child_notification(struct session *s, struct jsonrpc_msg *msg)
 	}
 	if ((i = mcp_counted_notification(msg->method)) != -1) {
 		s->notes[i]++;
-		log_debug("session %s: %s", s->id, msg->method);
+		session_log(s, LOG_LEVEL_DEBUG, "session %s: %s", s->id,
+		    msg->method);
 		return;
 	}
-	log_debug("session %s: ignoring notification %s", s->id, msg->method);
+	session_log(s, LOG_LEVEL_DEBUG, "session %s: ignoring notification %s",
+	    s->id, msg->method);
 }
 
 /* The answer to initialize: ready, or the session ends as failed. */
@@ -792,8 +813,8 @@ session_discover_done(struct session *s, struct jsonrpc_msg *msg)
 		    "set to %s", why, MCP_VERSION_MODERN);
 		return;
 	}
-	log_debug("session %s: no 2026-07-28 answer to server/discover; "
-	    "using initialize", s->id);
+	session_log(s, LOG_LEVEL_DEBUG, "session %s: no 2026-07-28 answer to "
+	    "server/discover; using initialize", s->id);
 	session_send_initialize(s);
 }
 
@@ -823,8 +844,8 @@ session_ready(struct session *s, const cJSON *result, const char *version)
 
 	evtimer_del(s->timer);
 	s->state = SESSION_READY;
-	log_info("session %s: ready (%s, protocol %s)", s->id, s->server,
-	    s->protocol_version);
+	session_log(s, LOG_LEVEL_INFO, "session %s: ready (%s, protocol %s)",
+	    s->id, s->server, s->protocol_version);
 
 	while ((req = TAILQ_FIRST(&s->queue)) != NULL &&
 	    s->state == SESSION_READY) {
@@ -879,8 +900,8 @@ session_add_tail(struct session *s, const char *data, size_t len)
 	slot = (s->tail_first + s->tail_count) % SESSION_STDERR_LINES;
 	s->tail[slot] = xstrndup(data, len);
 	s->tail_count++;
-	log_info("session %s: %s[%ld] stderr: %s", s->id, s->server,
-	    (long)s->pid, s->tail[slot]);
+	session_log(s, LOG_LEVEL_INFO, "session %s: %s[%ld] stderr: %s", s->id,
+	    s->server, (long)s->pid, s->tail[slot]);
 }
 
 /* EOF or an error on stdout or stderr. */
@@ -945,8 +966,8 @@ session_break(struct session *s, int code, const char *fmt, ...)
 		if (vasprintf(&s->end_why, fmt, ap) == -1)
 			s->end_why = NULL;
 		va_end(ap);
-		log_warnx("session %s: %s thread %s %s", s->id, s->server,
-		    s->thread, s->end_why);
+		session_log(s, LOG_LEVEL_WARNING, "session %s: %s thread %s %s",
+		    s->id, s->server, s->thread, s->end_why);
 	}
 	broker_session_ended(s->b, s);
 	session_escalate(s);
@@ -966,8 +987,8 @@ session_close(struct session *s, int code, const char *reason)
 	if (s->state == SESSION_CLOSING)
 		return;
 	s->state = SESSION_CLOSING;
-	log_info("session %s: closing %s thread %s (%s)", s->id, s->server,
-	    s->thread, reason);
+	session_log(s, LOG_LEVEL_INFO, "session %s: closing %s thread %s (%s)",
+	    s->id, s->server, s->thread, reason);
 	xasprintf(&message, "The session for server '%s' thread '%s' was "
 	    "closed (%s) before it answered.", s->server, s->thread, reason);
 	session_fail_all(s, code, message);
@@ -998,13 +1019,14 @@ session_escalate(struct session *s)
 		}
 		break;
 	case 1:
-		log_debug("session %s: sending SIGTERM to group %ld", s->id,
-		    (long)s->pid);
+		session_log(s, LOG_LEVEL_DEBUG, "session %s: sending SIGTERM "
+		    "to group %ld", s->id, (long)s->pid);
 		child_kill_group(s->child, SIGTERM);
 		break;
 	default:
-		log_warnx("session %s: %s (pid %ld) ignored SIGTERM; sending "
-		    "SIGKILL", s->id, s->server, (long)s->pid);
+		session_log(s, LOG_LEVEL_WARNING, "session %s: %s (pid %ld) "
+		    "ignored SIGTERM; sending SIGKILL", s->id, s->server,
+		    (long)s->pid);
 		child_kill_group(s->child, SIGKILL);
 		break;
 	}
@@ -1025,9 +1047,9 @@ session_timer_cb(evutil_socket_t fd, short events, void *arg)
 		    session_start_left_ms(s) > 1) {
 			/* Silence to the probe: a handshake server. A late
 			   answer to it is dropped as not in flight. */
-			log_debug("session %s: no answer to server/discover in "
-			    "%d ms; using initialize", s->id,
-			    SESSION_DISCOVER_TIMEOUT_MS);
+			session_log(s, LOG_LEVEL_DEBUG, "session %s: no "
+			    "answer to server/discover in %d ms; using "
+			    "initialize", s->id, SESSION_DISCOVER_TIMEOUT_MS);
 			s->discover_id = 0;
 			session_send_initialize(s);
 			return;
@@ -1058,11 +1080,12 @@ session_exit_cb(struct child *c, int status, void *arg)
 	s->status = status;
 	how = child_describe_status(status);
 	if (s->state != SESSION_CLOSING) {
-		log_warnx("session %s: %s (pid %ld) %s", s->id, s->server,
-		    (long)s->pid, how);
+		session_log(s, LOG_LEVEL_WARNING, "session %s: %s (pid %ld) %s",
+		    s->id, s->server, (long)s->pid, how);
 		session_break(s, RPC_SESSION_LOST, NULL);
 	} else {
-		log_debug("session %s: pid %ld %s", s->id, (long)s->pid, how);
+		session_log(s, LOG_LEVEL_DEBUG, "session %s: pid %ld %s", s->id,
+		    (long)s->pid, how);
 		session_escalate(s);
 	}
 	free(how);
@@ -1102,8 +1125,8 @@ session_maybe_finish(struct session *s)
 		free(message);
 		free(how);
 	}
-	log_info("session %s: ended (%s thread %s)", s->id, s->server,
-	    s->thread);
+	session_log(s, LOG_LEVEL_INFO, "session %s: ended (%s thread %s)",
+	    s->id, s->server, s->thread);
 	event_base_once(s->b->base, -1, EV_TIMEOUT, session_free_cb, s, &tv);
 }
 

@@ -21,8 +21,9 @@ static int		 has_warning(const struct config_diag *, const char *);
 static void		 expect_error(const char *, const char *);
 static void		 expect_server_error(const char *, const char *);
 static struct config	*parse_server(const char *);
+static struct config	*parse_clean(const char *);
 static void		 expect_server_differs(const char *, const char *);
-static char		*roots_of(size_t, const char *);
+static char		*array_of(size_t, const char *);
 static char		*read_text(const char *, size_t *);
 static char		*replace(const char *, const char *, const char *);
 static char		*top_path(const char *);
@@ -118,6 +119,21 @@ parse_server(const char *body)
 	return (conf);
 }
 
+/* Parse q, expecting success with no error and no warning. */
+static struct config *
+parse_clean(const char *q)
+{
+	struct config_diag	 diag = { 0 };
+	struct config		*conf;
+
+	conf = parse_q(q, &diag);
+	ck_assert_msg(conf != NULL, "%s", diag.nerrors ? diag.errors[0] : "");
+	ck_assert_msg(diag.nwarnings == 0, "%s", diag.nwarnings ?
+	    diag.warnings[0] : "");
+	config_diag_clear(&diag);
+	return (conf);
+}
+
 /* Expect server entries a and b to compare unequal, either way round. */
 static void
 expect_server_differs(const char *a, const char *b)
@@ -134,9 +150,9 @@ expect_server_differs(const char *a, const char *b)
 	config_free(cb);
 }
 
-/* A "roots" array of n copies of the JSON value root, for bound tests. */
+/* A JSON array of n copies of the JSON value root, for bound tests. */
 static char *
-roots_of(size_t n, const char *root)
+array_of(size_t n, const char *root)
 {
 	char	*q, *next;
 	size_t	 i;
@@ -821,19 +837,489 @@ START_TEST(test_rejects_unknown_log_level)
 }
 END_TEST
 
-START_TEST(test_rejects_access_control_keys_as_unsupported)
+/* Access control. */
+
+START_TEST(test_access_control_is_off_by_default)
 {
-	expect_error("{'broker':{'allow_uids':[1000]}}",
-	    "broker.allow_uids: not supported by this version of mcp-broker");
-	expect_error("{'broker':{'allow_groups':['wheel']}}",
-	    "broker.allow_groups: not supported by this version of "
-	    "mcp-broker");
-	expect_error("{'broker':{'admin_group':'wheel'}}",
-	    "broker.admin_group: not supported by this version of "
-	    "mcp-broker");
-	expect_error("{'broker':{'socket_group':'mcp'}}",
-	    "broker.socket_group: not supported by this version of "
-	    "mcp-broker");
+	struct config	*conf;
+
+	conf = parse_clean("{'broker':{}}");
+	ck_assert_int_eq(conf->allow_uids_set, 0);
+	ck_assert_ptr_null(conf->allow_uids);
+	ck_assert_uint_eq(conf->nallow_uids, 0);
+	ck_assert_int_eq(conf->allow_groups_set, 0);
+	ck_assert_ptr_null(conf->allow_groups);
+	ck_assert_uint_eq(conf->nallow_groups, 0);
+	ck_assert_int_eq(conf->admin_group_set, 0);
+	ck_assert_int_eq(conf->socket_group_set, 0);
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_accepts_user_names_and_uids_in_allow_uids)
+{
+	struct config	*conf;
+
+	conf = parse_clean("{'broker':{'allow_uids':['root',1000,0,"
+	    "4294967294]}}");
+	ck_assert_int_eq(conf->allow_uids_set, 1);
+	ck_assert_uint_eq(conf->nallow_uids, 4);
+	ck_assert_uint_eq(conf->allow_uids[0], 0);
+	ck_assert_uint_eq(conf->allow_uids[1], 1000);
+	ck_assert_uint_eq(conf->allow_uids[2], 0);
+	ck_assert_uint_eq(conf->allow_uids[3], 4294967294U);
+	ck_assert_int_eq(conf->allow_groups_set, 0);
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_accepts_group_names_and_gids_in_allow_groups)
+{
+	struct config	*conf;
+
+	conf = parse_clean("{'broker':{'allow_groups':[1000,'root',0]}}");
+	ck_assert_int_eq(conf->allow_groups_set, 1);
+	ck_assert_uint_eq(conf->nallow_groups, 3);
+	ck_assert_uint_eq(conf->allow_groups[0], 1000);
+	ck_assert_uint_eq(conf->allow_groups[1], 0);
+	ck_assert_uint_eq(conf->allow_groups[2], 0);
+	ck_assert_int_eq(conf->allow_uids_set, 0);
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_accepts_admin_group_by_name_or_gid)
+{
+	struct config	*conf;
+
+	conf = parse_clean("{'broker':{'admin_group':'root'}}");
+	ck_assert_int_eq(conf->admin_group_set, 1);
+	ck_assert_uint_eq(conf->admin_group, 0);
+	config_free(conf);
+	conf = parse_clean("{'broker':{'admin_group':1234}}");
+	ck_assert_int_eq(conf->admin_group_set, 1);
+	ck_assert_uint_eq(conf->admin_group, 1234);
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_accepts_socket_group_by_name_or_gid)
+{
+	struct config	*conf;
+
+	conf = parse_clean("{'broker':{'socket_group':'root'}}");
+	ck_assert_int_eq(conf->socket_group_set, 1);
+	ck_assert_uint_eq(conf->socket_group, 0);
+	config_free(conf);
+	conf = parse_clean("{'broker':{'socket_group':0}}");
+	ck_assert_int_eq(conf->socket_group_set, 1);
+	ck_assert_uint_eq(conf->socket_group, 0);
+	config_free(conf);
+	conf = parse_clean("{'broker':{'socket_group':4321}}");
+	ck_assert_uint_eq(conf->socket_group, 4321);
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_accepts_1024_entries_in_each_allow_list)
+{
+	struct config	*conf;
+	char		*uids, *gids, *q;
+
+	uids = array_of(1024, "'root'");
+	gids = array_of(1024, "7");
+	xasprintf(&q, "{'broker':{'allow_uids':%s,'allow_groups':%s}}", uids,
+	    gids);
+	conf = parse_clean(q);
+	ck_assert_uint_eq(conf->nallow_uids, CONFIG_ACL_MAX);
+	ck_assert_uint_eq(conf->allow_uids[1023], 0);
+	ck_assert_uint_eq(conf->nallow_groups, CONFIG_ACL_MAX);
+	ck_assert_uint_eq(conf->allow_groups[1023], 7);
+	config_free(conf);
+	free(q);
+	free(uids);
+	free(gids);
+}
+END_TEST
+
+START_TEST(test_empty_allow_list_is_set_and_warns_only_root_may_connect)
+{
+	struct config_diag	 diag = { 0 };
+	struct config		*conf;
+
+	conf = parse_q("{'broker':{'allow_uids':[]}}", &diag);
+	ck_assert_ptr_nonnull(conf);
+	ck_assert_int_eq(conf->allow_uids_set, 1);
+	ck_assert_uint_eq(conf->nallow_uids, 0);
+	ck_assert_uint_eq(diag.nwarnings, 1);
+	ck_assert_str_eq(diag.warnings[0], "broker.allow_uids: empty: only "
+	    "root and the broker's own user may use the broker");
+	config_diag_clear(&diag);
+	config_free(conf);
+
+	conf = parse_q("{'broker':{'allow_groups':[],'allow_uids':[]}}",
+	    &diag);
+	ck_assert_ptr_nonnull(conf);
+	ck_assert_uint_eq(diag.nwarnings, 1);
+	ck_assert_str_eq(diag.warnings[0], "broker.allow_uids: empty, and so "
+	    "is broker.allow_groups: only root and the broker's own user may "
+	    "use the broker");
+	config_diag_clear(&diag);
+	config_free(conf);
+
+	/* One list that admits someone is enough. */
+	conf = parse_clean("{'broker':{'allow_uids':[],'allow_groups':[0]}}");
+	ck_assert_int_eq(conf->allow_uids_set, 1);
+	ck_assert_uint_eq(conf->nallow_groups, 1);
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_no_socket_mode_warning_under_an_allow_list)
+{
+	struct config	*conf;
+
+	conf = parse_clean("{'broker':{'socket_mode':'0666',"
+	    "'allow_uids':[1000]}}");
+	ck_assert_uint_eq(conf->socket_mode, 0666);
+	config_free(conf);
+	conf = parse_clean("{'broker':{'allow_groups':['root'],"
+	    "'socket_mode':'0666'}}");
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_rejects_unknown_user_in_allow_uids)
+{
+	expect_error("{'broker':{'allow_uids':['root',"
+	    "'mcpb-no-such-user']}}",
+	    "broker.allow_uids[1]: no such user \"mcpb-no-such-user\"");
+}
+END_TEST
+
+START_TEST(test_hints_that_a_quoted_number_is_a_name)
+{
+	expect_error("{'broker':{'allow_uids':['987654']}}",
+	    "broker.allow_uids[0]: no such user \"987654\" (a uid is "
+	    "written as a number, without quotes)");
+	expect_error("{'broker':{'socket_group':'987654'}}",
+	    "broker.socket_group: no such group \"987654\" (a gid is "
+	    "written as a number, without quotes)");
+}
+END_TEST
+
+START_TEST(test_rejects_unknown_group_with_its_path)
+{
+	expect_error("{'broker':{'allow_groups':['mcpb-no-such-group',0]}}",
+	    "broker.allow_groups[0]: no such group \"mcpb-no-such-group\"");
+	expect_error("{'broker':{'admin_group':'mcpb-no-such-group'}}",
+	    "broker.admin_group: no such group \"mcpb-no-such-group\"");
+	expect_error("{'broker':{'socket_group':'mcpb-no-such-group'}}",
+	    "broker.socket_group: no such group \"mcpb-no-such-group\"");
+}
+END_TEST
+
+START_TEST(test_collects_every_bad_allow_list_entry)
+{
+	struct config_diag	 diag = { 0 };
+
+	ck_assert_ptr_null(parse_q("{'broker':{'allow_uids':['mcpb-nope-1',"
+	    "true,'root','mcpb-nope-2'],'allow_groups':[0,'mcpb-nope-3']}}",
+	    &diag));
+	ck_assert_uint_eq(diag.nerrors, 4);
+	ck_assert(has_error(&diag, "broker.allow_uids[0]: no such user "
+	    "\"mcpb-nope-1\""));
+	ck_assert(has_error(&diag, "broker.allow_uids[1]: expected a user "
+	    "name or a uid (an integer from 0 to 4294967294)"));
+	ck_assert(has_error(&diag, "broker.allow_uids[3]: no such user "
+	    "\"mcpb-nope-2\""));
+	ck_assert(has_error(&diag, "broker.allow_groups[1]: no such group "
+	    "\"mcpb-nope-3\""));
+	ck_assert_uint_eq(diag.nwarnings, 0);
+	config_diag_clear(&diag);
+}
+END_TEST
+
+START_TEST(test_rejects_non_array_allow_lists)
+{
+	expect_error("{'broker':{'allow_uids':'root'}}",
+	    "broker.allow_uids: expected an array of user names and uids");
+	expect_error("{'broker':{'allow_uids':0}}",
+	    "broker.allow_uids: expected an array of user names and uids");
+	expect_error("{'broker':{'allow_groups':{'root':0}}}",
+	    "broker.allow_groups: expected an array of group names and gids");
+}
+END_TEST
+
+START_TEST(test_rejects_allow_list_entries_of_the_wrong_type)
+{
+	static const char	*bad[] = { "true", "null", "-1", "1.5",
+				     "4294967295", "''", "['root']", "{}" };
+	char			*q;
+	size_t			 i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		xasprintf(&q, "{'broker':{'allow_uids':[%s]}}", bad[i]);
+		expect_error(q, "broker.allow_uids[0]: expected a user name or "
+		    "a uid (an integer from 0 to 4294967294)");
+		free(q);
+		xasprintf(&q, "{'broker':{'allow_groups':[0,%s]}}", bad[i]);
+		expect_error(q, "broker.allow_groups[1]: expected a group name "
+		    "or a gid (an integer from 0 to 4294967294)");
+		free(q);
+		xasprintf(&q, "{'broker':{'admin_group':%s}}", bad[i]);
+		expect_error(q, "broker.admin_group: expected a group name or "
+		    "a gid (an integer from 0 to 4294967294)");
+		free(q);
+		xasprintf(&q, "{'broker':{'socket_group':%s}}", bad[i]);
+		expect_error(q, "broker.socket_group: expected a group name or "
+		    "a gid (an integer from 0 to 4294967294)");
+		free(q);
+	}
+}
+END_TEST
+
+START_TEST(test_rejects_more_than_1024_entries_in_an_allow_list)
+{
+	char	*list, *q;
+
+	list = array_of(1025, "0");
+	xasprintf(&q, "{'broker':{'allow_uids':%s}}", list);
+	expect_error(q, "broker.allow_uids: at most 1024 entries are "
+	    "allowed; there are 1025");
+	free(q);
+	xasprintf(&q, "{'broker':{'allow_groups':%s}}", list);
+	expect_error(q, "broker.allow_groups: at most 1024 entries are "
+	    "allowed; there are 1025");
+	free(q);
+	free(list);
+}
+END_TEST
+
+START_TEST(test_checks_allow_list_entry_types_past_the_bound)
+{
+	struct config_diag	 diag = { 0 };
+	char			*list, *q;
+
+	list = array_of(1025, "'root'");
+	xasprintf(&q, "{'broker':{'allow_uids':%.*s,true]}}",
+	    (int)strlen(list) - 1, list);
+	ck_assert_ptr_null(parse_q(q, &diag));
+	ck_assert_uint_eq(diag.nerrors, 2);
+	ck_assert(has_error(&diag, "broker.allow_uids: at most 1024 entries "
+	    "are allowed; there are 1026"));
+	ck_assert(has_error(&diag, "broker.allow_uids[1025]: expected a user "
+	    "name or a uid (an integer from 0 to 4294967294)"));
+	config_diag_clear(&diag);
+	free(q);
+	free(list);
+}
+END_TEST
+
+/* ${VAR} expansion. */
+
+START_TEST(test_expands_variables_in_command)
+{
+	struct config			*conf;
+	const struct server_conf	*sc;
+
+	ck_assert_int_eq(setenv("MCPB_TEST_DIR", "/opt/mcp", 1), 0);
+	conf = parse_server("{'command':'${MCPB_TEST_DIR}/bin/server'}");
+	sc = config_find_server(conf, "x");
+	ck_assert_str_eq(sc->command, "/opt/mcp/bin/server");
+	ck_assert_str_eq(sc->argv[0], "/opt/mcp/bin/server");
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_expands_variables_in_args)
+{
+	struct config			*conf;
+	const struct server_conf	*sc;
+
+	ck_assert_int_eq(setenv("MCPB_TEST_KEY", "s3cret", 1), 0);
+	ck_assert_int_eq(setenv("MCPB_TEST_HOST", "db", 1), 0);
+	conf = parse_server("{'command':'a','args':['--key=${MCPB_TEST_KEY}',"
+	    "'${MCPB_TEST_HOST}:${MCPB_TEST_HOST}','plain']}");
+	sc = config_find_server(conf, "x");
+	ck_assert_uint_eq(sc->argc, 4);
+	ck_assert_str_eq(sc->argv[1], "--key=s3cret");
+	ck_assert_str_eq(sc->argv[2], "db:db");
+	ck_assert_str_eq(sc->argv[3], "plain");
+	ck_assert_ptr_null(sc->argv[4]);
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_expands_variables_in_env_values)
+{
+	struct config			*conf;
+	const struct server_conf	*sc;
+
+	ck_assert_int_eq(setenv("MCPB_TEST_TOKEN", "tok=en", 1), 0);
+	ck_assert_int_eq(setenv("MCPB_TEST_EMPTY", "", 1), 0);
+	conf = parse_server("{'command':'a','env':{"
+	    "'TOKEN':'${MCPB_TEST_TOKEN}','E':'<${MCPB_TEST_EMPTY}>'}}");
+	sc = config_find_server(conf, "x");
+	ck_assert_uint_eq(sc->envc, 2);
+	ck_assert_str_eq(sc->env[0], "TOKEN=tok=en");
+	ck_assert_str_eq(sc->env[1], "E=<>");
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_expands_variables_in_cwd)
+{
+	struct config			*conf;
+	const struct server_conf	*sc;
+
+	ck_assert_int_eq(setenv("MCPB_TEST_STATE", "/var/lib/mcp", 1), 0);
+	conf = parse_server("{'command':'a','cwd':'${MCPB_TEST_STATE}/work'}");
+	sc = config_find_server(conf, "x");
+	ck_assert_str_eq(sc->cwd, "/var/lib/mcp/work");
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_double_dollar_is_a_literal_dollar)
+{
+	struct config			*conf;
+	const struct server_conf	*sc;
+
+	conf = parse_server("{'command':'a','args':['$${NOT_EXPANDED}',"
+	    "'$$','a$$$$b'],'env':{'P':'pa$$word'},'cwd':'/tmp/$$'}");
+	sc = config_find_server(conf, "x");
+	ck_assert_str_eq(sc->argv[1], "${NOT_EXPANDED}");
+	ck_assert_str_eq(sc->argv[2], "$");
+	ck_assert_str_eq(sc->argv[3], "a$$b");
+	ck_assert_str_eq(sc->env[0], "P=pa$word");
+	ck_assert_str_eq(sc->cwd, "/tmp/$");
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_dollar_before_anything_else_is_kept)
+{
+	struct config			*conf;
+	const struct server_conf	*sc;
+
+	conf = parse_server("{'command':'$HOME','args':['$','a$','$ {X}',"
+	    "'5$/h','$(id)'],'cwd':'$'}");
+	sc = config_find_server(conf, "x");
+	ck_assert_str_eq(sc->command, "$HOME");
+	ck_assert_str_eq(sc->argv[1], "$");
+	ck_assert_str_eq(sc->argv[2], "a$");
+	ck_assert_str_eq(sc->argv[3], "$ {X}");
+	ck_assert_str_eq(sc->argv[4], "5$/h");
+	ck_assert_str_eq(sc->argv[5], "$(id)");
+	ck_assert_str_eq(sc->cwd, "$");
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_expanded_values_are_not_expanded_again)
+{
+	struct config			*conf;
+	const struct server_conf	*sc;
+
+	ck_assert_int_eq(setenv("MCPB_TEST_META", "${HOME}$$", 1), 0);
+	conf = parse_server("{'command':'a','args':['${MCPB_TEST_META}']}");
+	sc = config_find_server(conf, "x");
+	ck_assert_str_eq(sc->argv[1], "${HOME}$$");
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(test_rejects_unset_variable_naming_its_path)
+{
+	ck_assert_int_eq(unsetenv("MCPB_TEST_UNSET"), 0);
+	expect_server_error("{'command':'a','env':{'TOKEN':"
+	    "'Bearer ${MCPB_TEST_UNSET}'}}",
+	    "mcpServers.x.env.TOKEN: ${MCPB_TEST_UNSET} is not set in the "
+	    "daemon's environment");
+	expect_server_error("{'command':'${MCPB_TEST_UNSET}'}",
+	    "mcpServers.x.command: ${MCPB_TEST_UNSET} is not set in the "
+	    "daemon's environment");
+	expect_server_error("{'command':'a','args':['-v',"
+	    "'${MCPB_TEST_UNSET}']}",
+	    "mcpServers.x.args[1]: ${MCPB_TEST_UNSET} is not set in the "
+	    "daemon's environment");
+	expect_server_error("{'command':'a','cwd':'/${MCPB_TEST_UNSET}'}",
+	    "mcpServers.x.cwd: ${MCPB_TEST_UNSET} is not set in the "
+	    "daemon's environment");
+}
+END_TEST
+
+START_TEST(test_reports_every_unset_variable)
+{
+	struct config_diag	 diag = { 0 };
+
+	ck_assert_int_eq(unsetenv("MCPB_TEST_UNSET_A"), 0);
+	ck_assert_int_eq(unsetenv("MCPB_TEST_UNSET_B"), 0);
+	ck_assert_ptr_null(parse_q("{'mcpServers':{'x':{'command':"
+	    "'${MCPB_TEST_UNSET_A}','args':['${MCPB_TEST_UNSET_A}-"
+	    "${MCPB_TEST_UNSET_B}']}}}", &diag));
+	ck_assert_uint_eq(diag.nerrors, 3);
+	ck_assert(has_error(&diag, "mcpServers.x.command: "
+	    "${MCPB_TEST_UNSET_A} is not set in the daemon's environment"));
+	ck_assert(has_error(&diag, "mcpServers.x.args[0]: "
+	    "${MCPB_TEST_UNSET_A} is not set in the daemon's environment"));
+	ck_assert(has_error(&diag, "mcpServers.x.args[0]: "
+	    "${MCPB_TEST_UNSET_B} is not set in the daemon's environment"));
+	config_diag_clear(&diag);
+}
+END_TEST
+
+START_TEST(test_rejects_unterminated_brace)
+{
+	expect_server_error("{'command':'a','args':['${HOME']}",
+	    "mcpServers.x.args[0]: unterminated \"${\" (a literal \"$\" is "
+	    "written \"$$\")");
+	expect_server_error("{'command':'a','env':{'A':'x${'}}",
+	    "mcpServers.x.env.A: unterminated \"${\" (a literal \"$\" is "
+	    "written \"$$\")");
+}
+END_TEST
+
+START_TEST(test_rejects_braces_without_a_variable_name)
+{
+	expect_server_error("{'command':'a','args':['${1A}']}",
+	    "mcpServers.x.args[0]: ${1A}: not a valid variable name (letters, "
+	    "digits and \"_\", not starting with a digit; a literal \"$\" is "
+	    "written \"$$\")");
+	expect_server_error("{'command':'a','cwd':'/${}'}",
+	    "mcpServers.x.cwd: ${}: not a valid variable name (letters, "
+	    "digits and \"_\", not starting with a digit; a literal \"$\" is "
+	    "written \"$$\")");
+}
+END_TEST
+
+START_TEST(test_rejects_command_or_cwd_empty_once_expanded)
+{
+	ck_assert_int_eq(setenv("MCPB_TEST_EMPTY", "", 1), 0);
+	expect_server_error("{'command':'${MCPB_TEST_EMPTY}'}",
+	    "mcpServers.x.command: empty once its variables are expanded");
+	expect_server_error("{'command':'a','cwd':'${MCPB_TEST_EMPTY}'}",
+	    "mcpServers.x.cwd: empty once its variables are expanded");
+}
+END_TEST
+
+START_TEST(test_server_equal_compares_expanded_values)
+{
+	struct config	*a, *b;
+
+	ck_assert_int_eq(setenv("MCPB_TEST_V", "one", 1), 0);
+	a = parse_server("{'command':'a','args':['${MCPB_TEST_V}']}");
+	b = parse_server("{'command':'a','args':['one']}");
+	ck_assert_int_eq(config_server_equal(config_find_server(a, "x"),
+	    config_find_server(b, "x")), 1);
+	config_free(b);
+	ck_assert_int_eq(setenv("MCPB_TEST_V", "two", 1), 0);
+	b = parse_server("{'command':'a','args':['${MCPB_TEST_V}']}");
+	ck_assert_int_eq(config_server_equal(config_find_server(a, "x"),
+	    config_find_server(b, "x")), 0);
+	config_free(a);
+	config_free(b);
 }
 END_TEST
 
@@ -1142,7 +1628,7 @@ START_TEST(test_accepts_64_roots)
 	struct config	*conf;
 	char		*roots, *body;
 
-	roots = roots_of(64, "'file:///r'");
+	roots = array_of(64, "'file:///r'");
 	xasprintf(&body, "{'command':'a','roots':%s}", roots);
 	conf = parse_server(body);
 	ck_assert_uint_eq(config_find_server(conf, "x")->nroots, 64);
@@ -1214,7 +1700,7 @@ START_TEST(test_rejects_more_than_64_roots)
 {
 	char	*roots, *body;
 
-	roots = roots_of(65, "'file:///r'");
+	roots = array_of(65, "'file:///r'");
 	xasprintf(&body, "{'command':'a','roots':%s}", roots);
 	expect_server_error(body, "mcpServers.x.roots: at most 64 roots are "
 	    "allowed; there are 65");
@@ -1291,7 +1777,7 @@ START_TEST(test_collects_every_bad_root_even_past_the_bound)
 	struct config_diag	 diag = { 0 };
 	char			*roots, *q;
 
-	roots = roots_of(64, "'file:///r'");
+	roots = array_of(64, "'file:///r'");
 	/* 66 entries: [0] and [65] are bad, and there are too many. */
 	xasprintf(&q, "{'mcpServers':{'x':{'command':'a','roots':"
 	    "[{'uri':'ftp://h/'},%.*s,'/tmp']}}}", (int)strlen(roots) - 2,
@@ -1364,7 +1850,7 @@ START_TEST(test_collects_all_errors_not_just_the_first)
 	struct config		*conf;
 
 	conf = parse_q("{'extra':1,"
-	    "'broker':{'max_sessions':0,'log_level':'loud','allow_uids':[]},"
+	    "'broker':{'max_sessions':0,'log_level':'loud','allow_uids':1},"
 	    "'mcpServers':{'ok':{'command':'a'},"
 	    "'bad':{'args':[true,'x',{}],'env':{'9':'v'},'frob':1},"
 	    "'remote':{'url':'http://h/'}}}", &diag);
@@ -1374,8 +1860,8 @@ START_TEST(test_collects_all_errors_not_just_the_first)
 	    "from 1 to 1000000"));
 	ck_assert(has_error(&diag, "broker.log_level: expected one of "
 	    "\"debug\", \"info\", \"warning\", \"error\""));
-	ck_assert(has_error(&diag, "broker.allow_uids: not supported by this "
-	    "version of mcp-broker"));
+	ck_assert(has_error(&diag, "broker.allow_uids: expected an array of "
+	    "user names and uids"));
 	ck_assert(has_error(&diag, "mcpServers.bad.args[0]: expected a "
 	    "string"));
 	ck_assert(has_error(&diag, "mcpServers.bad.args[2]: expected a "
@@ -1840,7 +2326,27 @@ config_suite(void)
 	tcase_add_test(tc, test_rejects_shutdown_grace_out_of_range);
 	tcase_add_test(tc, test_rejects_max_message_bytes_out_of_range);
 	tcase_add_test(tc, test_rejects_unknown_log_level);
-	tcase_add_test(tc, test_rejects_access_control_keys_as_unsupported);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("access control");
+	tcase_add_test(tc, test_access_control_is_off_by_default);
+	tcase_add_test(tc, test_accepts_user_names_and_uids_in_allow_uids);
+	tcase_add_test(tc, test_accepts_group_names_and_gids_in_allow_groups);
+	tcase_add_test(tc, test_accepts_admin_group_by_name_or_gid);
+	tcase_add_test(tc, test_accepts_socket_group_by_name_or_gid);
+	tcase_add_test(tc, test_accepts_1024_entries_in_each_allow_list);
+	tcase_add_test(tc,
+	    test_empty_allow_list_is_set_and_warns_only_root_may_connect);
+	tcase_add_test(tc, test_no_socket_mode_warning_under_an_allow_list);
+	tcase_add_test(tc, test_rejects_unknown_user_in_allow_uids);
+	tcase_add_test(tc, test_hints_that_a_quoted_number_is_a_name);
+	tcase_add_test(tc, test_rejects_unknown_group_with_its_path);
+	tcase_add_test(tc, test_collects_every_bad_allow_list_entry);
+	tcase_add_test(tc, test_rejects_non_array_allow_lists);
+	tcase_add_test(tc, test_rejects_allow_list_entries_of_the_wrong_type);
+	tcase_add_test(tc,
+	    test_rejects_more_than_1024_entries_in_an_allow_list);
+	tcase_add_test(tc, test_checks_allow_list_entry_types_past_the_bound);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("servers");
@@ -1864,6 +2370,22 @@ config_suite(void)
 	tcase_add_test(tc, test_rejects_remote_server_by_type);
 	tcase_add_test(tc, test_rejects_non_string_type);
 	tcase_add_test(tc, test_rejects_unknown_server_key);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("expansion");
+	tcase_add_test(tc, test_expands_variables_in_command);
+	tcase_add_test(tc, test_expands_variables_in_args);
+	tcase_add_test(tc, test_expands_variables_in_env_values);
+	tcase_add_test(tc, test_expands_variables_in_cwd);
+	tcase_add_test(tc, test_double_dollar_is_a_literal_dollar);
+	tcase_add_test(tc, test_dollar_before_anything_else_is_kept);
+	tcase_add_test(tc, test_expanded_values_are_not_expanded_again);
+	tcase_add_test(tc, test_rejects_unset_variable_naming_its_path);
+	tcase_add_test(tc, test_reports_every_unset_variable);
+	tcase_add_test(tc, test_rejects_unterminated_brace);
+	tcase_add_test(tc, test_rejects_braces_without_a_variable_name);
+	tcase_add_test(tc, test_rejects_command_or_cwd_empty_once_expanded);
+	tcase_add_test(tc, test_server_equal_compares_expanded_values);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("handshake keys");

@@ -1,0 +1,170 @@
+/*
+ * systemd readiness, status, watchdog and socket activation.
+ */
+#include <sys/socket.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <systemd/sd-daemon.h>
+
+#include "broker.h"
+#include "log.h"
+#include "service.h"
+#include "table.h"
+#include "xmalloc.h"
+
+struct service {
+	struct broker	*b;
+	struct event	*status_timer;
+	struct event	*watchdog_timer;
+	struct timeval	 watchdog_interval;
+	char		 status[128];	/* last STATUS= sent */
+	uint64_t	 last_requests;
+};
+
+static void	service_status_cb(evutil_socket_t, short, void *);
+static void	service_watchdog_cb(evutil_socket_t, short, void *);
+
+/*
+ * Start the status refresh and, if systemd set WATCHDOG_USEC for us, the
+ * watchdog keep-alive at half its interval.
+ */
+struct service *
+service_new(struct broker *b)
+{
+	struct service	*sv;
+	struct timeval	 tv;
+	uint64_t	 usec;
+
+	sv = xcalloc(1, sizeof *sv);
+	sv->b = b;
+	sv->status_timer = event_new(b->base, -1, EV_PERSIST,
+	    service_status_cb, sv);
+	tv.tv_sec = SERVICE_STATUS_INTERVAL_MS / 1000;
+	tv.tv_usec = (SERVICE_STATUS_INTERVAL_MS % 1000) * 1000;
+	if (getenv("NOTIFY_SOCKET") != NULL)
+		evtimer_add(sv->status_timer, &tv);
+
+	if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+		usec /= 2;
+		sv->watchdog_interval.tv_sec = (time_t)(usec / 1000000);
+		sv->watchdog_interval.tv_usec = (suseconds_t)(usec % 1000000);
+		sv->watchdog_timer = event_new(b->base, -1, EV_PERSIST,
+		    service_watchdog_cb, sv);
+		evtimer_add(sv->watchdog_timer, &sv->watchdog_interval);
+		log_info("systemd watchdog: keep-alive every %llu ms",
+		    (unsigned long long)(usec / 1000));
+	}
+	return (sv);
+}
+
+/* Stop the timers. */
+void
+service_free(struct service *sv)
+{
+	if (sv == NULL)
+		return;
+	event_free(sv->status_timer);
+	if (sv->watchdog_timer != NULL)
+		event_free(sv->watchdog_timer);
+	free(sv);
+}
+
+/* The socket accepts: tell systemd, with a first status line. */
+void
+service_ready(struct service *sv)
+{
+	if (sv != NULL)
+		service_status_cb(-1, 0, sv);
+	sd_notify(0, "READY=1");
+}
+
+/* A reload starts; service_ready() ends it. */
+void
+service_reloading(struct service *sv)
+{
+	(void)sv;
+	sd_notify(0, "RELOADING=1");
+}
+
+/* Shutdown has begun. */
+void
+service_stopping(struct service *sv)
+{
+	(void)sv;
+	sd_notify(0, "STOPPING=1\nSTATUS=Shutting down: closing sessions");
+}
+
+/*
+ * Refresh STATUS= ("12 sessions, 3 clients, 40 req/s") when it changed;
+ * the timer's period is the rate limit.
+ */
+static void
+service_status_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct service	*sv = arg;
+	struct broker	*b = sv->b;
+	char		 status[sizeof sv->status], line[sizeof status + 8];
+	double		 rate;
+
+	(void)fd;
+	(void)events;
+	if (b->exiting)
+		return;
+	rate = (double)(b->counters.requests - sv->last_requests) * 1000.0 /
+	    SERVICE_STATUS_INTERVAL_MS;
+	sv->last_requests = b->counters.requests;
+	snprintf(status, sizeof status, "%zu session%s, %zu client%s, %.0f "
+	    "req/s", table_count(b->table), table_count(b->table) == 1 ? "" :
+	    "s", b->nconns, b->nconns == 1 ? "" : "s", rate);
+	if (strcmp(status, sv->status) == 0)
+		return;
+	strcpy(sv->status, status);
+	snprintf(line, sizeof line, "STATUS=%s", status);
+	sd_notify(0, line);
+}
+
+/* Tell the watchdog the loop is alive. */
+static void
+service_watchdog_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+	sd_notify(0, "WATCHDOG=1");
+}
+
+/*
+ * The listening socket systemd passed (socket activation), or -1 if none
+ * was passed. More than one, or one that is not a listening Unix stream
+ * socket, is an error (-2 with *cause set).
+ */
+int
+service_listen_fd(char **cause)
+{
+	int	n;
+
+	n = sd_listen_fds(1);
+	if (n == 0)
+		return (-1);
+	if (n < 0) {
+		xasprintf(cause, "sd_listen_fds: %s", strerror(-n));
+		return (-2);
+	}
+	if (n > 1) {
+		xasprintf(cause, "systemd passed %d sockets; mcp-brokerd takes "
+		    "exactly one", n);
+		return (-2);
+	}
+	if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL,
+	    0) <= 0) {
+		xasprintf(cause, "the socket systemd passed is not a listening "
+		    "Unix stream socket");
+		return (-2);
+	}
+	return (SD_LISTEN_FDS_START);
+}
