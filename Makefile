@@ -36,7 +36,7 @@ CTL_SRC	   = daemon/ctl.c
 DEMO_SRC   = daemon/demo_server.c
 
 UNIT_TESTS = frame jsonrpc config table
-INTEGRATION_TESTS = basic faults concurrency close ctl protocol
+INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd
 INTEROP_TESTS = npm_servers
 
 obj	 = $(patsubst %.c,$(B)/obj/%.o,$(1))

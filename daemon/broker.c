@@ -357,6 +357,7 @@ broker_forward(struct broker *b, struct conn *c, cJSON *msg,
 		evutil_gettimeofday(&now, NULL);
 		max.tv_sec = b->conf->max_request_timeout_s;
 		max.tv_usec = 0;
+		req->max_ms = (long)max.tv_sec * 1000;
 		timeradd(&now, &max, &req->deadline_max);
 	}
 	broker_request_arm(req);
@@ -490,8 +491,10 @@ broker_request_timeout_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct request	*req = arg;
 	struct session	*s = req->session;
+	struct timeval	 now;
 	cJSON		*data;
 	char		*message;
+	long		 limit;
 
 	(void)fd;
 	(void)events;
@@ -500,10 +503,20 @@ broker_request_timeout_cb(evutil_socket_t fd, short events, void *arg)
 		cJSON_AddStringToObject(data, "server", session_server(s));
 		cJSON_AddStringToObject(data, "thread", session_thread(s));
 	}
-	cJSON_AddNumberToObject(data, "timeout_ms", (double)req->timeout_ms);
-	xasprintf(&message, "The request timed out after %ld ms (timeout_ms, "
-	    "request_timeout_s or max_request_timeout_s); the server was told "
-	    "to cancel it.", req->timeout_ms);
+	evutil_gettimeofday(&now, NULL);
+	if (!timercmp(&now, &req->deadline_max, <)) {
+		/* Progress kept it alive up to the hard cap. */
+		limit = req->max_ms;
+		xasprintf(&message, "The request ran into max_request_timeout_s "
+		    "(%ld ms) despite its progress; the server was told to "
+		    "cancel it.", limit);
+	} else {
+		limit = req->timeout_ms;
+		xasprintf(&message, "The request timed out after %ld ms "
+		    "(timeout_ms or request_timeout_s); the server was told to "
+		    "cancel it.", limit);
+	}
+	cJSON_AddNumberToObject(data, "timeout_ms", (double)limit);
 	if (req->conn != NULL)
 		conn_broker(req->conn)->counters.timeouts++;
 	if (s != NULL)

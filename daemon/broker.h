@@ -83,7 +83,8 @@ struct request {
 	int64_t			 child_token;	/* 0: no progress asked */
 	struct event		*timer;		/* request timeout */
 	long			 timeout_ms;
-	struct timeval		 deadline_max;	/* max_request_timeout_s */
+	long			 max_ms;	/* max_request_timeout_s */
+	struct timeval		 deadline_max;	/* start + max_ms */
 	TAILQ_ENTRY(request)	 conn_entry;
 	TAILQ_ENTRY(request)	 session_entry;
 };

@@ -86,7 +86,7 @@ static int
 route_forward(const cJSON *params, struct route *route,
     struct route_fault *fault)
 {
-	const cJSON	*timeout, *meta;
+	const cJSON	*timeout, *meta, *token;
 
 	if (!cJSON_IsObject(params))
 		return (route_fail(fault, RPC_INVALID_PARAMS, "params must be "
@@ -118,12 +118,15 @@ route_forward(const cJSON *params, struct route *route,
 	if (meta != NULL && cJSON_IsObject(meta)) {
 		route->progress_token = cJSON_GetObjectItemCaseSensitive(meta,
 		    "progressToken");
-		if (route->progress_token != NULL &&
-		    !cJSON_IsString(route->progress_token) &&
-		    !cJSON_IsNumber(route->progress_token))
+		token = route->progress_token;
+		/* Integers cJSON prints back exactly: up to 15 digits. */
+		if (token != NULL && !cJSON_IsString(token) &&
+		    (!cJSON_IsNumber(token) || token->valuedouble >= 1e15 ||
+		    token->valuedouble <= -1e15 || token->valuedouble !=
+		    (double)(long long)token->valuedouble))
 			return (route_fail(fault, RPC_INVALID_PARAMS,
 			    "params._meta.progressToken must be a string or "
-			    "a number."));
+			    "an integer of at most 15 digits."));
 	}
 	return (0);
 }

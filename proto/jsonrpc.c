@@ -9,6 +9,7 @@
 
 #include "errors.h"
 #include "jsonrpc.h"
+#include "xmalloc.h"
 
 static int	jsonrpc_refuse(struct jsonrpc_fault *, const cJSON *, int,
 		    const char *, ...) __attribute__((format(printf, 4, 5)));
@@ -16,6 +17,9 @@ static int	jsonrpc_check_error_object(const cJSON *);
 static int	jsonrpc_number_exact(const cJSON *);
 static const char *jsonrpc_skip_value(const char *, const char *);
 static cJSON	*jsonrpc_keep_raw_id(cJSON *, cJSON *, const char *, size_t);
+static const char *jsonrpc_duplicate_key(const cJSON *);
+static int	jsonrpc_compare_keys(const void *, const void *);
+static const char *jsonrpc_check_duplicates(const cJSON *);
 
 /* Fill fault, keeping a copy of id if it is one a reply may carry. */
 static int
@@ -95,11 +99,9 @@ jsonrpc_skip_value(const char *p, const char *end)
 			if (depth == 0)
 				return (p);
 			break;
-		case ' ':
-		case '\t':
-		case '\r':
-		case '\n':
-			if (depth == 0)
+		default:
+			/* cJSON skips every byte up to ' ' as whitespace. */
+			if ((unsigned char)*p <= ' ' && depth == 0)
 				return (p);
 			break;
 		}
@@ -109,13 +111,14 @@ jsonrpc_skip_value(const char *p, const char *end)
 
 /*
  * Replace the top-level number id of root with its text in data, as a raw
- * item that prints exactly as received. Returns the id now in root.
+ * item that prints exactly as received. Returns the id now in root, or
+ * NULL if the text cannot be found unambiguously (an escaped key, say).
  */
 static cJSON *
 jsonrpc_keep_raw_id(cJSON *root, cJSON *id, const char *data, size_t len)
 {
 	const char	*p = data, *end = data + len, *key, *value;
-	char		*text;
+	char		*text, *stop;
 	cJSON		*raw;
 
 	/* The line is one valid object: walk its members at depth 1. */
@@ -132,29 +135,94 @@ jsonrpc_keep_raw_id(cJSON *root, cJSON *id, const char *data, size_t len)
 		while (p < end && *p != ':')
 			p++;
 		p++;
-		while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' ||
-		    *p == '\n'))
+		while (p < end && (unsigned char)*p <= ' ')
 			p++;
 		value = p;
 		p = jsonrpc_skip_value(p, end);
-		/* Duplicate keys: cJSON keeps the first, and so do we. */
-		if (strncmp(key, "\"id\"", 4) == 0 && value < p &&
-		    (*value == '-' || (*value >= '0' && *value <= '9'))) {
-			if ((text = malloc((size_t)(p - value) + 1)) == NULL)
-				return (id);
-			memcpy(text, value, (size_t)(p - value));
-			text[p - value] = '\0';
+		if (p - key >= 4 && strncmp(key, "\"id\"", 4) == 0) {
+			if (value >= p || !(*value == '-' ||
+			    (*value >= '0' && *value <= '9')))
+				return (NULL);
+			text = xstrndup(value, (size_t)(p - value));
+			/* It must be the number cJSON read, or it is not
+			   the member cJSON took for the id. */
+			if (strtod(text, &stop) != id->valuedouble ||
+			    *stop != '\0') {
+				free(text);
+				return (NULL);
+			}
 			raw = cJSON_CreateRaw(text);
 			free(text);
-			if (raw == NULL)
-				return (id);
 			cJSON_ReplaceItemInObjectCaseSensitive(root, "id", raw);
 			return (raw);
 		}
 		while (p < end && *p != ',' && *p != '}')
 			p++;
 	}
-	return (id);
+	return (NULL);
+}
+
+/*
+ * Whether obj (if an object) repeats a key. Parsers disagree on which of
+ * two equal keys wins, so a message that repeats one in a place the
+ * broker reads or rewrites would mean one thing here and another at the
+ * peer. Sorting the keys keeps this O(n log n).
+ */
+static const char *
+jsonrpc_duplicate_key(const cJSON *obj)
+{
+	const cJSON	 *item;
+	const char	**keys, *dup = NULL;
+	size_t		  n = 0, i;
+
+	if (!cJSON_IsObject(obj))
+		return (NULL);
+	cJSON_ArrayForEach(item, obj)
+		n++;
+	if (n < 2)
+		return (NULL);
+	keys = xreallocarray(NULL, n, sizeof *keys);
+	i = 0;
+	cJSON_ArrayForEach(item, obj)
+		keys[i++] = item->string;
+	qsort(keys, n, sizeof *keys, jsonrpc_compare_keys);
+	for (i = 1; i < n && dup == NULL; i++) {
+		if (strcmp(keys[i - 1], keys[i]) == 0)
+			dup = keys[i];
+	}
+	free(keys);
+	return (dup);
+}
+
+/* qsort comparison of two key strings. */
+static int
+jsonrpc_compare_keys(const void *a, const void *b)
+{
+	return (strcmp(*(const char *const *)a, *(const char *const *)b));
+}
+
+/*
+ * The first repeated key in the objects the broker reads or rewrites:
+ * the message, its params or result, and their _meta. NULL if none.
+ */
+static const char *
+jsonrpc_check_duplicates(const cJSON *root)
+{
+	static const char *const members[] = { "params", "result" };
+	const cJSON	*part;
+	const char	*dup;
+	size_t		 i;
+
+	if ((dup = jsonrpc_duplicate_key(root)) != NULL)
+		return (dup);
+	for (i = 0; i < sizeof members / sizeof *members; i++) {
+		part = cJSON_GetObjectItemCaseSensitive(root, members[i]);
+		if ((dup = jsonrpc_duplicate_key(part)) != NULL ||
+		    (dup = jsonrpc_duplicate_key(
+		    cJSON_GetObjectItemCaseSensitive(part, "_meta"))) != NULL)
+			return (dup);
+	}
+	return (NULL);
 }
 
 /* A JSON-RPC error object has an integer code and a string message. */
@@ -184,7 +252,7 @@ jsonrpc_parse(const char *data, size_t len, struct jsonrpc_msg *msg,
     struct jsonrpc_fault *fault)
 {
 	cJSON		*root, *version, *method, *id, *params, *result, *error;
-	const char	*end;
+	const char	*end, *dup;
 
 	memset(msg, 0, sizeof *msg);
 	memset(fault, 0, sizeof *fault);
@@ -213,9 +281,18 @@ jsonrpc_parse(const char *data, size_t len, struct jsonrpc_msg *msg,
 		    "A JSON-RPC message must be a JSON object."));
 	}
 
+	if ((dup = jsonrpc_check_duplicates(root)) != NULL) {
+		jsonrpc_refuse(fault, NULL, RPC_INVALID_REQUEST, "The message "
+		    "repeats the key \"%.40s\"; each key may appear once.", dup);
+		goto fail;
+	}
 	id = cJSON_GetObjectItemCaseSensitive(root, "id");
-	if (cJSON_IsNumber(id) && !jsonrpc_number_exact(id))
-		id = jsonrpc_keep_raw_id(root, id, data, len);
+	if (cJSON_IsNumber(id) && !jsonrpc_number_exact(id) &&
+	    (id = jsonrpc_keep_raw_id(root, id, data, len)) == NULL) {
+		jsonrpc_refuse(fault, NULL, RPC_INVALID_REQUEST, "\"id\" must "
+		    "be a string, or a number written plainly.");
+		goto fail;
+	}
 	version = cJSON_GetObjectItemCaseSensitive(root, "jsonrpc");
 	if (!cJSON_IsString(version) || strcmp(version->valuestring, "2.0")) {
 		jsonrpc_refuse(fault, id, RPC_INVALID_REQUEST,

@@ -1,0 +1,196 @@
+/*
+ * libFuzzer target: the bytes an MCP server writes on its stdout, as far
+ * as the broker reads them without a session around (DESIGN §3, §6).
+ * Framing, JSON-RPC parsing, the handshake checks, the _meta members the
+ * broker sets, progress tokens, log levels, and writing a message back.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "errors.h"
+#include "fuzz.h"
+#include "log.h"
+#include "mcp.h"
+
+/* The daemon's default max_message_bytes is larger; this one is reached. */
+#define FUZZ_CHILD_MAX	8192
+
+/* The broker's token for a forwarded request's progress. */
+#define FUZZ_CHILD_TOKEN	7
+
+int	LLVMFuzzerInitialize(int *, char ***);
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static cJSON	*fuzz_child_session_meta(void);
+static void	fuzz_child_set_meta(cJSON *);
+static void	fuzz_child_response(struct jsonrpc_msg *);
+static void	fuzz_child_request(struct jsonrpc_msg *);
+static void	fuzz_child_line(const char *, size_t, void *);
+
+/* cJSON allocates through xmalloc, and only errors are logged. */
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	xmalloc_cjson_hooks();
+	log_init(LOG_LEVEL_ERROR);
+	return (0);
+}
+
+/* What session_meta() builds: {"id":…,"generation":…}; caller owns it. */
+static cJSON *
+fuzz_child_session_meta(void)
+{
+	cJSON	*meta;
+
+	meta = cJSON_CreateObject();
+	cJSON_AddStringToObject(meta, "id", "s-1");
+	cJSON_AddNumberToObject(meta, "generation", 1);
+	return (meta);
+}
+
+/* Set _meta["mcp-broker/session"] on obj; an object must then show it. */
+static void
+fuzz_child_set_meta(cJSON *obj)
+{
+	const cJSON	*meta, *session;
+
+	mcp_set_result_meta(obj, fuzz_child_session_meta());
+	if (!cJSON_IsObject(obj))
+		return;
+	meta = cJSON_GetObjectItemCaseSensitive(obj, "_meta");
+	FUZZ_CHECK(cJSON_IsObject(meta));
+	session = cJSON_GetObjectItemCaseSensitive(meta, MCP_META_SESSION);
+	FUZZ_CHECK(session != NULL);
+}
+
+/*
+ * A response: the handshake checks (initialize, server/discover), then
+ * the session _meta every forwarded result gets.
+ */
+static void
+fuzz_child_response(struct jsonrpc_msg *msg)
+{
+	const cJSON	*version;
+	char		 why[160];
+
+	why[0] = '\0';
+	if (mcp_check_initialize(msg->result, why, sizeof why) == 0) {
+		version = cJSON_GetObjectItemCaseSensitive(msg->result,
+		    "protocolVersion");
+		FUZZ_CHECK(cJSON_IsString(version));
+		FUZZ_CHECK(mcp_handshake_version(version->valuestring));
+	} else
+		FUZZ_CHECK(why[0] != '\0' && memchr(why, '\0', sizeof why));
+
+	why[0] = '\0';
+	if (mcp_check_discover(msg->result, why, sizeof why) != 0)
+		FUZZ_CHECK(why[0] != '\0' && memchr(why, '\0', sizeof why));
+
+	if (msg->error != NULL && mcp_modern_error(msg->error))
+		FUZZ_CHECK(cJSON_GetObjectItemCaseSensitive(msg->error,
+		    "code")->valuedouble == MCP_ERROR_UNSUPPORTED_VERSION);
+
+	if (msg->result != NULL)
+		fuzz_child_set_meta(msg->result);
+}
+
+/*
+ * A request or notification: its progress token and log level, a copy
+ * of its params with the broker's token and modern _meta set (what a
+ * forwarded request gets), the session _meta an upcall gets, and the
+ * notification counters.
+ */
+static void
+fuzz_child_request(struct jsonrpc_msg *msg)
+{
+	const cJSON	*token, *level, *version;
+	cJSON		*copy, *caps;
+	enum log_level	 lvl;
+	int		 i, object_meta;
+
+	token = mcp_progress_token(msg->params);
+	FUZZ_CHECK(token == NULL || cJSON_IsString(token) ||
+	    cJSON_IsNumber(token) || cJSON_IsRaw(token));
+
+	if (msg->params != NULL) {
+		FUZZ_CHECK((copy = cJSON_Duplicate(msg->params, 1)) != NULL);
+		object_meta = cJSON_IsObject(copy) && cJSON_IsObject(
+		    cJSON_GetObjectItemCaseSensitive(copy, "_meta"));
+		mcp_set_progress_token(copy,
+		    cJSON_CreateNumber(FUZZ_CHILD_TOKEN));
+		if (object_meta) {
+			token = mcp_progress_token(copy);
+			FUZZ_CHECK(cJSON_IsNumber(token) &&
+			    token->valuedouble == FUZZ_CHILD_TOKEN);
+		}
+		if (cJSON_IsObject(copy)) {
+			caps = cJSON_CreateObject();
+			cJSON_AddObjectToObject(caps, "sampling");
+			mcp_add_modern_meta(copy, caps);
+			cJSON_Delete(caps);
+			version = cJSON_GetObjectItemCaseSensitive(
+			    cJSON_GetObjectItemCaseSensitive(copy, "_meta"),
+			    MCP_META_VERSION);
+			FUZZ_CHECK(cJSON_IsString(version) && strcmp(
+			    version->valuestring, MCP_VERSION_MODERN) == 0);
+		}
+		cJSON_Delete(copy);
+	}
+
+	if (msg->kind == JSONRPC_REQUEST) {
+		if (msg->params == NULL)
+			copy = cJSON_CreateObject();
+		else
+			copy = cJSON_Duplicate(msg->params, 1);
+		fuzz_child_set_meta(copy);
+		cJSON_Delete(copy);
+	}
+
+	level = cJSON_GetObjectItemCaseSensitive(msg->params, "level");
+	if (cJSON_IsString(level)) {
+		lvl = mcp_log_level(level->valuestring);
+		FUZZ_CHECK(lvl >= LOG_LEVEL_DEBUG && lvl <= LOG_LEVEL_ERROR);
+	}
+
+	if ((i = mcp_counted_notification(msg->method)) != -1) {
+		FUZZ_CHECK(i >= 0 && i < MCP_NCOUNTED);
+		FUZZ_CHECK(strcmp(msg->method,
+		    mcp_counted_notifications[i]) == 0);
+	}
+}
+
+/* One line from the child: parse it, look at it, write it back. */
+static void
+fuzz_child_line(const char *line, size_t len, void *arg)
+{
+	struct jsonrpc_msg	 msg;
+	struct jsonrpc_fault	 fault;
+
+	(void)arg;
+	if (jsonrpc_parse(line, len, &msg, &fault) != 0) {
+		FUZZ_CHECK(fault.code == RPC_PARSE_ERROR ||
+		    fault.code == RPC_INVALID_REQUEST);
+		fuzz_check_id(line, len, fault.id);
+		jsonrpc_fault_clear(&fault);
+		return;
+	}
+	if (msg.kind == JSONRPC_RESPONSE)
+		fuzz_child_response(&msg);
+	else
+		fuzz_child_request(&msg);
+	fuzz_check_id(line, len, msg.id);
+	fuzz_check_rewrite(&msg);
+	jsonrpc_msg_clear(&msg);
+	jsonrpc_fault_clear(&fault);
+}
+
+/* Everything one child might write on its stdout. */
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fuzz_feed(data, size, FUZZ_CHILD_MAX, fuzz_child_line, NULL);
+	return (0);
+}
