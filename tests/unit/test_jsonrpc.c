@@ -541,6 +541,55 @@ START_TEST(test_fault_id_answers_under_the_same_id)
 END_TEST
 
 /* Every JSON-RPC behaviour, grouped by what is checked. */
+START_TEST(test_repeated_key_in_message_is_refused)
+{
+	expect_refused("{\"jsonrpc\":\"2.0\",\"id\":1,\"id\":2,"
+	    "\"method\":\"ping\"}", -32600, NULL);
+}
+END_TEST
+
+START_TEST(test_repeated_key_in_params_is_refused)
+{
+	expect_refused("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
+	    "\"params\":{\"server\":\"a\",\"thread\":\"t\",\"thread\":\"u\"}}",
+	    -32600, NULL);
+	ck_assert_ptr_nonnull(strstr(fault.message, "\"thread\""));
+}
+END_TEST
+
+START_TEST(test_repeated_key_in_meta_is_refused)
+{
+	expect_refused("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
+	    "\"params\":{\"_meta\":{\"progressToken\":1,\"progressToken\":2}}}",
+	    -32600, NULL);
+	expect_refused("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":"
+	    "{\"_meta\":1,\"_meta\":{}}}", -32600, NULL);
+}
+END_TEST
+
+START_TEST(test_repeated_key_deeper_is_left_alone)
+{
+	ck_assert_int_eq(parse("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+	    "\"tools/call\",\"params\":{\"arguments\":{\"a\":1,\"a\":2}}}"),
+	    0);
+}
+END_TEST
+
+START_TEST(test_big_id_after_control_byte_is_kept_verbatim)
+{
+	ck_assert_int_eq(parse("{\"jsonrpc\":\"2.0\",\"id\":\v"
+	    "12345678901234567890\v,\"method\":\"ping\"}"), 0);
+	expect_json(msg.id, "12345678901234567890");
+}
+END_TEST
+
+START_TEST(test_big_id_under_escaped_key_is_refused)
+{
+	expect_refused("{\"jsonrpc\":\"2.0\",\"\\u0069d\":"
+	    "12345678901234567890,\"method\":\"ping\"}", -32600, NULL);
+}
+END_TEST
+
 static Suite *
 jsonrpc_suite(void)
 {
@@ -602,6 +651,12 @@ jsonrpc_suite(void)
 	tcase_add_test(tc, test_build_error_with_data);
 	tcase_add_test(tc, test_build_error_with_null_id);
 	tcase_add_test(tc, test_fault_id_answers_under_the_same_id);
+	tcase_add_test(tc, test_repeated_key_in_message_is_refused);
+	tcase_add_test(tc, test_repeated_key_in_params_is_refused);
+	tcase_add_test(tc, test_repeated_key_in_meta_is_refused);
+	tcase_add_test(tc, test_repeated_key_deeper_is_left_alone);
+	tcase_add_test(tc, test_big_id_after_control_byte_is_kept_verbatim);
+	tcase_add_test(tc, test_big_id_under_escaped_key_is_refused);
 	suite_add_tcase(s, tc);
 	return (s);
 }
