@@ -35,7 +35,7 @@ DAEMON_SRC = daemon/main.c daemon/config.c daemon/log.c daemon/table.c \
 CTL_SRC	   = daemon/ctl.c
 DEMO_SRC   = daemon/demo_server.c
 
-UNIT_TESTS = frame jsonrpc config table
+UNIT_TESTS = frame jsonrpc config table route mcp
 INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd
 INTEROP_TESTS = npm_servers
 
@@ -75,6 +75,8 @@ UNIT_DEPS_frame	  =
 UNIT_DEPS_jsonrpc =
 UNIT_DEPS_config  = daemon/config.c daemon/log.c
 UNIT_DEPS_table	  = daemon/table.c
+UNIT_DEPS_route	  = daemon/route.c
+UNIT_DEPS_mcp	  = daemon/mcp.c daemon/log.c
 
 .SECONDEXPANSION:
 .SECONDARY:

@@ -967,13 +967,17 @@ broker_reload(struct broker *b, cJSON **result, cJSON **errors)
 	/* The socket is bound once; its path and mode stay as they are. */
 	if (b->socket_override != NULL ||
 	    strcmp(conf->socket, b->conf->socket) != 0 ||
-	    conf->socket_mode != b->conf->socket_mode) {
+	    conf->socket_mode != b->conf->socket_mode ||
+	    conf->socket_group_set != b->conf->socket_group_set ||
+	    conf->socket_group != b->conf->socket_group) {
 		if (b->socket_override == NULL)
-			log_warnx("reload: socket changes take effect at the "
-			    "next start");
+			log_warnx("reload: socket, socket_mode and socket_group "
+			    "changes take effect at the next start");
 		free(conf->socket);
 		conf->socket = xstrdup(b->conf->socket);
 		conf->socket_mode = b->conf->socket_mode;
+		conf->socket_group = b->conf->socket_group;
+		conf->socket_group_set = b->conf->socket_group_set;
 	}
 	if (b->level_override != -1)
 		conf->log_level = (enum log_level)b->level_override;

@@ -25,8 +25,6 @@
 
 /* Connections the kernel queues before accept. */
 #define LISTENER_BACKLOG	128
-/* Supplementary groups of a peer looked at for access control. */
-#define LISTENER_MAX_GROUPS	256
 /* How long accepting pauses when the daemon is out of file descriptors. */
 #define LISTENER_EMFILE_PAUSE_S	1
 
@@ -43,7 +41,7 @@ static void	listener_accept_cb(struct evconnlistener *, evutil_socket_t,
 static void	listener_error_cb(struct evconnlistener *, void *);
 static void	listener_resume_cb(evutil_socket_t, short, void *);
 static struct listener *listener_watch(struct broker *, int, const char *);
-static int	listener_peer_groups(int, gid_t *, int);
+static int	listener_peer_groups(int, gid_t **);
 static void	listener_refuse(int, int, const char *);
 
 /*
@@ -183,15 +181,28 @@ listener_free(struct listener *l)
 	free(l);
 }
 
-/* The peer's supplementary groups (SO_PEERGROUPS); their count, or 0. */
+/*
+ * The peer's supplementary groups (SO_PEERGROUPS) into *groups, which the
+ * caller frees; returns their count (0 if it has none or they cannot be
+ * read). The kernel says how much room they need when there is too
+ * little, so no peer's groups are cut short.
+ */
 static int
-listener_peer_groups(int fd, gid_t *groups, int max)
+listener_peer_groups(int fd, gid_t **groups)
 {
-	socklen_t	len = (socklen_t)(max * (int)sizeof *groups);
+	socklen_t	len = 64 * sizeof **groups;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1)
-		return (0);
-	return ((int)(len / sizeof *groups));
+	*groups = xmalloc(len);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, *groups, &len) == 0)
+		return ((int)(len / sizeof **groups));
+	if (errno == ERANGE) {
+		*groups = xrealloc(*groups, len);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, *groups,
+		    &len) == 0)
+			return ((int)(len / sizeof **groups));
+	}
+	log_warn("SO_PEERGROUPS");
+	return (0);
 }
 
 /* Answer a refused peer with one error line, then close it. */
@@ -220,8 +231,8 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	struct broker		*b = l->b;
 	struct ucred		 cred;
 	socklen_t		 len = sizeof cred;
-	gid_t			 groups[LISTENER_MAX_GROUPS];
-	int			 ngroups;
+	gid_t			*groups;
+	int			 ngroups, allowed, admin;
 
 	(void)evl;
 	(void)sa;
@@ -231,8 +242,11 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
-	ngroups = listener_peer_groups(fd, groups, LISTENER_MAX_GROUPS);
-	if (!broker_peer_allowed(b, cred.uid, cred.gid, groups, ngroups)) {
+	ngroups = listener_peer_groups(fd, &groups);
+	allowed = broker_peer_allowed(b, cred.uid, cred.gid, groups, ngroups);
+	admin = broker_peer_admin(b, cred.uid, cred.gid, groups, ngroups);
+	free(groups);
+	if (!allowed) {
 		log_warnx("refusing a client: uid %ld (pid %ld) is not in "
 		    "allow_uids or allow_groups", (long)cred.uid,
 		    (long)cred.pid);
@@ -249,8 +263,7 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		    "max_clients connections already; retry later.");
 		return;
 	}
-	conn_new(b, fd, cred.uid, cred.pid, broker_peer_admin(b, cred.uid,
-	    cred.gid, groups, ngroups));
+	conn_new(b, fd, cred.uid, cred.pid, admin);
 }
 
 /*
