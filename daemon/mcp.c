@@ -109,6 +109,8 @@ mcp_check_discover(const cJSON *result, char *why, size_t len)
 	const cJSON	*versions, *v;
 
 	versions = cJSON_GetObjectItemCaseSensitive(result, "supportedVersions");
+	if (!cJSON_IsArray(versions))
+		versions = NULL;
 	cJSON_ArrayForEach(v, versions) {
 		if (cJSON_IsString(v) &&
 		    strcmp(v->valuestring, MCP_VERSION_MODERN) == 0)

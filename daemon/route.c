@@ -163,10 +163,12 @@ route_broker(size_t i, const cJSON *params, struct route *route,
 		route->create = cJSON_IsTrue(item);
 		if (route_string(params, "server", &route->server) != 0 ||
 		    route_string(params, "thread", &route->thread) != 0 ||
-		    route->server == NULL || route->thread == NULL)
+		    route->server == NULL || route->thread == NULL ||
+		    strlen(route->thread) > ROUTE_THREAD_MAX)
 			return (route_fail(fault, RPC_INVALID_PARAMS,
 			    "broker/session: server and thread must be "
-			    "non-empty strings."));
+			    "non-empty strings, thread at most %d bytes.",
+			    ROUTE_THREAD_MAX));
 		break;
 	case ROUTE_CLOSE:
 		item = cJSON_GetObjectItemCaseSensitive(params, "all");
