@@ -1023,6 +1023,10 @@ broker_reload(struct broker *b, cJSON **result, cJSON **errors)
 	config_free(b->conf);
 	b->conf = conf;
 	log_set_level(conf->log_level);
+	/* Idle timeouts may have changed: look at every server again. */
+	evtimer_del(b->idle_timer);
+	b->idle_deadline = 0;
+	broker_idle_arm(b, broker_now());
 	b->counters.reloads++;
 	log_info("reloaded %s: %d added, %d removed, %d changed",
 	    b->config_path, cJSON_GetArraySize(added),

@@ -255,12 +255,7 @@ main(int argc, char **argv)
 	if (level_name != NULL)
 		b->level_override = (int)level;
 	ms.exit_timer = NULL;
-	if ((b->listener = listener_new(b, conf->socket, conf->socket_mode,
-	    conf->socket_group_set ? conf->socket_group : (gid_t)-1,
-	    &cause)) == NULL)
-		fatalx("%s", cause);
-	b->service = service_new(b);
-
+	/* Signals first: one sent as soon as the socket answers is ours. */
 	ev_chld = evsignal_new(base, SIGCHLD, main_sigchld_cb, &ms);
 	ev_term = evsignal_new(base, SIGTERM, main_sigterm_cb, &ms);
 	ev_int = evsignal_new(base, SIGINT, main_sigterm_cb, &ms);
@@ -269,6 +264,12 @@ main(int argc, char **argv)
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);
 	evsignal_add(ev_hup, NULL);
+	if ((b->listener = listener_new(b, conf->socket, conf->socket_mode,
+	    conf->socket_group_set ? conf->socket_group : (gid_t)-1,
+	    &cause)) == NULL)
+		fatalx("%s", cause);
+	b->service = service_new(b);
+
 
 	log_info("mcp-brokerd %s ready: %zu servers, max_sessions %d",
 	    BROKER_VERSION, conf->nservers, conf->max_sessions);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +125,7 @@ static void	session_upcall_cancel(struct upcall *, const char *);
 static void	session_garbage(struct session *, const char *);
 static int	session_start_left_ms(struct session *);
 static double	session_now(void);
+static int	session_stdin_full(struct session *);
 static void	session_log(struct session *, enum log_level, const char *,
 		    ...) __attribute__((format(printf, 3, 4)));
 static void	session_break(struct session *, int, const char *, ...)
@@ -311,6 +313,22 @@ session_send_initialize(struct session *s)
 	session_arm(s, session_start_left_ms(s));
 }
 
+/*
+ * Whether the pipe to the child's stdin is full, i.e. the child is not
+ * reading. A burst of requests (those that queued during the handshake)
+ * can pass the buffer bound before the loop wrote a byte; only a full
+ * pipe shows the child is stuck.
+ */
+static int
+session_stdin_full(struct session *s)
+{
+	struct pollfd	pfd;
+
+	pfd.fd = bufferevent_getfd(s->in);
+	pfd.events = POLLOUT;
+	return (poll(&pfd, 1, 0) == 0);
+}
+
 /* Send one message to the child; takes msg. */
 static void
 session_write(struct session *s, cJSON *msg)
@@ -325,7 +343,7 @@ session_write(struct session *s, cJSON *msg)
 	frame_write(buf, msg);
 	cJSON_Delete(msg);
 	if (evbuffer_get_length(buf) > s->max_message *
-	    SESSION_STDIN_MAX_FACTOR)
+	    SESSION_STDIN_MAX_FACTOR && session_stdin_full(s))
 		session_break(s, RPC_SESSION_LOST, "stopped reading its stdin "
 		    "(over %zu bytes waiting, %d x max_message_bytes)",
 		    evbuffer_get_length(buf), SESSION_STDIN_MAX_FACTOR);
