@@ -8,12 +8,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-journal.h>
 
 #include "log.h"
+#include "xmalloc.h"
 
 /* The level below which lines are dropped; set once by main and by reload. */
 static enum log_level log_min = LOG_LEVEL_INFO;
@@ -27,6 +29,8 @@ static const char *log_names[] = { "debug", "info", "warning", "error" };
 
 static void	log_vwrite(enum log_level, const char *, const char *,
 		    va_list) __attribute__((format(printf, 3, 0)));
+static void	log_journal_send(enum log_level, const struct log_ctx *,
+		    const char *, const char *);
 static void	log_write_ctx(enum log_level, const struct log_ctx *,
 		    const char *, const char *, va_list)
 		    __attribute__((format(printf, 4, 0)));
@@ -95,24 +99,13 @@ log_write_ctx(enum log_level level, const struct log_ctx *ctx,
 {
 	struct timeval	tv;
 	struct tm	tm;
-	char		stamp[32], line[2048], pid[32];
+	char		stamp[32], line[2048];
 
 	if (level < log_min)
 		return;
 	vsnprintf(line, sizeof line, fmt, ap);
 	if (log_journal) {
-		snprintf(pid, sizeof pid, "%ld", ctx != NULL ? ctx->pid : 0L);
-		sd_journal_send("MESSAGE=%s%s%s", line, suffix != NULL ?
-		    ": " : "", suffix != NULL ? suffix : "",
-		    "PRIORITY=%d", log_priorities[level],
-		    "MCP_SERVER=%s", ctx != NULL && ctx->server != NULL ?
-		    ctx->server : "",
-		    "MCP_THREAD=%s", ctx != NULL && ctx->thread != NULL ?
-		    ctx->thread : "",
-		    "MCP_SESSION=%s", ctx != NULL && ctx->session != NULL ?
-		    ctx->session : "",
-		    "CHILD_PID=%s", ctx != NULL && ctx->pid != 0 ? pid : "",
-		    NULL);
+		log_journal_send(level, ctx, line, suffix);
 		return;
 	}
 	gettimeofday(&tv, NULL);
@@ -124,6 +117,38 @@ log_write_ctx(enum log_level level, const struct log_ctx *ctx,
 	else
 		fprintf(stderr, "%s.%03ldZ %s: %s\n", stamp,
 		    (long)tv.tv_usec / 1000, log_names[level], line);
+}
+
+/*
+ * One journal entry: the message, its priority, and the structured
+ * fields the line has (absent ones are left out, not sent empty).
+ */
+static void
+log_journal_send(enum log_level level, const struct log_ctx *ctx,
+    const char *line, const char *suffix)
+{
+	struct iovec	 iov[6];
+	char		*field[6];
+	int		 n = 0, i;
+
+	xasprintf(&field[n++], "MESSAGE=%s%s%s", line, suffix != NULL ?
+	    ": " : "", suffix != NULL ? suffix : "");
+	xasprintf(&field[n++], "PRIORITY=%d", log_priorities[level]);
+	if (ctx != NULL && ctx->server != NULL)
+		xasprintf(&field[n++], "MCP_SERVER=%s", ctx->server);
+	if (ctx != NULL && ctx->thread != NULL)
+		xasprintf(&field[n++], "MCP_THREAD=%s", ctx->thread);
+	if (ctx != NULL && ctx->session != NULL)
+		xasprintf(&field[n++], "MCP_SESSION=%s", ctx->session);
+	if (ctx != NULL && ctx->pid != 0)
+		xasprintf(&field[n++], "CHILD_PID=%ld", ctx->pid);
+	for (i = 0; i < n; i++) {
+		iov[i].iov_base = field[i];
+		iov[i].iov_len = strlen(field[i]);
+	}
+	sd_journal_sendv(iov, n);
+	for (i = 0; i < n; i++)
+		free(field[i]);
 }
 
 /* A line about one session, with its fields for the journal. */

@@ -2,6 +2,7 @@
  * systemd readiness, status, watchdog and socket activation.
  */
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@ struct service {
 	struct timeval	 watchdog_interval;
 	char		 status[128];	/* last STATUS= sent */
 	uint64_t	 last_requests;
+	struct timeval	 last_sample;	/* when last_requests was read */
 };
 
 static void	service_status_cb(evutil_socket_t, short, void *);
@@ -109,15 +111,29 @@ service_status_cb(evutil_socket_t fd, short events, void *arg)
 	struct service	*sv = arg;
 	struct broker	*b = sv->b;
 	char		 status[sizeof sv->status], line[sizeof status + 8];
-	double		 rate;
+	struct timeval	 now, elapsed;
+	double		 rate = 0, seconds;
 
 	(void)fd;
 	(void)events;
 	if (b->exiting)
 		return;
-	rate = (double)(b->counters.requests - sv->last_requests) * 1000.0 /
-	    SERVICE_STATUS_INTERVAL_MS;
-	sv->last_requests = b->counters.requests;
+	evutil_gettimeofday(&now, NULL);
+	timersub(&now, &sv->last_sample, &elapsed);
+	seconds = (double)elapsed.tv_sec + (double)elapsed.tv_usec / 1e6;
+	/* Off-beat calls (a reload) keep the running sample. */
+	if (seconds * 1000 < SERVICE_STATUS_INTERVAL_MS / 2 &&
+	    sv->last_sample.tv_sec != 0)
+		rate = -1;
+	else {
+		if (sv->last_sample.tv_sec != 0 && seconds > 0)
+			rate = (double)(b->counters.requests -
+			    sv->last_requests) / seconds;
+		sv->last_requests = b->counters.requests;
+		sv->last_sample = now;
+	}
+	if (rate < 0)
+		return;
 	snprintf(status, sizeof status, "%zu session%s, %zu client%s, %.0f "
 	    "req/s", table_count(b->table), table_count(b->table) == 1 ? "" :
 	    "s", b->nconns, b->nconns == 1 ? "" : "s", rate);
