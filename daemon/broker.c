@@ -6,6 +6,7 @@
 #include <sys/time.h>
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,25 @@ static void	broker_reload_method(struct broker *, struct conn *, cJSON *,
 		    const struct route *);
 static void	broker_hello(struct broker *, struct conn *, cJSON *,
 		    const struct route *);
+
+/* The counters broker/status shows, by name. */
+static const struct {
+	const char	*name;
+	size_t		 offset;
+} broker_counter_names[] = {
+#define BROKER_COUNTER(name) { #name, offsetof(struct broker_counters, name) }
+	BROKER_COUNTER(sessions_started),
+	BROKER_COUNTER(sessions_evicted),
+	BROKER_COUNTER(sessions_exited),
+	BROKER_COUNTER(sessions_closed),
+	BROKER_COUNTER(sessions_expired),
+	BROKER_COUNTER(timeouts),
+	BROKER_COUNTER(reloads),
+	BROKER_COUNTER(requests),
+	BROKER_COUNTER(errors),
+	BROKER_COUNTER(clients_accepted),
+#undef BROKER_COUNTER
+};
 
 /* The broker's own methods, by enum route_method. */
 static const broker_method_fn broker_methods[] = {
@@ -636,6 +656,7 @@ broker_status(struct broker *b, struct conn *c, cJSON *id,
 {
 	struct table_entry	*e;
 	cJSON			*r, *list, *counters;
+	size_t			 i;
 
 	(void)route;
 	r = cJSON_CreateObject();
@@ -652,26 +673,11 @@ broker_status(struct broker *b, struct conn *c, cJSON *id,
 			    session_describe(table_value(e), 0));
 	cJSON_AddItemToObject(r, "servers", broker_server_list(b));
 	counters = cJSON_AddObjectToObject(r, "counters");
-	cJSON_AddNumberToObject(counters, "sessions_started",
-	    (double)b->counters.sessions_started);
-	cJSON_AddNumberToObject(counters, "sessions_evicted",
-	    (double)b->counters.sessions_evicted);
-	cJSON_AddNumberToObject(counters, "sessions_exited",
-	    (double)b->counters.sessions_exited);
-	cJSON_AddNumberToObject(counters, "sessions_closed",
-	    (double)b->counters.sessions_closed);
-	cJSON_AddNumberToObject(counters, "sessions_expired",
-	    (double)b->counters.sessions_expired);
-	cJSON_AddNumberToObject(counters, "timeouts",
-	    (double)b->counters.timeouts);
-	cJSON_AddNumberToObject(counters, "reloads",
-	    (double)b->counters.reloads);
-	cJSON_AddNumberToObject(counters, "requests",
-	    (double)b->counters.requests);
-	cJSON_AddNumberToObject(counters, "errors",
-	    (double)b->counters.errors);
-	cJSON_AddNumberToObject(counters, "clients_accepted",
-	    (double)b->counters.clients_accepted);
+	for (i = 0; i < sizeof broker_counter_names /
+	    sizeof *broker_counter_names; i++)
+		cJSON_AddNumberToObject(counters, broker_counter_names[i].name,
+		    (double)*(const uint64_t *)((const char *)&b->counters +
+		    broker_counter_names[i].offset));
 	broker_reply(c, id, r);
 }
 
