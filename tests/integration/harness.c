@@ -12,6 +12,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,12 +28,21 @@
 /* How long the daemon may take to listen, and to exit on SIGTERM. */
 #define HARNESS_START_MS	20000
 #define HARNESS_STOP_MS		15000
+/* How long wait_in_flight() waits for the daemon to get there. */
+#define HARNESS_SETTLE_MS	3000
 
-static long	harness_now_ms(void);
 static void	harness_rmtree(const char *);
+static void	harness_expand(FILE *, const char *, const struct daemon *);
+static void	harness_replace_file(const char *, const char *,
+		    const struct daemon *);
+static int	harness_log_count_v(struct daemon *, const char *, va_list);
+static cJSON	*harness_json_at(cJSON *, const char *);
+static double	harness_session_number(struct client *, const char *,
+		    const char *, const char *);
 
-static long
-harness_now_ms(void)
+/* Milliseconds on the monotonic clock. */
+long
+now_ms(void)
 {
 	struct timespec	ts;
 
@@ -97,31 +107,136 @@ harness_fake_mcp(void)
 	return (harness_build_path("tests/fake-mcp"));
 }
 
+/* A tcase in s with its fixture (both NULL: none) and timeout in seconds. */
+TCase *
+harness_add_tcase(Suite *s, const char *name, void (*setup)(void),
+    void (*teardown)(void), int timeout_s)
+{
+	TCase	*tc = tcase_create(name);
+
+	if (setup != NULL || teardown != NULL)
+		tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, timeout_s);
+	suite_add_tcase(s, tc);
+	return (tc);
+}
+
+/* Run every test of s; the exit status for main (0: all passed). */
+int
+harness_run_suite(Suite *s)
+{
+	SRunner	*sr = srunner_create(s);
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? 0 : 1);
+}
+
 /*
- * Start the daemon with a config made of broker (the members of the
- * "broker" object, without braces; may be "") and servers (the members
- * of "mcpServers", without braces).
+ * A whole config made of broker (the members of the "broker" object,
+ * without braces; may be "") and servers (the members of "mcpServers"),
+ * its socket "@SOCK@". Caller frees.
  */
-struct daemon *
-daemon_start(const char *broker, const char *servers)
+char *
+config_text(const char *broker, const char *servers)
 {
 	char	*text;
 
 	xasprintf(&text, "{\"broker\":{\"socket\":\"@SOCK@\"%s%s},"
 	    "\"mcpServers\":{%s}}", *broker != '\0' ? "," : "", broker,
 	    servers);
-	{
-		struct daemon	*d = daemon_start_config(text);
+	return (text);
+}
 
-		free(text);
-		return (d);
+/*
+ * Write text to f with "@SOCK@" as d's socket path, "@DIR@" as its
+ * temporary directory and "@FAKE@" as the fake server's path.
+ */
+static void
+harness_expand(FILE *f, const char *text, const struct daemon *d)
+{
+	const char	*p;
+
+	for (p = text; *p != '\0'; p++) {
+		if (strncmp(p, "@SOCK@", 6) == 0) {
+			fputs(d->sock, f);
+			p += 5;
+		} else if (strncmp(p, "@DIR@", 5) == 0) {
+			fputs(d->dir, f);
+			p += 4;
+		} else if (strncmp(p, "@FAKE@", 6) == 0) {
+			fputs(harness_fake_mcp(), f);
+			p += 5;
+		} else
+			fputc(*p, f);
 	}
+}
+
+/* Replace the file at path at once with text (expanded for d if not NULL). */
+static void
+harness_replace_file(const char *path, const char *text,
+    const struct daemon *d)
+{
+	char	 tmp[PATH_MAX];
+	FILE	*f;
+
+	snprintf(tmp, sizeof tmp, "%s.new", path);
+	ck_assert_ptr_nonnull(f = fopen(tmp, "w"));
+	if (d != NULL)
+		harness_expand(f, text, d);
+	else
+		ck_assert_int_ge(fputs(text, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(rename(tmp, path), 0);
+}
+
+/* Replace a file at once, so a reader never sees half of it. */
+void
+write_file(const char *path, const char *text)
+{
+	harness_replace_file(path, text, NULL);
+}
+
+/* Whether the file at path contains s (fails the test if it cannot open it). */
+int
+file_contains(const char *path, const char *s)
+{
+	FILE	*in, *mem;
+	char	*text = NULL, buf[4096];
+	size_t	 size = 0, n;
+	int	 found;
+
+	ck_assert_msg((in = fopen(path, "r")) != NULL, "%s: %s", path,
+	    strerror(errno));
+	ck_assert_ptr_nonnull(mem = open_memstream(&text, &size));
+	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+		fwrite(buf, 1, n, mem);
+	fclose(in);
+	fclose(mem);
+	found = strstr(text, s) != NULL;
+	free(text);
+	return (found);
+}
+
+/* Start the daemon with the config_text() of broker and servers. */
+struct daemon *
+daemon_start(const char *broker, const char *servers)
+{
+	struct daemon	*d;
+	char		*text;
+
+	text = config_text(broker, servers);
+	d = daemon_start_config(text);
+	free(text);
+	return (d);
 }
 
 /*
  * Start the daemon with a whole config text; "@SOCK@" in it becomes the
- * socket path and "@DIR@" the temporary directory. Fails the test if the
- * daemon does not listen in time.
+ * socket path, "@DIR@" the temporary directory and "@FAKE@" the fake
+ * server's path. Fails the test if the daemon does not listen in time.
  */
 struct daemon *
 daemon_start_config(const char *text)
@@ -139,7 +254,6 @@ daemon_start_limited(const char *text, const struct daemon_limits *lim)
 {
 	struct daemon	*d;
 	struct client	*c;
-	const char	*p;
 	FILE		*f;
 	char		*cause;
 	long		 deadline;
@@ -153,16 +267,7 @@ daemon_start_limited(const char *text, const struct daemon_limits *lim)
 	snprintf(d->log, sizeof d->log, "%s/broker.log", d->dir);
 
 	ck_assert_ptr_nonnull(f = fopen(d->config, "w"));
-	for (p = text; *p != '\0'; p++) {
-		if (strncmp(p, "@SOCK@", 6) == 0) {
-			fputs(d->sock, f);
-			p += 5;
-		} else if (strncmp(p, "@DIR@", 5) == 0) {
-			fputs(d->dir, f);
-			p += 4;
-		} else
-			fputc(*p, f);
-	}
+	harness_expand(f, text, d);
 	fclose(f);
 	if (lim != NULL && lim->uid != 0) {
 		ck_assert_int_eq(chown(d->dir, lim->uid, lim->uid), 0);
@@ -213,14 +318,14 @@ daemon_start_limited(const char *text, const struct daemon_limits *lim)
 		_exit(127);
 	}
 
-	deadline = harness_now_ms() + HARNESS_START_MS;
+	deadline = now_ms() + HARNESS_START_MS;
 	for (;;) {
 		if ((c = client_connect(d->sock, &cause)) != NULL) {
 			client_close(c);
 			return (d);
 		}
 		free(cause);
-		if (!daemon_alive(d) || harness_now_ms() > deadline) {
+		if (!daemon_alive(d) || now_ms() > deadline) {
 			daemon_dump_log(d);
 			ck_abort_msg("mcp-brokerd did not start listening");
 		}
@@ -235,6 +340,79 @@ daemon_alive(struct daemon *d)
 	int	status;
 
 	return (waitpid(d->pid, &status, WNOHANG) == 0);
+}
+
+/*
+ * Replace the running daemon's config file at once with text, expanded
+ * as at start (same socket), so a reload never reads half of it.
+ */
+void
+daemon_write_config(struct daemon *d, const char *text)
+{
+	harness_replace_file(d->config, text, d);
+}
+
+/* Lines of d's log containing needle and each of ap (NULL-terminated). */
+static int
+harness_log_count_v(struct daemon *d, const char *needle, va_list ap)
+{
+	const char	*n;
+	FILE		*f;
+	char		*line = NULL;
+	size_t		 size = 0;
+	va_list		 aq;
+	int		 count = 0;
+
+	if ((f = fopen(d->log, "r")) == NULL)
+		return (0);
+	while (getline(&line, &size, f) != -1) {
+		va_copy(aq, ap);
+		for (n = needle; n != NULL && strstr(line, n) != NULL;
+		    n = va_arg(aq, const char *))
+			;
+		va_end(aq);
+		if (n == NULL)
+			count++;
+	}
+	free(line);
+	fclose(f);
+	return (count);
+}
+
+/* How many lines of the daemon's log contain every needle (NULL-ended). */
+int
+log_count(struct daemon *d, const char *needle, ...)
+{
+	va_list	ap;
+	int	n;
+
+	va_start(ap, needle);
+	n = harness_log_count_v(d, needle, ap);
+	va_end(ap);
+	return (n);
+}
+
+/*
+ * Wait up to ms for a line of the daemon's log containing every needle
+ * (NULL-ended); returns 1 if one came.
+ */
+int
+wait_log(struct daemon *d, int ms, const char *needle, ...)
+{
+	long	deadline = now_ms() + ms;
+	va_list	ap;
+	int	n;
+
+	for (;;) {
+		va_start(ap, needle);
+		n = harness_log_count_v(d, needle, ap);
+		va_end(ap);
+		if (n > 0)
+			return (1);
+		if (now_ms() > deadline)
+			return (0);
+		sleep_ms(20);
+	}
 }
 
 /* Copy the daemon's log to stderr (for a failing test). */
@@ -291,9 +469,9 @@ daemon_stop(struct daemon *d)
 	pid_t	r;
 
 	kill(d->pid, SIGTERM);
-	deadline = harness_now_ms() + HARNESS_STOP_MS;
+	deadline = now_ms() + HARNESS_STOP_MS;
 	while ((r = waitpid(d->pid, &status, WNOHANG)) == 0) {
-		if (harness_now_ms() > deadline) {
+		if (now_ms() > deadline) {
 			daemon_dump_log(d);
 			kill(d->pid, SIGKILL);
 			waitpid(d->pid, &status, 0);
@@ -306,6 +484,18 @@ daemon_stop(struct daemon *d)
 	harness_rmtree(d->dir);
 	free(d);
 	return (status);
+}
+
+/* Stop the daemon like daemon_stop(); fails the test unless it exited 0. */
+void
+daemon_stop_ok(struct daemon *d)
+{
+	pid_t	pid = d->pid;
+	int	status;
+
+	status = daemon_stop(d);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "mcp-brokerd %ld did not exit 0 (status %d)", (long)pid, status);
 }
 
 /* Kill the daemon outright (SIGKILL) and clean up. Frees d. */
@@ -366,6 +556,74 @@ tool_call(struct client *c, const char *server, const char *thread,
 	return (r);
 }
 
+/* Send line as it is, then its '\n'. */
+void
+send_line(struct client *c, const char *line)
+{
+	char	*cause = NULL;
+
+	ck_assert_msg(client_send_raw(c, line, strlen(line), &cause) == 0 &&
+	    client_send_raw(c, "\n", 1, &cause) == 0, "send: %s", cause);
+}
+
+/*
+ * Send tools/call tool on (server, thread) under the number id without
+ * waiting for the answer; as send_call_as().
+ */
+void
+send_call(struct client *c, long id, const char *server, const char *thread,
+    const char *tool, const char *args, const char *extra)
+{
+	send_call_as(c, cJSON_CreateNumber((double)id), server, thread, tool,
+	    args, extra);
+}
+
+/*
+ * Send tools/call tool on (server, thread) under id (taken) without
+ * waiting for the answer; args is JSON text (NULL: {}), extra more
+ * members of params as JSON text without braces (NULL: none).
+ */
+void
+send_call_as(struct client *c, cJSON *id, const char *server,
+    const char *thread, const char *tool, const char *args, const char *extra)
+{
+	cJSON	*params, *arguments, *more, *item, *req;
+	char	*text, *cause = NULL;
+
+	arguments = args != NULL ? cJSON_Parse(args) : cJSON_CreateObject();
+	ck_assert_msg(arguments != NULL, "bad arguments in test: %s", args);
+	params = cJSON_CreateObject();
+	cJSON_AddStringToObject(params, "server", server);
+	cJSON_AddStringToObject(params, "thread", thread);
+	cJSON_AddStringToObject(params, "name", tool);
+	cJSON_AddItemToObject(params, "arguments", arguments);
+	if (extra != NULL) {
+		xasprintf(&text, "{%s}", extra);
+		ck_assert_msg((more = cJSON_Parse(text)) != NULL, "bad params "
+		    "in test: %s", extra);
+		free(text);
+		cJSON_ArrayForEach(item, more)
+			cJSON_AddItemToObject(params, item->string,
+			    cJSON_Duplicate(item, 1));
+		cJSON_Delete(more);
+	}
+	req = jsonrpc_request(id, "tools/call", params);
+	ck_assert_msg(client_send(c, req, &cause) == 0, "send: %s", cause);
+	cJSON_Delete(req);
+}
+
+/* The next message from the daemon, whatever it is (caller frees). */
+cJSON *
+recv_msg(struct client *c)
+{
+	cJSON	*m;
+	char	*cause = NULL;
+
+	m = client_recv(c, HARNESS_TIMEOUT_MS, &cause);
+	ck_assert_msg(m != NULL, "no message from the daemon: %s", cause);
+	return (m);
+}
+
 /* The result member of a response (fails the test on an error). */
 cJSON *
 result_of(cJSON *response)
@@ -402,9 +660,9 @@ error_data(cJSON *response)
 	    cJSON_GetObjectItemCaseSensitive(response, "error"), "data"));
 }
 
-/* A number at a dotted path ("structuredContent.count"); fails if absent. */
-double
-json_number(cJSON *root, const char *path)
+/* The item at a dotted path ("structuredContent.count"), or NULL. */
+static cJSON *
+harness_json_at(cJSON *root, const char *path)
 {
 	char	*copy, *part, *save;
 	cJSON	*item = root;
@@ -413,8 +671,17 @@ json_number(cJSON *root, const char *path)
 	for (part = strtok_r(copy, ".", &save); part != NULL;
 	    part = strtok_r(NULL, ".", &save))
 		item = cJSON_GetObjectItemCaseSensitive(item, part);
-	ck_assert_msg(cJSON_IsNumber(item), "no number at %s", path);
 	free(copy);
+	return (item);
+}
+
+/* A number at a dotted path ("structuredContent.count"); fails if absent. */
+double
+json_number(cJSON *root, const char *path)
+{
+	cJSON	*item = harness_json_at(root, path);
+
+	ck_assert_msg(cJSON_IsNumber(item), "no number at %s", path);
 	return (item->valuedouble);
 }
 
@@ -422,16 +689,154 @@ json_number(cJSON *root, const char *path)
 const char *
 json_string(cJSON *root, const char *path)
 {
-	char	*copy, *part, *save;
-	cJSON	*item = root;
+	cJSON	*item = harness_json_at(root, path);
 
-	copy = xstrdup(path);
-	for (part = strtok_r(copy, ".", &save); part != NULL;
-	    part = strtok_r(NULL, ".", &save))
-		item = cJSON_GetObjectItemCaseSensitive(item, part);
 	ck_assert_msg(cJSON_IsString(item), "no string at %s", path);
-	free(copy);
 	return (item->valuestring);
+}
+
+/* The count of a counter call's result. */
+int
+count_of(cJSON *response)
+{
+	return ((int)json_number(result_of(response),
+	    "structuredContent.count"));
+}
+
+/* The child's pid a counter or pid call's result reports. */
+pid_t
+pid_of(cJSON *response)
+{
+	return ((pid_t)json_number(result_of(response),
+	    "structuredContent.pid"));
+}
+
+/* The session generation the broker put in a result's _meta. */
+int
+generation_of(cJSON *response)
+{
+	return ((int)json_number(result_of(response),
+	    "_meta.mcp-broker/session.generation"));
+}
+
+/* The session id the broker put in a result's _meta. */
+const char *
+session_id_of(cJSON *response)
+{
+	return (json_string(result_of(response),
+	    "_meta.mcp-broker/session.id"));
+}
+
+/* Whether an array of strings (a stderr_tail) has one containing needle. */
+int
+tail_has(cJSON *tail, const char *needle)
+{
+	cJSON	*line;
+
+	cJSON_ArrayForEach(line, tail) {
+		if (cJSON_IsString(line) &&
+		    strstr(line->valuestring, needle) != NULL)
+			return (1);
+	}
+	return (0);
+}
+
+/* broker/session of (server, thread): the whole response (caller frees). */
+cJSON *
+session_of(struct client *c, const char *server, const char *thread)
+{
+	char	*params;
+	cJSON	*r;
+
+	xasprintf(&params, "{\"server\":\"%s\",\"thread\":\"%s\"}", server,
+	    thread);
+	r = rpc(c, "broker/session", params);
+	free(params);
+	return (r);
+}
+
+/* A number member of broker/session's result for (server, thread). */
+static double
+harness_session_number(struct client *c, const char *server,
+    const char *thread, const char *name)
+{
+	cJSON	*r;
+	double	 v;
+
+	r = session_of(c, server, thread);
+	v = json_number(result_of(r), name);
+	cJSON_Delete(r);
+	return (v);
+}
+
+/* The pid broker/session reports for (server, thread). */
+pid_t
+session_pid(struct client *c, const char *server, const char *thread)
+{
+	return ((pid_t)harness_session_number(c, server, thread, "pid"));
+}
+
+/* How many requests the session for (server, thread) has in flight. */
+int
+in_flight_of(struct client *c, const char *server, const char *thread)
+{
+	return ((int)harness_session_number(c, server, thread, "in_flight"));
+}
+
+/* Wait until the session for (server, thread) has n requests in flight. */
+void
+wait_in_flight(struct client *c, const char *server, const char *thread,
+    int n)
+{
+	long	deadline = now_ms() + HARNESS_SETTLE_MS;
+	int	got;
+
+	while ((got = in_flight_of(c, server, thread)) != n) {
+		ck_assert_msg(now_ms() < deadline, "%s/%s: %d in flight, "
+		    "expected %d", server, thread, got, n);
+		sleep_ms(10);
+	}
+}
+
+/* How many sessions broker/status lists. */
+int
+session_count(struct client *c)
+{
+	cJSON	*r;
+	int	 n;
+
+	r = rpc(c, "broker/status", NULL);
+	n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(result_of(r),
+	    "sessions"));
+	cJSON_Delete(r);
+	return (n);
+}
+
+/* One of broker/status's counters. */
+int
+status_counter(struct client *c, const char *name)
+{
+	cJSON	*r, *counters;
+	int	 v;
+
+	r = rpc(c, "broker/status", NULL);
+	counters = cJSON_GetObjectItemCaseSensitive(result_of(r), "counters");
+	v = (int)json_number(counters, name);
+	cJSON_Delete(r);
+	return (v);
+}
+
+/* broker/close with params (JSON text); returns "closed". */
+int
+close_sessions(struct client *c, const char *params)
+{
+	cJSON	*r;
+	int	 closed;
+
+	r = rpc(c, "broker/close", params);
+	closed = (int)json_number(result_of(r), "closed");
+	cJSON_Delete(r);
+	return (closed);
 }
 
 /* Whether pid exists and is not a zombie. */
@@ -457,10 +862,10 @@ pid_alive(pid_t pid)
 int
 wait_pid_gone(pid_t pid, int ms)
 {
-	long	deadline = harness_now_ms() + ms;
+	long	deadline = now_ms() + ms;
 
 	while (pid_alive(pid)) {
-		if (harness_now_ms() > deadline)
+		if (now_ms() > deadline)
 			return (0);
 		sleep_ms(10);
 	}
@@ -514,11 +919,11 @@ children_of(pid_t ppid, pid_t *pids, int max, int *zombies)
 int
 wait_no_children(pid_t ppid, int ms)
 {
-	long	deadline = harness_now_ms() + ms;
+	long	deadline = now_ms() + ms;
 	int	zombies;
 
 	while (children_of(ppid, NULL, 0, &zombies) > 0) {
-		if (harness_now_ms() > deadline)
+		if (now_ms() > deadline)
 			return (0);
 		sleep_ms(10);
 	}

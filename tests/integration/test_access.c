@@ -54,6 +54,8 @@
 #define GONE_MS		3000
 /* How long an agent waits for a refused connection's line and EOF. */
 #define REFUSE_MS	3000
+/* The one server of most fixtures. */
+#define FAKE		"\"fake\":{\"command\":\"@FAKE@\"}"
 
 /* A client process running as another user. */
 struct agent {
@@ -434,15 +436,15 @@ agent_tool(struct agent *a, const char *server, const char *thread,
 	return (agent_rpc(a, "tools/call", params));
 }
 
-/* The pid of the agent's session for (server, thread), started if need be. */
+/* Start (or reach) the agent's session for (server, thread); its pid. */
 static pid_t
-session_pid(struct agent *a, const char *server, const char *thread)
+start_session(struct agent *a, const char *server, const char *thread)
 {
 	cJSON	*r;
 	pid_t	 pid;
 
 	r = agent_tool(a, server, thread, "pid");
-	pid = (pid_t)json_number(result_of(r), "structuredContent.pid");
+	pid = pid_of(r);
 	cJSON_Delete(r);
 	ck_assert(pid_alive(pid));
 	return (pid);
@@ -456,8 +458,8 @@ counter(struct agent *a, const char *thread, pid_t *pid)
 	int	 n;
 
 	r = agent_tool(a, "fake", thread, "counter");
-	n = (int)json_number(result_of(r), "structuredContent.count");
-	*pid = (pid_t)json_number(result_of(r), "structuredContent.pid");
+	n = count_of(r);
+	*pid = pid_of(r);
 	cJSON_Delete(r);
 	return (n);
 }
@@ -588,14 +590,12 @@ open_dir(struct daemon *dd)
 static void
 setup_sessions(void)
 {
-	char	broker[256], servers[1024];
+	char	broker[256];
 
 	snprintf(broker, sizeof broker, "\"socket_mode\":\"0666\","
 	    "\"admin_group\":%d,\"shutdown_grace_ms\":%d", ADMIN_GID,
 	    GRACE_MS);
-	snprintf(servers, sizeof servers, "\"fake\":{\"command\":\"%s\"}",
-	    harness_fake_mcp());
-	d = daemon_start(broker, servers);
+	d = daemon_start(broker, FAKE);
 	open_dir(d);
 }
 
@@ -612,12 +612,10 @@ acl_broker(char *buf, size_t size, const char *uids)
 static void
 setup_acl(void)
 {
-	char	broker[512], servers[1024];
+	char	broker[512];
 
 	acl_broker(broker, sizeof broker, "[\"root\",65534]");
-	snprintf(servers, sizeof servers, "\"fake\":{\"command\":\"%s\"}",
-	    harness_fake_mcp());
-	d = daemon_start(broker, servers);
+	d = daemon_start(broker, FAKE);
 	open_dir(d);
 }
 
@@ -625,25 +623,18 @@ setup_acl(void)
 static void
 setup_socket(void)
 {
-	char	broker[256], servers[1024];
+	char	broker[256];
 
 	snprintf(broker, sizeof broker, "\"socket_mode\":\"0660\","
 	    "\"socket_group\":%d", MEMBER_GID);
-	snprintf(servers, sizeof servers, "\"fake\":{\"command\":\"%s\"}",
-	    harness_fake_mcp());
-	d = daemon_start(broker, servers);
+	d = daemon_start(broker, FAKE);
 	open_dir(d);
 }
 
 static void
 teardown(void)
 {
-	pid_t	pid = d->pid;
-	int	status;
-
-	status = daemon_stop(d);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "mcp-brokerd %ld did not exit 0 (status %d)", (long)pid, status);
+	daemon_stop_ok(d);
 }
 
 /* ---- Sessions belong to their user. ---- */
@@ -679,9 +670,9 @@ START_TEST(test_user_status_lists_only_own_sessions)
 	cJSON		*list;
 	pid_t		 pa, pb1, pb2;
 
-	pa = session_pid(a, "fake", "t");
-	pb1 = session_pid(b, "fake", "t");
-	pb2 = session_pid(b, "fake", "u");
+	pa = start_session(a, "fake", "t");
+	pb1 = start_session(b, "fake", "t");
+	pb2 = start_session(b, "fake", "u");
 
 	list = status_sessions(a);
 	ck_assert_int_eq(cJSON_GetArraySize(list), 1);
@@ -706,8 +697,8 @@ START_TEST(test_root_status_lists_every_users_sessions)
 	cJSON		*list;
 	pid_t		 pa, pb;
 
-	pa = session_pid(a, "fake", "t");
-	pb = session_pid(b, "fake", "t");
+	pa = start_session(a, "fake", "t");
+	pb = start_session(b, "fake", "t");
 	list = status_sessions(r);
 	ck_assert_int_eq(cJSON_GetArraySize(list), 2);
 	ck_assert_int_eq(sessions_of(list, NOBODY_UID, pa), 1);
@@ -774,7 +765,7 @@ START_TEST(test_user_session_lookup_misses_other_users_key)
 	cJSON		*r;
 	pid_t		 pb;
 
-	pb = session_pid(b, "fake", "t");
+	pb = start_session(b, "fake", "t");
 	r = agent_rpc(a, "broker/session", params);
 	ck_assert_int_eq(error_code(r), -32602);
 	ck_assert_ptr_nonnull(strstr(json_string(r, "error.message"),
@@ -800,8 +791,8 @@ START_TEST(test_root_closes_every_users_sessions)
 	cJSON		*list;
 	pid_t		 pa, pb;
 
-	pa = session_pid(a, "fake", "t");
-	pb = session_pid(b, "fake", "t");
+	pa = start_session(a, "fake", "t");
+	pb = start_session(b, "fake", "t");
 	ck_assert_int_eq(close_as(r, "{\"thread\":\"t\"}"), 2);
 	ck_assert(wait_pid_gone(pa, GONE_MS));
 	ck_assert(wait_pid_gone(pb, GONE_MS));
@@ -846,8 +837,8 @@ START_TEST(test_admin_group_as_primary_group_sees_all_and_may_reload)
 	cJSON		*list;
 	pid_t		 pa, pb;
 
-	pa = session_pid(a, "fake", "t");
-	pb = session_pid(b, "fake", "t");
+	pa = start_session(a, "fake", "t");
+	pb = start_session(b, "fake", "t");
 	ck_assert(is_admin(c));
 	list = status_sessions(c);
 	ck_assert_int_eq(cJSON_GetArraySize(list), 2);
@@ -871,8 +862,8 @@ START_TEST(test_admin_group_as_supplementary_group_sees_all_and_may_reload)
 	cJSON		*list;
 	pid_t		 pa, pb;
 
-	pa = session_pid(a, "fake", "t");
-	pb = session_pid(b, "fake", "t");
+	pa = start_session(a, "fake", "t");
+	pb = start_session(b, "fake", "t");
 	ck_assert(is_admin(c));
 	list = status_sessions(c);
 	ck_assert_int_eq(cJSON_GetArraySize(list), 2);
@@ -895,8 +886,8 @@ START_TEST(test_admin_group_member_closes_other_users_sessions)
 	struct agent	*c = user(THIRD_UID, THIRD_UID, groups, 1);
 	pid_t		 pa, pb;
 
-	pa = session_pid(a, "fake", "t");
-	pb = session_pid(b, "fake", "t");
+	pa = start_session(a, "fake", "t");
+	pb = start_session(b, "fake", "t");
 	ck_assert_int_eq(close_as(c, "{\"all\":true}"), 2);
 	ck_assert(wait_pid_gone(pa, GONE_MS));
 	ck_assert(wait_pid_gone(pb, GONE_MS));
@@ -913,7 +904,7 @@ START_TEST(test_other_groups_do_not_make_an_admin)
 	struct agent	*b = user(NOBODY_UID, NOBODY_UID, NULL, 0);
 	cJSON		*list;
 
-	session_pid(b, "fake", "t");
+	start_session(b, "fake", "t");
 	ck_assert(!is_admin(a));
 	list = status_sessions(a);
 	ck_assert_int_eq(cJSON_GetArraySize(list), 0);
@@ -937,8 +928,8 @@ daemon_as_user(void)
 
 	snprintf(text, sizeof text, "{\"broker\":{\"socket\":\"@SOCK@\","
 	    "\"socket_mode\":\"0666\",\"allow_uids\":[%d],"
-	    "\"shutdown_grace_ms\":%d},\"mcpServers\":{\"fake\":{"
-	    "\"command\":\"%s\"}}}", NOBODY_UID, GRACE_MS, harness_fake_mcp());
+	    "\"shutdown_grace_ms\":%d},\"mcpServers\":{" FAKE "}}",
+	    NOBODY_UID, GRACE_MS);
 	dd = daemon_start_limited(text, &lim);
 	open_dir(dd);
 	return (dd);
@@ -950,7 +941,7 @@ START_TEST(test_daemons_own_user_is_served_when_not_listed)
 
 	d = daemon_as_user();
 	o = user(DAEMON_UID, DAEMON_UID, NULL, 0);
-	session_pid(o, "fake", "t");
+	start_session(o, "fake", "t");
 	agent_stop(o);
 	teardown();
 }
@@ -965,7 +956,7 @@ START_TEST(test_daemons_own_user_is_admin)
 	d = daemon_as_user();
 	a = user(NOBODY_UID, NOBODY_UID, NULL, 0);
 	o = user(DAEMON_UID, DAEMON_UID, NULL, 0);
-	pa = session_pid(a, "fake", "t");
+	pa = start_session(a, "fake", "t");
 	ck_assert(is_admin(o));
 	list = status_sessions(o);
 	ck_assert_int_eq(sessions_of(list, NOBODY_UID, pa), 1);
@@ -1031,7 +1022,7 @@ START_TEST(test_allow_groups_serves_supplementary_group_member)
 	cJSON		*list;
 	pid_t		 p;
 
-	p = session_pid(b, "fake", "t");
+	p = start_session(b, "fake", "t");
 	list = status_sessions(b);
 	ck_assert_int_eq(sessions_of(list, OTHER_UID, p), 1);
 	cJSON_Delete(list);
@@ -1043,7 +1034,7 @@ START_TEST(test_allow_groups_serves_primary_group_member)
 {
 	struct agent	*b = user(OTHER_UID, MEMBER_GID, NULL, 0);
 
-	session_pid(b, "fake", "t");
+	start_session(b, "fake", "t");
 	agent_stop(b);
 }
 END_TEST
@@ -1066,7 +1057,7 @@ START_TEST(test_allow_groups_serves_member_with_many_groups)
 	    "supplementary groups (sorted last of %d), is not served: %s",
 	    OTHER_UID, MEMBER_GID, MANY_GROUPS + 1, cause);
 	cJSON_Delete(r);
-	session_pid(b, "fake", "t");
+	start_session(b, "fake", "t");
 	agent_stop(b);
 }
 END_TEST
@@ -1084,26 +1075,22 @@ END_TEST
 START_TEST(test_reload_applies_a_new_allow_list_to_new_connections)
 {
 	struct agent	*r, *b;
-	char		 broker[512], text[2048];
-	FILE		*f;
+	char		 broker[512], *text;
 
 	b = user(OTHER_UID, OTHER_UID, NULL, 0);
 	assert_refused(b);
 	agent_stop(b);
 
 	acl_broker(broker, sizeof broker, "[\"root\",65534,65533]");
-	snprintf(text, sizeof text, "{\"broker\":{\"socket\":\"%s\",%s},"
-	    "\"mcpServers\":{\"fake\":{\"command\":\"%s\"}}}", d->sock,
-	    broker, harness_fake_mcp());
-	ck_assert_ptr_nonnull(f = fopen(d->config, "w"));
-	fputs(text, f);
-	fclose(f);
+	text = config_text(broker, FAKE);
+	daemon_write_config(d, text);
+	free(text);
 	r = root();
 	ck_assert_int_eq(reload_as(r), 0);
 	agent_stop(r);
 
 	b = user(OTHER_UID, OTHER_UID, NULL, 0);
-	session_pid(b, "fake", "t");
+	start_session(b, "fake", "t");
 	agent_stop(b);
 }
 END_TEST
@@ -1111,15 +1098,11 @@ END_TEST
 START_TEST(test_root_is_served_when_not_listed)
 {
 	struct agent	*r;
-	char		 servers[1024];
 
-	snprintf(servers, sizeof servers, "\"fake\":{\"command\":\"%s\"}",
-	    harness_fake_mcp());
-	d = daemon_start("\"allow_uids\":[65534],\"allow_groups\":[]",
-	    servers);
+	d = daemon_start("\"allow_uids\":[65534],\"allow_groups\":[]", FAKE);
 	open_dir(d);
 	r = root();
-	session_pid(r, "fake", "t");
+	start_session(r, "fake", "t");
 	agent_stop(r);
 	teardown();
 }
@@ -1156,7 +1139,7 @@ START_TEST(test_socket_admits_group_member)
 	const gid_t	 groups[] = { MEMBER_GID };
 	struct agent	*b = user(OTHER_UID, OTHER_UID, groups, 1);
 
-	session_pid(b, "fake", "t");
+	start_session(b, "fake", "t");
 	agent_stop(b);
 }
 END_TEST
@@ -1165,14 +1148,12 @@ START_TEST(test_socket_group_by_name)
 {
 	struct group	*gr;
 	struct stat	 st;
-	char		 broker[256], servers[1024];
+	char		 broker[256];
 
 	ck_assert_ptr_nonnull(gr = getgrgid(NOBODY_UID));
 	snprintf(broker, sizeof broker, "\"socket_mode\":\"0660\","
 	    "\"socket_group\":\"%s\"", gr->gr_name);
-	snprintf(servers, sizeof servers, "\"fake\":{\"command\":\"%s\"}",
-	    harness_fake_mcp());
-	d = daemon_start(broker, servers);
+	d = daemon_start(broker, FAKE);
 	ck_assert_int_eq(stat(d->sock, &st), 0);
 	ck_assert_int_eq((long)st.st_gid, (long)NOBODY_UID);
 	ck_assert_int_eq((int)(st.st_mode & 07777), 0660);
@@ -1198,22 +1179,19 @@ static const char *env_set[][2] = {
 static void
 setup_env(void)
 {
-	char	servers[2048];
 	size_t	i;
 
 	for (i = 0; i < sizeof env_set / sizeof env_set[0]; i++)
 		ck_assert_int_eq(setenv(env_set[i][0], env_set[i][1], 1), 0);
 	ck_assert_int_eq(setenv("MCPB_TEST_FAKE", harness_fake_mcp(), 1), 0);
-	snprintf(servers, sizeof servers,
-	    "\"env\":{\"command\":\"%s\",\"args\":[\"--env-tool\"],"
+	d = daemon_start("",
+	    "\"env\":{\"command\":\"@FAKE@\",\"args\":[\"--env-tool\"],"
 	    "\"env\":{\"TOKEN\":\"${SECRET_TOKEN}\",\"PLAIN\":\"x\"},"
 	    "\"cwd\":\"@DIR@\"},"
 	    "\"expanded\":{\"command\":\"${MCPB_TEST_FAKE}\","
 	    "\"args\":[\"${MCPB_TEST_FLAG}\"],"
 	    "\"env\":{\"LITERAL\":\"$${SECRET_TOKEN}\","
-	    "\"JOINED\":\"a-${TZ}-b\"},\"cwd\":\"${MCPB_TEST_CWD}\"}",
-	    harness_fake_mcp());
-	d = daemon_start("", servers);
+	    "\"JOINED\":\"a-${TZ}-b\"},\"cwd\":\"${MCPB_TEST_CWD}\"}");
 }
 
 static void
@@ -1306,26 +1284,6 @@ START_TEST(test_variables_expand_in_command_args_env_and_cwd)
 	cJSON_Delete(sc);
 }
 END_TEST
-
-/* Whether the file at path contains s. */
-static int
-file_contains(const char *path, const char *s)
-{
-	FILE	*in, *mem;
-	char	*text = NULL, buf[4096];
-	size_t	 size = 0, n;
-	int	 found;
-
-	ck_assert_ptr_nonnull(in = fopen(path, "r"));
-	ck_assert_ptr_nonnull(mem = open_memstream(&text, &size));
-	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-		fwrite(buf, 1, n, mem);
-	fclose(in);
-	fclose(mem);
-	found = strstr(text, s) != NULL;
-	free(text);
-	return (found);
-}
 
 START_TEST(test_expanded_secret_stays_out_of_answers_and_log)
 {
@@ -1452,9 +1410,7 @@ access_suite(void)
 	Suite	*s = suite_create("access");
 	TCase	*tc;
 
-	tc = tcase_create("sessions");
-	tcase_add_checked_fixture(tc, setup_sessions, teardown);
-	tcase_set_timeout(tc, 90);
+	tc = harness_add_tcase(s, "sessions", setup_sessions, teardown, 90);
 	tcase_add_test(tc, test_same_thread_of_two_users_reaches_two_children);
 	tcase_add_test(tc, test_user_status_lists_only_own_sessions);
 	tcase_add_test(tc, test_root_status_lists_every_users_sessions);
@@ -1463,11 +1419,8 @@ access_suite(void)
 	    test_user_close_by_key_never_reaches_other_users_session);
 	tcase_add_test(tc, test_user_session_lookup_misses_other_users_key);
 	tcase_add_test(tc, test_root_closes_every_users_sessions);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("admins");
-	tcase_add_checked_fixture(tc, setup_sessions, teardown);
-	tcase_set_timeout(tc, 90);
+	tc = harness_add_tcase(s, "admins", setup_sessions, teardown, 90);
 	tcase_add_test(tc, test_reload_by_non_admin_is_forbidden);
 	tcase_add_test(tc, test_reload_by_root_succeeds);
 	tcase_add_test(tc,
@@ -1476,17 +1429,12 @@ access_suite(void)
 	    test_admin_group_as_supplementary_group_sees_all_and_may_reload);
 	tcase_add_test(tc, test_admin_group_member_closes_other_users_sessions);
 	tcase_add_test(tc, test_other_groups_do_not_make_an_admin);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("daemon's user");
-	tcase_set_timeout(tc, 90);
+	tc = harness_add_tcase(s, "daemon's user", NULL, NULL, 90);
 	tcase_add_test(tc, test_daemons_own_user_is_served_when_not_listed);
 	tcase_add_test(tc, test_daemons_own_user_is_admin);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("allow lists");
-	tcase_add_checked_fixture(tc, setup_acl, teardown);
-	tcase_set_timeout(tc, 90);
+	tc = harness_add_tcase(s, "allow lists", setup_acl, teardown, 90);
 	tcase_add_test(tc, test_allow_uids_serves_listed_uid);
 	tcase_add_test(tc,
 	    test_allow_uids_refuses_unlisted_uid_with_one_line_and_closes);
@@ -1497,53 +1445,35 @@ access_suite(void)
 	tcase_add_test(tc, test_admin_group_alone_does_not_admit);
 	tcase_add_test(tc,
 	    test_reload_applies_a_new_allow_list_to_new_connections);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("root");
-	tcase_set_timeout(tc, 90);
+	tc = harness_add_tcase(s, "root", NULL, NULL, 90);
 	tcase_add_test(tc, test_root_is_served_when_not_listed);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("socket file");
-	tcase_add_checked_fixture(tc, setup_socket, teardown);
-	tcase_set_timeout(tc, 90);
+	tc = harness_add_tcase(s, "socket file", setup_socket, teardown, 90);
 	tcase_add_test(tc, test_socket_file_has_mode_and_group);
 	tcase_add_test(tc, test_socket_refuses_user_outside_group);
 	tcase_add_test(tc, test_socket_admits_group_member);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("socket group by name");
-	tcase_set_timeout(tc, 90);
+	tc = harness_add_tcase(s, "socket group by name", NULL, NULL, 90);
 	tcase_add_test(tc, test_socket_group_by_name);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("child environment");
-	tcase_add_checked_fixture(tc, setup_env, teardown_env);
-	tcase_set_timeout(tc, 90);
+	tc = harness_add_tcase(s, "child environment", setup_env, teardown_env,
+	    90);
 	tcase_add_test(tc,
 	    test_child_environment_is_base_variables_and_configured_env);
 	tcase_add_test(tc, test_child_runs_in_configured_cwd);
 	tcase_add_test(tc, test_variables_expand_in_command_args_env_and_cwd);
 	tcase_add_test(tc, test_expanded_secret_stays_out_of_answers_and_log);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("check-config");
-	tcase_set_timeout(tc, 90);
+	tc = harness_add_tcase(s, "check-config", NULL, NULL, 90);
 	tcase_add_test(tc,
 	    test_check_config_names_the_path_of_each_unset_variable);
 	tcase_add_test(tc, test_check_config_passes_once_the_variable_is_set);
-	suite_add_tcase(s, tc);
 	return (s);
 }
 
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(access_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? 0 : 1);
+	return (harness_run_suite(access_suite()));
 }

@@ -2,7 +2,6 @@
  * The broker end to end: state persists within a thread and not across
  * threads, routing by key, the _meta it adds, and its own methods.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,32 +15,14 @@ static struct daemon	*d;
 static void
 setup(void)
 {
-	char	servers[1024];
-
-	snprintf(servers, sizeof servers,
-	    "\"fake\":{\"command\":\"%s\"},"
-	    "\"off\":{\"command\":\"%s\",\"disabled\":true}",
-	    harness_fake_mcp(), harness_fake_mcp());
-	d = daemon_start("", servers);
+	d = daemon_start("", "\"fake\":{\"command\":\"@FAKE@\"},"
+	    "\"off\":{\"command\":\"@FAKE@\",\"disabled\":true}");
 }
 
 static void
 teardown(void)
 {
-	pid_t	pid = d->pid;
-	int	status;
-
-	status = daemon_stop(d);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "mcp-brokerd %ld did not exit 0 (status %d)", (long)pid, status);
-}
-
-/* The counter of a call's result. */
-static int
-count_of(cJSON *response)
-{
-	return ((int)json_number(result_of(response),
-	    "structuredContent.count"));
+	daemon_stop_ok(d);
 }
 
 START_TEST(test_state_persists_within_a_thread)
@@ -68,8 +49,7 @@ START_TEST(test_threads_get_separate_children)
 	r2 = tool_call(c, "fake", "t2", "counter", NULL);
 	ck_assert_int_eq(count_of(r1), 1);
 	ck_assert_int_eq(count_of(r2), 1);
-	ck_assert_double_ne(json_number(result_of(r1), "structuredContent.pid"),
-	    json_number(result_of(r2), "structuredContent.pid"));
+	ck_assert_int_ne(pid_of(r1), pid_of(r2));
 	cJSON_Delete(r1);
 	cJSON_Delete(r2);
 	client_close(c);
@@ -85,8 +65,7 @@ START_TEST(test_same_thread_from_two_connections_reaches_one_child)
 	r2 = tool_call(b, "fake", "shared", "counter", NULL);
 	ck_assert_int_eq(count_of(r1), 1);
 	ck_assert_int_eq(count_of(r2), 2);
-	ck_assert_double_eq(json_number(result_of(r1), "structuredContent.pid"),
-	    json_number(result_of(r2), "structuredContent.pid"));
+	ck_assert_int_eq(pid_of(r1), pid_of(r2));
 	cJSON_Delete(r1);
 	cJSON_Delete(r2);
 	client_close(a);
@@ -102,14 +81,9 @@ START_TEST(test_result_carries_session_meta)
 	r1 = tool_call(c, "fake", "m", "counter", NULL);
 	r2 = tool_call(c, "fake", "m", "counter", NULL);
 	r3 = tool_call(c, "fake", "other", "counter", NULL);
-	ck_assert_int_eq((int)json_number(result_of(r1),
-	    "_meta.mcp-broker/session.generation"), 1);
-	ck_assert_str_eq(json_string(result_of(r1),
-	    "_meta.mcp-broker/session.id"), json_string(result_of(r2),
-	    "_meta.mcp-broker/session.id"));
-	ck_assert_str_ne(json_string(result_of(r1),
-	    "_meta.mcp-broker/session.id"), json_string(result_of(r3),
-	    "_meta.mcp-broker/session.id"));
+	ck_assert_int_eq(generation_of(r1), 1);
+	ck_assert_str_eq(session_id_of(r1), session_id_of(r2));
+	ck_assert_str_ne(session_id_of(r1), session_id_of(r3));
 	cJSON_Delete(r1);
 	cJSON_Delete(r2);
 	cJSON_Delete(r3);
@@ -253,10 +227,8 @@ static Suite *
 basic_suite(void)
 {
 	Suite	*s = suite_create("basic");
-	TCase	*tc = tcase_create("end to end");
+	TCase	*tc = harness_add_tcase(s, "end to end", setup, teardown, 60);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_state_persists_within_a_thread);
 	tcase_add_test(tc, test_threads_get_separate_children);
 	tcase_add_test(tc, test_same_thread_from_two_connections_reaches_one_child);
@@ -267,18 +239,11 @@ basic_suite(void)
 	tcase_add_test(tc, test_session_method_shows_handshake_and_create);
 	tcase_add_test(tc, test_servers_lists_config_without_env);
 	tcase_add_test(tc, test_disabled_server_is_refused);
-	suite_add_tcase(s, tc);
 	return (s);
 }
 
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(basic_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? 0 : 1);
+	return (harness_run_suite(basic_suite()));
 }

@@ -11,13 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
 
 #include "harness.h"
-#include "jsonrpc.h"
 
 /* Each step of the close escalation in the fixture's config. */
 #define GRACE_MS	300
@@ -34,78 +32,37 @@ static struct daemon	*d;
 static void
 setup(void)
 {
-	char	servers[2048], broker[64];
-	const char *fake = harness_fake_mcp();
+	char	broker[64];
 
 	snprintf(broker, sizeof broker, "\"shutdown_grace_ms\":%d", GRACE_MS);
-	snprintf(servers, sizeof servers,
-	    "\"s1\":{\"command\":\"%s\"},"
-	    "\"s2\":{\"command\":\"%s\"},"
-	    "\"linger\":{\"command\":\"%s\",\"args\":[\"--linger\"]},"
-	    "\"stubborn\":{\"command\":\"%s\",\"args\":[\"--ignore-term\"]},"
-	    "\"hang\":{\"command\":\"%s\",\"args\":[\"--hang-handshake\"]}",
-	    fake, fake, fake, fake, fake);
-	d = daemon_start(broker, servers);
+	d = daemon_start(broker,
+	    "\"s1\":{\"command\":\"@FAKE@\"},"
+	    "\"s2\":{\"command\":\"@FAKE@\"},"
+	    "\"linger\":{\"command\":\"@FAKE@\",\"args\":[\"--linger\"]},"
+	    "\"stubborn\":{\"command\":\"@FAKE@\","
+	    "\"args\":[\"--ignore-term\"]},"
+	    "\"hang\":{\"command\":\"@FAKE@\","
+	    "\"args\":[\"--hang-handshake\"]}");
 }
 
 static void
 teardown(void)
 {
-	pid_t	pid = d->pid;
-	int	status;
-
-	status = daemon_stop(d);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "mcp-brokerd %ld did not exit 0 (status %d)", (long)pid, status);
-}
-
-static long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (ts.tv_sec * 1000L + ts.tv_nsec / 1000000L);
+	daemon_stop_ok(d);
 }
 
 /* Start (or reach) the session for (server, thread); returns its pid. */
 static pid_t
-session_pid(struct client *c, const char *server, const char *thread)
+start_session(struct client *c, const char *server, const char *thread)
 {
 	cJSON	*r;
 	pid_t	 pid;
 
 	r = tool_call(c, server, thread, "pid", NULL);
-	pid = (pid_t)json_number(result_of(r), "structuredContent.pid");
+	pid = pid_of(r);
 	cJSON_Delete(r);
 	ck_assert(pid_alive(pid));
 	return (pid);
-}
-
-/* broker/close with params (JSON text); returns "closed". */
-static int
-close_sessions(struct client *c, const char *params)
-{
-	cJSON	*r;
-	int	 closed;
-
-	r = rpc(c, "broker/close", params);
-	closed = (int)json_number(result_of(r), "closed");
-	cJSON_Delete(r);
-	return (closed);
-}
-
-/* How many sessions broker/status lists. */
-static int
-session_count(struct client *c)
-{
-	cJSON	*r;
-	int	 n;
-
-	r = rpc(c, "broker/status", NULL);
-	n = cJSON_GetArraySize(cJSON_GetObjectItem(result_of(r), "sessions"));
-	cJSON_Delete(r);
-	return (n);
 }
 
 /* Wait up to ms until ppid has no zombie child; returns 1 if so. */
@@ -121,49 +78,6 @@ wait_no_zombies(pid_t ppid, int ms)
 			return (1);
 		if (now_ms() > deadline)
 			return (0);
-		sleep_ms(10);
-	}
-}
-
-/* Send tools/call under id without waiting for its answer. */
-static void
-send_call(struct client *c, int id, const char *server, const char *thread,
-    const char *tool, const char *args)
-{
-	cJSON	*params, *req;
-	char	*cause = NULL;
-
-	params = cJSON_CreateObject();
-	cJSON_AddStringToObject(params, "server", server);
-	cJSON_AddStringToObject(params, "thread", thread);
-	cJSON_AddStringToObject(params, "name", tool);
-	cJSON_AddItemToObject(params, "arguments", args != NULL ?
-	    cJSON_Parse(args) : cJSON_CreateObject());
-	req = jsonrpc_request(cJSON_CreateNumber(id), "tools/call", params);
-	ck_assert_msg(client_send(c, req, &cause) == 0, "send: %s", cause);
-	cJSON_Delete(req);
-}
-
-/* Wait until the session for (server, thread) has n requests in flight. */
-static void
-wait_in_flight(struct client *c, const char *server, const char *thread,
-    int n)
-{
-	long	 deadline = now_ms() + GONE_MS;
-	char	 params[256];
-	cJSON	*r;
-	int	 in_flight;
-
-	snprintf(params, sizeof params, "{\"server\":\"%s\",\"thread\":\"%s\"}",
-	    server, thread);
-	for (;;) {
-		r = rpc(c, "broker/session", params);
-		in_flight = (int)json_number(result_of(r), "in_flight");
-		cJSON_Delete(r);
-		if (in_flight == n)
-			return;
-		ck_assert_msg(now_ms() < deadline, "%s/%s: %d in flight, "
-		    "expected %d", server, thread, in_flight, n);
 		sleep_ms(10);
 	}
 }
@@ -195,9 +109,9 @@ START_TEST(test_close_thread_closes_it_on_every_server)
 	pid_t		 a1, a2, b1;
 	cJSON		*r;
 
-	a1 = session_pid(c, "s1", "a");
-	a2 = session_pid(c, "s2", "a");
-	b1 = session_pid(c, "s1", "b");
+	a1 = start_session(c, "s1", "a");
+	a2 = start_session(c, "s2", "a");
+	b1 = start_session(c, "s1", "b");
 	cJSON_Delete(tool_call(c, "s1", "b", "counter", NULL));
 
 	ck_assert_int_eq(close_sessions(c, "{\"thread\":\"a\"}"), 2);
@@ -211,10 +125,8 @@ START_TEST(test_close_thread_closes_it_on_every_server)
 
 	/* Thread b kept its process and its state. */
 	r = tool_call(c, "s1", "b", "counter", NULL);
-	ck_assert_int_eq((int)json_number(result_of(r),
-	    "structuredContent.count"), 2);
-	ck_assert_int_eq((int)json_number(result_of(r),
-	    "structuredContent.pid"), b1);
+	ck_assert_int_eq(count_of(r), 2);
+	ck_assert_int_eq(pid_of(r), b1);
 	cJSON_Delete(r);
 	client_close(c);
 }
@@ -225,16 +137,16 @@ START_TEST(test_close_server_closes_only_that_servers_sessions)
 	struct client	*c = daemon_connect(d);
 	pid_t		 s1a, s1b, s2a;
 
-	s1a = session_pid(c, "s1", "a");
-	s1b = session_pid(c, "s1", "b");
-	s2a = session_pid(c, "s2", "a");
+	s1a = start_session(c, "s1", "a");
+	s1b = start_session(c, "s1", "b");
+	s2a = start_session(c, "s2", "a");
 
 	ck_assert_int_eq(close_sessions(c, "{\"server\":\"s1\"}"), 2);
 	ck_assert(wait_pid_gone(s1a, GONE_MS));
 	ck_assert(wait_pid_gone(s1b, GONE_MS));
 	assert_children_are(&s2a, 1);
 	ck_assert_int_eq(session_count(c), 1);
-	ck_assert_int_eq(session_pid(c, "s2", "a"), s2a);
+	ck_assert_int_eq(start_session(c, "s2", "a"), s2a);
 	client_close(c);
 }
 END_TEST
@@ -244,9 +156,9 @@ START_TEST(test_close_server_and_thread_closes_exactly_one)
 	struct client	*c = daemon_connect(d);
 	pid_t		 s1x, keep[2];
 
-	s1x = session_pid(c, "s1", "x");
-	keep[0] = session_pid(c, "s1", "y");
-	keep[1] = session_pid(c, "s2", "x");
+	s1x = start_session(c, "s1", "x");
+	keep[0] = start_session(c, "s1", "y");
+	keep[1] = start_session(c, "s2", "x");
 
 	ck_assert_int_eq(close_sessions(c,
 	    "{\"server\":\"s1\",\"thread\":\"x\"}"), 1);
@@ -263,10 +175,10 @@ START_TEST(test_close_all_leaves_no_child)
 	pid_t		 pids[4];
 	int		 i, zombies;
 
-	pids[0] = session_pid(c, "s1", "a");
-	pids[1] = session_pid(c, "s1", "b");
-	pids[2] = session_pid(c, "s2", "a");
-	pids[3] = session_pid(c, "linger", "a");
+	pids[0] = start_session(c, "s1", "a");
+	pids[1] = start_session(c, "s1", "b");
+	pids[2] = start_session(c, "s2", "a");
+	pids[3] = start_session(c, "linger", "a");
 	assert_children_are(pids, 4);
 
 	ck_assert_int_eq(close_sessions(c, "{\"all\":true}"), 4);
@@ -292,22 +204,18 @@ START_TEST(test_close_forgets_the_key)
 	ck_assert_int_eq(error_code(r), -32012);
 	cJSON_Delete(r);
 	r = tool_call(c, "s1", "k", "counter", NULL);
-	ck_assert_int_eq((int)json_number(result_of(r),
-	    "_meta.mcp-broker/session.generation"), 2);
+	ck_assert_int_eq(generation_of(r), 2);
 	cJSON_Delete(r);
 	r = tool_call(c, "s1", "k", "counter", NULL);
-	ck_assert_int_eq((int)json_number(result_of(r),
-	    "structuredContent.count"), 2);
+	ck_assert_int_eq(count_of(r), 2);
 	cJSON_Delete(r);
 
 	/* ... and an explicit close starts the key over at 1. */
 	ck_assert_int_eq(close_sessions(c,
 	    "{\"server\":\"s1\",\"thread\":\"k\"}"), 1);
 	r = tool_call(c, "s1", "k", "counter", NULL);
-	ck_assert_int_eq((int)json_number(result_of(r),
-	    "_meta.mcp-broker/session.generation"), 1);
-	ck_assert_int_eq((int)json_number(result_of(r),
-	    "structuredContent.count"), 1);
+	ck_assert_int_eq(generation_of(r), 1);
+	ck_assert_int_eq(count_of(r), 1);
 	cJSON_Delete(r);
 	client_close(c);
 }
@@ -321,8 +229,8 @@ START_TEST(test_close_answers_request_in_flight_with_session_lost)
 	long		 t0, took;
 	pid_t		 pid;
 
-	pid = session_pid(a, "s1", "busy");
-	send_call(a, 1000, "s1", "busy", "sleep", "{\"ms\":3000}");
+	pid = start_session(a, "s1", "busy");
+	send_call(a, 1000, "s1", "busy", "sleep", "{\"ms\":3000}", NULL);
 	wait_in_flight(b, "s1", "busy", 1);
 
 	t0 = now_ms();
@@ -352,9 +260,9 @@ START_TEST(test_close_answers_requests_waiting_for_the_handshake)
 	long		 t0, took;
 	pid_t		 pid;
 
-	send_call(a, 1000, "hang", "t", "counter", NULL);
+	send_call(a, 1000, "hang", "t", "counter", NULL, NULL);
 	wait_in_flight(b, "hang", "t", 1);
-	r = rpc(b, "broker/session", "{\"server\":\"hang\",\"thread\":\"t\"}");
+	r = session_of(b, "hang", "t");
 	ck_assert_str_eq(json_string(result_of(r), "state"), "starting");
 	pid = (pid_t)json_number(result_of(r), "pid");
 	cJSON_Delete(r);
@@ -380,7 +288,7 @@ START_TEST(test_close_of_nothing_closes_nothing)
 	struct client	*c = daemon_connect(d);
 	pid_t		 pid;
 
-	pid = session_pid(c, "s1", "here");
+	pid = start_session(c, "s1", "here");
 	ck_assert_int_eq(close_sessions(c, "{\"thread\":\"absent\"}"), 0);
 	ck_assert_int_eq(close_sessions(c,
 	    "{\"server\":\"s2\",\"thread\":\"here\"}"), 0);
@@ -427,7 +335,7 @@ START_TEST(test_close_bad_forms_are_invalid_params)
 	size_t		 i;
 	pid_t		 pid;
 
-	pid = session_pid(c, "s1", "a");
+	pid = start_session(c, "s1", "a");
 	for (i = 0; i < sizeof forms / sizeof *forms; i++) {
 		r = rpc(c, "broker/close", forms[i]);
 		ck_assert_msg(error_code(r) == -32602, "broker/close %s: "
@@ -450,7 +358,7 @@ START_TEST(test_close_escalates_to_sigterm_after_grace)
 	long		 t0, gone_at;
 	pid_t		 pid;
 
-	pid = session_pid(c, "linger", "t");
+	pid = start_session(c, "linger", "t");
 	t0 = now_ms();
 	ck_assert_int_eq(close_sessions(c, "{\"server\":\"linger\"}"), 1);
 
@@ -474,7 +382,7 @@ START_TEST(test_close_escalates_to_sigkill_when_sigterm_is_ignored)
 	long		 t0;
 	pid_t		 pid;
 
-	pid = session_pid(c, "stubborn", "t");
+	pid = start_session(c, "stubborn", "t");
 	t0 = now_ms();
 	ck_assert_int_eq(close_sessions(c, "{\"all\":true}"), 1);
 
@@ -496,7 +404,7 @@ START_TEST(test_grandchildren_go_with_their_session)
 	cJSON		*r;
 	pid_t		 pid, grandchild;
 
-	pid = session_pid(c, "s1", "g");
+	pid = start_session(c, "s1", "g");
 	r = tool_call(c, "s1", "g", "spawn_grandchild", NULL);
 	grandchild = (pid_t)json_number(result_of(r),
 	    "structuredContent.grandchild_pid");
@@ -522,7 +430,7 @@ START_TEST(test_grandchildren_of_a_lingering_child_go_too)
 	cJSON		*r;
 	pid_t		 pid, grandchild;
 
-	pid = session_pid(c, "linger", "g");
+	pid = start_session(c, "linger", "g");
 	r = tool_call(c, "linger", "g", "spawn_grandchild", NULL);
 	grandchild = (pid_t)json_number(result_of(r),
 	    "structuredContent.grandchild_pid");
@@ -594,23 +502,21 @@ START_TEST(test_sigterm_closes_everything_and_exits_zero)
 	struct watch	 w;
 	pthread_t	 thread;
 	pid_t		 pids[3];
-	char		 servers[512];
 	long		 t0, took;
 	int		 status, i;
 
-	snprintf(servers, sizeof servers, "\"fake\":{\"command\":\"%s\"}",
-	    harness_fake_mcp());
-	dd = daemon_start("\"shutdown_grace_ms\":500", servers);
+	dd = daemon_start("\"shutdown_grace_ms\":500",
+	    "\"fake\":{\"command\":\"@FAKE@\"}");
 	c = daemon_connect(dd);
 	memset(&w, 0, sizeof w);
 	w.slow = daemon_connect(dd);
 	w.late = daemon_connect(dd);
 	snprintf(w.sock, sizeof w.sock, "%s", dd->sock);
 
-	pids[0] = session_pid(c, "fake", "t1");
-	pids[1] = session_pid(c, "fake", "t2");
-	pids[2] = session_pid(w.slow, "fake", "t3");
-	send_call(w.slow, 1000, "fake", "t3", "sleep", "{\"ms\":5000}");
+	pids[0] = start_session(c, "fake", "t1");
+	pids[1] = start_session(c, "fake", "t2");
+	pids[2] = start_session(w.slow, "fake", "t3");
+	send_call(w.slow, 1000, "fake", "t3", "sleep", "{\"ms\":5000}", NULL);
 	wait_in_flight(c, "fake", "t3", 1);
 	/* The late connection is accepted and known before SIGTERM. */
 	cJSON_Delete(rpc(w.late, "broker/servers", NULL));
@@ -653,13 +559,10 @@ END_TEST
 START_TEST(test_sigterm_with_no_sessions_exits_zero_at_once)
 {
 	struct daemon	*dd;
-	char		 servers[512];
 	long		 t0, took;
 	int		 status;
 
-	snprintf(servers, sizeof servers, "\"fake\":{\"command\":\"%s\"}",
-	    harness_fake_mcp());
-	dd = daemon_start("", servers);
+	dd = daemon_start("", "\"fake\":{\"command\":\"@FAKE@\"}");
 	t0 = now_ms();
 	status = daemon_stop(dd);
 	took = now_ms() - t0;
@@ -673,16 +576,15 @@ START_TEST(test_sigterm_kills_children_that_ignore_it)
 {
 	struct daemon	*dd;
 	struct client	*c;
-	char		 servers[512];
 	long		 t0, took;
 	pid_t		 pid;
 	int		 status;
 
-	snprintf(servers, sizeof servers, "\"stubborn\":{\"command\":\"%s\","
-	    "\"args\":[\"--ignore-term\"]}", harness_fake_mcp());
-	dd = daemon_start("\"shutdown_grace_ms\":300", servers);
+	dd = daemon_start("\"shutdown_grace_ms\":300",
+	    "\"stubborn\":{\"command\":\"@FAKE@\","
+	    "\"args\":[\"--ignore-term\"]}");
 	c = daemon_connect(dd);
-	pid = session_pid(c, "stubborn", "t");
+	pid = start_session(c, "stubborn", "t");
 	client_close(c);
 
 	t0 = now_ms();
@@ -702,9 +604,7 @@ close_suite(void)
 	Suite	*s = suite_create("close");
 	TCase	*tc;
 
-	tc = tcase_create("broker/close");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
+	tc = harness_add_tcase(s, "broker/close", setup, teardown, 60);
 	tcase_add_test(tc, test_close_thread_closes_it_on_every_server);
 	tcase_add_test(tc, test_close_server_closes_only_that_servers_sessions);
 	tcase_add_test(tc, test_close_server_and_thread_closes_exactly_one);
@@ -717,35 +617,23 @@ close_suite(void)
 	tcase_add_test(tc, test_close_of_nothing_closes_nothing);
 	tcase_add_test(tc, test_close_unknown_server_is_refused);
 	tcase_add_test(tc, test_close_bad_forms_are_invalid_params);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("escalation");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
+	tc = harness_add_tcase(s, "escalation", setup, teardown, 60);
 	tcase_add_test(tc, test_close_escalates_to_sigterm_after_grace);
 	tcase_add_test(tc,
 	    test_close_escalates_to_sigkill_when_sigterm_is_ignored);
 	tcase_add_test(tc, test_grandchildren_go_with_their_session);
 	tcase_add_test(tc, test_grandchildren_of_a_lingering_child_go_too);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("shutdown");
-	tcase_set_timeout(tc, 60);
+	tc = harness_add_tcase(s, "shutdown", NULL, NULL, 60);
 	tcase_add_test(tc, test_sigterm_closes_everything_and_exits_zero);
 	tcase_add_test(tc, test_sigterm_with_no_sessions_exits_zero_at_once);
 	tcase_add_test(tc, test_sigterm_kills_children_that_ignore_it);
-	suite_add_tcase(s, tc);
 	return (s);
 }
 
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(close_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? 0 : 1);
+	return (harness_run_suite(close_suite()));
 }

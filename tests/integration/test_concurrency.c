@@ -8,12 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <check.h>
 
 #include "harness.h"
-#include "jsonrpc.h"
 
 /* How long a sleep keeps a session busy in the capacity tests. */
 #define BUSY_MS			1500
@@ -29,154 +27,55 @@
 #define MESH_REQUESTS		64
 #define MESH_THREADS		8
 
+/* The plain fixture, "fake". */
+#define FAKE			"\"fake\":{\"command\":\"@FAKE@\"}"
+
 static struct daemon	*d;
 
-static long	 now_ms(void);
-static void	 start_with(const char *, const char *);
 static void	 setup_default(void);
 static void	 setup_max3(void);
 static void	 setup_max2(void);
 static void	 setup_capped(void);
 static void	 teardown(void);
-static void	 send_call(struct client *, cJSON *, const char *,
-		     const char *, const char *, const char *);
-static cJSON	*recv_answer(struct client *);
-static int	 count_of(cJSON *);
-static pid_t	 pid_of(cJSON *);
-static int	 generation_of(cJSON *);
 static cJSON	*find_session(cJSON *, const char *, const char *);
-static int	 session_count(cJSON *);
+static int	 listed_sessions(cJSON *);
 static void	 wait_busy(struct client *, const char *, const char *);
-
-static long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (ts.tv_sec * 1000L + ts.tv_nsec / 1000000L);
-}
-
-/*
- * Start the daemon with broker members and extra server members beside
- * "fake" (the plain fixture).
- */
-static void
-start_with(const char *broker, const char *extra)
-{
-	char	servers[2048];
-
-	snprintf(servers, sizeof servers, "\"fake\":{\"command\":\"%s\"}%s%s",
-	    harness_fake_mcp(), *extra != '\0' ? "," : "", extra);
-	d = daemon_start(broker, servers);
-}
 
 /* "fake", and "slow", whose handshake waits 200 ms. */
 static void
 setup_default(void)
 {
-	char	extra[1024];
-
-	snprintf(extra, sizeof extra, "\"slow\":{\"command\":\"%s\","
-	    "\"args\":[\"--startup-delay-ms\",\"200\"]}", harness_fake_mcp());
-	start_with("", extra);
+	d = daemon_start("", FAKE ",\"slow\":{\"command\":\"@FAKE@\","
+	    "\"args\":[\"--startup-delay-ms\",\"200\"]}");
 }
 
 /* "fake" with room for three sessions in all. */
 static void
 setup_max3(void)
 {
-	start_with("\"max_sessions\":3", "");
+	d = daemon_start("\"max_sessions\":3", FAKE);
 }
 
 /* "fake" with room for two sessions in all. */
 static void
 setup_max2(void)
 {
-	start_with("\"max_sessions\":2", "");
+	d = daemon_start("\"max_sessions\":2", FAKE);
 }
 
 /* "capped" may have one session, "free" has no cap of its own. */
 static void
 setup_capped(void)
 {
-	char	servers[1024];
-
-	snprintf(servers, sizeof servers,
-	    "\"capped\":{\"command\":\"%s\",\"max_sessions\":1},"
-	    "\"free\":{\"command\":\"%s\"}",
-	    harness_fake_mcp(), harness_fake_mcp());
-	d = daemon_start("", servers);
+	d = daemon_start("",
+	    "\"capped\":{\"command\":\"@FAKE@\",\"max_sessions\":1},"
+	    "\"free\":{\"command\":\"@FAKE@\"}");
 }
 
 static void
 teardown(void)
 {
-	pid_t	pid = d->pid;
-	int	status;
-
-	status = daemon_stop(d);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "mcp-brokerd %ld did not exit 0 (status %d)", (long)pid, status);
-}
-
-/*
- * Send tools/call tool on (server, thread) with args as JSON text (NULL:
- * {}) under id (taken), without waiting for the answer.
- */
-static void
-send_call(struct client *c, cJSON *id, const char *server,
-    const char *thread, const char *tool, const char *args)
-{
-	cJSON	*params, *arguments, *req;
-	char	*cause = NULL;
-
-	arguments = args != NULL ? cJSON_Parse(args) : cJSON_CreateObject();
-	ck_assert_msg(arguments != NULL, "bad arguments in test: %s", args);
-	params = cJSON_CreateObject();
-	cJSON_AddStringToObject(params, "server", server);
-	cJSON_AddStringToObject(params, "thread", thread);
-	cJSON_AddStringToObject(params, "name", tool);
-	cJSON_AddItemToObject(params, "arguments", arguments);
-	req = jsonrpc_request(id, "tools/call", params);
-	ck_assert_msg(client_send(c, req, &cause) == 0, "send: %s", cause);
-	cJSON_Delete(req);
-}
-
-/* The next message on c (fails the test if none comes). */
-static cJSON *
-recv_answer(struct client *c)
-{
-	cJSON	*msg;
-	char	*cause = NULL;
-
-	msg = client_recv(c, HARNESS_TIMEOUT_MS, &cause);
-	ck_assert_msg(msg != NULL, "no answer: %s", cause);
-	return (msg);
-}
-
-/* The counter of a counter call's result. */
-static int
-count_of(cJSON *response)
-{
-	return ((int)json_number(result_of(response),
-	    "structuredContent.count"));
-}
-
-/* The child's pid from a counter or pid call's result. */
-static pid_t
-pid_of(cJSON *response)
-{
-	return ((pid_t)json_number(result_of(response),
-	    "structuredContent.pid"));
-}
-
-/* The session generation the broker put in a result's _meta. */
-static int
-generation_of(cJSON *response)
-{
-	return ((int)json_number(result_of(response),
-	    "_meta.mcp-broker/session.generation"));
+	daemon_stop_ok(d);
 }
 
 /* The session of (server, thread) in a broker/status answer, or NULL. */
@@ -196,7 +95,7 @@ find_session(cJSON *status, const char *server, const char *thread)
 
 /* How many sessions a broker/status answer lists. */
 static int
-session_count(cJSON *status)
+listed_sessions(cJSON *status)
 {
 	return (cJSON_GetArraySize(cJSON_GetObjectItem(result_of(status),
 	    "sessions")));
@@ -239,13 +138,12 @@ START_TEST(test_concurrent_first_calls_start_exactly_one_child)
 	/* All of them before anyone reads, well within the 200 ms start. */
 	t0 = now_ms();
 	for (i = 0; i < HERD_CLIENTS; i++)
-		send_call(c[i], cJSON_CreateNumber(i + 1), "slow", "herd",
-		    "counter", NULL);
+		send_call(c[i], i + 1, "slow", "herd", "counter", NULL, NULL);
 	ck_assert_msg(now_ms() - t0 < 200, "sending took %ld ms, longer "
 	    "than the child's start", now_ms() - t0);
 
 	for (i = 0; i < HERD_CLIENTS; i++) {
-		r = recv_answer(c[i]);
+		r = recv_msg(c[i]);
 		id = cJSON_GetObjectItem(r, "id");
 		ck_assert(cJSON_IsNumber(id));
 		ck_assert_int_eq(id->valueint, i + 1);
@@ -263,7 +161,7 @@ START_TEST(test_concurrent_first_calls_start_exactly_one_child)
 	r = rpc(c[0], "broker/status", NULL);
 	ck_assert_int_eq((int)json_number(result_of(r),
 	    "counters.sessions_started"), 1);
-	ck_assert_int_eq(session_count(r), 1);
+	ck_assert_int_eq(listed_sessions(r), 1);
 	cJSON_Delete(r);
 	for (i = 0; i < HERD_CLIENTS; i++)
 		client_close(c[i]);
@@ -293,14 +191,13 @@ START_TEST(test_pipelined_calls_over_many_connections_and_threads_are_each_answe
 			    j % MESH_THREADS);
 			snprintf(args, sizeof args, "{\"text\":\"c%d-i%d\"}",
 			    i, j);
-			send_call(c[i], cJSON_CreateNumber(j), "fake", thread,
-			    "echo", args);
+			send_call(c[i], j, "fake", thread, "echo", args, NULL);
 		}
 	}
 
 	for (i = 0; i < MESH_CLIENTS; i++) {
 		for (k = 0; k < MESH_REQUESTS; k++) {
-			r = recv_answer(c[i]);
+			r = recv_msg(c[i]);
 			id = cJSON_GetObjectItem(r, "id");
 			ck_assert(cJSON_IsNumber(id));
 			j = id->valueint;
@@ -313,8 +210,7 @@ START_TEST(test_pipelined_calls_over_many_connections_and_threads_are_each_answe
 			ck_assert_str_eq(json_string(result_of(r),
 			    "structuredContent.text"), text);
 			/* Every answer of one thread came from one session. */
-			got = json_string(result_of(r),
-			    "_meta.mcp-broker/session.id");
+			got = session_id_of(r);
 			if (sid[j % MESH_THREADS][0] == '\0')
 				snprintf(sid[j % MESH_THREADS],
 				    sizeof sid[0], "%s", got);
@@ -332,7 +228,7 @@ START_TEST(test_pipelined_calls_over_many_connections_and_threads_are_each_answe
 			ck_assert_str_ne(sid[k], sid[j]);
 
 	r = rpc(c[0], "broker/status", NULL);
-	ck_assert_int_eq(session_count(r), MESH_THREADS);
+	ck_assert_int_eq(listed_sessions(r), MESH_THREADS);
 	ck_assert_int_eq((int)json_number(result_of(r),
 	    "counters.sessions_started"), MESH_THREADS);
 	cJSON_Delete(r);
@@ -359,19 +255,19 @@ START_TEST(test_slow_call_does_not_hold_back_later_answers_on_its_connection)
 	cJSON_Delete(tool_call(c, "fake", "B", "counter", NULL));
 
 	t0 = now_ms();
-	send_call(c, cJSON_CreateString("slow"), "fake", "A", "sleep",
-	    "{\"ms\":500}");
-	send_call(c, cJSON_CreateString("quick"), "fake", "B", "counter",
-	    NULL);
+	send_call_as(c, cJSON_CreateString("slow"), "fake", "A", "sleep",
+	    "{\"ms\":500}", NULL);
+	send_call_as(c, cJSON_CreateString("quick"), "fake", "B", "counter",
+	    NULL, NULL);
 
-	r = recv_answer(c);
+	r = recv_msg(c);
 	ck_assert_str_eq(json_string(r, "id"), "quick");
 	ck_assert_int_eq(count_of(r), 2);
 	ck_assert_msg(now_ms() - t0 < 500, "B's answer took %ld ms",
 	    now_ms() - t0);
 	cJSON_Delete(r);
 
-	r = recv_answer(c);
+	r = recv_msg(c);
 	ck_assert_str_eq(json_string(r, "id"), "slow");
 	ck_assert_int_eq((int)json_number(result_of(r),
 	    "structuredContent.slept_ms"), 500);
@@ -406,7 +302,7 @@ START_TEST(test_lru_evicts_least_recently_used_idle_session)
 	ck_assert(pid_alive(t3pid));
 
 	r = rpc(c, "broker/status", NULL);
-	ck_assert_int_eq(session_count(r), 3);
+	ck_assert_int_eq(listed_sessions(r), 3);
 	ck_assert_ptr_nonnull(find_session(r, "fake", "t1"));
 	ck_assert_ptr_null(find_session(r, "fake", "t2"));
 	ck_assert_ptr_nonnull(find_session(r, "fake", "t3"));
@@ -440,8 +336,8 @@ START_TEST(test_eviction_skips_busy_sessions)
 	pid_t		 t1pid, t2pid;
 
 	/* t1 is the least recently used of all, but busy... */
-	send_call(a, cJSON_CreateString("slow"), "fake", "t1", "sleep",
-	    "{\"ms\":1500}");
+	send_call_as(a, cJSON_CreateString("slow"), "fake", "t1", "sleep",
+	    "{\"ms\":1500}", NULL);
 	wait_busy(b, "fake", "t1");
 	/* ...and t2, used after it, the least recently used idle one. */
 	r = tool_call(b, "fake", "t2", "counter", NULL);
@@ -455,7 +351,7 @@ START_TEST(test_eviction_skips_busy_sessions)
 	    "not evicted", (long)t2pid);
 
 	r = rpc(b, "broker/status", NULL);
-	ck_assert_int_eq(session_count(r), 2);
+	ck_assert_int_eq(listed_sessions(r), 2);
 	ck_assert_ptr_nonnull(s = find_session(r, "fake", "t1"));
 	ck_assert_int_eq((int)json_number(s, "in_flight"), 1);
 	t1pid = (pid_t)json_number(s, "pid");
@@ -466,7 +362,7 @@ START_TEST(test_eviction_skips_busy_sessions)
 	cJSON_Delete(r);
 
 	/* The busy session was left to finish its call. */
-	r = recv_answer(a);
+	r = recv_msg(a);
 	ck_assert_str_eq(json_string(r, "id"), "slow");
 	ck_assert_int_eq((int)json_number(result_of(r),
 	    "structuredContent.slept_ms"), 1500);
@@ -485,10 +381,10 @@ START_TEST(test_all_sessions_busy_at_capacity_answers_at_capacity)
 	long		 t0, took;
 	int		 i;
 
-	send_call(a, cJSON_CreateString("s1"), "fake", "t1", "sleep",
-	    "{\"ms\":1500}");
-	send_call(a, cJSON_CreateString("s2"), "fake", "t2", "sleep",
-	    "{\"ms\":1500}");
+	send_call_as(a, cJSON_CreateString("s1"), "fake", "t1", "sleep",
+	    "{\"ms\":1500}", NULL);
+	send_call_as(a, cJSON_CreateString("s2"), "fake", "t2", "sleep",
+	    "{\"ms\":1500}", NULL);
 	wait_busy(b, "fake", "t1");
 	wait_busy(b, "fake", "t2");
 
@@ -501,7 +397,7 @@ START_TEST(test_all_sessions_busy_at_capacity_answers_at_capacity)
 	cJSON_Delete(r);
 
 	r = rpc(b, "broker/status", NULL);
-	ck_assert_int_eq(session_count(r), 2);
+	ck_assert_int_eq(listed_sessions(r), 2);
 	ck_assert_ptr_null(find_session(r, "fake", "t3"));
 	ck_assert_int_eq((int)json_number(result_of(r),
 	    "counters.sessions_evicted"), 0);
@@ -509,7 +405,7 @@ START_TEST(test_all_sessions_busy_at_capacity_answers_at_capacity)
 
 	/* Both sleeps finish undisturbed; then there is room again. */
 	for (i = 0; i < 2; i++) {
-		r = recv_answer(a);
+		r = recv_msg(a);
 		ck_assert_int_eq((int)json_number(result_of(r),
 		    "structuredContent.slept_ms"), 1500);
 		cJSON_Delete(r);
@@ -545,7 +441,7 @@ START_TEST(test_per_server_cap_evicts_only_within_that_server)
 	ck_assert(pid_alive(free_pid));
 
 	r = rpc(c, "broker/status", NULL);
-	ck_assert_int_eq(session_count(r), 2);
+	ck_assert_int_eq(listed_sessions(r), 2);
 	ck_assert_ptr_nonnull(find_session(r, "free", "x"));
 	ck_assert_ptr_nonnull(find_session(r, "capped", "b"));
 	ck_assert_ptr_null(find_session(r, "capped", "a"));
@@ -567,8 +463,8 @@ START_TEST(test_per_server_cap_with_its_session_busy_answers_at_capacity)
 	cJSON		*r;
 	long		 t0, took;
 
-	send_call(a, cJSON_CreateString("slow"), "capped", "a", "sleep",
-	    "{\"ms\":1500}");
+	send_call_as(a, cJSON_CreateString("slow"), "capped", "a", "sleep",
+	    "{\"ms\":1500}", NULL);
 	wait_busy(b, "capped", "a");
 
 	t0 = now_ms();
@@ -586,7 +482,7 @@ START_TEST(test_per_server_cap_with_its_session_busy_answers_at_capacity)
 	ck_assert_int_eq(count_of(r), 1);
 	cJSON_Delete(r);
 
-	r = recv_answer(a);
+	r = recv_msg(a);
 	ck_assert_str_eq(json_string(r, "id"), "slow");
 	ck_assert_int_eq((int)json_number(result_of(r),
 	    "structuredContent.slept_ms"), 1500);
@@ -606,15 +502,15 @@ START_TEST(test_client_disconnecting_mid_call_leaves_the_session_to_others)
 	pid = pid_of(r);
 	cJSON_Delete(r);
 
-	send_call(a, cJSON_CreateString("gone"), "fake", "X", "sleep",
-	    "{\"ms\":800}");
+	send_call_as(a, cJSON_CreateString("gone"), "fake", "X", "sleep",
+	    "{\"ms\":800}", NULL);
 	wait_busy(b, "fake", "X");
 	client_close(a);
 
 	/* B's first message is its own answer, not A's late one. */
-	send_call(b, cJSON_CreateString("after"), "fake", "X", "counter",
-	    NULL);
-	r = recv_answer(b);
+	send_call_as(b, cJSON_CreateString("after"), "fake", "X", "counter",
+	    NULL, NULL);
+	r = recv_msg(b);
 	ck_assert_str_eq(json_string(r, "id"), "after");
 	ck_assert_int_eq(count_of(r), 2);
 	ck_assert_int_eq(pid_of(r), pid);
@@ -644,11 +540,10 @@ START_TEST(test_one_child_process_per_live_session)
 	/* Five threads started at once on one connection. */
 	for (i = 1; i <= 5; i++) {
 		snprintf(thread, sizeof thread, "t%d", i);
-		send_call(c, cJSON_CreateNumber(100 + i), "fake", thread,
-		    "counter", NULL);
+		send_call(c, 100 + i, "fake", thread, "counter", NULL, NULL);
 	}
 	for (i = 1; i <= 5; i++) {
-		r = recv_answer(c);
+		r = recv_msg(c);
 		ck_assert_int_eq(count_of(r), 1);
 		cJSON_Delete(r);
 	}
@@ -659,7 +554,7 @@ START_TEST(test_one_child_process_per_live_session)
 
 	/* They are exactly the sessions' children. */
 	r = rpc(c, "broker/status", NULL);
-	ck_assert_int_eq(session_count(r), 5);
+	ck_assert_int_eq(listed_sessions(r), 5);
 	cJSON_ArrayForEach(s, cJSON_GetObjectItem(result_of(r), "sessions")) {
 		found = 0;
 		for (k = 0; k < n; k++)
@@ -680,9 +575,7 @@ concurrency_suite(void)
 	Suite	*s = suite_create("concurrency");
 	TCase	*tc;
 
-	tc = tcase_create("many clients");
-	tcase_add_checked_fixture(tc, setup_default, teardown);
-	tcase_set_timeout(tc, 60);
+	tc = harness_add_tcase(s, "many clients", setup_default, teardown, 60);
 	tcase_add_test(tc, test_concurrent_first_calls_start_exactly_one_child);
 	tcase_add_test(tc,
 	    test_pipelined_calls_over_many_connections_and_threads_are_each_answered_once);
@@ -691,40 +584,24 @@ concurrency_suite(void)
 	tcase_add_test(tc,
 	    test_client_disconnecting_mid_call_leaves_the_session_to_others);
 	tcase_add_test(tc, test_one_child_process_per_live_session);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("lru of three");
-	tcase_add_checked_fixture(tc, setup_max3, teardown);
-	tcase_set_timeout(tc, 60);
+	tc = harness_add_tcase(s, "lru of three", setup_max3, teardown, 60);
 	tcase_add_test(tc, test_lru_evicts_least_recently_used_idle_session);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("capacity of two");
-	tcase_add_checked_fixture(tc, setup_max2, teardown);
-	tcase_set_timeout(tc, 60);
+	tc = harness_add_tcase(s, "capacity of two", setup_max2, teardown, 60);
 	tcase_add_test(tc, test_eviction_skips_busy_sessions);
 	tcase_add_test(tc,
 	    test_all_sessions_busy_at_capacity_answers_at_capacity);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("per-server cap");
-	tcase_add_checked_fixture(tc, setup_capped, teardown);
-	tcase_set_timeout(tc, 60);
+	tc = harness_add_tcase(s, "per-server cap", setup_capped, teardown, 60);
 	tcase_add_test(tc, test_per_server_cap_evicts_only_within_that_server);
 	tcase_add_test(tc,
 	    test_per_server_cap_with_its_session_busy_answers_at_capacity);
-	suite_add_tcase(s, tc);
 	return (s);
 }
 
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(concurrency_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? 0 : 1);
+	return (harness_run_suite(concurrency_suite()));
 }

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -37,31 +36,13 @@ struct ctl_run {
 static void
 setup(void)
 {
-	char	servers[1024];
-
-	snprintf(servers, sizeof servers, "\"fake\":{\"command\":\"%s\"}",
-	    harness_fake_mcp());
-	d = daemon_start("", servers);
+	d = daemon_start("", "\"fake\":{\"command\":\"@FAKE@\"}");
 }
 
 static void
 teardown(void)
 {
-	pid_t	pid = d->pid;
-	int	status;
-
-	status = daemon_stop(d);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "mcp-brokerd %ld did not exit 0 (status %d)", (long)pid, status);
-}
-
-static long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (ts.tv_sec * 1000L + ts.tv_nsec / 1000000L);
+	daemon_stop_ok(d);
 }
 
 /* Append what is readable on fd to *buf; returns 0 at EOF. */
@@ -613,11 +594,8 @@ END_TEST
 START_TEST(test_reload_of_a_bad_config_exits_1)
 {
 	struct ctl_run	 r;
-	FILE		*f;
 
-	ck_assert_ptr_nonnull(f = fopen(d->config, "w"));
-	fputs("{\"mcpServers\": not json\n", f);
-	fclose(f);
+	daemon_write_config(d, "{\"mcpServers\": not json\n");
 	ctl_run(&r, "reload", NULL);
 	ctl_expect(&r, 1);
 	ck_assert_msg(strstr(r.err, "-32601") != NULL ||
@@ -671,9 +649,7 @@ ctl_suite(void)
 	Suite	*s = suite_create("ctl");
 	TCase	*tc;
 
-	tc = tcase_create("commands");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
+	tc = harness_add_tcase(s, "commands", setup, teardown, 60);
 	tcase_add_test(tc, test_call_prints_text_and_state_persists);
 	tcase_add_test(tc, test_call_json_prints_the_whole_result);
 	tcase_add_test(tc, test_call_passes_json_arguments);
@@ -685,11 +661,8 @@ ctl_suite(void)
 	tcase_add_test(tc, test_tools_json_prints_the_tools);
 	tcase_add_test(tc, test_close_thread_prints_how_many);
 	tcase_add_test(tc, test_close_server_thread_and_all);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("exit status");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
+	tc = harness_add_tcase(s, "exit status", setup, teardown, 60);
 	tcase_add_test(tc, test_unknown_tool_exits_1_with_the_message);
 	tcase_add_test(tc, test_unknown_server_exits_1_with_the_message);
 	tcase_add_test(tc, test_bad_usage_exits_2);
@@ -697,24 +670,14 @@ ctl_suite(void)
 	tcase_add_test(tc, test_no_daemon_exits_2);
 	tcase_add_test(tc, test_reload_exits_by_its_answer);
 	tcase_add_test(tc, test_reload_of_a_bad_config_exits_1);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("socket");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
+	tc = harness_add_tcase(s, "socket", setup, teardown, 60);
 	tcase_add_test(tc, test_socket_comes_from_the_environment);
-	suite_add_tcase(s, tc);
 	return (s);
 }
 
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(ctl_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? 0 : 1);
+	return (harness_run_suite(ctl_suite()));
 }

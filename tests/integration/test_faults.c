@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <check.h>
 
@@ -21,10 +20,6 @@
 
 static struct daemon	*d;
 
-static long	 now_ms(void);
-static void	 start_daemon(const char *, const char *);
-static void	 send_line(struct client *, const char *);
-static cJSON	*recv_msg(struct client *);
 static cJSON	*exchange(struct client *, const char *);
 static char	*padded_request(size_t);
 static void	 assert_id_number(cJSON *, int);
@@ -34,58 +29,21 @@ static void	 assert_refused(const char *, int, int);
 static void	 assert_session_error(cJSON *, int, const char *,
 		     const char *, const char *);
 static void	 assert_no_children(void);
-static int	 has_line(cJSON *, const char *);
-static int	 generation_of(cJSON *);
-static pid_t	 pid_of(cJSON *);
-static int	 count_of(cJSON *);
 static int	 exit_status_of(cJSON *);
-static int	 status_counter(struct client *, const char *);
 static int	 children_now(int *);
-
-static long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (ts.tv_sec * 1000L + ts.tv_nsec / 1000000L);
-}
-
-/* Start the daemon; "@FAKE@" in servers becomes the fake server's path. */
-static void
-start_daemon(const char *broker, const char *servers)
-{
-	const char	*fake = harness_fake_mcp(), *p;
-	char		 text[8192];
-	size_t		 n = 0, len = strlen(fake);
-
-	for (p = servers; *p != '\0'; p++) {
-		if (strncmp(p, "@FAKE@", 6) == 0) {
-			ck_assert_uint_lt(n + len, sizeof text);
-			memcpy(text + n, fake, len);
-			n += len;
-			p += 5;
-		} else {
-			ck_assert_uint_lt(n + 1, sizeof text);
-			text[n++] = *p;
-		}
-	}
-	text[n] = '\0';
-	d = daemon_start(broker, text);
-}
 
 /* One well-behaved fake server, "fake". */
 static void
 setup_fake(void)
 {
-	start_daemon("", "\"fake\":{\"command\":\"@FAKE@\"}");
+	d = daemon_start("", "\"fake\":{\"command\":\"@FAKE@\"}");
 }
 
 /* Servers that fail the handshake each in its own way, and good ones. */
 static void
 setup_handshake(void)
 {
-	start_daemon("",
+	d = daemon_start("",
 	    "\"fake\":{\"command\":\"@FAKE@\"},"
 	    "\"refuser\":{\"command\":\"@FAKE@\","
 	    "\"args\":[\"--fail-handshake\"]},"
@@ -103,7 +61,7 @@ setup_handshake(void)
 static void
 setup_output(void)
 {
-	start_daemon("",
+	d = daemon_start("",
 	    "\"fake\":{\"command\":\"@FAKE@\"},"
 	    "\"noisy\":{\"command\":\"@FAKE@\","
 	    "\"args\":[\"--garbage-first\"]}");
@@ -113,7 +71,7 @@ setup_output(void)
 static void
 setup_client_limit(void)
 {
-	start_daemon("\"max_message_bytes\":4096",
+	d = daemon_start("\"max_message_bytes\":4096",
 	    "\"fake\":{\"command\":\"@FAKE@\"}");
 }
 
@@ -124,7 +82,7 @@ setup_client_limit(void)
 static void
 setup_child_limit(void)
 {
-	start_daemon("\"max_message_bytes\":8192",
+	d = daemon_start("\"max_message_bytes\":8192",
 	    "\"fake\":{\"command\":\"@FAKE@\"},"
 	    "\"blurter\":{\"command\":\"/bin/sh\",\"args\":[\"-c\","
 	    "\"head -c 20000 /dev/zero | tr '\\\\000' x; echo; "
@@ -135,7 +93,7 @@ setup_child_limit(void)
 static void
 setup_close(void)
 {
-	start_daemon("\"shutdown_grace_ms\":200",
+	d = daemon_start("\"shutdown_grace_ms\":200",
 	    "\"fake\":{\"command\":\"@FAKE@\"},"
 	    "\"stubborn\":{\"command\":\"@FAKE@\","
 	    "\"args\":[\"--ignore-term\"]}");
@@ -144,34 +102,7 @@ setup_close(void)
 static void
 teardown(void)
 {
-	pid_t	pid = d->pid;
-	int	status;
-
-	status = daemon_stop(d);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "mcp-brokerd %ld did not exit 0 (status %d)", (long)pid, status);
-}
-
-/* Send line as it is, then its '\n'. */
-static void
-send_line(struct client *c, const char *line)
-{
-	char	*cause = NULL;
-
-	ck_assert_msg(client_send_raw(c, line, strlen(line), &cause) == 0 &&
-	    client_send_raw(c, "\n", 1, &cause) == 0, "send: %s", cause);
-}
-
-/* The next message from the daemon, whatever it is (caller frees). */
-static cJSON *
-recv_msg(struct client *c)
-{
-	cJSON	*m;
-	char	*cause = NULL;
-
-	m = client_recv(c, HARNESS_TIMEOUT_MS, &cause);
-	ck_assert_msg(m != NULL, "no message from the daemon: %s", cause);
-	return (m);
+	daemon_stop_ok(d);
 }
 
 /* Send a raw line and return the next message (caller frees). */
@@ -282,7 +213,7 @@ assert_session_error(cJSON *r, int code, const char *server,
 	ck_assert_str_eq(json_string(data, "thread"), thread);
 	tail = cJSON_GetObjectItemCaseSensitive(data, "stderr_tail");
 	ck_assert_msg(cJSON_IsArray(tail), "no stderr_tail in %s", text);
-	ck_assert_msg(needle == NULL || has_line(tail, needle),
+	ck_assert_msg(needle == NULL || tail_has(tail, needle),
 	    "stderr_tail lacks \"%s\": %s", needle, text);
 	free(text);
 }
@@ -300,61 +231,11 @@ assert_no_children(void)
 	}
 }
 
-/* Whether the array of strings has one containing needle. */
-static int
-has_line(cJSON *a, const char *needle)
-{
-	cJSON	*line;
-
-	cJSON_ArrayForEach(line, a) {
-		if (cJSON_IsString(line) &&
-		    strstr(line->valuestring, needle) != NULL)
-			return (1);
-	}
-	return (0);
-}
-
-/* The _meta generation of a forwarded result. */
-static int
-generation_of(cJSON *r)
-{
-	return ((int)json_number(result_of(r),
-	    "_meta.mcp-broker/session.generation"));
-}
-
-/* The child's pid a counter or pid call reports. */
-static pid_t
-pid_of(cJSON *r)
-{
-	return ((pid_t)json_number(result_of(r), "structuredContent.pid"));
-}
-
-/* The count of a counter call. */
-static int
-count_of(cJSON *r)
-{
-	return ((int)json_number(result_of(r), "structuredContent.count"));
-}
-
 /* data.exit_status of an error. */
 static int
 exit_status_of(cJSON *r)
 {
 	return ((int)json_number(error_data(r), "exit_status"));
-}
-
-/* One of broker/status's counters. */
-static int
-status_counter(struct client *c, const char *name)
-{
-	cJSON	*r, *counters;
-	int	 v;
-
-	r = rpc(c, "broker/status", NULL);
-	counters = cJSON_GetObjectItemCaseSensitive(result_of(r), "counters");
-	v = (int)json_number(counters, name);
-	cJSON_Delete(r);
-	return (v);
 }
 
 /* How many children the daemon has now, and how many are zombies. */
@@ -988,8 +869,7 @@ START_TEST(test_stderr_tail_keeps_last_20_lines)
 	/* stderr is another pipe: give the daemon a moment to read it all. */
 	deadline = now_ms() + 3000;
 	for (;;) {
-		r = rpc(c, "broker/session",
-		    "{\"server\":\"fake\",\"thread\":\"e\"}");
+		r = session_of(c, "fake", "e");
 		tail = cJSON_GetObjectItem(result_of(r), "stderr_tail");
 		ck_assert(cJSON_IsArray(tail));
 		n = cJSON_GetArraySize(tail);
@@ -1027,10 +907,8 @@ START_TEST(test_child_ignoring_sigterm_is_killed_after_grace)
 	cJSON_Delete(r);
 
 	t0 = now_ms();
-	r = rpc(c, "broker/close",
-	    "{\"server\":\"stubborn\",\"thread\":\"s\"}");
-	ck_assert_int_eq((int)json_number(result_of(r), "closed"), 1);
-	cJSON_Delete(r);
+	ck_assert_int_eq(close_sessions(c,
+	    "{\"server\":\"stubborn\",\"thread\":\"s\"}"), 1);
 
 	/* stdin EOF does not end it, and SIGTERM waits for the grace. */
 	sleep_ms(150);
@@ -1063,9 +941,8 @@ START_TEST(test_close_kills_the_grandchildren_of_the_child)
 	cJSON_Delete(r);
 	ck_assert(pid_alive(grandchild));
 
-	r = rpc(c, "broker/close", "{\"server\":\"fake\",\"thread\":\"g\"}");
-	ck_assert_int_eq((int)json_number(result_of(r), "closed"), 1);
-	cJSON_Delete(r);
+	ck_assert_int_eq(close_sessions(c,
+	    "{\"server\":\"fake\",\"thread\":\"g\"}"), 1);
 	ck_assert(wait_pid_gone(pid, 2000));
 	ck_assert_msg(wait_pid_gone(grandchild, 2000),
 	    "grandchild %ld outlived broker/close", (long)grandchild);
@@ -1075,31 +952,19 @@ START_TEST(test_close_kills_the_grandchildren_of_the_child)
 }
 END_TEST
 
-/* A tcase with its fixture and a generous timeout. */
-static TCase *
-faults_tcase(Suite *s, const char *name, void (*setup)(void))
-{
-	TCase	*tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 60);
-	suite_add_tcase(s, tc);
-	return (tc);
-}
-
 static Suite *
 faults_suite(void)
 {
 	Suite	*s = suite_create("faults");
 	TCase	*tc;
 
-	tc = faults_tcase(s, "crash", setup_fake);
+	tc = harness_add_tcase(s, "crash", setup_fake, teardown, 60);
 	tcase_add_test(tc,
 	    test_crash_mid_call_is_session_lost_and_next_call_restarts);
 	tcase_add_test(tc, test_crash_fails_every_request_in_flight);
 	tcase_add_test(tc, test_crash_kills_the_grandchildren_of_the_child);
 
-	tc = faults_tcase(s, "handshake", setup_handshake);
+	tc = harness_add_tcase(s, "handshake", setup_handshake, teardown, 60);
 	tcase_add_test(tc, test_refused_handshake_is_start_failed);
 	tcase_add_test(tc,
 	    test_exit_during_handshake_is_start_failed_with_status);
@@ -1111,7 +976,7 @@ faults_suite(void)
 	tcase_add_test(tc,
 	    test_requests_queued_during_start_are_answered_in_order);
 
-	tc = faults_tcase(s, "client input", setup_fake);
+	tc = harness_add_tcase(s, "client input", setup_fake, teardown, 60);
 	tcase_add_test(tc, test_garbage_line_is_parse_error_with_null_id);
 	tcase_add_test(tc, test_batch_is_invalid_request);
 	tcase_add_test(tc, test_json_scalar_is_invalid_request);
@@ -1129,25 +994,28 @@ faults_suite(void)
 	tcase_add_test(tc, test_non_numeric_timeout_is_invalid_params);
 	tcase_add_test(tc, test_notifications_get_no_answer);
 
-	tc = faults_tcase(s, "client line limit", setup_client_limit);
+	tc = harness_add_tcase(s, "client line limit", setup_client_limit,
+	    teardown, 60);
 	tcase_add_test(tc,
 	    test_over_size_line_is_refused_and_connection_closed);
 	tcase_add_test(tc,
 	    test_line_one_byte_over_max_message_bytes_is_refused);
 	tcase_add_test(tc, test_line_of_exactly_max_message_bytes_is_accepted);
 
-	tc = faults_tcase(s, "child line limit", setup_child_limit);
+	tc = harness_add_tcase(s, "child line limit", setup_child_limit,
+	    teardown, 60);
 	tcase_add_test(tc, test_child_line_over_limit_loses_session);
 	tcase_add_test(tc,
 	    test_child_line_over_limit_in_handshake_is_start_failed);
 
-	tc = faults_tcase(s, "child output", setup_output);
+	tc = harness_add_tcase(s, "child output", setup_output, teardown, 60);
 	tcase_add_test(tc, test_garbage_on_child_stdout_is_skipped);
 	tcase_add_test(tc, test_garbage_before_handshake_is_skipped);
 	tcase_add_test(tc, test_child_ping_is_answered_by_broker);
 	tcase_add_test(tc, test_stderr_tail_keeps_last_20_lines);
 
-	tc = faults_tcase(s, "close escalation", setup_close);
+	tc = harness_add_tcase(s, "close escalation", setup_close,
+	    teardown, 60);
 	tcase_add_test(tc, test_child_ignoring_sigterm_is_killed_after_grace);
 	tcase_add_test(tc, test_close_kills_the_grandchildren_of_the_child);
 	return (s);
@@ -1156,11 +1024,5 @@ faults_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(faults_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? 0 : 1);
+	return (harness_run_suite(faults_suite()));
 }

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -39,27 +38,14 @@ struct bystander {
 	int	count;
 };
 
-static long	 now_ms(void);
-static char	*expand(const char *, const char *);
-static char	*config_text(const char *, const char *, const char *);
-static void	 start_daemon(const char *, const char *);
-static void	 write_file(const char *, const char *);
 static void	 write_config(const char *, const char *);
-static void	 send_line(struct client *, const char *);
-static void	 send_call(struct client *, long, const char *, const char *,
-		     const char *, const char *, const char *);
 static cJSON	*call_with(struct client *, const char *, const char *,
 		     const char *, const char *, const char *);
-static cJSON	*recv_msg(struct client *, int);
 static cJSON	*await_answer(struct client *, long, const char *, int *);
 static void	 assert_quiet(struct client *, int);
 static void	 assert_timeout(cJSON *, const char *, const char *, int);
 static void	 assert_names(cJSON *, const char *, const char *);
 static void	 assert_unknown_server(struct client *, const char *);
-static cJSON	*session_of(struct client *, const char *, const char *);
-static int	 in_flight_of(struct client *, const char *, const char *);
-static void	 wait_in_flight(struct client *, const char *, const char *,
-		     int);
 static int	 wait_sent_or_broken(struct client *, const char *,
 		     const char *, int);
 static int	 cancelled_ids(struct client *, const char *, const char *,
@@ -68,99 +54,15 @@ static long	 wait_one_cancel(struct client *, const char *,
 		     const char *);
 static int	 wait_tail(struct client *, const char *, const char *,
 		     const char *);
-static int	 status_counter(struct client *, const char *);
-static int	 session_count(struct client *);
 static int	 server_listed(struct client *, const char *);
 static void	 wait_reloads(struct client *, int);
-static int	 generation_of(cJSON *);
-static pid_t	 pid_of(cJSON *);
-static int	 count_of(cJSON *);
-static pid_t	 session_pid(struct client *, const char *, const char *);
 static int	 pid_exists(pid_t);
 static int	 wait_pid_vanished(pid_t, int);
-static int	 log_count(const char *);
-static int	 wait_log(const char *, int);
 static void	 bystander_start(struct client *, struct bystander *);
 static void	 bystander_check(struct client *, struct bystander *);
 static int	 uid_has_processes(uid_t);
 static void	 assert_reload_refused(const char *, ...);
 static void	 assert_burst_served(struct client *, const char *, int);
-
-static long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (ts.tv_sec * 1000L + ts.tv_nsec / 1000000L);
-}
-
-/*
- * text with "@FAKE@" replaced by the fake server's path, and "@DIR@" by
- * dir (NULL: left for the harness). Caller frees.
- */
-static char *
-expand(const char *text, const char *dir)
-{
-	const char	*fake = harness_fake_mcp(), *p;
-	char		*out = NULL;
-	size_t		 len = 0;
-	FILE		*f;
-
-	ck_assert_ptr_nonnull(f = open_memstream(&out, &len));
-	for (p = text; *p != '\0'; p++) {
-		if (strncmp(p, "@FAKE@", 6) == 0) {
-			fputs(fake, f);
-			p += 5;
-		} else if (dir != NULL && strncmp(p, "@DIR@", 5) == 0) {
-			fputs(dir, f);
-			p += 4;
-		} else
-			fputc(*p, f);
-	}
-	ck_assert_int_eq(fclose(f), 0);
-	return (out);
-}
-
-/* A whole config: socket, the broker members and the servers. */
-static char *
-config_text(const char *sock, const char *broker, const char *servers)
-{
-	char	*text, *out;
-
-	xasprintf(&text, "{\"broker\":{\"socket\":\"%s\"%s%s},"
-	    "\"mcpServers\":{%s}}", sock, *broker != '\0' ? "," : "", broker,
-	    servers);
-	out = expand(text, d != NULL ? d->dir : NULL);
-	free(text);
-	return (out);
-}
-
-/* Start the daemon; "@FAKE@" in servers becomes the fake's path. */
-static void
-start_daemon(const char *broker, const char *servers)
-{
-	char	*text;
-
-	d = NULL;
-	text = config_text("@SOCK@", broker, servers);
-	d = daemon_start_config(text);
-	free(text);
-}
-
-/* Replace a file at once, so a reload never reads half of it. */
-static void
-write_file(const char *path, const char *text)
-{
-	char	 tmp[512];
-	FILE	*f;
-
-	snprintf(tmp, sizeof tmp, "%s.new", path);
-	ck_assert_ptr_nonnull(f = fopen(tmp, "w"));
-	ck_assert_int_ge(fputs(text, f), 0);
-	ck_assert_int_eq(fclose(f), 0);
-	ck_assert_int_eq(rename(tmp, path), 0);
-}
 
 /* Rewrite the running daemon's config file (same socket). */
 static void
@@ -168,8 +70,8 @@ write_config(const char *broker, const char *servers)
 {
 	char	*text;
 
-	text = config_text(d->sock, broker, servers);
-	write_file(d->config, text);
+	text = config_text(broker, servers);
+	daemon_write_config(d, text);
 	free(text);
 }
 
@@ -177,7 +79,7 @@ write_config(const char *broker, const char *servers)
 static void
 setup_fake(void)
 {
-	start_daemon("", "\"fake\":{\"command\":\"@FAKE@\"}");
+	d = daemon_start("", "\"fake\":{\"command\":\"@FAKE@\"}");
 }
 
 /*
@@ -188,7 +90,7 @@ setup_fake(void)
 static void
 setup_timeouts(void)
 {
-	start_daemon("",
+	d = daemon_start("",
 	    "\"fake\":{\"command\":\"@FAKE@\"},"
 	    "\"strict\":{\"command\":\"@FAKE@\",\"request_timeout_s\":1},"
 	    "\"late\":{\"command\":\"/bin/sh\",\"args\":[\"@DIR@/late.sh\"],"
@@ -199,7 +101,7 @@ setup_timeouts(void)
 static void
 setup_cap(void)
 {
-	start_daemon("\"request_timeout_s\":1,\"max_request_timeout_s\":1",
+	d = daemon_start("\"request_timeout_s\":1,\"max_request_timeout_s\":1",
 	    "\"fake\":{\"command\":\"@FAKE@\"}");
 }
 
@@ -207,7 +109,7 @@ setup_cap(void)
 static void
 setup_idle(void)
 {
-	start_daemon("\"idle_timeout_s\":1",
+	d = daemon_start("\"idle_timeout_s\":1",
 	    "\"fake\":{\"command\":\"@FAKE@\"},"
 	    "\"keep\":{\"command\":\"@FAKE@\",\"idle_timeout_s\":0}");
 }
@@ -219,14 +121,14 @@ setup_idle(void)
 static void
 setup_reload(void)
 {
-	start_daemon("", RELOAD_SERVERS);
+	d = daemon_start("", RELOAD_SERVERS);
 }
 
 /* Lines bounded at 4096 bytes, and a short close escalation. */
 static void
 setup_limits(void)
 {
-	start_daemon("\"max_message_bytes\":4096,\"shutdown_grace_ms\":200",
+	d = daemon_start("\"max_message_bytes\":4096,\"shutdown_grace_ms\":200",
 	    "\"fake\":{\"command\":\"@FAKE@\"}");
 }
 
@@ -240,45 +142,12 @@ setup_none(void)
 static void
 teardown(void)
 {
-	pid_t	pid;
-	int	status;
+	struct daemon	*dd = d;
 
-	if (d == NULL)
+	if (dd == NULL)
 		return;
-	pid = d->pid;
-	status = daemon_stop(d);
 	d = NULL;
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "mcp-brokerd %ld did not exit 0 (status %d)", (long)pid, status);
-}
-
-/* Send line as it is, then its '\n'. */
-static void
-send_line(struct client *c, const char *line)
-{
-	char	*cause = NULL;
-
-	ck_assert_msg(client_send_raw(c, line, strlen(line), &cause) == 0 &&
-	    client_send_raw(c, "\n", 1, &cause) == 0, "send: %s", cause);
-}
-
-/*
- * Send tools/call tool on (server, thread) under id without waiting;
- * args is JSON text (NULL: {}), extra more members of params (or NULL).
- */
-static void
-send_call(struct client *c, long id, const char *server, const char *thread,
-    const char *tool, const char *args, const char *extra)
-{
-	char	*line;
-
-	xasprintf(&line, "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":"
-	    "\"tools/call\",\"params\":{\"server\":\"%s\",\"thread\":\"%s\","
-	    "\"name\":\"%s\",\"arguments\":%s%s%s}}", id, server, thread,
-	    tool, args != NULL ? args : "{}", extra != NULL ? "," : "",
-	    extra != NULL ? extra : "");
-	send_line(c, line);
-	free(line);
+	daemon_stop_ok(dd);
 }
 
 /* tools/call with extra members of params (timeout_ms, _meta). */
@@ -297,18 +166,6 @@ call_with(struct client *c, const char *server, const char *thread,
 	return (r);
 }
 
-/* The next message, whatever it is, within ms (caller frees). */
-static cJSON *
-recv_msg(struct client *c, int ms)
-{
-	cJSON	*m;
-	char	*cause = NULL;
-
-	m = client_recv(c, ms, &cause);
-	ck_assert_msg(m != NULL, "no message from the daemon: %s", cause);
-	return (m);
-}
-
 /*
  * Read up to the answer to id (caller frees it), counting the progress
  * notifications on the way into *progress; each must carry token, the
@@ -322,7 +179,7 @@ await_answer(struct client *c, long id, const char *token, int *progress)
 
 	*progress = 0;
 	for (;;) {
-		m = recv_msg(c, HARNESS_TIMEOUT_MS);
+		m = recv_msg(c);
 		method = cJSON_GetObjectItemCaseSensitive(m, "method");
 		if (cJSON_IsString(method) && strcmp(method->valuestring,
 		    "notifications/progress") == 0) {
@@ -417,48 +274,6 @@ assert_unknown_server(struct client *c, const char *server)
 	cJSON_Delete(r);
 }
 
-/* broker/session of (server, thread); the test fails if there is none. */
-static cJSON *
-session_of(struct client *c, const char *server, const char *thread)
-{
-	cJSON	*r;
-	char	 params[512];
-
-	snprintf(params, sizeof params, "{\"server\":\"%s\",\"thread\":\"%s\"}",
-	    server, thread);
-	r = rpc(c, "broker/session", params);
-	result_of(r);
-	return (r);
-}
-
-/* The in_flight of a session. */
-static int
-in_flight_of(struct client *c, const char *server, const char *thread)
-{
-	cJSON	*r;
-	int	 n;
-
-	r = session_of(c, server, thread);
-	n = (int)json_number(result_of(r), "in_flight");
-	cJSON_Delete(r);
-	return (n);
-}
-
-/* Wait until the session for (server, thread) has n requests in flight. */
-static void
-wait_in_flight(struct client *c, const char *server, const char *thread,
-    int n)
-{
-	long	deadline = now_ms() + GONE_MS;
-	int	got;
-
-	while ((got = in_flight_of(c, server, thread)) != n) {
-		ck_assert_msg(now_ms() < deadline, "%s/%s: %d in flight, "
-		    "expected %d", server, thread, got, n);
-		sleep_ms(10);
-	}
-}
-
 /*
  * Wait until the session for (server, thread) has n requests in flight
  * (returns 1) or has left the table, broken (returns 0).
@@ -468,14 +283,11 @@ wait_sent_or_broken(struct client *c, const char *server, const char *thread,
     int n)
 {
 	long	 deadline = now_ms() + GONE_MS;
-	char	 params[512];
 	cJSON	*r;
 	int	 got;
 
-	snprintf(params, sizeof params, "{\"server\":\"%s\",\"thread\":\"%s\"}",
-	    server, thread);
 	for (;;) {
-		r = rpc(c, "broker/session", params);
+		r = session_of(c, server, thread);
 		if (error_code(r) != 0) {
 			ck_assert_int_eq(error_code(r), -32602);
 			cJSON_Delete(r);
@@ -547,52 +359,19 @@ static int
 wait_tail(struct client *c, const char *server, const char *thread,
     const char *needle)
 {
-	cJSON	*r, *tail, *line;
+	cJSON	*r;
 	long	 deadline = now_ms() + GONE_MS;
-	int	 found = 0;
+	int	 found;
 
 	for (;;) {
 		r = session_of(c, server, thread);
-		tail = cJSON_GetObjectItemCaseSensitive(result_of(r),
-		    "stderr_tail");
-		cJSON_ArrayForEach(line, tail) {
-			if (cJSON_IsString(line) &&
-			    strstr(line->valuestring, needle) != NULL)
-				found = 1;
-		}
+		found = tail_has(cJSON_GetObjectItemCaseSensitive(result_of(r),
+		    "stderr_tail"), needle);
 		cJSON_Delete(r);
 		if (found || now_ms() > deadline)
 			return (found);
 		sleep_ms(20);
 	}
-}
-
-/* One of broker/status's counters. */
-static int
-status_counter(struct client *c, const char *name)
-{
-	cJSON	*r, *counters;
-	int	 v;
-
-	r = rpc(c, "broker/status", NULL);
-	counters = cJSON_GetObjectItemCaseSensitive(result_of(r), "counters");
-	v = (int)json_number(counters, name);
-	cJSON_Delete(r);
-	return (v);
-}
-
-/* How many sessions broker/status lists. */
-static int
-session_count(struct client *c)
-{
-	cJSON	*r;
-	int	 n;
-
-	r = rpc(c, "broker/status", NULL);
-	n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(result_of(r),
-	    "sessions"));
-	cJSON_Delete(r);
-	return (n);
 }
 
 /* Whether broker/servers lists name. */
@@ -623,41 +402,6 @@ wait_reloads(struct client *c, int n)
 	}
 }
 
-/* The _meta generation of a forwarded result. */
-static int
-generation_of(cJSON *r)
-{
-	return ((int)json_number(result_of(r),
-	    "_meta.mcp-broker/session.generation"));
-}
-
-/* The child's pid a counter or pid call reports. */
-static pid_t
-pid_of(cJSON *r)
-{
-	return ((pid_t)json_number(result_of(r), "structuredContent.pid"));
-}
-
-/* The count of a counter call. */
-static int
-count_of(cJSON *r)
-{
-	return ((int)json_number(result_of(r), "structuredContent.count"));
-}
-
-/* The pid broker/session reports for a session. */
-static pid_t
-session_pid(struct client *c, const char *server, const char *thread)
-{
-	cJSON	*r;
-	pid_t	 pid;
-
-	r = session_of(c, server, thread);
-	pid = (pid_t)json_number(result_of(r), "pid");
-	cJSON_Delete(r);
-	return (pid);
-}
-
 /* Whether pid exists at all, a zombie included. */
 static int
 pid_exists(pid_t pid)
@@ -678,40 +422,6 @@ wait_pid_vanished(pid_t pid, int ms)
 		if (now_ms() > deadline)
 			return (0);
 		sleep_ms(10);
-	}
-	return (1);
-}
-
-/* How many lines of the daemon's log contain needle. */
-static int
-log_count(const char *needle)
-{
-	FILE	*f;
-	char	*line = NULL;
-	size_t	 size = 0;
-	int	 n = 0;
-
-	if ((f = fopen(d->log, "r")) == NULL)
-		return (0);
-	while (getline(&line, &size, f) != -1) {
-		if (strstr(line, needle) != NULL)
-			n++;
-	}
-	free(line);
-	fclose(f);
-	return (n);
-}
-
-/* Wait up to ms for the daemon's log to mention needle. */
-static int
-wait_log(const char *needle, int ms)
-{
-	long	deadline = now_ms() + ms;
-
-	while (log_count(needle) == 0) {
-		if (now_ms() > deadline)
-			return (0);
-		sleep_ms(20);
 	}
 	return (1);
 }
@@ -994,7 +704,7 @@ START_TEST(test_late_answer_after_timeout_is_dropped)
 
 	/* The child answers at about 1 s regardless: that must not come. */
 	assert_quiet(c, (int)(t0 + 1800 - now_ms()));
-	ck_assert_msg(wait_log("dropping an answer to id", GONE_MS),
+	ck_assert_msg(wait_log(d, GONE_MS, "dropping an answer to id", NULL),
 	    "the daemon never saw the late answer");
 	ck_assert_msg(wait_tail(c2, "late", "t", "late: told to cancel"),
 	    "the child was never told to cancel");
@@ -1393,7 +1103,7 @@ assert_reload_refused(const char *text, ...)
 	other = pid_of(r);
 	cJSON_Delete(r);
 
-	write_file(d->config, text);
+	daemon_write_config(d, text);
 	r = rpc(c, "broker/reload", "{}");
 	dump = cJSON_PrintUnformatted(r);
 	ck_assert_msg(error_code(r) == -32018, "expected -32018, got %s",
@@ -1446,7 +1156,7 @@ START_TEST(test_reload_of_wrong_types_changes_nothing_and_names_paths)
 {
 	char	*text;
 
-	text = config_text(d->sock, "\"idle_timeout_s\":\"soon\"",
+	text = config_text("\"idle_timeout_s\":\"soon\"",
 	    "\"fake\":{\"command\":\"@FAKE@\",\"args\":\"--env-tool\"},"
 	    "\"other\":{\"command\":\"@FAKE@\"}");
 	assert_reload_refused(text, "broker.idle_timeout_s",
@@ -1471,9 +1181,9 @@ START_TEST(test_sighup_with_a_bad_file_changes_nothing)
 	write_config("", "\"fake\":{\"command\":\"@FAKE@\",\"args\":7},"
 	    "\"extra\":{\"command\":\"@FAKE@\"}");
 	ck_assert_int_eq(kill(d->pid, SIGHUP), 0);
-	ck_assert_msg(wait_log("nothing was changed", GONE_MS),
+	ck_assert_msg(wait_log(d, GONE_MS, "nothing was changed", NULL),
 	    "the daemon did not report the bad file");
-	ck_assert(wait_log("mcpServers.fake.args", GONE_MS));
+	ck_assert(wait_log(d, GONE_MS, "mcpServers.fake.args", NULL));
 
 	ck_assert(daemon_alive(d));
 	ck_assert_int_eq(status_counter(c, "reloads"), 0);
@@ -1664,8 +1374,8 @@ START_TEST(test_client_that_never_reads_is_dropped)
 		ck_assert_int_eq(count_of(r), i);
 		cJSON_Delete(r);
 	}
-	ck_assert_msg(wait_log("dropping it", 10000), "the daemon never "
-	    "dropped the client that does not read");
+	ck_assert_msg(wait_log(d, 10000, "dropping it", NULL), "the daemon "
+	    "never dropped the client that does not read");
 
 	/* What was sent before the drop, then the end of the stream. */
 	deadline = now_ms() + 10000;
@@ -1724,7 +1434,7 @@ START_TEST(test_child_that_stops_reading_stdin_loses_its_session)
 
 	memset(seen, 0, sizeof seen);
 	for (i = 0; i < sent; i++) {
-		r = recv_msg(c, HARNESS_TIMEOUT_MS);
+		r = recv_msg(c);
 		text = cJSON_PrintUnformatted(r);
 		id = cJSON_GetObjectItemCaseSensitive(r, "id");
 		ck_assert_msg(cJSON_IsNumber(id) && id->valueint >= 1000 &&
@@ -1782,7 +1492,7 @@ assert_burst_served(struct client *c, const char *thread, int n)
 	ck_assert_int_eq(client_send_raw(c, buf, len, &cause), 0);
 	free(buf);
 	for (i = 0; i < n; i++) {
-		r = recv_msg(c, HARNESS_TIMEOUT_MS);
+		r = recv_msg(c);
 		text = cJSON_PrintUnformatted(r);
 		ck_assert_msg(error_code(r) == 0, "a child that reads lost "
 		    "its session: %s", text);
@@ -1832,7 +1542,7 @@ START_TEST(test_garbage_flood_is_counted_and_logged_sparingly)
 	ck_assert_int_eq((int)json_number(result_of(r), "garbage_lines"), 200);
 	pid = (pid_t)json_number(result_of(r), "pid");
 	cJSON_Delete(r);
-	logged = log_count("skipping a line");
+	logged = log_count(d, "skipping a line", NULL);
 	ck_assert_msg(logged >= 1 && logged <= 5, "%d log lines for 200 "
 	    "garbage lines", logged);
 
@@ -1858,15 +1568,15 @@ START_TEST(test_accept_recovers_after_running_out_of_descriptors)
 	long			 t0;
 	int			 i;
 
-	text = config_text("@SOCK@", "", "\"fake\":{\"command\":\"@FAKE@\"}");
+	text = config_text("", "\"fake\":{\"command\":\"@FAKE@\"}");
 	d = daemon_start_limited(text, &lim);
 	free(text);
 
 	/* Past the daemon's 64 descriptors; the rest wait in the backlog. */
 	for (i = 0; i < 100; i++)
 		clients[i] = daemon_connect(d);
-	ck_assert_msg(wait_log("pausing accepts", GONE_MS), "the daemon did "
-	    "not say it paused accepting");
+	ck_assert_msg(wait_log(d, GONE_MS, "pausing accepts", NULL), "the "
+	    "daemon did not say it paused accepting");
 	ck_assert(daemon_alive(d));
 	for (i = 0; i < 100; i++)
 		client_close(clients[i]);
@@ -1909,7 +1619,7 @@ START_TEST(test_fork_failure_is_start_failed)
 		    NOBODY_UID, NOBODY_UID);
 		return;
 	}
-	text = config_text("@SOCK@", "", "\"fake\":{\"command\":\"@FAKE@\"}");
+	text = config_text("", "\"fake\":{\"command\":\"@FAKE@\"}");
 	d = daemon_start_limited(text, &lim);
 	free(text);
 	c = daemon_connect(d);
@@ -1939,25 +1649,13 @@ START_TEST(test_fork_failure_is_start_failed)
 }
 END_TEST
 
-/* A tcase with its fixture (NULL: none) and the file's timeout. */
-static TCase *
-lifecycle_tcase(Suite *s, const char *name, void (*setup)(void))
-{
-	TCase	*tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 90);
-	suite_add_tcase(s, tc);
-	return (tc);
-}
-
 static Suite *
 lifecycle_suite(void)
 {
 	Suite	*s = suite_create("lifecycle");
 	TCase	*tc;
 
-	tc = lifecycle_tcase(s, "timeouts", setup_timeouts);
+	tc = harness_add_tcase(s, "timeouts", setup_timeouts, teardown, 90);
 	tcase_add_test(tc, test_timeout_ms_times_out_and_cancels_at_the_child);
 	tcase_add_test(tc,
 	    test_server_request_timeout_applies_without_timeout_ms);
@@ -1966,15 +1664,15 @@ lifecycle_suite(void)
 	    test_progress_without_token_does_not_restart_the_clock);
 	tcase_add_test(tc, test_late_answer_after_timeout_is_dropped);
 
-	tc = lifecycle_tcase(s, "timeout cap", setup_cap);
+	tc = harness_add_tcase(s, "timeout cap", setup_cap, teardown, 90);
 	tcase_add_test(tc, test_max_request_timeout_caps_progress);
 
-	tc = lifecycle_tcase(s, "cancellation", setup_fake);
+	tc = harness_add_tcase(s, "cancellation", setup_fake, teardown, 90);
 	tcase_add_test(tc, test_client_cancel_stops_the_request_at_the_child);
 	tcase_add_test(tc,
 	    test_disconnect_cancels_the_clients_requests_at_the_child);
 
-	tc = lifecycle_tcase(s, "idle expiry", setup_idle);
+	tc = harness_add_tcase(s, "idle expiry", setup_idle, teardown, 90);
 	tcase_add_test(tc,
 	    test_idle_session_expires_and_next_call_is_next_generation);
 	tcase_add_test(tc, test_session_with_request_in_flight_does_not_expire);
@@ -1982,7 +1680,7 @@ lifecycle_suite(void)
 	    test_idle_timeout_zero_on_a_server_keeps_its_sessions);
 	tcase_add_test(tc, test_many_idle_sessions_all_expire);
 
-	tc = lifecycle_tcase(s, "reload", setup_reload);
+	tc = harness_add_tcase(s, "reload", setup_reload, teardown, 90);
 	tcase_add_test(tc, test_reload_method_adds_a_server);
 	tcase_add_test(tc, test_sighup_adds_a_server);
 	tcase_add_test(tc, test_reload_closes_the_sessions_of_a_changed_server);
@@ -1997,22 +1695,22 @@ lifecycle_suite(void)
 	tcase_add_test(tc,
 	    test_reload_lowering_idle_timeout_expires_idle_sessions);
 
-	tc = lifecycle_tcase(s, "nothing outlives", setup_fake);
+	tc = harness_add_tcase(s, "nothing outlives", setup_fake, teardown, 90);
 	tcase_add_test(tc, test_children_die_with_the_daemon_on_sigkill);
 	tcase_add_test(tc,
 	    test_grandchild_of_a_crashed_child_is_killed_and_reaped);
 
-	tc = lifecycle_tcase(s, "pressure", setup_limits);
+	tc = harness_add_tcase(s, "pressure", setup_limits, teardown, 90);
 	tcase_add_test(tc, test_client_that_never_reads_is_dropped);
 	tcase_add_test(tc,
 	    test_child_that_stops_reading_stdin_loses_its_session);
 	tcase_add_test(tc, test_burst_to_a_ready_session_is_not_a_stuck_stdin);
 	tcase_add_test(tc,
 	    test_burst_queued_during_start_is_not_a_stuck_stdin);
-	tc = lifecycle_tcase(s, "garbage", setup_fake);
+	tc = harness_add_tcase(s, "garbage", setup_fake, teardown, 90);
 	tcase_add_test(tc, test_garbage_flood_is_counted_and_logged_sparingly);
 
-	tc = lifecycle_tcase(s, "running out", setup_none);
+	tc = harness_add_tcase(s, "running out", setup_none, teardown, 90);
 	tcase_add_test(tc,
 	    test_accept_recovers_after_running_out_of_descriptors);
 	tcase_add_test(tc, test_fork_failure_is_start_failed);
@@ -2022,11 +1720,5 @@ lifecycle_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(lifecycle_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? 0 : 1);
+	return (harness_run_suite(lifecycle_suite()));
 }

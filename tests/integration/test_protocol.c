@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -36,16 +35,10 @@
 
 static struct daemon	*d;
 
-static long	 now_ms(void);
-static void	 start_daemon(const char *);
 static void	 setup_fake(void);
 static void	 setup_upcalls(void);
 static void	 setup_modern(void);
 static void	 teardown(void);
-static void	 send_line(struct client *, const char *);
-static void	 send_tool(struct client *, int, const char *, const char *,
-		     const char *, const char *, const char *);
-static cJSON	*recv_msg(struct client *);
 static int	 is_response(cJSON *, int);
 static int	 is_request(cJSON *);
 static cJSON	*await_response(struct client *, int, cJSON *);
@@ -60,10 +53,6 @@ static void	 assert_json_eq(const cJSON *, const char *, const char *);
 static void	 assert_progress(cJSON *, const cJSON *, int);
 static void	 hello(struct client *, const char *);
 static int	 asked_error_code(cJSON *);
-static const char *session_id_of(cJSON *);
-static cJSON	*session_info(struct client *, const char *, const char *);
-static int	 tail_has(cJSON *, const char *);
-static int	 log_has_line(const char *, const char *, const char *);
 static void	 assert_serving(struct client *, const char *, const char *);
 static void	 assert_modern_session(struct client *, const char *,
 		     const char *);
@@ -72,43 +61,11 @@ static void	 assert_modern_meta(struct client *, const char *,
 static void	 assert_input_required_round(struct client *, const char *,
 		     const char *);
 
-static long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (ts.tv_sec * 1000L + ts.tv_nsec / 1000000L);
-}
-
-/* Start the daemon; "@FAKE@" in servers becomes the fake server's path. */
-static void
-start_daemon(const char *servers)
-{
-	const char	*fake = harness_fake_mcp(), *p;
-	char		 text[8192];
-	size_t		 n = 0, len = strlen(fake);
-
-	for (p = servers; *p != '\0'; p++) {
-		if (strncmp(p, "@FAKE@", 6) == 0) {
-			ck_assert_uint_lt(n + len, sizeof text);
-			memcpy(text + n, fake, len);
-			n += len;
-			p += 5;
-		} else {
-			ck_assert_uint_lt(n + 1, sizeof text);
-			text[n++] = *p;
-		}
-	}
-	text[n] = '\0';
-	d = daemon_start("", text);
-}
-
 /* One plain fake server, "fake": nothing declared, no roots. */
 static void
 setup_fake(void)
 {
-	start_daemon("\"fake\":{\"command\":\"@FAKE@\"}");
+	d = daemon_start("", "\"fake\":{\"command\":\"@FAKE@\"}");
 }
 
 /*
@@ -118,7 +75,7 @@ setup_fake(void)
 static void
 setup_upcalls(void)
 {
-	start_daemon("\"fake\":{\"command\":\"@FAKE@\"},"
+	d = daemon_start("", "\"fake\":{\"command\":\"@FAKE@\"},"
 	    "\"asker\":{\"command\":\"@FAKE@\",\"client_capabilities\":"
 	    "{\"sampling\":{},\"elicitation\":{}}},"
 	    "\"rooted\":{\"command\":\"@FAKE@\",\"roots\":[\"file:///tmp/a\","
@@ -130,7 +87,7 @@ setup_upcalls(void)
 static void
 setup_modern(void)
 {
-	start_daemon(
+	d = daemon_start("",
 	    "\"modern\":{\"command\":\"@FAKE@\",\"args\":[\"--modern\"]},"
 	    "\"strict\":{\"command\":\"@FAKE@\",\"args\":[\"--modern\"],"
 	    "\"protocol\":\"2026-07-28\"},"
@@ -147,54 +104,7 @@ setup_modern(void)
 static void
 teardown(void)
 {
-	pid_t	pid = d->pid;
-	int	status;
-
-	status = daemon_stop(d);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "mcp-brokerd %ld did not exit 0 (status %d)", (long)pid, status);
-}
-
-/* Send line as it is, then its '\n'. */
-static void
-send_line(struct client *c, const char *line)
-{
-	char	*cause = NULL;
-
-	ck_assert_msg(client_send_raw(c, line, strlen(line), &cause) == 0 &&
-	    client_send_raw(c, "\n", 1, &cause) == 0, "send: %s", cause);
-}
-
-/*
- * Send tools/call tool on (server, thread) under id, with args (JSON
- * text, NULL: {}) and extra members of params (JSON text without
- * braces, such as a _meta; NULL: none).
- */
-static void
-send_tool(struct client *c, int id, const char *server, const char *thread,
-    const char *tool, const char *args, const char *extra)
-{
-	char	*line;
-
-	xasprintf(&line, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":"
-	    "\"tools/call\",\"params\":{\"server\":\"%s\",\"thread\":\"%s\","
-	    "\"name\":\"%s\",\"arguments\":%s%s%s}}", id, server, thread, tool,
-	    args != NULL ? args : "{}", extra != NULL ? "," : "",
-	    extra != NULL ? extra : "");
-	send_line(c, line);
-	free(line);
-}
-
-/* The next message from the daemon, whatever it is (caller frees). */
-static cJSON *
-recv_msg(struct client *c)
-{
-	cJSON	*m;
-	char	*cause = NULL;
-
-	m = client_recv(c, HARNESS_TIMEOUT_MS, &cause);
-	ck_assert_msg(m != NULL, "no message from the daemon: %s", cause);
-	return (m);
+	daemon_stop_ok(d);
 }
 
 /* Whether m is the response to the number id. */
@@ -309,7 +219,7 @@ static cJSON *
 call_tool(struct client *c, const char *server, const char *thread,
     const char *tool, const char *args)
 {
-	send_tool(c, RAW_ID, server, thread, tool, args, NULL);
+	send_call(c, RAW_ID, server, thread, tool, args, NULL);
 	return (await_response(c, RAW_ID, NULL));
 }
 
@@ -404,61 +314,6 @@ asked_error_code(cJSON *r)
 	return ((int)json_number(sc, "error.code"));
 }
 
-/* The session id in a forwarded result's _meta. */
-static const char *
-session_id_of(cJSON *r)
-{
-	return (json_string(member(member(result_of(r), "_meta"),
-	    META_SESSION), "id"));
-}
-
-/* broker/session for (server, thread); the whole response. */
-static cJSON *
-session_info(struct client *c, const char *server, const char *thread)
-{
-	char	*params;
-	cJSON	*r;
-
-	xasprintf(&params, "{\"server\":\"%s\",\"thread\":\"%s\"}", server,
-	    thread);
-	r = rpc(c, "broker/session", params);
-	free(params);
-	return (r);
-}
-
-/* Whether a stderr_tail has a line containing needle. */
-static int
-tail_has(cJSON *tail, const char *needle)
-{
-	cJSON	*line;
-
-	cJSON_ArrayForEach(line, tail) {
-		if (cJSON_IsString(line) &&
-		    strstr(line->valuestring, needle) != NULL)
-			return (1);
-	}
-	return (0);
-}
-
-/* Whether the daemon's log has one line containing all of a, b and c. */
-static int
-log_has_line(const char *a, const char *b, const char *c)
-{
-	FILE	*f;
-	char	*line = NULL;
-	size_t	 size = 0;
-	int	 found = 0;
-
-	if ((f = fopen(d->log, "r")) == NULL)
-		return (0);
-	while (!found && getline(&line, &size, f) != -1)
-		found = strstr(line, a) != NULL && strstr(line, b) != NULL &&
-		    strstr(line, c) != NULL;
-	free(line);
-	fclose(f);
-	return (found);
-}
-
 /* The daemon is alive and (server, thread) answers a normal call. */
 static void
 assert_serving(struct client *c, const char *server, const char *thread)
@@ -485,7 +340,7 @@ assert_modern_session(struct client *c, const char *server,
 	ck_assert_int_eq((int)json_number(structured(r), "count"), 1);
 	cJSON_Delete(r);
 
-	r = session_info(c, server, thread);
+	r = session_of(c, server, thread);
 	info = result_of(r);
 	ck_assert_str_eq(json_string(info, "state"), "ready");
 	ck_assert_str_eq(json_string(info, "protocol_version"), "2026-07-28");
@@ -544,7 +399,7 @@ assert_input_required_round(struct client *c, const char *server,
 	cJSON_Delete(copy);
 	cJSON_Delete(r);
 
-	send_tool(c, RAW_ID, server, thread, "needs_input", NULL,
+	send_call(c, RAW_ID, server, thread, "needs_input", NULL,
 	    "\"inputResponses\":{\"q1\":{\"action\":\"accept\","
 	    "\"content\":{}}},\"requestState\":\"state-1\"");
 	r = await_response(c, RAW_ID, NULL);
@@ -568,7 +423,7 @@ START_TEST(test_progress_reaches_the_client_under_its_own_token)
 	struct client	*c = daemon_connect(d);
 	cJSON		*r, *progress = cJSON_CreateArray(), *token, *seen;
 
-	send_tool(c, RAW_ID, "fake", "p", "progress",
+	send_call(c, RAW_ID, "fake", "p", "progress",
 	    "{\"steps\":3,\"interval_ms\":50}",
 	    "\"_meta\":{\"progressToken\":\"tok-A\"}");
 	r = await_response(c, RAW_ID, progress);
@@ -595,10 +450,10 @@ START_TEST(test_same_token_on_two_threads_reaches_only_its_own_client)
 			*p2 = cJSON_CreateArray(), *token;
 
 	/* Both children run at once, under the same client token. */
-	send_tool(c1, RAW_ID, "fake", "p1", "progress",
+	send_call(c1, RAW_ID, "fake", "p1", "progress",
 	    "{\"steps\":3,\"interval_ms\":50}",
 	    "\"_meta\":{\"progressToken\":7}");
-	send_tool(c2, RAW_ID, "fake", "p2", "progress",
+	send_call(c2, RAW_ID, "fake", "p2", "progress",
 	    "{\"steps\":3,\"interval_ms\":50}",
 	    "\"_meta\":{\"progressToken\":7}");
 	r1 = await_response(c1, RAW_ID, p1);
@@ -626,7 +481,7 @@ START_TEST(test_numeric_and_string_tokens_keep_their_type)
 	cJSON		*r, *progress, *token;
 
 	progress = cJSON_CreateArray();
-	send_tool(c, RAW_ID, "fake", "n", "progress",
+	send_call(c, RAW_ID, "fake", "n", "progress",
 	    "{\"steps\":2,\"interval_ms\":20}",
 	    "\"_meta\":{\"progressToken\":4242}");
 	r = await_response(c, RAW_ID, progress);
@@ -638,7 +493,7 @@ START_TEST(test_numeric_and_string_tokens_keep_their_type)
 	cJSON_Delete(r);
 
 	progress = cJSON_CreateArray();
-	send_tool(c, RAW_ID, "fake", "n", "progress",
+	send_call(c, RAW_ID, "fake", "n", "progress",
 	    "{\"steps\":2,\"interval_ms\":20}",
 	    "\"_meta\":{\"progressToken\":\"4242\"}");
 	r = await_response(c, RAW_ID, progress);
@@ -656,7 +511,7 @@ START_TEST(test_call_without_token_gets_no_progress)
 	struct client	*c = daemon_connect(d);
 	cJSON		*r, *progress = cJSON_CreateArray();
 
-	send_tool(c, RAW_ID, "fake", "q", "progress",
+	send_call(c, RAW_ID, "fake", "q", "progress",
 	    "{\"steps\":2,\"interval_ms\":20}", NULL);
 	r = await_response(c, RAW_ID, progress);
 	ck_assert_int_eq(cJSON_GetArraySize(progress), 0);
@@ -745,7 +600,7 @@ START_TEST(test_sampling_request_reaches_the_client_and_its_answer_the_child)
 	char		*sid;
 
 	hello(c, "{\"sampling\":{}}");
-	send_tool(c, RAW_ID, "asker", "s", "sample", NULL, NULL);
+	send_call(c, RAW_ID, "asker", "s", "sample", NULL, NULL);
 	req = await_request(c, "sampling/createMessage");
 
 	/* Under an id of the broker's, the child's params, and who asks. */
@@ -783,7 +638,7 @@ START_TEST(test_elicitation_request_reaches_the_client_and_its_answer_the_child)
 	cJSON		*req, *params, *meta, *r, *sc;
 
 	hello(c, "{\"elicitation\":{}}");
-	send_tool(c, RAW_ID, "asker", "e", "elicit", NULL, NULL);
+	send_call(c, RAW_ID, "asker", "e", "elicit", NULL, NULL);
 	req = await_request(c, "elicitation/create");
 	ck_assert_msg(cJSON_IsNumber(member(req, "id")),
 	    "the request's id is not the broker's (a number)");
@@ -927,11 +782,11 @@ START_TEST(test_client_leaving_while_asked_fails_the_childs_request)
 	hello(c1, "{\"sampling\":{}}");
 	r = call_tool(c1, "asker", "g", "counter", NULL);
 	cJSON_Delete(r);
-	send_tool(c1, RAW_ID, "asker", "g", "sleep", "{\"ms\":700}", NULL);
+	send_call(c1, RAW_ID, "asker", "g", "sleep", "{\"ms\":700}", NULL);
 	sleep_ms(150);
-	send_tool(c2, RAW_ID, "asker", "g", "sample", NULL, NULL);
+	send_call(c2, RAW_ID, "asker", "g", "sample", NULL, NULL);
 	sleep_ms(150);
-	send_tool(c1, RAW_ID + 1, "asker", "g", "counter", NULL, NULL);
+	send_call(c1, RAW_ID + 1, "asker", "g", "counter", NULL, NULL);
 	cJSON_Delete(await_response(c1, RAW_ID, NULL));
 	req = await_request(c1, "sampling/createMessage");
 	cJSON_Delete(req);
@@ -957,13 +812,12 @@ START_TEST(test_child_notifications_are_counted_and_logged)
 {
 	struct client	*c = daemon_connect(d);
 	cJSON		*r, *notes;
-	long		 deadline;
 
 	r = call_tool(c, "fake", "notes-thread", "notify_changes", NULL);
 	ck_assert(cJSON_IsTrue(member(structured(r), "ok")));
 	cJSON_Delete(r);
 
-	r = session_info(c, "fake", "notes-thread");
+	r = session_of(c, "fake", "notes-thread");
 	notes = member(result_of(r), "notifications");
 	ck_assert_msg(cJSON_IsObject(notes), "no notifications object");
 	ck_assert_int_eq((int)json_number(notes, "tools/list_changed"), 1);
@@ -973,14 +827,11 @@ START_TEST(test_child_notifications_are_counted_and_logged)
 	ck_assert_int_eq((int)json_number(notes, "message"), 1);
 	cJSON_Delete(r);
 
-	deadline = now_ms() + LOG_WAIT_MS;
-	while (!log_has_line("fake", "notes-thread", "something to log")) {
-		if (now_ms() > deadline) {
-			daemon_dump_log(d);
-			ck_abort_msg("no log line with the server, the thread "
-			    "and the message");
-		}
-		sleep_ms(20);
+	if (!wait_log(d, LOG_WAIT_MS, "fake", "notes-thread",
+	    "something to log", NULL)) {
+		daemon_dump_log(d);
+		ck_abort_msg("no log line with the server, the thread and the "
+		    "message");
 	}
 	client_close(c);
 }
@@ -1056,7 +907,7 @@ START_TEST(test_auto_negotiates_the_handshake_with_a_legacy_server_quickly)
 	    elapsed);
 	cJSON_Delete(r);
 
-	r = session_info(c, "plain", "a");
+	r = session_of(c, "plain", "a");
 	ck_assert_str_eq(json_string(result_of(r), "protocol_version"),
 	    "2025-11-25");
 	ck_assert_str_eq(json_string(result_of(r), "server_info.name"),
@@ -1099,7 +950,7 @@ START_TEST(test_legacy_sends_no_discover)
 	    elapsed);
 	cJSON_Delete(r);
 
-	r = session_info(c, "legacy_hang", "l");
+	r = session_of(c, "legacy_hang", "l");
 	ck_assert_str_eq(json_string(result_of(r), "protocol_version"),
 	    "2025-11-25");
 	ck_assert_msg(!tail_has(member(result_of(r), "stderr_tail"),
@@ -1125,7 +976,7 @@ START_TEST(test_auto_falls_back_to_initialize_after_the_probe_timeout)
 	    elapsed);
 	cJSON_Delete(r);
 
-	r = session_info(c, "hang", "h");
+	r = session_of(c, "hang", "h");
 	ck_assert_str_eq(json_string(result_of(r), "protocol_version"),
 	    "2025-11-25");
 	ck_assert_msg(tail_has(member(result_of(r), "stderr_tail"),
@@ -1136,32 +987,21 @@ START_TEST(test_auto_falls_back_to_initialize_after_the_probe_timeout)
 }
 END_TEST
 
-/* A tcase with its fixture and a generous timeout. */
-static TCase *
-protocol_tcase(Suite *s, const char *name, void (*setup)(void))
-{
-	TCase	*tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 90);
-	suite_add_tcase(s, tc);
-	return (tc);
-}
-
 static Suite *
 protocol_suite(void)
 {
 	Suite	*s = suite_create("protocol");
 	TCase	*tc;
 
-	tc = protocol_tcase(s, "progress", setup_fake);
+	tc = harness_add_tcase(s, "progress", setup_fake, teardown, 90);
 	tcase_add_test(tc, test_progress_reaches_the_client_under_its_own_token);
 	tcase_add_test(tc,
 	    test_same_token_on_two_threads_reaches_only_its_own_client);
 	tcase_add_test(tc, test_numeric_and_string_tokens_keep_their_type);
 	tcase_add_test(tc, test_call_without_token_gets_no_progress);
 
-	tc = protocol_tcase(s, "requests to clients", setup_upcalls);
+	tc = harness_add_tcase(s, "requests to clients", setup_upcalls,
+	    teardown, 90);
 	tcase_add_test(tc, test_hello_answers_version_uid_and_admin);
 	tcase_add_test(tc, test_hello_rejects_unknown_capabilities);
 	tcase_add_test(tc, test_rejected_hello_opts_in_to_nothing);
@@ -1180,10 +1020,10 @@ protocol_suite(void)
 	tcase_add_test(tc,
 	    test_client_leaving_while_asked_fails_the_childs_request);
 
-	tc = protocol_tcase(s, "notifications", setup_fake);
+	tc = harness_add_tcase(s, "notifications", setup_fake, teardown, 90);
 	tcase_add_test(tc, test_child_notifications_are_counted_and_logged);
 
-	tc = protocol_tcase(s, "2026-07-28", setup_modern);
+	tc = harness_add_tcase(s, "2026-07-28", setup_modern, teardown, 90);
 	tcase_add_test(tc, test_auto_serves_a_modern_server_without_handshake);
 	tcase_add_test(tc, test_modern_requests_carry_the_protocol_meta);
 	tcase_add_test(tc,
@@ -1203,11 +1043,5 @@ protocol_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(protocol_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? 0 : 1);
+	return (harness_run_suite(protocol_suite()));
 }

@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -83,16 +82,6 @@ static char		 topdir[32];
 		ck_abort_msg(__VA_ARGS__);				\
 	}								\
 } while (0)
-
-/* Milliseconds on the monotonic clock. */
-static long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (ts.tv_sec * 1000L + ts.tv_nsec / 1000000L);
-}
 
 /* nftw() callback: remove each entry, children first. */
 static int
@@ -1189,16 +1178,23 @@ START_TEST(test_journal_stream_of_another_file_keeps_stderr)
 }
 END_TEST
 
+/* A tcase with the case's directory, each test's, and the file's timeout. */
+static TCase *
+systemd_tcase(Suite *s, const char *name)
+{
+	TCase	*tc = harness_add_tcase(s, name, setup, teardown, 90);
+
+	tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
+	return (tc);
+}
+
 static Suite *
 systemd_suite(void)
 {
 	Suite	*s = suite_create("systemd");
 	TCase	*tc;
 
-	tc = tcase_create("units");
-	tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 90);
+	tc = systemd_tcase(s, "units");
 	tcase_add_test(tc, test_installed_units_pass_systemd_analyze_verify);
 	tcase_add_test(tc, test_installed_service_exposure_is_at_most_3);
 	tcase_add_test(tc, test_socket_unit_config_and_ctl_agree_on_the_socket);
@@ -1206,23 +1202,15 @@ systemd_suite(void)
 	tcase_add_test(tc, test_reinstall_keeps_an_edited_config);
 	tcase_add_test(tc,
 	    test_sysusers_and_tmpfiles_make_the_user_and_directories);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("socket activation");
-	tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 90);
+	tc = systemd_tcase(s, "socket activation");
 	tcase_add_test(tc,
 	    test_socket_activation_serves_the_passed_socket_and_keeps_it);
 	tcase_add_test(tc, test_socket_activation_refuses_a_datagram_socket);
 	tcase_add_test(tc, test_socket_activation_refuses_two_sockets);
 	tcase_add_test(tc, test_children_get_home_but_not_systemds_variables);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("sd_notify");
-	tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 90);
+	tc = systemd_tcase(s, "sd_notify");
 	tcase_add_test(tc, test_notify_ready_once_listening_with_a_status_line);
 	tcase_add_test(tc, test_notify_watchdog_keepalive_at_half_the_interval);
 	tcase_add_test(tc,
@@ -1231,27 +1219,16 @@ systemd_suite(void)
 	tcase_add_test(tc, test_notify_failed_reload_still_ends_with_ready);
 	tcase_add_test(tc, test_notify_status_follows_the_sessions);
 	tcase_add_test(tc, test_notify_sigterm_is_stopping_and_exit_zero);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("journal");
-	tcase_add_unchecked_fixture(tc, case_setup, case_teardown);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 90);
+	tc = systemd_tcase(s, "journal");
 	tcase_add_test(tc, test_journal_stream_on_stderr_logs_to_the_journal);
 	tcase_add_test(tc, test_without_journal_stream_lines_go_to_stderr);
 	tcase_add_test(tc, test_journal_stream_of_another_file_keeps_stderr);
-	suite_add_tcase(s, tc);
 	return (s);
 }
 
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(systemd_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? 0 : 1);
+	return (harness_run_suite(systemd_suite()));
 }

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -38,17 +37,12 @@ static int		 interop_find_node(void);
 static char		*interop_config(void);
 static void		 setup(void);
 static void		 teardown(void);
-static long		 now_ms(void);
 static const char	*text_of(cJSON *);
 static long		 last_integer_in(const char *);
-static const char	*session_id_of(cJSON *);
 static int		 has_tool(cJSON *, const char *);
 static int		 has_entity(cJSON *, const char *);
 static int		 is_handshake_version(const char *);
-static pid_t		 session_pid(struct client *, const char *,
-			     const char *);
 static int		 is_child_of_daemon(pid_t);
-static int		 file_contains(const char *, const char *);
 static Suite		*npm_servers_suite(void);
 
 /* Find an executable "node" on $PATH into node_path; 0 if found. */
@@ -128,27 +122,16 @@ setup(void)
 static void
 teardown(void)
 {
-	pid_t	kids[64], pid = d->pid;
-	int	i, n, zombies, status;
+	pid_t	kids[64];
+	int	i, n, zombies;
 
-	n = children_of(pid, kids, 64, &zombies);
+	n = children_of(d->pid, kids, 64, &zombies);
 	if (n > 64)
 		n = 64;
-	status = daemon_stop(d);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "mcp-brokerd %ld did not exit 0 (status %d)", (long)pid, status);
+	daemon_stop_ok(d);
 	for (i = 0; i < n; i++)
 		ck_assert_msg(wait_pid_gone(kids[i], 2 * INTEROP_GRACE_MS),
 		    "child %ld of mcp-brokerd outlived it", (long)kids[i]);
-}
-
-static long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (ts.tv_sec * 1000L + ts.tv_nsec / 1000000L);
 }
 
 /* The first text content of a tools/call response (fails if none). */
@@ -182,14 +165,6 @@ last_integer_in(const char *s)
 			start = p;
 	}
 	return (start != NULL ? strtol(start, NULL, 10) : -1);
-}
-
-/* The broker's session id in a response's result _meta. */
-static const char *
-session_id_of(cJSON *response)
-{
-	return (json_string(result_of(response),
-	    "_meta.mcp-broker/session.id"));
 }
 
 /* Whether a tools/list result names tool. */
@@ -237,22 +212,6 @@ is_handshake_version(const char *v)
 	return (0);
 }
 
-/* The pid of the live session (server, thread), from broker/session. */
-static pid_t
-session_pid(struct client *c, const char *server, const char *thread)
-{
-	char	params[256];
-	cJSON	*r;
-	pid_t	pid;
-
-	snprintf(params, sizeof params,
-	    "{\"server\":\"%s\",\"thread\":\"%s\"}", server, thread);
-	r = rpc(c, "broker/session", params);
-	pid = (pid_t)json_number(result_of(r), "pid");
-	cJSON_Delete(r);
-	return (pid);
-}
-
 /* Whether pid is a direct child of the daemon (no shell in between). */
 static int
 is_child_of_daemon(pid_t pid)
@@ -265,22 +224,6 @@ is_child_of_daemon(pid_t pid)
 		if (kids[i] == pid)
 			return (1);
 	return (0);
-}
-
-/* Whether the file at path contains needle. */
-static int
-file_contains(const char *path, const char *needle)
-{
-	char	 buf[65536];
-	FILE	*f;
-	size_t	 n;
-
-	if ((f = fopen(path, "r")) == NULL)
-		return (0);
-	n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	return (strstr(buf, needle) != NULL);
 }
 
 START_TEST(test_everything_tools_list_includes_echo_and_get_sum)
@@ -336,8 +279,7 @@ START_TEST(test_everything_result_carries_session_meta_generation_1)
 	cJSON		*r;
 
 	r = tool_call(c, "everything", "meta", "echo", "{\"message\":\"m\"}");
-	ck_assert_int_eq((int)json_number(result_of(r),
-	    "_meta.mcp-broker/session.generation"), 1);
+	ck_assert_int_eq(generation_of(r), 1);
 	ck_assert_str_ne(session_id_of(r), "");
 	/* The server's own members are kept beside the broker's _meta. */
 	ck_assert(cJSON_IsArray(cJSON_GetObjectItem(result_of(r),
@@ -365,8 +307,7 @@ START_TEST(test_everything_threads_map_to_their_own_processes)
 	ck_assert(pid_alive(p1) && is_child_of_daemon(p1));
 	ck_assert(pid_alive(p3) && is_child_of_daemon(p3));
 
-	s = rpc(c, "broker/session",
-	    "{\"server\":\"everything\",\"thread\":\"t1\"}");
+	s = session_of(c, "everything", "t1");
 	ck_assert_str_eq(json_string(result_of(s), "id"), session_id_of(r1));
 	ck_assert_int_eq((int)json_number(result_of(s), "calls"), 2);
 	cJSON_Delete(s);
@@ -428,8 +369,7 @@ START_TEST(test_memory_created_entity_is_read_back_in_the_same_thread)
 	    "read_graph answered %s", cJSON_PrintUnformatted(r2));
 	ck_assert_ptr_nonnull(strstr(text_of(r2), "made via the broker"));
 	ck_assert_str_eq(session_id_of(r1), session_id_of(r2));
-	ck_assert_int_eq((int)json_number(result_of(r2),
-	    "_meta.mcp-broker/session.generation"), 1);
+	ck_assert_int_eq(generation_of(r2), 1);
 	cJSON_Delete(r1);
 	cJSON_Delete(r2);
 	client_close(c);
@@ -455,7 +395,7 @@ END_TEST
 START_TEST(test_memory_graph_outlives_a_closed_session_through_its_file)
 {
 	struct client	*c = daemon_connect(d);
-	cJSON		*r1, *r2, *r;
+	cJSON		*r1, *r2;
 	pid_t		 pid;
 	char		*first;
 
@@ -464,16 +404,14 @@ START_TEST(test_memory_graph_outlives_a_closed_session_through_its_file)
 	    "\"observations\":[]}]}");
 	first = strdup(session_id_of(r1));
 	pid = session_pid(c, "memory", "m2");
-	r = rpc(c, "broker/close", "{\"server\":\"memory\",\"thread\":\"m2\"}");
-	ck_assert_int_eq((int)json_number(result_of(r), "closed"), 1);
-	cJSON_Delete(r);
+	ck_assert_int_eq(close_sessions(c,
+	    "{\"server\":\"memory\",\"thread\":\"m2\"}"), 1);
 	ck_assert(wait_pid_gone(pid, 3 * INTEROP_GRACE_MS));
 
 	/* A new process, generation 1 again, reading the same file. */
 	r2 = tool_call(c, "memory", "m2", "read_graph", NULL);
 	ck_assert_str_ne(session_id_of(r2), first);
-	ck_assert_int_eq((int)json_number(result_of(r2),
-	    "_meta.mcp-broker/session.generation"), 1);
+	ck_assert_int_eq(generation_of(r2), 1);
 	ck_assert_int_ne(session_pid(c, "memory", "m2"), pid);
 	ck_assert_msg(has_entity(result_of(r2), "survivor"),
 	    "read_graph after close answered %s", cJSON_PrintUnformatted(r2));
@@ -505,9 +443,7 @@ START_TEST(test_close_ends_node_on_stdin_eof_and_leaves_no_zombie)
 		snprintf(params, sizeof params, "{\"server\":\"%s\","
 		    "\"thread\":\"bye\"}", servers[i]);
 		start = now_ms();
-		r = rpc(c, "broker/close", params);
-		ck_assert_int_eq((int)json_number(result_of(r), "closed"), 1);
-		cJSON_Delete(r);
+		ck_assert_int_eq(close_sessions(c, params), 1);
 		ck_assert_msg(wait_pid_gone(pid, 3 * INTEROP_GRACE_MS),
 		    "%s (pid %ld) still runs after broker/close", servers[i],
 		    (long)pid);
@@ -534,10 +470,9 @@ static Suite *
 npm_servers_suite(void)
 {
 	Suite	*s = suite_create("npm_servers");
-	TCase	*tc = tcase_create("real MCP servers from npm");
+	TCase	*tc = harness_add_tcase(s, "real MCP servers from npm", setup,
+		    teardown, 90);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc,
 	    test_everything_tools_list_includes_echo_and_get_sum);
 	tcase_add_test(tc, test_everything_echo_returns_the_message);
@@ -555,7 +490,6 @@ npm_servers_suite(void)
 	    test_memory_graph_outlives_a_closed_session_through_its_file);
 	tcase_add_test(tc,
 	    test_close_ends_node_on_stdin_eof_and_leaves_no_zombie);
-	suite_add_tcase(s, tc);
 	return (s);
 }
 
@@ -564,8 +498,6 @@ main(void)
 {
 	const char	*require = getenv("MCPB_REQUIRE_INTEROP");
 	char		 missing[3 * PATH_MAX + 64] = "";
-	SRunner		*sr;
-	int		 failed;
 
 	if (interop_find_node() != 0)
 		strcat(missing, "node (not on PATH)");
@@ -592,9 +524,5 @@ main(void)
 		return (0);
 	}
 
-	sr = srunner_create(npm_servers_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? 0 : 1);
+	return (harness_run_suite(npm_servers_suite()));
 }
