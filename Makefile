@@ -27,7 +27,8 @@ LDFLAGS	+= $(SANFLAGS)
 LIBS	 = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECKLIBS = $(shell pkg-config --libs check 2>/dev/null)
 
-PROTO_SRC  = proto/frame.c proto/jsonrpc.c proto/xmalloc.c proto/client.c
+PROTO_SRC  = proto/frame.c proto/jsonrpc.c proto/xmalloc.c proto/client.c \
+	     proto/scan.c
 DAEMON_SRC = daemon/main.c daemon/config.c daemon/log.c daemon/table.c \
 	     daemon/route.c daemon/mcp.c daemon/service.c \
 	     daemon/child.c daemon/session.c daemon/conn.c daemon/broker.c \
@@ -35,7 +36,7 @@ DAEMON_SRC = daemon/main.c daemon/config.c daemon/log.c daemon/table.c \
 CTL_SRC	   = daemon/ctl.c
 DEMO_SRC   = daemon/demo_server.c
 
-UNIT_TESTS = frame jsonrpc config table route mcp
+UNIT_TESTS = frame jsonrpc config table route mcp scan
 INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd
 INTEROP_TESTS = npm_servers
 
@@ -77,6 +78,7 @@ UNIT_DEPS_config  = daemon/config.c daemon/log.c
 UNIT_DEPS_table	  = daemon/table.c
 UNIT_DEPS_route	  = daemon/route.c
 UNIT_DEPS_mcp	  = daemon/mcp.c daemon/log.c
+UNIT_DEPS_scan	  =
 
 .SECONDEXPANSION:
 .SECONDARY:
@@ -189,7 +191,7 @@ FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Iproto -Idaemon \
 FUZZ_SRC_client = tests/fuzz/fuzz_client.c proto/frame.c proto/jsonrpc.c \
 		  proto/xmalloc.c daemon/route.c
 FUZZ_SRC_child	= tests/fuzz/fuzz_child.c proto/frame.c proto/jsonrpc.c \
-		  proto/xmalloc.c daemon/mcp.c daemon/log.c
+		  proto/xmalloc.c proto/scan.c daemon/mcp.c daemon/log.c
 
 build/fuzz/fuzz_%: $$(FUZZ_SRC_$$*)
 	@mkdir -p build/fuzz
@@ -242,6 +244,45 @@ install: all
 		$(SUBST) conf/mcp-broker.json > \
 		    $(DESTDIR)$(CONFDIR)/mcp-broker.json; \
 	fi
+
+# The benchmark (tests/bench/): the broker against the direct pipe and the
+# alternatives, written to build/bench/results.md and latency.png. Not part
+# of check. Installs gnuplot-nox and tests/bench's npm packages (supergateway,
+# server-everything, pinned in tests/bench/package-lock.json) if missing.
+.PHONY: bench bench-deps
+BENCH_BINS = build/bench/echo-server build/bench/loadgen
+
+build/bench/echo-server: build/obj/tests/bench/echo_server.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+build/bench/loadgen: build/obj/tests/bench/loadgen.o \
+    $(patsubst %.c,build/obj/%.o,$(PROTO_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+bench-deps:
+	@dpkg-query -W -f='$${Status}' gnuplot-nox 2>/dev/null | \
+	    grep -q 'install ok installed' || { \
+		echo "installing Debian packages: gnuplot-nox"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		    apt-get install -y -qq gnuplot-nox; }
+	@command -v npm >/dev/null 2>&1 || { \
+		echo "installing Debian packages: nodejs npm"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		    apt-get install -y -qq nodejs npm || true; }
+	@if command -v npm >/dev/null 2>&1 && ! [ \
+	    tests/bench/node_modules/.package-lock.json -nt \
+	    tests/bench/package-lock.json ]; then \
+		cd tests/bench && (npm ci --no-audit --no-fund --loglevel=error \
+		    || echo "npm install failed: the comparisons will say NOT run"); \
+	fi
+
+# The benchmark always uses the optimised build, whatever SANITIZE says.
+bench: deps
+	@$(MAKE) --no-print-directory bench-deps
+	@$(MAKE) --no-print-directory SANITIZE= build/mcp-brokerd $(BENCH_BINS)
+	MCPB_BUILD=$(CURDIR)/build tests/bench/run.sh
 
 clean:
 	rm -rf build

@@ -452,6 +452,24 @@ request_answer(struct request *req, cJSON *answer)
 	request_free(req);
 }
 
+/*
+ * Send a child's success result to the client as text: the result's
+ * members (body, without braces) with the session's _meta (meta, an
+ * object's text) spliced in, under the client's id. Free the request.
+ */
+void
+request_answer_text(struct request *req, const char *meta, const char *body,
+    size_t len)
+{
+	struct conn	*c = req->conn;
+
+	if (c != NULL) {
+		conn_remove_request(c, req);
+		conn_send_result(c, req->client_id, meta, body, len);
+	}
+	request_free(req);
+}
+
 /* Answer the request with an error (takes data) and free it. */
 void
 request_fail(struct request *req, int code, const char *message,

@@ -15,6 +15,13 @@
 
 #define BROKER_VERSION	"0.1.0"
 
+/*
+ * The most one read or write on a socket or pipe moves. libevent's own
+ * default (4 KiB reads) would take a megabyte answer through hundreds of
+ * loop turns.
+ */
+#define BROKER_IO_CHUNK	(256 * 1024)
+
 struct config;
 struct conn;
 struct child_list;
@@ -114,6 +121,8 @@ void	 broker_dispatch(struct broker *, struct conn *, cJSON *);
 void	 broker_notify(struct broker *, struct conn *, cJSON *);
 
 void	 request_answer(struct request *, cJSON *);
+void	 request_answer_text(struct request *, const char *, const char *,
+	     size_t);
 void	 request_fail(struct request *, int, const char *, cJSON *);
 void	 request_progress(struct request *, const cJSON *);
 void	 request_free(struct request *);

@@ -46,6 +46,7 @@ static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
 static void	conn_free_cb(evutil_socket_t, short, void *);
 static void	conn_line(struct conn *, const char *, size_t);
+static void	conn_check_output(struct conn *);
 
 /* Take a new connection from the listener; fd is nonblocking. */
 struct conn *
@@ -64,6 +65,8 @@ conn_new(struct broker *b, int fd, uid_t uid, pid_t pid, int admin)
 	TAILQ_INIT(&c->requests);
 	TAILQ_INIT(&c->upcalls);
 	c->bev = bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_set_max_single_read(c->bev, BROKER_IO_CHUNK);
+	bufferevent_set_max_single_write(c->bev, BROKER_IO_CHUNK);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -133,13 +136,52 @@ conn_send(struct conn *c, cJSON *msg)
 	out = bufferevent_get_output(c->bev);
 	frame_write(out, msg);
 	cJSON_Delete(msg);
-	if (evbuffer_get_length(out) > c->output_max) {
+	conn_check_output(c);
+}
+
+/*
+ * A client that does not read its answers is dropped once its unsent
+ * bytes pass the output bound, rather than letting memory grow.
+ */
+static void
+conn_check_output(struct conn *c)
+{
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
+	    c->output_max) {
 		log_warnx("client %llu: over %zu unsent bytes (%d x "
 		    "max_message_bytes); dropping it",
 		    (unsigned long long)c->serial, c->output_max,
 		    CONN_OUTPUT_MAX_FACTOR);
 		conn_drop(c, "output bound");
 	}
+}
+
+/*
+ * Send {"jsonrpc":"2.0","id":id,"result":{"_meta":{"mcp-broker/session":
+ * meta},body}} without building a tree: body is the text of the child's
+ * result members, copied once into the output.
+ */
+void
+conn_send_result(struct conn *c, const cJSON *id, const char *meta,
+    const char *body, size_t len)
+{
+	struct evbuffer	*out;
+	char		 small[128], *text;
+
+	if (c->dead)
+		return;
+	text = small;
+	if (!cJSON_PrintPreallocated((cJSON *)id, small, sizeof small, 0))
+		text = cJSON_PrintUnformatted(id);
+	out = bufferevent_get_output(c->bev);
+	evbuffer_add_printf(out, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":"
+	    "{\"_meta\":{\"mcp-broker/session\":%s}%s", text, meta,
+	    len > 0 ? "," : "");
+	if (text != small)
+		free(text);
+	evbuffer_add(out, body, len);
+	evbuffer_add(out, "}}\n", 3);
+	conn_check_output(c);
 }
 
 /* Send a JSON-RPC error; takes id (NULL: null) and data. */

@@ -24,6 +24,7 @@
 #include "config.h"
 #include "errors.h"
 #include "frame.h"
+#include "scan.h"
 #include "jsonrpc.h"
 #include "log.h"
 #include "mcp.h"
@@ -40,6 +41,7 @@ struct session {
 	uid_t			 uid;
 	char			 id[48];
 	unsigned		 generation;
+	char			*meta_text;	/* session_meta(), printed */
 	enum session_state	 state;
 	int			 start_timeout_s;
 	int			 grace_ms;
@@ -111,6 +113,7 @@ static void	session_free_cb(evutil_socket_t, short, void *);
 static void	session_write(struct session *, cJSON *);
 static void	session_send(struct session *, struct request *);
 static void	session_line(struct session *, const char *, size_t);
+static int	session_fast_answer(struct session *, const char *, size_t);
 static void	session_handshake_done(struct session *, struct jsonrpc_msg *);
 static void	session_discover_done(struct session *, struct jsonrpc_msg *);
 static void	session_send_initialize(struct session *);
@@ -176,6 +179,12 @@ session_start(struct broker *b, const struct server_conf *sc, uid_t uid,
 	s->next_id = 1;
 	snprintf(s->id, sizeof s->id, "%" PRIx64 "-%" PRIu64,
 	    (uint64_t)b->started, ++b->next_session);
+	{
+		cJSON	*meta = session_meta(s);
+
+		s->meta_text = cJSON_PrintUnformatted(meta);
+		cJSON_Delete(meta);
+	}
 	TAILQ_INIT(&s->queue);
 	TAILQ_INIT(&s->inflight);
 	frame_init(&s->out_frame, s->max_message);
@@ -184,12 +193,14 @@ session_start(struct broker *b, const struct server_conf *sc, uid_t uid,
 	fd = child_take_stdin(s->child);
 	evutil_make_socket_nonblocking(fd);
 	s->in = bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_set_max_single_write(s->in, BROKER_IO_CHUNK);
 	bufferevent_setcb(s->in, NULL, NULL, session_stdin_event_cb, s);
 	bufferevent_enable(s->in, EV_WRITE);
 
 	fd = child_take_stdout(s->child);
 	evutil_make_socket_nonblocking(fd);
 	s->out = bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_set_max_single_read(s->out, BROKER_IO_CHUNK);
 	bufferevent_setcb(s->out, session_stdout_cb, NULL,
 	    session_pipe_event_cb, s);
 	bufferevent_enable(s->out, EV_READ);
@@ -490,6 +501,8 @@ session_line(struct session *s, const char *data, size_t len)
 	struct request		*req;
 	cJSON			*answer;
 
+	if (s->state == SESSION_READY && session_fast_answer(s, data, len))
+		return;
 	if (jsonrpc_parse(data, len, &msg, &fault) != 0) {
 		session_garbage(s, fault.message);
 		jsonrpc_fault_clear(&fault);
@@ -539,6 +552,39 @@ session_line(struct session *s, const char *data, size_t len)
 		break;
 	}
 	jsonrpc_msg_clear(&msg);
+}
+
+/*
+ * The fast path for the common answer, a plain success result: scanned
+ * and validated without building a tree, and passed on as text with the
+ * session's _meta spliced in. Returns 0 if the line is not of that shape
+ * (the full parser then handles it).
+ */
+static int
+session_fast_answer(struct session *s, const char *data, size_t len)
+{
+	struct scan_result	 r;
+	struct request		*req;
+
+	if (scan_result(data, len, &r) != 0)
+		return (0);
+	TAILQ_FOREACH(req, &s->inflight, session_entry) {
+		if (req->child_id == r.id)
+			break;
+	}
+	if (req == NULL) {
+		session_log(s, LOG_LEVEL_DEBUG, "session %s: dropping an "
+		    "answer to id %lld, which is not in flight", s->id,
+		    (long long)r.id);
+		return (1);
+	}
+	TAILQ_REMOVE(&s->inflight, req, session_entry);
+	s->ninflight--;
+	req->session = NULL;
+	s->last_used_at = time(NULL);
+	request_answer_text(req, s->meta_text, r.body, r.body_len);
+	session_update_busy(s);
+	return (1);
 }
 
 /*
@@ -1205,6 +1251,7 @@ session_free_cb(evutil_socket_t fd, short events, void *arg)
 	free(s->protocol_version);
 	free(s->instructions);
 	free(s->end_why);
+	free(s->meta_text);
 	free(s->server);
 	free(s->thread);
 	free(s);

@@ -50,17 +50,15 @@ jsonrpc_id_valid(const cJSON *id)
 }
 
 /*
- * Whether cJSON prints the number as it was written: integers of up to 15
- * digits are (it prints 15 significant digits when they come close).
- * Others (longer integers, fractions) are kept as the text the peer
- * sent, since an answer must carry its id verbatim.
+ * Whether cJSON prints the number as it was written, and cheaply: ints
+ * (it prints them with %d). Others (longer integers, fractions) are kept
+ * as the text the peer sent, since an answer must carry its id verbatim
+ * and cJSON would print them through %g and a sscanf round trip.
  */
 static int
 jsonrpc_number_exact(const cJSON *n)
 {
-	double	v = n->valuedouble;
-
-	return (v < 1e15 && v > -1e15 && v == (double)(long long)v);
+	return (n->valuedouble == (double)n->valueint);
 }
 
 /* Skip one JSON value starting at p (already valid JSON); returns past it. */

@@ -1,0 +1,311 @@
+/*
+ * Validating scan of a JSON-RPC success response (RFC 8259 grammar).
+ */
+#include <string.h>
+
+#include "scan.h"
+
+struct scan {
+	const char	*p;
+	const char	*end;
+};
+
+static void	scan_ws(struct scan *);
+static int	scan_string(struct scan *);
+static int	scan_number(struct scan *);
+static int	scan_literal(struct scan *, const char *, size_t);
+static int	scan_value(struct scan *, int);
+static int	scan_object(struct scan *, int, int *);
+static int	scan_array(struct scan *, int);
+static int	scan_key_is(const char *, const char *, const char *);
+
+/* Skip JSON whitespace. */
+static void
+scan_ws(struct scan *sc)
+{
+	while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\t' ||
+	    *sc->p == '\r' || *sc->p == '\n'))
+		sc->p++;
+}
+
+/*
+ * A string, from its opening quote. The run up to the next quote is
+ * found with memchr and checked for escapes and control characters in a
+ * loop the compiler vectorises: a megabyte of text costs microseconds.
+ */
+static int
+scan_string(struct scan *sc)
+{
+	const unsigned char	*p, *q, *e, *end = (const unsigned char *)sc->end;
+	unsigned char		 bad;
+	int			 i;
+
+	p = (const unsigned char *)sc->p + 1;
+	for (;;) {
+		if ((q = memchr(p, '"', (size_t)(end - p))) == NULL)
+			return (-1);
+		if ((e = memchr(p, '\\', (size_t)(q - p))) == NULL)
+			e = q;
+		bad = 0;
+		for (; p < e; p++)
+			bad |= (unsigned char)(*p < 0x20);
+		if (bad)
+			return (-1);
+		if (p == q) {
+			sc->p = (const char *)q + 1;
+			return (0);
+		}
+		/* An escape: check it, then go on after it. */
+		if (++p >= end)
+			return (-1);
+		switch (*p) {
+		case '"': case '\\': case '/': case 'b': case 'f':
+		case 'n': case 'r': case 't':
+			p++;
+			break;
+		case 'u':
+			for (i = 1; i <= 4; i++) {
+				if (p + i >= end || !((p[i] >= '0' &&
+				    p[i] <= '9') || (p[i] >= 'a' &&
+				    p[i] <= 'f') || (p[i] >= 'A' &&
+				    p[i] <= 'F')))
+					return (-1);
+			}
+			p += 5;
+			break;
+		default:
+			return (-1);
+		}
+	}
+}
+
+/* A number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int
+scan_number(struct scan *sc)
+{
+	const char	*p = sc->p, *end = sc->end;
+
+	if (p < end && *p == '-')
+		p++;
+	if (p < end && *p == '0')
+		p++;
+	else if (p < end && *p >= '1' && *p <= '9') {
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	} else
+		return (-1);
+	if (p < end && *p == '.') {
+		if (++p >= end || *p < '0' || *p > '9')
+			return (-1);
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		if (++p < end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= end || *p < '0' || *p > '9')
+			return (-1);
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	sc->p = p;
+	return (0);
+}
+
+/* true, false or null. */
+static int
+scan_literal(struct scan *sc, const char *word, size_t len)
+{
+	if ((size_t)(sc->end - sc->p) < len || memcmp(sc->p, word, len) != 0)
+		return (-1);
+	sc->p += len;
+	return (0);
+}
+
+/* Any value, at nesting depth. */
+static int
+scan_value(struct scan *sc, int depth)
+{
+	if (sc->p >= sc->end)
+		return (-1);
+	switch (*sc->p) {
+	case '"':
+		return (scan_string(sc));
+	case '{':
+		return (scan_object(sc, depth + 1, NULL));
+	case '[':
+		return (scan_array(sc, depth + 1));
+	case 't':
+		return (scan_literal(sc, "true", 4));
+	case 'f':
+		return (scan_literal(sc, "false", 5));
+	case 'n':
+		return (scan_literal(sc, "null", 4));
+	default:
+		return (scan_number(sc));
+	}
+}
+
+/* Whether the key text between start and end (quotes included) is key. */
+static int
+scan_key_is(const char *start, const char *end, const char *key)
+{
+	size_t	len = strlen(key);
+
+	return ((size_t)(end - start) == len + 2 &&
+	    memcmp(start + 1, key, len) == 0);
+}
+
+/*
+ * An object, from its '{'. With has_meta, note whether a member of this
+ * object (not a deeper one) is called "_meta".
+ */
+static int
+scan_object(struct scan *sc, int depth, int *has_meta)
+{
+	const char	*key;
+
+	if (depth > SCAN_MAX_DEPTH)
+		return (-1);
+	sc->p++;
+	scan_ws(sc);
+	if (sc->p < sc->end && *sc->p == '}') {
+		sc->p++;
+		return (0);
+	}
+	for (;;) {
+		if (sc->p >= sc->end || *sc->p != '"')
+			return (-1);
+		key = sc->p;
+		if (scan_string(sc) != 0)
+			return (-1);
+		if (has_meta != NULL && scan_key_is(key, sc->p, "_meta"))
+			*has_meta = 1;
+		scan_ws(sc);
+		if (sc->p >= sc->end || *sc->p++ != ':')
+			return (-1);
+		scan_ws(sc);
+		if (scan_value(sc, depth) != 0)
+			return (-1);
+		scan_ws(sc);
+		if (sc->p >= sc->end)
+			return (-1);
+		if (*sc->p == '}') {
+			sc->p++;
+			return (0);
+		}
+		if (*sc->p++ != ',')
+			return (-1);
+		scan_ws(sc);
+	}
+}
+
+/* An array, from its '['. */
+static int
+scan_array(struct scan *sc, int depth)
+{
+	if (depth > SCAN_MAX_DEPTH)
+		return (-1);
+	sc->p++;
+	scan_ws(sc);
+	if (sc->p < sc->end && *sc->p == ']') {
+		sc->p++;
+		return (0);
+	}
+	for (;;) {
+		if (scan_value(sc, depth) != 0)
+			return (-1);
+		scan_ws(sc);
+		if (sc->p >= sc->end)
+			return (-1);
+		if (*sc->p == ']') {
+			sc->p++;
+			return (0);
+		}
+		if (*sc->p++ != ',')
+			return (-1);
+		scan_ws(sc);
+	}
+}
+
+/*
+ * Scan data as {"jsonrpc":"2.0","id":<integer of at most 15 digits>,
+ * "result":{...}} with no "_meta" in the result. Returns 0 with r filled
+ * in, or -1: not that shape, or not strict JSON (use jsonrpc_parse).
+ */
+int
+scan_result(const char *data, size_t len, struct scan_result *r)
+{
+	struct scan	 sc = { data, data + len };
+	const char	*key, *value, *inner;
+	int		 seen_version = 0, seen_id = 0, seen_result = 0;
+	int		 has_meta = 0, negative, digits;
+
+	scan_ws(&sc);
+	if (sc.p >= sc.end || *sc.p != '{')
+		return (-1);
+	sc.p++;
+	scan_ws(&sc);
+	for (;;) {
+		if (sc.p >= sc.end || *sc.p != '"')
+			return (-1);
+		key = sc.p;
+		if (scan_string(&sc) != 0)
+			return (-1);
+		inner = sc.p;
+		scan_ws(&sc);
+		if (sc.p >= sc.end || *sc.p++ != ':')
+			return (-1);
+		scan_ws(&sc);
+		value = sc.p;
+		if (scan_key_is(key, inner, "jsonrpc") && !seen_version) {
+			seen_version = 1;
+			if (scan_string(&sc) != 0 || sc.p - value != 5 ||
+			    memcmp(value, "\"2.0\"", 5) != 0)
+				return (-1);
+		} else if (scan_key_is(key, inner, "id") && !seen_id) {
+			seen_id = 1;
+			negative = value < sc.end && *value == '-';
+			if (scan_number(&sc) != 0)
+				return (-1);
+			r->id = 0;
+			digits = 0;
+			for (value += negative; value < sc.p; value++) {
+				if (*value < '0' || *value > '9' ||
+				    ++digits > 15)
+					return (-1);
+				r->id = r->id * 10 + (*value - '0');
+			}
+			if (negative)
+				r->id = -r->id;
+		} else if (scan_key_is(key, inner, "result") && !seen_result) {
+			seen_result = 1;
+			if (*value != '{' || scan_object(&sc, 1, &has_meta) != 0 ||
+			    has_meta)
+				return (-1);
+			r->body = value + 1;
+			r->body_len = (size_t)(sc.p - 1 - r->body);
+			while (r->body_len > 0 && (*r->body == ' ' ||
+			    *r->body == '\t' || *r->body == '\r' ||
+			    *r->body == '\n')) {
+				r->body++;
+				r->body_len--;
+			}
+		} else
+			return (-1);
+		scan_ws(&sc);
+		if (sc.p >= sc.end)
+			return (-1);
+		if (*sc.p == '}') {
+			sc.p++;
+			break;
+		}
+		if (*sc.p++ != ',')
+			return (-1);
+		scan_ws(&sc);
+	}
+	scan_ws(&sc);
+	if (sc.p != sc.end || !seen_version || !seen_id || !seen_result)
+		return (-1);
+	return (0);
+}
