@@ -11,6 +11,8 @@ struct scan {
 };
 
 static void	scan_ws(struct scan *);
+static int	scan_has_control(const unsigned char *, size_t);
+static long	scan_hex4(const unsigned char *, const unsigned char *);
 static int	scan_string(struct scan *);
 static int	scan_number(struct scan *);
 static int	scan_literal(struct scan *, const char *, size_t);
@@ -29,6 +31,51 @@ scan_ws(struct scan *sc)
 }
 
 /*
+ * Whether any of the len bytes at p is a control character (< 0x20),
+ * which JSON strings may not hold raw. Eight bytes a step: a byte b is
+ * below 0x20 exactly when (b - 0x20) borrows into its top bit while b's
+ * own top bit is clear.
+ */
+static int
+scan_has_control(const unsigned char *p, size_t len)
+{
+	const uint64_t	ones = 0x0101010101010101ULL;
+	uint64_t	x, hit = 0;
+	size_t		i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&x, p + i, 8);
+		hit |= (x - ones * 0x20) & ~x & (ones * 0x80);
+	}
+	for (; i < len; i++)
+		hit |= p[i] < 0x20;
+	return (hit != 0);
+}
+
+/* The value of four hex digits at p, or -1. */
+static long
+scan_hex4(const unsigned char *p, const unsigned char *end)
+{
+	long	v = 0;
+	int	i;
+
+	if (end - p < 4)
+		return (-1);
+	for (i = 0; i < 4; i++) {
+		v <<= 4;
+		if (p[i] >= '0' && p[i] <= '9')
+			v |= p[i] - '0';
+		else if (p[i] >= 'a' && p[i] <= 'f')
+			v |= p[i] - 'a' + 10;
+		else if (p[i] >= 'A' && p[i] <= 'F')
+			v |= p[i] - 'A' + 10;
+		else
+			return (-1);
+	}
+	return (v);
+}
+
+/*
  * A string, from its opening quote. The run up to the next quote is
  * found with memchr and checked for escapes and control characters in a
  * loop the compiler vectorises: a megabyte of text costs microseconds.
@@ -37,20 +84,19 @@ static int
 scan_string(struct scan *sc)
 {
 	const unsigned char	*p, *q, *e, *end = (const unsigned char *)sc->end;
-	unsigned char		 bad;
-	int			 i;
+	long			 code;
 
+	if (sc->p >= sc->end || *sc->p != '"')
+		return (-1);
 	p = (const unsigned char *)sc->p + 1;
 	for (;;) {
 		if ((q = memchr(p, '"', (size_t)(end - p))) == NULL)
 			return (-1);
 		if ((e = memchr(p, '\\', (size_t)(q - p))) == NULL)
 			e = q;
-		bad = 0;
-		for (; p < e; p++)
-			bad |= (unsigned char)(*p < 0x20);
-		if (bad)
+		if (scan_has_control(p, (size_t)(e - p)))
 			return (-1);
+		p = e;
 		if (p == q) {
 			sc->p = (const char *)q + 1;
 			return (0);
@@ -64,14 +110,19 @@ scan_string(struct scan *sc)
 			p++;
 			break;
 		case 'u':
-			for (i = 1; i <= 4; i++) {
-				if (p + i >= end || !((p[i] >= '0' &&
-				    p[i] <= '9') || (p[i] >= 'a' &&
-				    p[i] <= 'f') || (p[i] >= 'A' &&
-				    p[i] <= 'F')))
-					return (-1);
-			}
+			/* As cJSON: a high surrogate must be followed by a
+			   low one, and a low one never stands alone. */
+			if ((code = scan_hex4(p + 1, end)) == -1 ||
+			    (code >= 0xdc00 && code <= 0xdfff))
+				return (-1);
 			p += 5;
+			if (code >= 0xd800 && code <= 0xdbff) {
+				if (end - p < 6 || p[0] != '\\' || p[1] != 'u' ||
+				    (code = scan_hex4(p + 2, end)) < 0xdc00 ||
+				    code > 0xdfff)
+					return (-1);
+				p += 6;
+			}
 			break;
 		default:
 			return (-1);
@@ -157,13 +208,16 @@ scan_key_is(const char *start, const char *end, const char *key)
 }
 
 /*
- * An object, from its '{'. With has_meta, note whether a member of this
- * object (not a deeper one) is called "_meta".
+ * An object, from its '{'. With plain (the result object), also say
+ * whether its own members are plain: each key written without escapes,
+ * none repeated, none "_meta", at most SCAN_MAX_KEYS of them. Only then
+ * may the broker splice its _meta in as text.
  */
 static int
-scan_object(struct scan *sc, int depth, int *has_meta)
+scan_object(struct scan *sc, int depth, int *plain)
 {
-	const char	*key;
+	const char	*key[SCAN_MAX_KEYS], *start;
+	size_t		 klen[SCAN_MAX_KEYS], n = 0, i, j;
 
 	if (depth > SCAN_MAX_DEPTH)
 		return (-1);
@@ -176,11 +230,18 @@ scan_object(struct scan *sc, int depth, int *has_meta)
 	for (;;) {
 		if (sc->p >= sc->end || *sc->p != '"')
 			return (-1);
-		key = sc->p;
+		start = sc->p;
 		if (scan_string(sc) != 0)
 			return (-1);
-		if (has_meta != NULL && scan_key_is(key, sc->p, "_meta"))
-			*has_meta = 1;
+		if (plain != NULL && n < SCAN_MAX_KEYS) {
+			key[n] = start;
+			klen[n] = (size_t)(sc->p - start);
+			if (memchr(start, '\\', klen[n]) != NULL ||
+			    scan_key_is(start, sc->p, "_meta"))
+				*plain = 0;
+			n++;
+		} else if (plain != NULL)
+			*plain = 0;
 		scan_ws(sc);
 		if (sc->p >= sc->end || *sc->p++ != ':')
 			return (-1);
@@ -192,12 +253,22 @@ scan_object(struct scan *sc, int depth, int *has_meta)
 			return (-1);
 		if (*sc->p == '}') {
 			sc->p++;
-			return (0);
+			break;
 		}
 		if (*sc->p++ != ',')
 			return (-1);
 		scan_ws(sc);
 	}
+	if (plain != NULL && *plain) {
+		for (i = 0; i < n; i++) {
+			for (j = i + 1; j < n; j++) {
+				if (klen[i] == klen[j] &&
+				    memcmp(key[i], key[j], klen[i]) == 0)
+					*plain = 0;
+			}
+		}
+	}
+	return (0);
 }
 
 /* An array, from its '['. */
@@ -239,7 +310,7 @@ scan_result(const char *data, size_t len, struct scan_result *r)
 	struct scan	 sc = { data, data + len };
 	const char	*key, *value, *inner;
 	int		 seen_version = 0, seen_id = 0, seen_result = 0;
-	int		 has_meta = 0, negative, digits;
+	int		 plain = 1, negative, digits;
 
 	scan_ws(&sc);
 	if (sc.p >= sc.end || *sc.p != '{')
@@ -280,8 +351,9 @@ scan_result(const char *data, size_t len, struct scan_result *r)
 				r->id = -r->id;
 		} else if (scan_key_is(key, inner, "result") && !seen_result) {
 			seen_result = 1;
-			if (*value != '{' || scan_object(&sc, 1, &has_meta) != 0 ||
-			    has_meta)
+			if (value >= sc.end || *value != '{' ||
+			    scan_object(&sc, 1, &plain) != 0 ||
+			    !plain)
 				return (-1);
 			r->body = value + 1;
 			r->body_len = (size_t)(sc.p - 1 - r->body);

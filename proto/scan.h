@@ -5,7 +5,8 @@
  *
  * It accepts only the plain shape {"jsonrpc":"2.0","id":<integer>,
  * "result":{...}} (members in any order, each once, strict JSON
- * throughout) whose result has no "_meta" member. Anything else is left
+ * throughout) whose result has at most SCAN_MAX_KEYS members, written
+ * without escapes, none repeated and none "_meta". Anything else is left
  * to the full parser (jsonrpc_parse), so the fast path never decides a
  * case the slow one would decide differently.
  */
@@ -17,6 +18,9 @@
 
 /* Deepest nesting the scan follows; deeper results take the slow path. */
 #define SCAN_MAX_DEPTH	64
+/* Most members a result may have for the fast path (the keys are checked
+   for repeats pairwise). */
+#define SCAN_MAX_KEYS	32
 
 struct scan_result {
 	int64_t		 id;
