@@ -89,8 +89,12 @@ scan_string(struct scan *sc)
 	if (sc->p >= sc->end || *sc->p != '"')
 		return (-1);
 	p = (const unsigned char *)sc->p + 1;
+	q = NULL;
 	for (;;) {
-		if ((q = memchr(p, '"', (size_t)(end - p))) == NULL)
+		/* Look for the next quote only once past the last one found:
+		   searching again after every escape would be quadratic. */
+		if ((q == NULL || p > q) &&
+		    (q = memchr(p, '"', (size_t)(end - p))) == NULL)
 			return (-1);
 		if ((e = memchr(p, '\\', (size_t)(q - p))) == NULL)
 			e = q;

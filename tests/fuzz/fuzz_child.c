@@ -1,8 +1,9 @@
 /*
  * libFuzzer target: the bytes an MCP server writes on its stdout, as far
  * as the broker reads them without a session around (DESIGN §3, §6).
- * Framing, JSON-RPC parsing, the handshake checks, the _meta members the
- * broker sets, progress tokens, log levels, and writing a message back.
+ * Framing, JSON-RPC parsing, the fast path for plain results, the
+ * handshake checks, the _meta members the broker sets, progress tokens,
+ * log levels, and writing a message back.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -12,12 +13,18 @@
 #include "fuzz.h"
 #include "log.h"
 #include "mcp.h"
+#include "scan.h"
 
 /* The daemon's default max_message_bytes is larger; this one is reached. */
 #define FUZZ_CHILD_MAX	8192
 
 /* The broker's token for a forwarded request's progress. */
 #define FUZZ_CHILD_TOKEN	7
+
+/* What conn_send_result writes before a fast-path result's members. */
+#define FUZZ_CHILD_FAST_HEAD	"{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":" \
+				"{\"_meta\":{\"" MCP_META_SESSION "\":" \
+				"{\"id\":\"x\",\"generation\":1}}"
 
 int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -26,6 +33,9 @@ static cJSON	*fuzz_child_session_meta(void);
 static void	fuzz_child_set_meta(cJSON *);
 static void	fuzz_child_response(struct jsonrpc_msg *);
 static void	fuzz_child_request(struct jsonrpc_msg *);
+static int	fuzz_child_id_is(const cJSON *, int64_t);
+static int	fuzz_child_same(const cJSON *, const cJSON *);
+static void	fuzz_child_fast(const char *, size_t);
 static void	fuzz_child_line(const char *, size_t, void *);
 
 /* cJSON allocates through xmalloc, and only errors are logged. */
@@ -162,6 +172,108 @@ fuzz_child_request(struct jsonrpc_msg *msg)
 	}
 }
 
+/* Whether id, as jsonrpc_parse keeps it, is the integer want. */
+static int
+fuzz_child_id_is(const cJSON *id, int64_t want)
+{
+	char	*end;
+
+	if (cJSON_IsNumber(id))
+		return (id->valuedouble == (double)want);
+	/* Beyond an int, the id is kept as the text the child wrote. */
+	if (cJSON_IsRaw(id))
+		return (strtoll(id->valuestring, &end, 10) == want &&
+		    *end == '\0');
+	return (0);
+}
+
+/*
+ * Whether two trees hold the same JSON, members in the same order. Not
+ * cJSON_Compare: it compares each object both ways at every level, which
+ * takes 2^depth steps (84 s for a result nested 60 deep), calls a number
+ * that overflowed to infinity unequal to itself, and pairs repeated keys
+ * wrongly.
+ */
+static int
+fuzz_child_same(const cJSON *a, const cJSON *b)
+{
+	char	*ta, *tb;
+	int	 same;
+
+	ta = fuzz_print(a);
+	tb = fuzz_print(b);
+	same = strcmp(ta, tb) == 0;
+	free(ta);
+	free(tb);
+	return (same);
+}
+
+/*
+ * The fast path (proto/scan.h, session_fast_answer): a line scan_result
+ * takes must be a response jsonrpc_parse reads alike, with a result that
+ * has no _meta; and the line the daemon writes for it, the session _meta
+ * spliced before the child's members, must be a response jsonrpc_parse
+ * accepts whose result, _meta aside, is the child's.
+ */
+static void
+fuzz_child_fast(const char *line, size_t len)
+{
+	struct scan_result	 r;
+	struct jsonrpc_msg	 msg, sent;
+	struct jsonrpc_fault	 fault;
+	const cJSON		*session;
+	char			*text;
+	size_t			 n, head = strlen(FUZZ_CHILD_FAST_HEAD);
+
+	if (scan_result(line, len, &r) != 0)
+		return;
+	FUZZ_CHECK(r.id > -1000000000000000 && r.id < 1000000000000000);
+	FUZZ_CHECK(r.body >= line && r.body_len <= len &&
+	    r.body + r.body_len <= line + len);
+	if (jsonrpc_parse(line, len, &msg, &fault) != 0) {
+		fprintf(stderr, "scan_result took a line jsonrpc_parse "
+		    "refuses (%d %s)\n", fault.code, fault.message);
+		abort();
+	}
+	FUZZ_CHECK(msg.kind == JSONRPC_RESPONSE);
+	FUZZ_CHECK(cJSON_IsObject(msg.result));
+	FUZZ_CHECK(fuzz_child_id_is(msg.id, r.id));
+	FUZZ_CHECK(cJSON_GetObjectItemCaseSensitive(msg.result, "_meta") ==
+	    NULL);
+
+	/* conn_send_result's line, under the client's id. */
+	text = xmalloc(head + 1 + r.body_len + 2);
+	memcpy(text, FUZZ_CHILD_FAST_HEAD, head);
+	n = head;
+	if (r.body_len > 0) {
+		text[n++] = ',';
+		memcpy(text + n, r.body, r.body_len);
+		n += r.body_len;
+	}
+	memcpy(text + n, "}}", 2);
+	n += 2;
+	if (jsonrpc_parse(text, n, &sent, &fault) != 0) {
+		fprintf(stderr, "the fast path wrote a line jsonrpc_parse "
+		    "refuses (%d %s)\n", fault.code, fault.message);
+		abort();
+	}
+	FUZZ_CHECK(sent.kind == JSONRPC_RESPONSE);
+	FUZZ_CHECK(cJSON_IsObject(sent.result));
+	session = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(sent.result, "_meta"),
+	    MCP_META_SESSION);
+	FUZZ_CHECK(cJSON_IsObject(session));
+	cJSON_DeleteItemFromObjectCaseSensitive(sent.result, "_meta");
+	if (!fuzz_child_same(sent.result, msg.result)) {
+		fprintf(stderr, "the fast path changed the result: %.*s\n",
+		    (int)n, text);
+		abort();
+	}
+	jsonrpc_msg_clear(&sent);
+	jsonrpc_msg_clear(&msg);
+	free(text);
+}
+
 /* One line from the child: parse it, look at it, write it back. */
 static void
 fuzz_child_line(const char *line, size_t len, void *arg)
@@ -170,6 +282,7 @@ fuzz_child_line(const char *line, size_t len, void *arg)
 	struct jsonrpc_fault	 fault;
 
 	(void)arg;
+	fuzz_child_fast(line, len);
 	if (jsonrpc_parse(line, len, &msg, &fault) != 0) {
 		FUZZ_CHECK(fault.code == RPC_PARSE_ERROR ||
 		    fault.code == RPC_INVALID_REQUEST);
