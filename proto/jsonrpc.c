@@ -11,6 +11,9 @@
 #include "jsonrpc.h"
 #include "xmalloc.h"
 
+/* Up to this many members, repeated keys are looked for pairwise. */
+#define JSONRPC_PAIRWISE_KEYS	16
+
 static int	jsonrpc_refuse(struct jsonrpc_fault *, const cJSON *, int,
 		    const char *, ...) __attribute__((format(printf, 4, 5)));
 static int	jsonrpc_check_error_object(const cJSON *);
@@ -179,6 +182,19 @@ jsonrpc_duplicate_key(const cJSON *obj)
 		n++;
 	if (n < 2)
 		return (NULL);
+	/* The usual handful of members: compare them pairwise, no malloc. */
+	if (n <= JSONRPC_PAIRWISE_KEYS) {
+		for (item = obj->child; item != NULL; item = item->next) {
+			const cJSON	*other;
+
+			for (other = item->next; other != NULL;
+			    other = other->next) {
+				if (strcmp(item->string, other->string) == 0)
+					return (item->string);
+			}
+		}
+		return (NULL);
+	}
 	keys = xreallocarray(NULL, n, sizeof *keys);
 	i = 0;
 	cJSON_ArrayForEach(item, obj)

@@ -567,6 +567,26 @@ START_TEST(test_repeated_key_in_meta_is_refused)
 }
 END_TEST
 
+START_TEST(test_repeated_key_among_many_params_is_refused)
+{
+	char	text[1024];
+	size_t	off;
+	int	i;
+
+	/* More members than are compared pairwise: the sorted check. */
+	off = (size_t)snprintf(text, sizeof text, "{\"jsonrpc\":\"2.0\","
+	    "\"id\":1,\"method\":\"tools/call\",\"params\":{");
+	for (i = 0; i < 40; i++)
+		off += (size_t)snprintf(text + off, sizeof text - off,
+		    "\"k%02d\":%d,", i, i);
+	snprintf(text + off, sizeof text - off, "\"k17\":0}}");
+	expect_refused(text, -32600, NULL);
+	ck_assert_ptr_nonnull(strstr(fault.message, "\"k17\""));
+	snprintf(text + off, sizeof text - off, "\"k99\":0}}");
+	ck_assert_int_eq(parse(text), 0);
+}
+END_TEST
+
 START_TEST(test_repeated_key_deeper_is_left_alone)
 {
 	ck_assert_int_eq(parse("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
@@ -654,6 +674,7 @@ jsonrpc_suite(void)
 	tcase_add_test(tc, test_repeated_key_in_message_is_refused);
 	tcase_add_test(tc, test_repeated_key_in_params_is_refused);
 	tcase_add_test(tc, test_repeated_key_in_meta_is_refused);
+	tcase_add_test(tc, test_repeated_key_among_many_params_is_refused);
 	tcase_add_test(tc, test_repeated_key_deeper_is_left_alone);
 	tcase_add_test(tc, test_big_id_after_control_byte_is_kept_verbatim);
 	tcase_add_test(tc, test_big_id_under_escaped_key_is_refused);
