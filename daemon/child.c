@@ -281,13 +281,6 @@ child_kill_group(struct child *c, int sig)
 	return (0);
 }
 
-/* Whether the child has been reaped. */
-int
-child_exited(struct child *c)
-{
-	return (c->exited);
-}
-
 /* Reap every exited child and tell each owner; call on SIGCHLD. */
 void
 child_reap(struct child_list *cl)

@@ -34,7 +34,6 @@ int		 child_take_stdin(struct child *);
 int		 child_take_stdout(struct child *);
 int		 child_take_stderr(struct child *);
 int		 child_kill_group(struct child *, int);
-int		 child_exited(struct child *);
 
 void		 child_reap(struct child_list *);
 char		*child_describe_status(int);

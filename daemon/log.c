@@ -77,13 +77,6 @@ log_level_parse(const char *name, enum log_level *level)
 	return (-1);
 }
 
-/* The name of a level, as the config spells it. */
-const char *
-log_level_name(enum log_level level)
-{
-	return (log_names[level]);
-}
-
 /* Write one line: time, level, message and an optional suffix. */
 static void
 log_vwrite(enum log_level level, const char *suffix, const char *fmt,

@@ -28,7 +28,6 @@ struct log_ctx {
 void	log_init(enum log_level);
 void	log_set_level(enum log_level);
 int	log_level_parse(const char *, enum log_level *);
-const char *log_level_name(enum log_level);
 
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));

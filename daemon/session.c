@@ -69,7 +69,6 @@ struct session {
 	cJSON			*client_caps;	/* what the broker declares */
 	cJSON			*roots;		/* roots/list answer, or NULL */
 	struct timespec		 start_deadline;
-	int			 idle_timeout_s; /* override, or CONFIG_UNSET */
 	double			 idle_since;	/* monotonic seconds */
 
 	char			*protocol_version;
@@ -235,7 +234,6 @@ session_start(struct broker *b, const struct server_conf *sc, uid_t uid,
 		}
 	}
 	s->protocol = sc->protocol;
-	s->idle_timeout_s = sc->idle_timeout_s;
 	TAILQ_INIT(&s->upcalls);
 
 	/*
@@ -1286,32 +1284,11 @@ session_thread(struct session *s)
 	return (s->thread);
 }
 
-/* The uid that owns the session. */
-uid_t
-session_uid(struct session *s)
-{
-	return (s->uid);
-}
-
 /* How many children this key has had, this one included. */
 unsigned
 session_generation(struct session *s)
 {
 	return (s->generation);
-}
-
-/* Where the session is in its life. */
-enum session_state
-session_state(struct session *s)
-{
-	return (s->state);
-}
-
-/* The server's own idle timeout, or CONFIG_UNSET for the broker's. */
-int
-session_idle_timeout(struct session *s)
-{
-	return (s->idle_timeout_s);
 }
 
 /* Since when (monotonic seconds) the session has been idle. */

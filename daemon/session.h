@@ -51,11 +51,8 @@ void		 session_set_entry(struct session *, struct table_entry *);
 struct table_entry *session_entry(struct session *);
 const char	*session_server(struct session *);
 const char	*session_thread(struct session *);
-uid_t		 session_uid(struct session *);
 unsigned	 session_generation(struct session *);
-enum session_state session_state(struct session *);
 
-int		 session_idle_timeout(struct session *);
 double		 session_idle_since(struct session *);
 
 void		 session_upcall_answer(struct upcall *, cJSON *);

@@ -82,13 +82,6 @@ client_close(struct client *c)
 	free(c);
 }
 
-/* The connection's file descriptor (tests shut it down half-way). */
-int
-client_fd(struct client *c)
-{
-	return (c->fd);
-}
-
 /* Send raw bytes as they are (tests use it to send malformed input). */
 int
 client_send_raw(struct client *c, const void *data, size_t len, char **cause)
