@@ -5,6 +5,7 @@
 #include <sys/queue.h>
 #include <sys/time.h>
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "broker.h"
@@ -23,6 +25,7 @@
 #include "log.h"
 #include "mcp.h"
 #include "route.h"
+#include "scan.h"
 #include "service.h"
 #include "session.h"
 #include "table.h"
@@ -80,6 +83,9 @@ static const struct server_conf *broker_find_server(struct broker *,
 static struct session *broker_session_for(struct broker *, struct conn *,
 		     cJSON *, const struct server_conf *, const char *);
 static void	 broker_evict(struct broker *, struct table_entry *);
+static void	 broker_submit(struct broker *, struct conn *, struct session *,
+		     const struct server_conf *, const struct route *,
+		     struct request *);
 static void	 broker_request_timeout_cb(evutil_socket_t, short, void *);
 static void	 broker_request_arm(struct request *);
 static void	 broker_idle_cb(evutil_socket_t, short, void *);
@@ -369,20 +375,121 @@ broker_forward(struct broker *b, struct conn *c, cJSON *msg,
 		    cJSON_CreateNumber((double)req->child_token));
 	}
 	req->msg = msg;
+	broker_submit(b, c, s, sc, route, req);
+}
+
+/*
+ * Start a forwarded request's clock and hand it to its session: the
+ * common end of broker_forward() and broker_forward_text().
+ */
+static void
+broker_submit(struct broker *b, struct conn *c, struct session *s,
+    const struct server_conf *sc, const struct route *route,
+    struct request *req)
+{
+	struct timeval	now, max;
+
 	req->timeout_ms = broker_timeout_ms(b, sc, route);
 	req->timer = evtimer_new(b->base, broker_request_timeout_cb, req);
-	{
-		struct timeval	now, max;
-
-		evutil_gettimeofday(&now, NULL);
-		max.tv_sec = b->conf->max_request_timeout_s;
-		max.tv_usec = 0;
-		req->max_ms = (long)max.tv_sec * 1000;
-		timeradd(&now, &max, &req->deadline_max);
-	}
+	evutil_gettimeofday(&now, NULL);
+	max.tv_sec = b->conf->max_request_timeout_s;
+	max.tv_usec = 0;
+	req->max_ms = (long)max.tv_sec * 1000;
+	timeradd(&now, &max, &req->deadline_max);
 	broker_request_arm(req);
 	conn_add_request(c, req);
 	session_submit(s, req);
+}
+
+/*
+ * The fast path for the common request: a forwarded call that needs no
+ * rewriting beyond its routing members, scanned as text by
+ * scan_request(). It is passed on as text, never built into a tree.
+ * Returns 0 once the request is taken or answered, -1 if the full parser
+ * must look at it (nothing was done then).
+ */
+int
+broker_forward_text(struct broker *b, struct conn *c,
+    const struct scan_request *rq)
+{
+	const struct server_conf	*sc;
+	struct session			*s;
+	struct request			*req;
+	struct route			 route;
+	struct evbuffer			*tail;
+	cJSON				*id;
+	char				*text;
+	size_t				 i;
+	int				 first = 1;
+	long long			 n;
+
+	if (b->exiting || rq->server_len == 0 || rq->thread_len == 0 ||
+	    rq->thread_len > ROUTE_THREAD_MAX)
+		return (-1);
+
+	text = xstrndup(rq->id, rq->id_len);
+	if (*text == '"') {
+		text[rq->id_len - 1] = '\0';
+		id = cJSON_CreateString(text + 1);
+	} else if ((n = strtoll(text, NULL, 10)) <= INT_MAX && n >= INT_MIN)
+		id = cJSON_CreateNumber((double)n);
+	else
+		id = cJSON_CreateRaw(text);
+	free(text);
+
+	memset(&route, 0, sizeof route);
+	route.method = ROUTE_FORWARD;
+	route.server = xstrndup(rq->server, rq->server_len);
+	route.thread = xstrndup(rq->thread, rq->thread_len);
+	if ((sc = broker_find_server(b, c, id, route.server)) == NULL ||
+	    (s = broker_session_for(b, c, id, sc, route.thread)) == NULL) {
+		cJSON_Delete(id);
+		goto out;
+	}
+
+	tail = evbuffer_new();
+	evbuffer_add(tail, ",\"method\":", 10);
+	evbuffer_add(tail, rq->method, rq->method_len);
+	evbuffer_add(tail, ",\"params\":{", 11);
+	for (i = 0; i < rq->nmembers; i++) {
+		if (rq->member[i] == NULL)
+			continue;
+		if (!first)
+			evbuffer_add(tail, ",", 1);
+		evbuffer_add(tail, rq->member[i], rq->member_len[i]);
+		first = 0;
+	}
+	evbuffer_add(tail, "}}\n", 3);
+
+	req = xcalloc(1, sizeof *req);
+	req->kind = REQUEST_FORWARD;
+	req->client_id = id;
+	req->tail_len = evbuffer_get_length(tail);
+	req->tail = xmalloc(req->tail_len);
+	evbuffer_remove(tail, req->tail, req->tail_len);
+	evbuffer_free(tail);
+	broker_submit(b, c, s, sc, &route, req);
+out:
+	free((char *)route.server);
+	free((char *)route.thread);
+	return (0);
+}
+
+/*
+ * A text request bound for a session that needs it as a tree (the
+ * 2026-07-28 _meta members go into its params).
+ */
+void
+request_tail_to_msg(struct request *req)
+{
+	char	*line;
+
+	xasprintf(&line, "{\"jsonrpc\":\"2.0\",\"id\":0%.*s",
+	    (int)req->tail_len, req->tail);
+	req->msg = cJSON_Parse(line);	/* scanned valid on arrival */
+	free(line);
+	free(req->tail);
+	req->tail = NULL;
 }
 
 /* Evict an idle session to make room; its key keeps its generation. */
@@ -594,6 +701,7 @@ request_free(struct request *req)
 	cJSON_Delete(req->client_id);
 	cJSON_Delete(req->client_token);
 	cJSON_Delete(req->msg);
+	free(req->tail);
 	free(req);
 }
 

@@ -29,6 +29,7 @@ struct listener;
 struct service;
 struct session;
 struct table;
+struct scan_request;
 
 struct broker_counters {
 	uint64_t	sessions_started;
@@ -85,6 +86,9 @@ struct request {
 	struct session		*session;
 	cJSON			*client_id;	/* owned */
 	cJSON			*msg;		/* owned until sent */
+	char			*tail;		/* or, as text: all after the
+						   id, newline included */
+	size_t			 tail_len;
 	int64_t			 child_id;	/* 0 until sent */
 	cJSON			*client_token;	/* owned progress token */
 	int64_t			 child_token;	/* 0: no progress asked */
@@ -126,6 +130,9 @@ void	 request_answer_text(struct request *, const char *, const char *,
 void	 request_fail(struct request *, int, const char *, cJSON *);
 void	 request_progress(struct request *, const cJSON *);
 void	 request_free(struct request *);
+void	 request_tail_to_msg(struct request *);
+int	 broker_forward_text(struct broker *, struct conn *,
+	     const struct scan_request *);
 
 void	 broker_session_ended(struct broker *, struct session *);
 void	 broker_session_idle(struct broker *, struct session *);

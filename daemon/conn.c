@@ -18,6 +18,7 @@
 #include "frame.h"
 #include "jsonrpc.h"
 #include "log.h"
+#include "scan.h"
 #include "session.h"
 #include "xmalloc.h"
 
@@ -288,8 +289,14 @@ conn_line(struct conn *c, const char *data, size_t len)
 {
 	struct jsonrpc_msg	 msg;
 	struct jsonrpc_fault	 fault;
+	struct scan_request	 rq;
 	struct upcall		*up;
 
+	if (scan_request(data, len, &rq) == 0 &&
+	    broker_forward_text(c->b, c, &rq) == 0) {
+		c->b->counters.requests++;
+		return;
+	}
 	if (jsonrpc_parse(data, len, &msg, &fault) != 0) {
 		conn_send_error(c, fault.id, fault.code, fault.message, NULL);
 		return;

@@ -128,6 +128,7 @@ static void	session_garbage(struct session *, const char *);
 static int	session_start_left_ms(struct session *);
 static double	session_now(void);
 static int	session_stdin_full(struct session *);
+static void	session_check_stdin(struct session *);
 static void	session_log(struct session *, enum log_level, const char *,
 		    ...) __attribute__((format(printf, 3, 4)));
 static void	session_break(struct session *, int, const char *, ...)
@@ -351,6 +352,18 @@ session_write(struct session *s, cJSON *msg)
 	buf = bufferevent_get_output(s->in);
 	frame_write(buf, msg);
 	cJSON_Delete(msg);
+	session_check_stdin(s);
+}
+
+/*
+ * A child whose stdin backs up past the bound while its pipe is full is
+ * not reading: the session is broken.
+ */
+static void
+session_check_stdin(struct session *s)
+{
+	struct evbuffer	*buf = bufferevent_get_output(s->in);
+
 	if (evbuffer_get_length(buf) > s->max_message *
 	    SESSION_STDIN_MAX_FACTOR && session_stdin_full(s))
 		session_break(s, RPC_SESSION_LOST, "stopped reading its stdin "
@@ -390,6 +403,23 @@ session_send(struct session *s, struct request *req)
 		return;
 	}
 	req->child_id = s->next_id++;
+	if (req->tail != NULL && !s->modern) {
+		/* Checked as text on arrival: only the id goes in front. */
+		TAILQ_INSERT_TAIL(&s->inflight, req, session_entry);
+		s->ninflight++;
+		s->calls++;
+		session_update_busy(s);
+		if (s->in == NULL)
+			return;
+		evbuffer_add_printf(bufferevent_get_output(s->in),
+		    "{\"jsonrpc\":\"2.0\",\"id\":%lld", (long long)req->child_id);
+		evbuffer_add(bufferevent_get_output(s->in), req->tail,
+		    req->tail_len);
+		session_check_stdin(s);
+		return;
+	}
+	if (req->tail != NULL)
+		request_tail_to_msg(req);
 	msg = req->msg;
 	req->msg = NULL;
 	cJSON_ReplaceItemInObjectCaseSensitive(msg, "id",

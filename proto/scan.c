@@ -385,3 +385,151 @@ scan_result(const char *data, size_t len, struct scan_result *r)
 		return (-1);
 	return (0);
 }
+
+/*
+ * Scan data as {"jsonrpc":"2.0","id":<integer of at most 15 digits, or
+ * a string without escapes>,"method":<string without escapes>,"params":
+ * {...}} whose params members have plain, unrepeated keys, string server
+ * and thread values without escapes, and no timeout_ms or _meta (those
+ * need rewriting). Returns 0 with r filled in (pointers into data), or
+ * -1: leave it to jsonrpc_parse and route_parse.
+ */
+int
+scan_request(const char *data, size_t len, struct scan_request *r)
+{
+	struct scan	 sc = { data, data + len };
+	const char	*key, *inner, *value, *mkey, *minner;
+	size_t		 klen[SCAN_MAX_KEYS], i, j;
+	int		 seen_version = 0, seen_id = 0, seen_method = 0;
+	int		 seen_params = 0;
+
+	memset(r, 0, sizeof *r);
+	scan_ws(&sc);
+	if (sc.p >= sc.end || *sc.p != '{')
+		return (-1);
+	sc.p++;
+	scan_ws(&sc);
+	for (;;) {
+		key = sc.p;
+		if (scan_string(&sc) != 0)
+			return (-1);
+		inner = sc.p;
+		scan_ws(&sc);
+		if (sc.p >= sc.end || *sc.p++ != ':')
+			return (-1);
+		scan_ws(&sc);
+		value = sc.p;
+		if (scan_key_is(key, inner, "jsonrpc") && !seen_version) {
+			seen_version = 1;
+			if (scan_string(&sc) != 0 || sc.p - value != 5 ||
+			    memcmp(value, "\"2.0\"", 5) != 0)
+				return (-1);
+		} else if (scan_key_is(key, inner, "id") && !seen_id) {
+			seen_id = 1;
+			if (value < sc.end && *value == '"') {
+				if (scan_string(&sc) != 0 || memchr(value, '\\',
+				    (size_t)(sc.p - value)) != NULL ||
+				    sc.p - value > SCAN_MAX_ID + 2)
+					return (-1);
+			} else {
+				if (scan_number(&sc) != 0 || sc.p - value > 15 ||
+				    memchr(value, '.', (size_t)(sc.p - value)) ||
+				    memchr(value, 'e', (size_t)(sc.p - value)) ||
+				    memchr(value, 'E', (size_t)(sc.p - value)))
+					return (-1);
+			}
+			r->id = value;
+			r->id_len = (size_t)(sc.p - value);
+		} else if (scan_key_is(key, inner, "method") && !seen_method) {
+			seen_method = 1;
+			if (scan_string(&sc) != 0 || sc.p - value < 3 ||
+			    memchr(value, '\\', (size_t)(sc.p - value)) != NULL ||
+			    (sc.p - value > 8 && memcmp(value + 1, "broker/",
+			    7) == 0))
+				return (-1);
+			r->method = value;
+			r->method_len = (size_t)(sc.p - value);
+		} else if (scan_key_is(key, inner, "params") && !seen_params) {
+			seen_params = 1;
+			if (value >= sc.end || *value != '{')
+				return (-1);
+			sc.p++;
+			scan_ws(&sc);
+			while (sc.p < sc.end && *sc.p != '}') {
+				if (r->nmembers == SCAN_MAX_KEYS)
+					return (-1);
+				mkey = sc.p;
+				if (scan_string(&sc) != 0)
+					return (-1);
+				minner = sc.p;
+				if (memchr(mkey, '\\', (size_t)(minner - mkey)))
+					return (-1);
+				scan_ws(&sc);
+				if (sc.p >= sc.end || *sc.p++ != ':')
+					return (-1);
+				scan_ws(&sc);
+				value = sc.p;
+				if (scan_value(&sc, 1) != 0)
+					return (-1);
+				if (scan_key_is(mkey, minner, "timeout_ms") ||
+				    scan_key_is(mkey, minner, "_meta"))
+					return (-1);
+				if (scan_key_is(mkey, minner, "server") ||
+				    scan_key_is(mkey, minner, "thread")) {
+					if (*value != '"' || memchr(value, '\\',
+					    (size_t)(sc.p - value)) != NULL)
+						return (-1);
+					if (mkey[1] == 's') {
+						r->server = value + 1;
+						r->server_len = (size_t)(sc.p -
+						    value - 2);
+					} else {
+						r->thread = value + 1;
+						r->thread_len = (size_t)(sc.p -
+						    value - 2);
+					}
+				} else {
+					r->member[r->nmembers] = mkey;
+					r->member_len[r->nmembers] =
+					    (size_t)(sc.p - mkey);
+				}
+				klen[r->nmembers] = (size_t)(minner - mkey);
+				r->key[r->nmembers++] = mkey;
+				scan_ws(&sc);
+				if (sc.p < sc.end && *sc.p == ',') {
+					sc.p++;
+					scan_ws(&sc);
+					if (sc.p < sc.end && *sc.p == '}')
+						return (-1);
+				} else if (sc.p >= sc.end || *sc.p != '}')
+					return (-1);
+			}
+			if (sc.p >= sc.end)
+				return (-1);
+			sc.p++;
+		} else
+			return (-1);
+		scan_ws(&sc);
+		if (sc.p >= sc.end)
+			return (-1);
+		if (*sc.p == '}') {
+			sc.p++;
+			break;
+		}
+		if (*sc.p++ != ',')
+			return (-1);
+		scan_ws(&sc);
+	}
+	scan_ws(&sc);
+	if (sc.p != sc.end || !seen_version || !seen_id || !seen_method ||
+	    !seen_params || r->server == NULL || r->thread == NULL)
+		return (-1);
+	for (i = 0; i < r->nmembers; i++) {
+		for (j = i + 1; j < r->nmembers; j++) {
+			if (klen[i] == klen[j] &&
+			    memcmp(r->key[i], r->key[j], klen[i]) == 0)
+				return (-1);
+		}
+	}
+	return (0);
+}

@@ -28,6 +28,30 @@ struct scan_result {
 	size_t		 body_len;	/* 0: an empty result object */
 };
 
+/* Longest string id the request scan takes (longer: the full parser). */
+#define SCAN_MAX_ID	256
+
+/*
+ * A forwarded request, as text: the id, the method and the params members
+ * other than server and thread (member[i] is NULL for those two), each a
+ * span of the scanned line.
+ */
+struct scan_request {
+	const char	*id;
+	size_t		 id_len;
+	const char	*method;		/* with its quotes */
+	size_t		 method_len;
+	const char	*server;		/* without quotes */
+	size_t		 server_len;
+	const char	*thread;		/* without quotes */
+	size_t		 thread_len;
+	const char	*key[SCAN_MAX_KEYS];	/* every params member */
+	const char	*member[SCAN_MAX_KEYS];	/* "key":value, or NULL */
+	size_t		 member_len[SCAN_MAX_KEYS];
+	size_t		 nmembers;
+};
+
 int	scan_result(const char *, size_t, struct scan_result *);
+int	scan_request(const char *, size_t, struct scan_request *);
 
 #endif
