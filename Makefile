@@ -78,7 +78,7 @@ UNIT_DEPS_config  = daemon/config.c daemon/log.c
 UNIT_DEPS_table	  = daemon/table.c
 UNIT_DEPS_route	  = daemon/route.c
 UNIT_DEPS_mcp	  = daemon/mcp.c daemon/log.c
-UNIT_DEPS_scan	  =
+UNIT_DEPS_scan	  = daemon/route.c
 
 .SECONDEXPANSION:
 .SECONDARY:
@@ -189,7 +189,7 @@ FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Iproto -Idaemon \
 	      -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	      $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 FUZZ_SRC_client = tests/fuzz/fuzz_client.c proto/frame.c proto/jsonrpc.c \
-		  proto/xmalloc.c daemon/route.c
+		  proto/xmalloc.c proto/scan.c daemon/route.c
 FUZZ_SRC_child	= tests/fuzz/fuzz_child.c proto/frame.c proto/jsonrpc.c \
 		  proto/xmalloc.c proto/scan.c daemon/mcp.c daemon/log.c
 

@@ -5,7 +5,6 @@
 #include <sys/queue.h>
 #include <sys/time.h>
 
-#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -418,24 +417,14 @@ broker_forward_text(struct broker *b, struct conn *c,
 	struct route			 route;
 	struct evbuffer			*tail;
 	cJSON				*id;
-	char				*text;
 	size_t				 i;
 	int				 first = 1;
-	long long			 n;
 
 	if (b->exiting || rq->server_len == 0 || rq->thread_len == 0 ||
 	    rq->thread_len > ROUTE_THREAD_MAX)
 		return (-1);
 
-	text = xstrndup(rq->id, rq->id_len);
-	if (*text == '"') {
-		text[rq->id_len - 1] = '\0';
-		id = cJSON_CreateString(text + 1);
-	} else if ((n = strtoll(text, NULL, 10)) <= INT_MAX && n >= INT_MIN)
-		id = cJSON_CreateNumber((double)n);
-	else
-		id = cJSON_CreateRaw(text);
-	free(text);
+	id = scan_request_id(rq);
 
 	memset(&route, 0, sizeof route);
 	route.method = ROUTE_FORWARD;

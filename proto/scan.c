@@ -1,9 +1,13 @@
 /*
  * Validating scan of a JSON-RPC success response (RFC 8259 grammar).
  */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "scan.h"
+#include "xmalloc.h"
 
 struct scan {
 	const char	*p;
@@ -532,4 +536,30 @@ scan_request(const char *data, size_t len, struct scan_request *r)
 		}
 	}
 	return (0);
+}
+
+/*
+ * The scanned request's id as a tree the caller owns, printing exactly as
+ * the client wrote it: a string, an int, or else the raw text ("-0", a
+ * number beyond int).
+ */
+cJSON *
+scan_request_id(const struct scan_request *r)
+{
+	cJSON		*id;
+	char		*text, digits[32];
+	long long	 n;
+
+	text = xstrndup(r->id, r->id_len);
+	n = strtoll(text, NULL, 10);
+	snprintf(digits, sizeof digits, "%lld", n);
+	if (*text == '"') {
+		text[r->id_len - 1] = '\0';
+		id = cJSON_CreateString(text + 1);
+	} else if (n <= INT_MAX && n >= INT_MIN && strcmp(digits, text) == 0)
+		id = cJSON_CreateNumber((double)n);
+	else
+		id = cJSON_CreateRaw(text);
+	free(text);
+	return (id);
 }

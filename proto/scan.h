@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cJSON.h>
+
 /* Deepest nesting the scan follows; deeper results take the slow path. */
 #define SCAN_MAX_DEPTH	64
 /* Most members a result may have for the fast path (the keys are checked
@@ -53,5 +55,6 @@ struct scan_request {
 
 int	scan_result(const char *, size_t, struct scan_result *);
 int	scan_request(const char *, size_t, struct scan_request *);
+cJSON	*scan_request_id(const struct scan_request *);
 
 #endif

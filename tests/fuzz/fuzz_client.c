@@ -2,8 +2,11 @@
  * libFuzzer target: the bytes a client writes to the broker's socket, up
  * to the point where a request is routed (DESIGN §3-§5). Framing with a
  * small cap, JSON-RPC parsing, the routing members and broker/ method
- * params, stripping the routing members, and writing a message back.
+ * params, stripping the routing members, and writing a message back; and
+ * the fast path for forwarded requests (scan_request, broker_forward_text)
+ * against all that.
  */
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -11,6 +14,7 @@
 #include "errors.h"
 #include "fuzz.h"
 #include "route.h"
+#include "scan.h"
 
 /* Small, so lines over the cap are easy to reach. */
 #define FUZZ_CLIENT_MAX	4096
@@ -19,6 +23,12 @@ int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static void	fuzz_client_route(const struct jsonrpc_msg *);
+static cJSON	*fuzz_client_fast_id(const struct scan_request *);
+static char	*fuzz_client_child_line(const struct scan_request *,
+		    size_t *);
+static void	fuzz_client_same(const char *, const cJSON *, const cJSON *,
+		    const char *, size_t);
+static void	fuzz_client_fast(const char *, size_t);
 static void	fuzz_client_line(const char *, size_t, void *);
 
 /* cJSON allocates through xmalloc, as in the daemon. */
@@ -71,7 +81,181 @@ fuzz_client_route(const struct jsonrpc_msg *msg)
 	cJSON_Delete(params);
 }
 
-/* One line: parse it, route it, write it back. */
+/* The id broker_forward_text keeps for the client's answer. */
+static cJSON *
+fuzz_client_fast_id(const struct scan_request *rq)
+{
+	cJSON	*id = scan_request_id(rq);
+
+	FUZZ_CHECK(id != NULL);
+	return (id);
+}
+
+/*
+ * The line broker_forward_text has the child sent, 7 for the child's id:
+ * {"jsonrpc":"2.0","id":7 then ,"method":M,"params":{ the members other
+ * than server and thread joined by "," and }}\n. The caller frees it.
+ */
+static char *
+fuzz_client_child_line(const struct scan_request *rq, size_t *len)
+{
+	static const char	head[] = "{\"jsonrpc\":\"2.0\",\"id\":7";
+	char			*line;
+	size_t			 i, n, cap;
+	int			 first = 1;
+
+	cap = sizeof head + 10 + rq->method_len + 11 + 3;
+	for (i = 0; i < rq->nmembers; i++)
+		cap += rq->member_len[i] + 1;
+	line = xmalloc(cap);
+	n = sizeof head - 1;
+	memcpy(line, head, n);
+	memcpy(line + n, ",\"method\":", 10);
+	n += 10;
+	memcpy(line + n, rq->method, rq->method_len);
+	n += rq->method_len;
+	memcpy(line + n, ",\"params\":{", 11);
+	n += 11;
+	for (i = 0; i < rq->nmembers; i++) {
+		if (rq->member[i] == NULL)
+			continue;
+		if (!first)
+			line[n++] = ',';
+		memcpy(line + n, rq->member[i], rq->member_len[i]);
+		n += rq->member_len[i];
+		first = 0;
+	}
+	memcpy(line + n, "}}\n", 3);
+	n += 3;
+	FUZZ_CHECK(n <= cap);
+	*len = n;
+	return (line);
+}
+
+/*
+ * a and b must print alike (members in the same order): linear, unlike
+ * cJSON_Compare on deep trees. Else abort, saying what and where.
+ */
+static void
+fuzz_client_same(const char *what, const cJSON *a, const cJSON *b,
+    const char *line, size_t len)
+{
+	char	*ta, *tb;
+
+	ta = fuzz_print(a);
+	tb = fuzz_print(b);
+	if (strcmp(ta, tb) != 0) {
+		fprintf(stderr, "fast path: %s %s, full path %s, for %.*s\n",
+		    what, ta, tb, (int)len, line);
+		abort();
+	}
+	free(ta);
+	free(tb);
+}
+
+/*
+ * The fast path for a forwarded request (conn_line, broker_forward_text):
+ * a line scan_request takes must be a request jsonrpc_parse reads with
+ * the same method and id, that route_parse forwards to the same server
+ * and thread with nothing to rewrite (or refuses, where the daemon
+ * declines the fast path: an empty server or thread, a thread too long);
+ * and the child's line must be {"jsonrpc":"2.0","id":7,"method":M,
+ * "params":P}, P the params after route_strip, members in their order.
+ */
+static void
+fuzz_client_fast(const char *line, size_t len)
+{
+	struct scan_request	 rq;
+	struct jsonrpc_msg	 msg;
+	struct jsonrpc_fault	 fault;
+	struct route		 route;
+	struct route_fault	 rfault;
+	const cJSON		*item;
+	cJSON			*tree, *id, *params;
+	const char		*end;
+	char			*text;
+	size_t			 i, n;
+	int			 routed;
+
+	if (scan_request(line, len, &rq) != 0)
+		return;
+	FUZZ_CHECK(rq.id != NULL && rq.id >= line && rq.id_len > 0 &&
+	    rq.id + rq.id_len <= line + len);
+	FUZZ_CHECK(rq.method != NULL && rq.method >= line &&
+	    rq.method_len >= 3 && rq.method + rq.method_len <= line + len);
+	FUZZ_CHECK(rq.server != NULL && rq.server >= line &&
+	    rq.server + rq.server_len <= line + len);
+	FUZZ_CHECK(rq.thread != NULL && rq.thread >= line &&
+	    rq.thread + rq.thread_len <= line + len);
+	FUZZ_CHECK(rq.nmembers >= 2 && rq.nmembers <= SCAN_MAX_KEYS);
+	for (i = 0; i < rq.nmembers; i++) {
+		FUZZ_CHECK(rq.key[i] >= line && rq.key[i] < line + len &&
+		    *rq.key[i] == '"');
+		FUZZ_CHECK(rq.member[i] == NULL || (rq.member[i] == rq.key[i] &&
+		    rq.member[i] + rq.member_len[i] <= line + len));
+	}
+
+	if (jsonrpc_parse(line, len, &msg, &fault) != 0) {
+		fprintf(stderr, "scan_request took a line jsonrpc_parse "
+		    "refuses (%d %s)\n", fault.code, fault.message);
+		abort();
+	}
+	FUZZ_CHECK(msg.kind == JSONRPC_REQUEST);
+	FUZZ_CHECK(strlen(msg.method) == rq.method_len - 2 &&
+	    memcmp(msg.method, rq.method + 1, rq.method_len - 2) == 0);
+	id = fuzz_client_fast_id(&rq);
+	fuzz_client_same("id", id, msg.id, line, len);
+	cJSON_Delete(id);
+
+	routed = route_parse(msg.method, msg.params, &route, &rfault) == 0;
+	if (rq.server_len == 0 || rq.thread_len == 0 ||
+	    rq.thread_len > ROUTE_THREAD_MAX) {
+		/* broker_forward_text declines: the full path answers. */
+		FUZZ_CHECK(!routed);
+		jsonrpc_msg_clear(&msg);
+		return;
+	}
+	FUZZ_CHECK(routed);
+	FUZZ_CHECK(route.method == ROUTE_FORWARD);
+	FUZZ_CHECK(strlen(route.server) == rq.server_len &&
+	    memcmp(route.server, rq.server, rq.server_len) == 0);
+	FUZZ_CHECK(strlen(route.thread) == rq.thread_len &&
+	    memcmp(route.thread, rq.thread, rq.thread_len) == 0);
+	FUZZ_CHECK(route.timeout_ms == 0 && route.progress_token == NULL);
+
+	/* The child's line: one JSON value, then the only newline. */
+	text = fuzz_client_child_line(&rq, &n);
+	FUZZ_CHECK(memchr(text, '\n', n - 1) == NULL);
+	if ((tree = cJSON_ParseWithLengthOpts(text, n, &end, 0)) == NULL) {
+		fprintf(stderr, "the fast path sent the child a line that "
+		    "is not JSON: %.*s", (int)n, text);
+		abort();
+	}
+	FUZZ_CHECK(end == text + n - 1);
+	FUZZ_CHECK(cJSON_IsObject(tree));
+	item = tree->child;
+	FUZZ_CHECK(item != NULL && strcmp(item->string, "jsonrpc") == 0 &&
+	    cJSON_IsString(item) && strcmp(item->valuestring, "2.0") == 0);
+	item = item->next;
+	FUZZ_CHECK(item != NULL && strcmp(item->string, "id") == 0 &&
+	    cJSON_IsNumber(item) && item->valuedouble == 7);
+	item = item->next;
+	FUZZ_CHECK(item != NULL && strcmp(item->string, "method") == 0 &&
+	    cJSON_IsString(item) && strcmp(item->valuestring,
+	    msg.method) == 0);
+	item = item->next;
+	FUZZ_CHECK(item != NULL && strcmp(item->string, "params") == 0 &&
+	    cJSON_IsObject(item) && item->next == NULL);
+	FUZZ_CHECK((params = cJSON_Duplicate(msg.params, 1)) != NULL);
+	route_strip(params);
+	fuzz_client_same("params", item, params, line, len);
+	cJSON_Delete(params);
+	cJSON_Delete(tree);
+	free(text);
+	jsonrpc_msg_clear(&msg);
+}
+
+/* One line: the fast path; then parse it, route it, write it back. */
 static void
 fuzz_client_line(const char *line, size_t len, void *arg)
 {
@@ -79,6 +263,7 @@ fuzz_client_line(const char *line, size_t len, void *arg)
 	struct jsonrpc_fault	 fault;
 
 	(void)arg;
+	fuzz_client_fast(line, len);
 	if (jsonrpc_parse(line, len, &msg, &fault) != 0) {
 		FUZZ_CHECK(fault.code == RPC_PARSE_ERROR ||
 		    fault.code == RPC_INVALID_REQUEST);
