@@ -414,53 +414,65 @@ broker_forward_text(struct broker *b, struct conn *c,
 	const struct server_conf	*sc;
 	struct session			*s;
 	struct request			*req;
+	static const char		 tail_method[] = ",\"method\":";
+	static const char		 tail_params[] = ",\"params\":{";
 	struct route			 route;
-	struct evbuffer			*tail;
 	cJSON				*id;
-	size_t				 i;
+	char				 server[BROKER_SERVER_MAX + 1];
+	char				 thread[ROUTE_THREAD_MAX + 1], *p;
+	size_t				 i, len;
 	int				 first = 1;
 
 	if (b->exiting || rq->server_len == 0 || rq->thread_len == 0 ||
-	    rq->thread_len > ROUTE_THREAD_MAX)
+	    rq->server_len >= sizeof server || rq->thread_len > ROUTE_THREAD_MAX)
 		return (-1);
 
 	id = scan_request_id(rq);
 
+	memcpy(server, rq->server, rq->server_len);
+	server[rq->server_len] = '\0';
+	memcpy(thread, rq->thread, rq->thread_len);
+	thread[rq->thread_len] = '\0';
 	memset(&route, 0, sizeof route);
 	route.method = ROUTE_FORWARD;
-	route.server = xstrndup(rq->server, rq->server_len);
-	route.thread = xstrndup(rq->thread, rq->thread_len);
-	if ((sc = broker_find_server(b, c, id, route.server)) == NULL ||
-	    (s = broker_session_for(b, c, id, sc, route.thread)) == NULL) {
+	route.server = server;
+	route.thread = thread;
+	if ((sc = broker_find_server(b, c, id, server)) == NULL ||
+	    (s = broker_session_for(b, c, id, sc, thread)) == NULL) {
 		cJSON_Delete(id);
-		goto out;
+		return (0);
 	}
 
-	tail = evbuffer_new();
-	evbuffer_add(tail, ",\"method\":", 10);
-	evbuffer_add(tail, rq->method, rq->method_len);
-	evbuffer_add(tail, ",\"params\":{", 11);
+	/* ,"method":M,"params":{members but server and thread}}\n */
+	len = sizeof tail_method - 1 + rq->method_len + sizeof tail_params - 1 +
+	    3;
+	for (i = 0; i < rq->nmembers; i++) {
+		if (rq->member[i] != NULL)
+			len += rq->member_len[i] + 1;
+	}
+	req = xcalloc(1, sizeof *req);
+	req->kind = REQUEST_FORWARD;
+	req->client_id = id;
+	req->tail = p = xmalloc(len);
+	memcpy(p, tail_method, sizeof tail_method - 1);
+	p += sizeof tail_method - 1;
+	memcpy(p, rq->method, rq->method_len);
+	p += rq->method_len;
+	memcpy(p, tail_params, sizeof tail_params - 1);
+	p += sizeof tail_params - 1;
 	for (i = 0; i < rq->nmembers; i++) {
 		if (rq->member[i] == NULL)
 			continue;
 		if (!first)
-			evbuffer_add(tail, ",", 1);
-		evbuffer_add(tail, rq->member[i], rq->member_len[i]);
+			*p++ = ',';
+		memcpy(p, rq->member[i], rq->member_len[i]);
+		p += rq->member_len[i];
 		first = 0;
 	}
-	evbuffer_add(tail, "}}\n", 3);
-
-	req = xcalloc(1, sizeof *req);
-	req->kind = REQUEST_FORWARD;
-	req->client_id = id;
-	req->tail_len = evbuffer_get_length(tail);
-	req->tail = xmalloc(req->tail_len);
-	evbuffer_remove(tail, req->tail, req->tail_len);
-	evbuffer_free(tail);
+	memcpy(p, "}}\n", 3);
+	p += 3;
+	req->tail_len = (size_t)(p - req->tail);
 	broker_submit(b, c, s, sc, &route, req);
-out:
-	free((char *)route.server);
-	free((char *)route.thread);
 	return (0);
 }
 

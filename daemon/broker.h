@@ -21,6 +21,8 @@
  * loop turns.
  */
 #define BROKER_IO_CHUNK	(256 * 1024)
+/* Longest server name the request fast path copies (config allows 64). */
+#define BROKER_SERVER_MAX 64
 
 struct config;
 struct conn;

@@ -171,13 +171,18 @@ conn_send_result(struct conn *c, const cJSON *id, const char *meta,
 
 	if (c->dead)
 		return;
+	static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
+	static const char mid[] = ",\"result\":{\"_meta\":{\"mcp-broker/session\":";
+
 	text = small;
 	if (!cJSON_PrintPreallocated((cJSON *)id, small, sizeof small, 0))
 		text = cJSON_PrintUnformatted(id);
 	out = bufferevent_get_output(c->bev);
-	evbuffer_add_printf(out, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":"
-	    "{\"_meta\":{\"mcp-broker/session\":%s}%s", text, meta,
-	    len > 0 ? "," : "");
+	evbuffer_add(out, head, sizeof head - 1);
+	evbuffer_add(out, text, strlen(text));
+	evbuffer_add(out, mid, sizeof mid - 1);
+	evbuffer_add(out, meta, strlen(meta));
+	evbuffer_add(out, len > 0 ? "}," : "}", len > 0 ? 2 : 1);
 	if (text != small)
 		free(text);
 	evbuffer_add(out, body, len);

@@ -129,6 +129,7 @@ static int	session_start_left_ms(struct session *);
 static double	session_now(void);
 static int	session_stdin_full(struct session *);
 static void	session_check_stdin(struct session *);
+static void	session_write_head(struct session *, int64_t);
 static void	session_log(struct session *, enum log_level, const char *,
 		    ...) __attribute__((format(printf, 3, 4)));
 static void	session_break(struct session *, int, const char *, ...)
@@ -355,6 +356,25 @@ session_write(struct session *s, cJSON *msg)
 	session_check_stdin(s);
 }
 
+/* Write {"jsonrpc":"2.0","id":<id> to the child: a text request's head. */
+static void
+session_write_head(struct session *s, int64_t id)
+{
+	static const char	 head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
+	char			 buf[sizeof head + 24], *p;
+	char			 digits[24];
+	int			 n = 0;
+
+	memcpy(buf, head, sizeof head - 1);
+	p = buf + sizeof head - 1;
+	do
+		digits[n++] = (char)('0' + id % 10);
+	while ((id /= 10) > 0);
+	while (n > 0)
+		*p++ = digits[--n];
+	evbuffer_add(bufferevent_get_output(s->in), buf, (size_t)(p - buf));
+}
+
 /*
  * A child whose stdin backs up past the bound while its pipe is full is
  * not reading: the session is broken.
@@ -411,8 +431,7 @@ session_send(struct session *s, struct request *req)
 		session_update_busy(s);
 		if (s->in == NULL)
 			return;
-		evbuffer_add_printf(bufferevent_get_output(s->in),
-		    "{\"jsonrpc\":\"2.0\",\"id\":%lld", (long long)req->child_id);
+		session_write_head(s, req->child_id);
 		evbuffer_add(bufferevent_get_output(s->in), req->tail,
 		    req->tail_len);
 		session_check_stdin(s);

@@ -9,6 +9,9 @@
 #include "scan.h"
 #include "xmalloc.h"
 
+/* Strings up to this long are scanned byte by byte, longer ones by memchr. */
+#define SCAN_SHORT	32
+
 struct scan {
 	const char	*p;
 	const char	*end;
@@ -89,10 +92,22 @@ scan_string(struct scan *sc)
 {
 	const unsigned char	*p, *q, *e, *end = (const unsigned char *)sc->end;
 	long			 code;
+	int			 n;
 
 	if (sc->p >= sc->end || *sc->p != '"')
 		return (-1);
+	/* Most strings are short (keys, names): a plain loop first. */
 	p = (const unsigned char *)sc->p + 1;
+	for (n = 0; p < end && n < SCAN_SHORT; p++, n++) {
+		if (*p == '"') {
+			sc->p = (const char *)p + 1;
+			return (0);
+		}
+		if (*p == '\\' || *p < 0x20)
+			break;
+	}
+	if (p < end && *p < 0x20)
+		return (-1);
 	q = NULL;
 	for (;;) {
 		/* Look for the next quote only once past the last one found:
