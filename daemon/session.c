@@ -113,6 +113,7 @@ static void	session_write(struct session *, cJSON *);
 static void	session_send(struct session *, struct request *);
 static void	session_line(struct session *, const char *, size_t);
 static int	session_fast_answer(struct session *, const char *, size_t);
+static struct request *session_take_answered(struct session *, int64_t);
 static void	session_handshake_done(struct session *, struct jsonrpc_msg *);
 static void	session_discover_done(struct session *, struct jsonrpc_msg *);
 static void	session_send_initialize(struct session *);
@@ -570,20 +571,12 @@ session_line(struct session *s, const char *data, size_t len)
 			session_handshake_done(s, &msg);
 			break;
 		}
-		TAILQ_FOREACH(req, &s->inflight, session_entry) {
-			if ((double)req->child_id == msg.id->valuedouble)
-				break;
-		}
-		if (req == NULL) {
-			session_log(s, LOG_LEVEL_DEBUG, "session %s: dropping "
-			    "an answer to id %g, which is not in flight", s->id,
-			    msg.id->valuedouble);
+		/* The broker's ids are small integers; others are not ours. */
+		if (msg.id->valuedouble < 1 || msg.id->valuedouble > 1e15 ||
+		    msg.id->valuedouble != (double)(int64_t)msg.id->valuedouble ||
+		    (req = session_take_answered(s,
+		    (int64_t)msg.id->valuedouble)) == NULL)
 			break;
-		}
-		TAILQ_REMOVE(&s->inflight, req, session_entry);
-		s->ninflight--;
-		req->session = NULL;
-		s->last_used_at = time(NULL);
 		if (msg.result != NULL)
 			mcp_set_result_meta(msg.result, session_meta(s));
 		answer = msg.root;
@@ -602,6 +595,33 @@ session_line(struct session *s, const char *data, size_t len)
 }
 
 /*
+ * The in-flight request the child answered under id, taken off the
+ * session's list; NULL (logged) if none is: a late answer to a request
+ * that timed out or was cancelled is dropped.
+ */
+static struct request *
+session_take_answered(struct session *s, int64_t id)
+{
+	struct request	*req;
+
+	TAILQ_FOREACH(req, &s->inflight, session_entry) {
+		if (req->child_id == id)
+			break;
+	}
+	if (req == NULL) {
+		session_log(s, LOG_LEVEL_DEBUG, "session %s: dropping an "
+		    "answer to id %lld, which is not in flight", s->id,
+		    (long long)id);
+		return (NULL);
+	}
+	TAILQ_REMOVE(&s->inflight, req, session_entry);
+	s->ninflight--;
+	req->session = NULL;
+	s->last_used_at = time(NULL);
+	return (req);
+}
+
+/*
  * The fast path for the common answer, a plain success result: scanned
  * and validated without building a tree, and passed on as text with the
  * session's _meta spliced in. Returns 0 if the line is not of that shape
@@ -615,20 +635,8 @@ session_fast_answer(struct session *s, const char *data, size_t len)
 
 	if (scan_result(data, len, &r) != 0)
 		return (0);
-	TAILQ_FOREACH(req, &s->inflight, session_entry) {
-		if (req->child_id == r.id)
-			break;
-	}
-	if (req == NULL) {
-		session_log(s, LOG_LEVEL_DEBUG, "session %s: dropping an "
-		    "answer to id %lld, which is not in flight", s->id,
-		    (long long)r.id);
+	if ((req = session_take_answered(s, r.id)) == NULL)
 		return (1);
-	}
-	TAILQ_REMOVE(&s->inflight, req, session_entry);
-	s->ninflight--;
-	req->session = NULL;
-	s->last_used_at = time(NULL);
 	request_answer_text(req, s->meta_text, r.body, r.body_len);
 	session_update_busy(s);
 	return (1);
