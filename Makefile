@@ -32,11 +32,11 @@ PROTO_SRC  = proto/frame.c proto/jsonrpc.c proto/xmalloc.c proto/client.c \
 DAEMON_SRC = daemon/main.c daemon/config.c daemon/log.c daemon/table.c \
 	     daemon/route.c daemon/mcp.c daemon/service.c \
 	     daemon/child.c daemon/session.c daemon/conn.c daemon/broker.c \
-	     daemon/listener.c
+	     daemon/listener.c daemon/stream.c
 CTL_SRC	   = daemon/ctl.c
 DEMO_SRC   = daemon/demo_server.c
 
-UNIT_TESTS = frame jsonrpc config table route mcp scan
+UNIT_TESTS = frame jsonrpc config table route mcp scan stream
 INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd
 INTEROP_TESTS = npm_servers
 
@@ -79,6 +79,7 @@ UNIT_DEPS_table	  = daemon/table.c
 UNIT_DEPS_route	  = daemon/route.c
 UNIT_DEPS_mcp	  = daemon/mcp.c daemon/log.c
 UNIT_DEPS_scan	  = daemon/route.c
+UNIT_DEPS_stream  = daemon/stream.c daemon/log.c
 
 .SECONDEXPANSION:
 .SECONDARY:

@@ -453,6 +453,8 @@ broker_forward_text(struct broker *b, struct conn *c,
 	req = xcalloc(1, sizeof *req);
 	req->kind = REQUEST_FORWARD;
 	req->client_id = id;
+	if (rq->id_len < sizeof req->id_text)
+		memcpy(req->id_text, rq->id, rq->id_len);
 	req->tail = p = xmalloc(len);
 	memcpy(p, tail_method, sizeof tail_method - 1);
 	p += sizeof tail_method - 1;
@@ -570,10 +572,17 @@ request_answer_text(struct request *req, const char *meta, const char *body,
     size_t len)
 {
 	struct conn	*c = req->conn;
+	char		 small[128], *id = req->id_text;
 
 	if (c != NULL) {
 		conn_remove_request(c, req);
-		conn_send_result(c, req->client_id, meta, body, len);
+		/* Printed only if the client's text was not kept. */
+		if (*id == '\0' && !cJSON_PrintPreallocated(req->client_id,
+		    id = small, sizeof small, 0))
+			id = cJSON_PrintUnformatted(req->client_id);
+		conn_send_result(c, id, meta, body, len);
+		if (id != small && id != req->id_text)
+			free(id);
 	}
 	request_free(req);
 }

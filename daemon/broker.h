@@ -87,6 +87,8 @@ struct request {
 	struct conn		*conn;
 	struct session		*session;
 	cJSON			*client_id;	/* owned */
+	char			 id_text[16];	/* the id as the client wrote
+						   it, if short; or "" */
 	cJSON			*msg;		/* owned until sent */
 	char			*tail;		/* or, as text: all after the
 						   id, newline included */

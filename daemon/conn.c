@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "broker.h"
@@ -20,11 +19,12 @@
 #include "log.h"
 #include "scan.h"
 #include "session.h"
+#include "stream.h"
 #include "xmalloc.h"
 
 struct conn {
 	struct broker		*b;
-	struct bufferevent	*bev;
+	struct stream		*st;
 	uid_t			 uid;
 	pid_t			 pid;
 	int			 admin;		/* may see and close all */
@@ -42,9 +42,9 @@ struct conn {
 	TAILQ_ENTRY(conn)	 entry;
 };
 
-static void	conn_read_cb(struct bufferevent *, void *);
-static void	conn_write_cb(struct bufferevent *, void *);
-static void	conn_event_cb(struct bufferevent *, short, void *);
+static void	conn_read_cb(struct stream *, struct evbuffer *, void *);
+static void	conn_event_cb(struct stream *, enum stream_event, int,
+		    void *);
 static void	conn_free_cb(evutil_socket_t, short, void *);
 static void	conn_line(struct conn *, const char *, size_t);
 static void	conn_check_output(struct conn *);
@@ -65,12 +65,8 @@ conn_new(struct broker *b, int fd, uid_t uid, pid_t pid, int admin)
 	frame_init(&c->frame, b->conf->max_message_bytes);
 	TAILQ_INIT(&c->requests);
 	TAILQ_INIT(&c->upcalls);
-	c->bev = bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	bufferevent_set_max_single_read(c->bev, BROKER_IO_CHUNK);
-	bufferevent_set_max_single_write(c->bev, BROKER_IO_CHUNK);
-	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
-	    c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->st = stream_new(b->base, fd, STREAM_READ | STREAM_WRITE,
+	    conn_read_cb, conn_event_cb, c);
 	TAILQ_INSERT_TAIL(&b->conns, c, entry);
 	b->nconns++;
 	log_debug("client %llu: connected (uid %ld, pid %ld)",
@@ -95,7 +91,7 @@ conn_drop(struct conn *c, const char *why)
 	c->dead = 1;
 	log_debug("client %llu: dropped (%s)", (unsigned long long)c->serial,
 	    why);
-	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	stream_stop(c->st);
 	while ((req = TAILQ_FIRST(&c->requests)) != NULL) {
 		if (req->session != NULL)
 			session_cancel(req->session, req);
@@ -116,7 +112,7 @@ conn_free_cb(evutil_socket_t fd, short events, void *arg)
 
 	(void)fd;
 	(void)events;
-	bufferevent_free(c->bev);
+	stream_free(c->st);
 	free(c);
 }
 
@@ -134,7 +130,7 @@ conn_send(struct conn *c, cJSON *msg)
 		cJSON_Delete(msg);
 		return;
 	}
-	out = bufferevent_get_output(c->bev);
+	out = stream_output(c->st);
 	frame_write(out, msg);
 	cJSON_Delete(msg);
 	conn_check_output(c);
@@ -147,8 +143,8 @@ conn_send(struct conn *c, cJSON *msg)
 static void
 conn_check_output(struct conn *c)
 {
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
-	    c->output_max) {
+	stream_written(c->st);
+	if (evbuffer_get_length(stream_output(c->st)) > c->output_max) {
 		log_warnx("client %llu: over %zu unsent bytes (%d x "
 		    "max_message_bytes); dropping it",
 		    (unsigned long long)c->serial, c->output_max,
@@ -159,34 +155,49 @@ conn_check_output(struct conn *c)
 
 /*
  * Send {"jsonrpc":"2.0","id":id,"result":{"_meta":{"mcp-broker/session":
- * meta},body}} without building a tree: body is the text of the child's
- * result members, copied once into the output.
+ * meta},body}} without building a tree: id is the id's JSON text, body
+ * the text of the child's result members, copied once into the output.
  */
 void
-conn_send_result(struct conn *c, const cJSON *id, const char *meta,
+conn_send_result(struct conn *c, const char *id, const char *meta,
     const char *body, size_t len)
 {
-	struct evbuffer	*out;
-	char		 small[128], *text;
+	static const char	 head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
+	static const char	 mid[] =
+	    ",\"result\":{\"_meta\":{\"mcp-broker/session\":";
+	struct evbuffer_iovec	 v;
+	size_t			 id_len, meta_len, total;
+	char			*p;
 
 	if (c->dead)
 		return;
-	static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
-	static const char mid[] = ",\"result\":{\"_meta\":{\"mcp-broker/session\":";
-
-	text = small;
-	if (!cJSON_PrintPreallocated((cJSON *)id, small, sizeof small, 0))
-		text = cJSON_PrintUnformatted(id);
-	out = bufferevent_get_output(c->bev);
-	evbuffer_add(out, head, sizeof head - 1);
-	evbuffer_add(out, text, strlen(text));
-	evbuffer_add(out, mid, sizeof mid - 1);
-	evbuffer_add(out, meta, strlen(meta));
-	evbuffer_add(out, len > 0 ? "}," : "}", len > 0 ? 2 : 1);
-	if (text != small)
-		free(text);
-	evbuffer_add(out, body, len);
-	evbuffer_add(out, "}}\n", 3);
+	id_len = strlen(id);
+	meta_len = strlen(meta);
+	total = sizeof head - 1 + id_len + sizeof mid - 1 + meta_len + 2 +
+	    len + 3;
+	/* One contiguous piece of the output, filled in place. */
+	if (evbuffer_reserve_space(stream_output(c->st), (ev_ssize_t)total,
+	    &v, 1) != 1)
+		fatalx("evbuffer_reserve_space");
+	p = v.iov_base;
+	memcpy(p, head, sizeof head - 1);
+	p += sizeof head - 1;
+	memcpy(p, id, id_len);
+	p += id_len;
+	memcpy(p, mid, sizeof mid - 1);
+	p += sizeof mid - 1;
+	memcpy(p, meta, meta_len);
+	p += meta_len;
+	*p++ = '}';
+	if (len > 0) {
+		*p++ = ',';
+		memcpy(p, body, len);
+		p += len;
+	}
+	memcpy(p, "}}\n", 3);
+	p += 3;
+	v.iov_len = (size_t)(p - (char *)v.iov_base);
+	evbuffer_commit_space(stream_output(c->st), &v, 1);
 	conn_check_output(c);
 }
 
@@ -204,8 +215,8 @@ void
 conn_close_after_flush(struct conn *c)
 {
 	c->closing = 1;
-	bufferevent_disable(c->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+	stream_pause(c->st);
+	if (evbuffer_get_length(stream_output(c->st)) == 0)
 		conn_drop(c, "closed by the broker");
 }
 
@@ -224,7 +235,7 @@ conn_add_request(struct conn *c, struct request *req)
 	TAILQ_INSERT_TAIL(&c->requests, req, conn_entry);
 	if (++c->nrequests >= CONN_MAX_IN_FLIGHT && !c->paused) {
 		c->paused = 1;
-		bufferevent_disable(c->bev, EV_READ);
+		stream_pause(c->st);
 	}
 }
 
@@ -237,10 +248,8 @@ conn_remove_request(struct conn *c, struct request *req)
 	if (--c->nrequests < CONN_MAX_IN_FLIGHT && c->paused && !c->dead &&
 	    !c->closing) {
 		c->paused = 0;
-		bufferevent_enable(c->bev, EV_READ);
-		/* Lines may already be buffered; do not wait for more. */
-		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
-		    BEV_TRIG_DEFER_CALLBACKS);
+		/* Lines may already be buffered: they are read at once. */
+		stream_resume(c->st);
 	}
 }
 
@@ -259,13 +268,13 @@ conn_find_request(struct conn *c, const cJSON *id)
 
 /* Lines from the client: each a JSON-RPC message. */
 static void
-conn_read_cb(struct bufferevent *bev, void *arg)
+conn_read_cb(struct stream *st, struct evbuffer *in, void *arg)
 {
 	struct conn		*c = arg;
-	struct evbuffer		*in = bufferevent_get_input(bev);
 	struct frame_line	 line;
 	cJSON			*data;
 
+	(void)st;
 	while (!c->dead && !c->closing && !c->paused) {
 		switch (frame_next(&c->frame, in, &line)) {
 		case FRAME_AGAIN:
@@ -332,28 +341,28 @@ conn_line(struct conn *c, const char *data, size_t len)
 	}
 }
 
-/* Output drained: a closing connection can go now. */
+/* EOF or an error on the socket; or all written, when closing. */
 static void
-conn_write_cb(struct bufferevent *bev, void *arg)
+conn_event_cb(struct stream *st, enum stream_event what, int error,
+    void *arg)
 {
 	struct conn	*c = arg;
 
-	(void)bev;
-	if (c->closing)
-		conn_drop(c, "closed by the broker");
-}
-
-/* EOF or an error on the socket. */
-static void
-conn_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct conn	*c = arg;
-
-	(void)bev;
-	if (what & BEV_EVENT_EOF)
+	(void)st;
+	switch (what) {
+	case STREAM_EOF:
 		conn_drop(c, "disconnected");
-	else if (what & BEV_EVENT_ERROR)
+		break;
+	case STREAM_ERROR:
+		log_debug("client %llu: %s", (unsigned long long)c->serial,
+		    strerror(error));
 		conn_drop(c, "socket error");
+		break;
+	case STREAM_DRAINED:
+		if (c->closing)
+			conn_drop(c, "closed by the broker");
+		break;
+	}
 }
 
 /* Whether the peer is an admin (root, the daemon's user, admin_group). */

@@ -22,7 +22,7 @@ struct upcall;
 struct conn	*conn_new(struct broker *, int, uid_t, pid_t, int);
 void		 conn_drop(struct conn *, const char *);
 void		 conn_send(struct conn *, cJSON *);
-void		 conn_send_result(struct conn *, const cJSON *, const char *,
+void		 conn_send_result(struct conn *, const char *, const char *,
 		     const char *, size_t);
 void		 conn_send_error(struct conn *, cJSON *, int, const char *,
 		     cJSON *);

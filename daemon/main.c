@@ -24,6 +24,7 @@
 #include "listener.h"
 #include "log.h"
 #include "service.h"
+#include "stream.h"
 #include "xmalloc.h"
 
 /* How often shutdown looks whether every child is gone. */
@@ -275,7 +276,15 @@ main(int argc, char **argv)
 	    BROKER_VERSION, conf->nservers, conf->max_sessions);
 	conf = NULL;	/* the broker owns it now; reload replaces it */
 	service_ready(b->service);
-	event_base_dispatch(base);
+	/*
+	 * Each turn of the loop runs what is ready, then writes what it
+	 * produced: one write per client and per child (stream.c).
+	 */
+	while (event_base_loop(base, EVLOOP_ONCE) == 0) {
+		stream_flush();
+		if (event_base_got_exit(base) || event_base_got_break(base))
+			break;
+	}
 
 	conf = b->conf;
 	service_free(b->service);

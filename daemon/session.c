@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "broker.h"
@@ -30,6 +29,7 @@
 #include "mcp.h"
 #include "conn.h"
 #include "session.h"
+#include "stream.h"
 #include "table.h"
 #include "xmalloc.h"
 
@@ -49,9 +49,9 @@ struct session {
 
 	struct child		*child;
 	pid_t			 pid;
-	struct bufferevent	*in;
-	struct bufferevent	*out;
-	struct bufferevent	*err;
+	struct stream		*in;		/* the child's stdin */
+	struct stream		*out;		/* stdout */
+	struct stream		*err;		/* stderr */
 	struct frame		 out_frame;
 	struct frame		 err_frame;
 
@@ -101,10 +101,12 @@ struct session {
 	int			 finished;
 };
 
-static void	session_stdout_cb(struct bufferevent *, void *);
-static void	session_stderr_cb(struct bufferevent *, void *);
-static void	session_pipe_event_cb(struct bufferevent *, short, void *);
-static void	session_stdin_event_cb(struct bufferevent *, short, void *);
+static void	session_stdout_cb(struct stream *, struct evbuffer *, void *);
+static void	session_stderr_cb(struct stream *, struct evbuffer *, void *);
+static void	session_pipe_event_cb(struct stream *, enum stream_event, int,
+		    void *);
+static void	session_stdin_event_cb(struct stream *, enum stream_event,
+		    int, void *);
 static void	session_timer_cb(evutil_socket_t, short, void *);
 static void	session_exit_cb(struct child *, int, void *);
 static void	session_free_cb(evutil_socket_t, short, void *);
@@ -130,7 +132,8 @@ static int	session_start_left_ms(struct session *);
 static double	session_now(void);
 static int	session_stdin_full(struct session *);
 static void	session_check_stdin(struct session *);
-static void	session_write_head(struct session *, int64_t);
+static void	session_write_text(struct session *, int64_t, const char *,
+		    size_t);
 static void	session_log(struct session *, enum log_level, const char *,
 		    ...) __attribute__((format(printf, 3, 4)));
 static void	session_break(struct session *, int, const char *, ...)
@@ -194,25 +197,18 @@ session_start(struct broker *b, const struct server_conf *sc, uid_t uid,
 
 	fd = child_take_stdin(s->child);
 	evutil_make_socket_nonblocking(fd);
-	s->in = bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	bufferevent_set_max_single_write(s->in, BROKER_IO_CHUNK);
-	bufferevent_setcb(s->in, NULL, NULL, session_stdin_event_cb, s);
-	bufferevent_enable(s->in, EV_WRITE);
+	s->in = stream_new(b->base, fd, STREAM_WRITE, NULL,
+	    session_stdin_event_cb, s);
 
 	fd = child_take_stdout(s->child);
 	evutil_make_socket_nonblocking(fd);
-	s->out = bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	bufferevent_set_max_single_read(s->out, BROKER_IO_CHUNK);
-	bufferevent_setcb(s->out, session_stdout_cb, NULL,
+	s->out = stream_new(b->base, fd, STREAM_READ, session_stdout_cb,
 	    session_pipe_event_cb, s);
-	bufferevent_enable(s->out, EV_READ);
 
 	fd = child_take_stderr(s->child);
 	evutil_make_socket_nonblocking(fd);
-	s->err = bufferevent_socket_new(b->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	bufferevent_setcb(s->err, session_stderr_cb, NULL,
+	s->err = stream_new(b->base, fd, STREAM_READ, session_stderr_cb,
 	    session_pipe_event_cb, s);
-	bufferevent_enable(s->err, EV_READ);
 
 	s->timer = evtimer_new(b->base, session_timer_cb, s);
 	clock_gettime(CLOCK_MONOTONIC, &s->start_deadline);
@@ -336,7 +332,7 @@ session_stdin_full(struct session *s)
 {
 	struct pollfd	pfd;
 
-	pfd.fd = bufferevent_getfd(s->in);
+	pfd.fd = stream_fd(s->in);
 	pfd.events = POLLOUT;
 	return (poll(&pfd, 1, 0) == 0);
 }
@@ -351,29 +347,40 @@ session_write(struct session *s, cJSON *msg)
 		cJSON_Delete(msg);
 		return;
 	}
-	buf = bufferevent_get_output(s->in);
+	buf = stream_output(s->in);
 	frame_write(buf, msg);
 	cJSON_Delete(msg);
 	session_check_stdin(s);
 }
 
-/* Write {"jsonrpc":"2.0","id":<id> to the child: a text request's head. */
+/*
+ * Write a text request to the child: {"jsonrpc":"2.0","id":<id> and the
+ * tail the client sent, in one contiguous piece of the output.
+ */
 static void
-session_write_head(struct session *s, int64_t id)
+session_write_text(struct session *s, int64_t id, const char *tail,
+    size_t tail_len)
 {
 	static const char	 head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
-	char			 buf[sizeof head + 24], *p;
-	char			 digits[24];
+	struct evbuffer_iovec	 v;
+	char			 digits[24], *p;
 	int			 n = 0;
 
-	memcpy(buf, head, sizeof head - 1);
-	p = buf + sizeof head - 1;
+	if (evbuffer_reserve_space(stream_output(s->in), (ev_ssize_t)(sizeof
+	    head - 1 + sizeof digits + tail_len), &v, 1) != 1)
+		fatalx("evbuffer_reserve_space");
+	p = v.iov_base;
+	memcpy(p, head, sizeof head - 1);
+	p += sizeof head - 1;
 	do
 		digits[n++] = (char)('0' + id % 10);
 	while ((id /= 10) > 0);
 	while (n > 0)
 		*p++ = digits[--n];
-	evbuffer_add(bufferevent_get_output(s->in), buf, (size_t)(p - buf));
+	memcpy(p, tail, tail_len);
+	p += tail_len;
+	v.iov_len = (size_t)(p - (char *)v.iov_base);
+	evbuffer_commit_space(stream_output(s->in), &v, 1);
 }
 
 /*
@@ -383,8 +390,9 @@ session_write_head(struct session *s, int64_t id)
 static void
 session_check_stdin(struct session *s)
 {
-	struct evbuffer	*buf = bufferevent_get_output(s->in);
+	struct evbuffer	*buf = stream_output(s->in);
 
+	stream_written(s->in);
 	if (evbuffer_get_length(buf) > s->max_message *
 	    SESSION_STDIN_MAX_FACTOR && session_stdin_full(s))
 		session_break(s, RPC_SESSION_LOST, "stopped reading its stdin "
@@ -432,8 +440,7 @@ session_send(struct session *s, struct request *req)
 		session_update_busy(s);
 		if (s->in == NULL)
 			return;
-		session_write_head(s, req->child_id);
-		evbuffer_add(bufferevent_get_output(s->in), req->tail,
+		session_write_text(s, req->child_id, req->tail,
 		    req->tail_len);
 		session_check_stdin(s);
 		return;
@@ -512,12 +519,12 @@ session_update_busy(struct session *s)
 
 /* Read the child's stdout: one MCP message per line. */
 static void
-session_stdout_cb(struct bufferevent *bev, void *arg)
+session_stdout_cb(struct stream *st, struct evbuffer *in, void *arg)
 {
 	struct session		*s = arg;
-	struct evbuffer		*in = bufferevent_get_input(bev);
 	struct frame_line	 line;
 
+	(void)st;
 	for (;;) {
 		if (s->discard) {
 			evbuffer_drain(in, evbuffer_get_length(in));
@@ -977,13 +984,13 @@ session_ready(struct session *s, const cJSON *result, const char *version)
 
 /* Keep the child's stderr: a bounded tail of lines, and the log. */
 static void
-session_stderr_cb(struct bufferevent *bev, void *arg)
+session_stderr_cb(struct stream *st, struct evbuffer *in, void *arg)
 {
 	struct session		*s = arg;
-	struct evbuffer		*in = bufferevent_get_input(bev);
 	struct frame_line	 line;
 	size_t			 n;
 
+	(void)st;
 	for (;;) {
 		switch (frame_next(&s->err_frame, in, &line)) {
 		case FRAME_AGAIN:
@@ -1025,21 +1032,25 @@ session_add_tail(struct session *s, const char *data, size_t len)
 
 /* EOF or an error on stdout or stderr. */
 static void
-session_pipe_event_cb(struct bufferevent *bev, short what, void *arg)
+session_pipe_event_cb(struct stream *st, enum stream_event what, int error,
+    void *arg)
 {
 	struct session	*s = arg;
 
-	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+	if (what == STREAM_DRAINED)
 		return;
-	bufferevent_disable(bev, EV_READ);
-	if (bev == s->out) {
+	if (what == STREAM_ERROR)
+		session_log(s, LOG_LEVEL_DEBUG, "session %s: reading %s: %s",
+		    s->id, st == s->out ? "stdout" : "stderr",
+		    strerror(error));
+	if (st == s->out) {
 		s->out_eof = 1;
 		/* No more answers can come: the child is gone or broken. */
 		if (s->state != SESSION_CLOSING)
 			session_break(s, RPC_SESSION_LOST, NULL);
 	} else {
 		/* Whatever is buffered without a final newline is a line. */
-		struct evbuffer	*in = bufferevent_get_input(bev);
+		struct evbuffer	*in = stream_input(st);
 		size_t		 n = evbuffer_get_length(in);
 
 		if (n > 0)
@@ -1053,12 +1064,14 @@ session_pipe_event_cb(struct bufferevent *bev, short what, void *arg)
 
 /* Writing to the child's stdin failed: it closed it or died. */
 static void
-session_stdin_event_cb(struct bufferevent *bev, short what, void *arg)
+session_stdin_event_cb(struct stream *st, enum stream_event what, int error,
+    void *arg)
 {
 	struct session	*s = arg;
 
-	(void)bev;
-	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF))
+	(void)st;
+	(void)error;
+	if (what == STREAM_ERROR)
 		session_break(s, RPC_SESSION_LOST, "closed its stdin");
 }
 
@@ -1133,7 +1146,7 @@ session_escalate(struct session *s)
 	switch (s->close_step++) {
 	case 0:
 		if (s->in != NULL) {
-			bufferevent_free(s->in);
+			stream_free(s->in);
 			s->in = NULL;
 		}
 		break;
@@ -1292,9 +1305,9 @@ session_free_cb(evutil_socket_t fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	if (s->in != NULL)
-		bufferevent_free(s->in);
-	bufferevent_free(s->out);
-	bufferevent_free(s->err);
+		stream_free(s->in);
+	stream_free(s->out);
+	stream_free(s->err);
 	event_free(s->timer);
 	child_free(s->child);
 	for (i = 0; i < s->tail_count; i++)

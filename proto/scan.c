@@ -561,20 +561,23 @@ scan_request(const char *data, size_t len, struct scan_request *r)
 cJSON *
 scan_request_id(const struct scan_request *r)
 {
-	cJSON		*id;
-	char		*text, digits[32];
-	long long	 n;
+	char		 text[SCAN_MAX_ID + 3];
+	long long	 n = 0;
+	size_t		 i;
 
-	text = xstrndup(r->id, r->id_len);
-	n = strtoll(text, NULL, 10);
-	snprintf(digits, sizeof digits, "%lld", n);
+	/* scan_request() let through a string of at most SCAN_MAX_ID bytes
+	   without escapes, or an integer of at most 15 characters. */
+	memcpy(text, r->id, r->id_len);
+	text[r->id_len] = '\0';
 	if (*text == '"') {
 		text[r->id_len - 1] = '\0';
-		id = cJSON_CreateString(text + 1);
-	} else if (n <= INT_MAX && n >= INT_MIN && strcmp(digits, text) == 0)
-		id = cJSON_CreateNumber((double)n);
-	else
-		id = cJSON_CreateRaw(text);
-	free(text);
-	return (id);
+		return (cJSON_CreateString(text + 1));
+	}
+	for (i = *text == '-'; i < r->id_len; i++)
+		n = n * 10 + (text[i] - '0');
+	if (*text == '-')
+		n = -n;
+	if (n <= INT_MAX && n >= INT_MIN && strcmp(text, "-0") != 0)
+		return (cJSON_CreateNumber((double)n));
+	return (cJSON_CreateRaw(text));
 }

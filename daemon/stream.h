@@ -1,0 +1,51 @@
+/*
+ * Byte streams on a nonblocking fd (a client socket, a child's stdin,
+ * stdout or stderr), with an input and an output evbuffer.
+ *
+ * What the broker writes in one turn of the event loop is written at the
+ * end of that turn, by stream_flush(), in one write per fd: answers to one
+ * client and requests to one child go out together, and the peer is woken
+ * once for them. Only a write that would block arms a write event; reads
+ * take what is there without asking the kernel how much first.
+ */
+#ifndef DAEMON_STREAM_H
+#define DAEMON_STREAM_H
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+/* What a stream does on its fd. */
+#define STREAM_READ	0x1
+#define STREAM_WRITE	0x2
+
+/* What the event callback reports. */
+enum stream_event {
+	STREAM_EOF,		/* the peer closed its end (read side) */
+	STREAM_ERROR,		/* reading or writing failed; errno kept */
+	STREAM_DRAINED		/* everything written has gone out */
+};
+
+/* Reads start small and double while they fill what was set aside. */
+#define STREAM_READ_MIN		4096
+/* The most one read or write moves. */
+#define STREAM_IO_MAX		(256 * 1024)
+
+struct stream;
+
+typedef void	(*stream_read_cb)(struct stream *, struct evbuffer *, void *);
+typedef void	(*stream_event_cb)(struct stream *, enum stream_event, int,
+		    void *);
+
+struct stream	*stream_new(struct event_base *, int, int, stream_read_cb,
+		     stream_event_cb, void *);
+void		 stream_free(struct stream *);
+int		 stream_fd(struct stream *);
+struct evbuffer	*stream_input(struct stream *);
+struct evbuffer	*stream_output(struct stream *);
+void		 stream_written(struct stream *);
+void		 stream_pause(struct stream *);
+void		 stream_resume(struct stream *);
+void		 stream_stop(struct stream *);
+int		 stream_flush(void);
+
+#endif

@@ -1,0 +1,381 @@
+/*
+ * Streams (daemon/stream.c) on real socketpairs and pipes: output waits
+ * for the end of the loop's turn and goes out in one write, a full peer
+ * arms a write event and everything arrives in order, reads, EOF, write
+ * errors, pausing and resuming with input buffered, and freeing a stream
+ * from its own callback.
+ */
+#include <sys/socket.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "stream.h"
+
+/* Freed by the teardown even if an assertion fails half-way. */
+static struct event_base	*base;
+static struct stream		*st;
+static int			 peer = -1;
+static char			*big;
+
+/* What the callbacks saw. */
+static int			 reads, eofs, errors, drains, last_error;
+static size_t			 got;		/* bytes the read cb saw */
+static int			 consume;	/* read cb drains its input */
+static int			 free_on_error;
+
+static void	setup(void);
+static void	teardown(void);
+static void	on_read(struct stream *, struct evbuffer *, void *);
+static void	on_event(struct stream *, enum stream_event, int, void *);
+static void	make_pair(int);
+static void	turn(void);
+static ssize_t	peer_read(char *, size_t);
+static Suite	*stream_suite(void);
+
+static void
+setup(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	base = event_base_new();
+	ck_assert_ptr_nonnull(base);
+	st = NULL;
+	peer = -1;
+	big = NULL;
+	reads = eofs = errors = drains = last_error = 0;
+	got = 0;
+	consume = 1;
+	free_on_error = 0;
+}
+
+static void
+teardown(void)
+{
+	if (st != NULL)
+		stream_free(st);
+	if (peer != -1)
+		close(peer);
+	free(big);
+	event_base_free(base);
+}
+
+static void
+on_read(struct stream *s, struct evbuffer *in, void *arg)
+{
+	(void)s;
+	(void)arg;
+	reads++;
+	got = evbuffer_get_length(in);
+	if (consume)
+		evbuffer_drain(in, got);
+}
+
+static void
+on_event(struct stream *s, enum stream_event what, int error, void *arg)
+{
+	(void)arg;
+	switch (what) {
+	case STREAM_EOF:
+		eofs++;
+		break;
+	case STREAM_ERROR:
+		errors++;
+		last_error = error;
+		if (free_on_error) {
+			stream_free(s);
+			st = NULL;
+		}
+		break;
+	case STREAM_DRAINED:
+		drains++;
+		break;
+	}
+}
+
+/* A stream on one end of a nonblocking socketpair; the test holds peer. */
+static void
+make_pair(int modes)
+{
+	int	sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv), 0);
+	st = stream_new(base, sv[0], modes, on_read, on_event, NULL);
+	peer = sv[1];
+}
+
+/* One turn of the daemon's loop: what is ready, then the flush. */
+static void
+turn(void)
+{
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	stream_flush();
+}
+
+/* Whatever the peer can read now; -1 (EAGAIN) if nothing. */
+static ssize_t
+peer_read(char *buf, size_t len)
+{
+	return (recv(peer, buf, len, MSG_DONTWAIT));
+}
+
+START_TEST(test_output_waits_for_the_flush_and_goes_out_in_one_write)
+{
+	char	buf[64];
+
+	make_pair(STREAM_READ | STREAM_WRITE);
+	evbuffer_add(stream_output(st), "{\"a\":1}\n", 8);
+	stream_written(st);
+	evbuffer_add(stream_output(st), "{\"b\":2}\n", 8);
+	stream_written(st);
+	ck_assert_int_eq(peer_read(buf, sizeof buf), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+
+	ck_assert_int_eq(stream_flush(), 1);
+	ck_assert_int_eq(peer_read(buf, sizeof buf), 16);
+	ck_assert_int_eq(memcmp(buf, "{\"a\":1}\n{\"b\":2}\n", 16), 0);
+	ck_assert_int_eq(drains, 1);
+	ck_assert_int_eq(stream_flush(), 0);
+}
+END_TEST
+
+START_TEST(test_nothing_is_queued_for_an_empty_output)
+{
+	make_pair(STREAM_WRITE);
+	stream_written(st);
+	ck_assert_int_eq(stream_flush(), 0);
+	ck_assert_int_eq(drains, 0);
+}
+END_TEST
+
+START_TEST(test_a_full_peer_gets_everything_in_order)
+{
+	size_t	len = 1024 * 1024, seen = 0, i;
+	int	size = 4096, turns = 0;
+	char	buf[65536];
+	ssize_t	n;
+
+	make_pair(STREAM_WRITE);
+	ck_assert_int_eq(setsockopt(stream_fd(st), SOL_SOCKET, SO_SNDBUF,
+	    &size, sizeof size), 0);
+	big = malloc(len);
+	for (i = 0; i < len; i++)
+		big[i] = (char)('a' + i % 26);
+	evbuffer_add(stream_output(st), big, len);
+	stream_written(st);
+	stream_flush();
+	ck_assert_uint_gt(evbuffer_get_length(stream_output(st)), 0);
+	ck_assert_int_eq(drains, 0);
+
+	while (seen < len && turns++ < 100000) {
+		while ((n = peer_read(buf, sizeof buf)) > 0) {
+			for (i = 0; i < (size_t)n; i++)
+				ck_assert_int_eq(buf[i],
+				    (char)('a' + (seen + i) % 26));
+			seen += (size_t)n;
+		}
+		turn();
+	}
+	ck_assert_uint_eq(seen, len);
+	ck_assert_uint_eq(evbuffer_get_length(stream_output(st)), 0);
+	ck_assert_int_eq(drains, 1);
+	ck_assert_int_eq(errors, 0);
+}
+END_TEST
+
+START_TEST(test_reads_hand_over_what_the_peer_wrote)
+{
+	make_pair(STREAM_READ);
+	ck_assert_int_eq(write(peer, "hello\n", 6), 6);
+	turn();
+	ck_assert_int_eq(reads, 1);
+	ck_assert_uint_eq(got, 6);
+	turn();
+	ck_assert_int_eq(reads, 1);
+}
+END_TEST
+
+START_TEST(test_a_burst_larger_than_one_read_arrives_whole)
+{
+	size_t	len = 600 * 1024, sent = 0, total = 0;
+	int	turns = 0;
+	ssize_t	n;
+
+	make_pair(STREAM_READ);
+	big = calloc(1, len);
+	consume = 0;
+	while ((sent < len || total < len) && turns++ < 100000) {
+		if (sent < len && (n = send(peer, big + sent, len - sent,
+		    MSG_DONTWAIT)) > 0)
+			sent += (size_t)n;
+		turn();
+		total = got;
+	}
+	ck_assert_uint_eq(total, len);
+	ck_assert_uint_eq(evbuffer_get_length(stream_input(st)), len);
+	/* Reads grew: fewer than one per STREAM_READ_MIN bytes. */
+	ck_assert_int_lt(reads, (int)(len / STREAM_READ_MIN));
+}
+END_TEST
+
+START_TEST(test_the_peer_closing_is_eof_once)
+{
+	make_pair(STREAM_READ);
+	ck_assert_int_eq(write(peer, "x", 1), 1);
+	close(peer);
+	peer = -1;
+	turn();
+	turn();
+	turn();
+	ck_assert_int_eq(reads, 1);
+	ck_assert_int_eq(eofs, 1);
+	ck_assert_int_eq(errors, 0);
+}
+END_TEST
+
+START_TEST(test_writing_to_a_closed_pipe_is_an_error)
+{
+	int	fds[2];
+
+	ck_assert_int_eq(pipe2(fds, O_NONBLOCK), 0);
+	close(fds[0]);
+	st = stream_new(base, fds[1], STREAM_WRITE, NULL, on_event, NULL);
+	evbuffer_add(stream_output(st), "x\n", 2);
+	stream_written(st);
+	stream_flush();
+	ck_assert_int_eq(errors, 1);
+	ck_assert_int_eq(last_error, EPIPE);
+	ck_assert_int_eq(drains, 0);
+	/* Stopped: more output is never queued. */
+	evbuffer_add(stream_output(st), "y\n", 2);
+	stream_written(st);
+	ck_assert_int_eq(stream_flush(), 0);
+}
+END_TEST
+
+START_TEST(test_a_stream_may_be_freed_by_its_error_callback)
+{
+	int	fds[2], other[2];
+	char	buf[8];
+
+	/* Two queued: the first fails and is freed, the second still goes. */
+	ck_assert_int_eq(pipe2(fds, O_NONBLOCK), 0);
+	close(fds[0]);
+	free_on_error = 1;
+	st = stream_new(base, fds[1], STREAM_WRITE, NULL, on_event, NULL);
+	ck_assert_int_eq(pipe2(other, O_NONBLOCK), 0);
+	{
+		struct stream	*second = stream_new(base, other[1],
+		    STREAM_WRITE, NULL, on_event, NULL);
+
+		evbuffer_add(stream_output(st), "x\n", 2);
+		stream_written(st);
+		evbuffer_add(stream_output(second), "y\n", 2);
+		stream_written(second);
+		ck_assert_int_eq(stream_flush(), 2);
+		ck_assert_ptr_null(st);
+		ck_assert_int_eq(read(other[0], buf, sizeof buf), 2);
+		ck_assert_int_eq(memcmp(buf, "y\n", 2), 0);
+		stream_free(second);
+	}
+	close(other[0]);
+}
+END_TEST
+
+START_TEST(test_paused_streams_do_not_read_and_resume_hands_over_the_rest)
+{
+	make_pair(STREAM_READ);
+	consume = 0;
+	ck_assert_int_eq(write(peer, "one\n", 4), 4);
+	turn();
+	ck_assert_int_eq(reads, 1);
+
+	stream_pause(st);
+	ck_assert_int_eq(write(peer, "two\n", 4), 4);
+	turn();
+	ck_assert_int_eq(reads, 1);
+
+	/* Resuming hands over what is buffered and what waits. */
+	stream_resume(st);
+	turn();
+	ck_assert_int_ge(reads, 2);
+	ck_assert_uint_eq(got, 8);
+}
+END_TEST
+
+START_TEST(test_resume_hands_over_buffered_input_without_new_bytes)
+{
+	make_pair(STREAM_READ);
+	consume = 0;
+	ck_assert_int_eq(write(peer, "one\n", 4), 4);
+	turn();
+	ck_assert_int_eq(reads, 1);
+	stream_pause(st);
+	stream_resume(st);
+	turn();
+	ck_assert_int_eq(reads, 2);
+	ck_assert_uint_eq(got, 4);
+}
+END_TEST
+
+START_TEST(test_a_stopped_stream_writes_nothing)
+{
+	char	buf[8];
+
+	make_pair(STREAM_READ | STREAM_WRITE);
+	evbuffer_add(stream_output(st), "x\n", 2);
+	stream_written(st);
+	stream_stop(st);
+	ck_assert_int_eq(stream_flush(), 0);
+	ck_assert_int_eq(peer_read(buf, sizeof buf), -1);
+	ck_assert_int_eq(write(peer, "y\n", 2), 2);
+	turn();
+	ck_assert_int_eq(reads, 0);
+}
+END_TEST
+
+static Suite *
+stream_suite(void)
+{
+	Suite	*s = suite_create("stream");
+	TCase	*tc = tcase_create("stream");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc,
+	    test_output_waits_for_the_flush_and_goes_out_in_one_write);
+	tcase_add_test(tc, test_nothing_is_queued_for_an_empty_output);
+	tcase_add_test(tc, test_a_full_peer_gets_everything_in_order);
+	tcase_add_test(tc, test_reads_hand_over_what_the_peer_wrote);
+	tcase_add_test(tc, test_a_burst_larger_than_one_read_arrives_whole);
+	tcase_add_test(tc, test_the_peer_closing_is_eof_once);
+	tcase_add_test(tc, test_writing_to_a_closed_pipe_is_an_error);
+	tcase_add_test(tc, test_a_stream_may_be_freed_by_its_error_callback);
+	tcase_add_test(tc,
+	    test_paused_streams_do_not_read_and_resume_hands_over_the_rest);
+	tcase_add_test(tc,
+	    test_resume_hands_over_buffered_input_without_new_bytes);
+	tcase_add_test(tc, test_a_stopped_stream_writes_nothing);
+	suite_add_tcase(s, tc);
+	return (s);
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	sr = srunner_create(stream_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
