@@ -389,7 +389,8 @@ broker_submit(struct broker *b, struct conn *c, struct session *s,
 	struct timeval	now, max;
 
 	req->timeout_ms = broker_timeout_ms(b, sc, route);
-	req->timer = evtimer_new(b->base, broker_request_timeout_cb, req);
+	evtimer_assign(&req->timer, b->base, broker_request_timeout_cb, req);
+	req->timer_set = 1;
 	evutil_gettimeofday(&now, NULL);
 	max.tv_sec = b->conf->max_request_timeout_s;
 	max.tv_usec = 0;
@@ -622,7 +623,7 @@ broker_request_arm(struct request *req)
 			tv = left;
 	} else
 		timerclear(&tv);
-	evtimer_add(req->timer, &tv);
+	evtimer_add(&req->timer, &tv);
 }
 
 /* The timeout for a request: the call's, else the server's or broker's. */
@@ -706,8 +707,8 @@ request_free(struct request *req)
 {
 	if (req->conn != NULL)
 		conn_remove_request(req->conn, req);
-	if (req->timer != NULL)
-		event_free(req->timer);
+	if (req->timer_set)
+		evtimer_del(&req->timer);
 	cJSON_Delete(req->client_id);
 	cJSON_Delete(req->client_token);
 	cJSON_Delete(req->msg);

@@ -12,15 +12,10 @@
 #include <time.h>
 
 #include <cJSON.h>
+#include <event2/event_struct.h>
 
 #define BROKER_VERSION	"0.1.0"
 
-/*
- * The most one read or write on a socket or pipe moves. libevent's own
- * default (4 KiB reads) would take a megabyte answer through hundreds of
- * loop turns.
- */
-#define BROKER_IO_CHUNK	(256 * 1024)
 /* Longest server name the request fast path copies (config allows 64). */
 #define BROKER_SERVER_MAX 64
 
@@ -96,7 +91,8 @@ struct request {
 	int64_t			 child_id;	/* 0 until sent */
 	cJSON			*client_token;	/* owned progress token */
 	int64_t			 child_token;	/* 0: no progress asked */
-	struct event		*timer;		/* request timeout */
+	struct event		 timer;		/* request timeout */
+	int			 timer_set;
 	long			 timeout_ms;
 	long			 max_ms;	/* max_request_timeout_s */
 	struct timeval		 deadline_max;	/* start + max_ms */

@@ -6,9 +6,17 @@
  * as the loop comes round to it, and ask FIONREAD before every read. On a
  * busy broker those calls and the wake-ups of children for one message at
  * a time were most of its cost. A stream instead goes on the flush queue
- * when it is given bytes, and the main loop writes the whole queue after
- * each turn (stream_flush), each stream's bytes in one writev; a write
- * event is armed only while the peer's buffer is full.
+ * when it is given bytes, and the queue is written after each read has
+ * been handled and after each turn of the main loop (stream_flush), each
+ * stream's bytes in one writev; a write event is armed only while the
+ * peer's buffer is full.
+ *
+ * Why after each read and not only once per turn: a turn can hold reads
+ * from every client and child, and holding all answers to its end left
+ * clients (often on another CPU) idle while the children here worked, then
+ * this CPU idle while the clients caught up. Flushing after each read
+ * keeps both busy: 0.58 of the direct pipe's calls/s in scenario 2 of
+ * tests/bench against 0.50 once per turn, at the same CPU per call.
  */
 #include <sys/queue.h>
 #include <sys/uio.h>
@@ -125,10 +133,7 @@ stream_written(struct stream *st)
 	if (st->queued || st->blocked || st->stopped ||
 	    evbuffer_get_length(st->out) == 0)
 		return;
-	if (st->in != NULL)
-		TAILQ_INSERT_HEAD(&stream_queue, st, entry);
-	else
-		TAILQ_INSERT_TAIL(&stream_queue, st, entry);
+	TAILQ_INSERT_TAIL(&stream_queue, st, entry);
 	st->queued = 1;
 }
 
@@ -168,7 +173,8 @@ stream_stop(struct stream *st)
 }
 
 /*
- * Write every queued stream; the main loop calls this after each turn.
+ * Write every queued stream: after each read, and in the main loop after
+ * each turn.
  * Callbacks run from here may queue more, which go out in the same call.
  * Returns how many streams were written to.
  */
@@ -262,8 +268,10 @@ stream_read_ev(evutil_socket_t fd, short what, void *arg)
 	if (n == -1) {
 		error = errno;
 		if (error == EAGAIN || error == EWOULDBLOCK || error == EINTR) {
-			if (evbuffer_get_length(st->in) > 0)
+			if (evbuffer_get_length(st->in) > 0) {
 				st->read_cb(st, st->in, st->arg);
+				stream_flush();
+			}
 			return;
 		}
 		stream_pause(st);
@@ -291,4 +299,6 @@ stream_read_ev(evutil_socket_t fd, short what, void *arg)
 	else if (got <= st->read_size / 4 && st->read_size > STREAM_READ_MIN)
 		st->read_size /= 2;
 	st->read_cb(st, st->in, st->arg);
+	/* What this read brought is answered now, in one write per fd. */
+	stream_flush();
 }

@@ -2,11 +2,14 @@
  * Byte streams on a nonblocking fd (a client socket, a child's stdin,
  * stdout or stderr), with an input and an output evbuffer.
  *
- * What the broker writes in one turn of the event loop is written at the
- * end of that turn, by stream_flush(), in one write per fd: answers to one
- * client and requests to one child go out together, and the peer is woken
- * once for them. Only a write that would block arms a write event; reads
- * take what is there without asking the kernel how much first.
+ * What the broker writes while handling one read (all the lines it
+ * brought) is written right after it, by stream_flush(), in one write per
+ * fd: the requests one client read carries for one child go out together,
+ * as do the answers one child read carries for one client, and each peer
+ * is woken once for them. The main loop flushes after each turn too, for
+ * what timers and signals wrote. Only a write that would block arms a
+ * write event; reads take what is there without asking the kernel how
+ * much first.
  */
 #ifndef DAEMON_STREAM_H
 #define DAEMON_STREAM_H

@@ -31,6 +31,7 @@ static int			 reads, eofs, errors, drains, last_error;
 static size_t			 got;		/* bytes the read cb saw */
 static int			 consume;	/* read cb drains its input */
 static int			 free_on_error;
+static int			 echo;		/* read cb writes its input back */
 
 static void	setup(void);
 static void	teardown(void);
@@ -54,6 +55,7 @@ setup(void)
 	got = 0;
 	consume = 1;
 	free_on_error = 0;
+	echo = 0;
 }
 
 static void
@@ -70,11 +72,13 @@ teardown(void)
 static void
 on_read(struct stream *s, struct evbuffer *in, void *arg)
 {
-	(void)s;
 	(void)arg;
 	reads++;
 	got = evbuffer_get_length(in);
-	if (consume)
+	if (echo) {
+		evbuffer_add_buffer(stream_output(s), in);
+		stream_written(s);
+	} else if (consume)
 		evbuffer_drain(in, got);
 }
 
@@ -144,6 +148,22 @@ START_TEST(test_output_waits_for_the_flush_and_goes_out_in_one_write)
 	ck_assert_int_eq(memcmp(buf, "{\"a\":1}\n{\"b\":2}\n", 16), 0);
 	ck_assert_int_eq(drains, 1);
 	ck_assert_int_eq(stream_flush(), 0);
+}
+END_TEST
+
+START_TEST(test_what_a_read_produces_goes_out_right_after_it)
+{
+	char	buf[16];
+
+	make_pair(STREAM_READ | STREAM_WRITE);
+	echo = 1;
+	ck_assert_int_eq(write(peer, "ping\n", 5), 5);
+	/* The loop alone, no stream_flush(): the read flushed. */
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	ck_assert_int_eq(reads, 1);
+	ck_assert_int_eq(peer_read(buf, sizeof buf), 5);
+	ck_assert_int_eq(memcmp(buf, "ping\n", 5), 0);
+	ck_assert_int_eq(drains, 1);
 }
 END_TEST
 
@@ -351,6 +371,7 @@ stream_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc,
 	    test_output_waits_for_the_flush_and_goes_out_in_one_write);
+	tcase_add_test(tc, test_what_a_read_produces_goes_out_right_after_it);
 	tcase_add_test(tc, test_nothing_is_queued_for_an_empty_output);
 	tcase_add_test(tc, test_a_full_peer_gets_everything_in_order);
 	tcase_add_test(tc, test_reads_hand_over_what_the_peer_wrote);
