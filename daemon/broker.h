@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include <cJSON.h>
+/* struct event, embedded in struct request: no allocation per timer. */
 #include <event2/event_struct.h>
 
 #define BROKER_VERSION	"0.1.0"

@@ -47,7 +47,7 @@ static void	conn_event_cb(struct stream *, enum stream_event, int,
 		    void *);
 static void	conn_free_cb(evutil_socket_t, short, void *);
 static void	conn_line(struct conn *, const char *, size_t);
-static void	conn_check_output(struct conn *);
+static void	conn_output_added(struct conn *);
 
 /* Take a new connection from the listener; fd is nonblocking. */
 struct conn *
@@ -133,15 +133,16 @@ conn_send(struct conn *c, cJSON *msg)
 	out = stream_output(c->st);
 	frame_write(out, msg);
 	cJSON_Delete(msg);
-	conn_check_output(c);
+	conn_output_added(c);
 }
 
 /*
- * A client that does not read its answers is dropped once its unsent
- * bytes pass the output bound, rather than letting memory grow.
+ * Bytes were added to the output: queue them for writing. A client that
+ * does not read its answers is dropped once its unsent bytes pass the
+ * output bound, rather than letting memory grow.
  */
 static void
-conn_check_output(struct conn *c)
+conn_output_added(struct conn *c)
 {
 	stream_written(c->st);
 	if (evbuffer_get_length(stream_output(c->st)) > c->output_max) {
@@ -198,7 +199,7 @@ conn_send_result(struct conn *c, const char *id, const char *meta,
 	p += 3;
 	v.iov_len = (size_t)(p - (char *)v.iov_base);
 	evbuffer_commit_space(stream_output(c->st), &v, 1);
-	conn_check_output(c);
+	conn_output_added(c);
 }
 
 /* Send a JSON-RPC error; takes id (NULL: null) and data. */

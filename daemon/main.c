@@ -277,8 +277,9 @@ main(int argc, char **argv)
 	conf = NULL;	/* the broker owns it now; reload replaces it */
 	service_ready(b->service);
 	/*
-	 * Each turn of the loop runs what is ready, then writes what it
-	 * produced: one write per client and per child (stream.c).
+	 * Streams write what each read produced right after it; what timers,
+	 * signals and deferred callbacks produced goes out after their turn
+	 * (stream.c).
 	 */
 	while (event_base_loop(base, EVLOOP_ONCE) == 0) {
 		stream_flush();

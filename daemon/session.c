@@ -131,7 +131,7 @@ static void	session_garbage(struct session *, const char *);
 static int	session_start_left_ms(struct session *);
 static double	session_now(void);
 static int	session_stdin_full(struct session *);
-static void	session_check_stdin(struct session *);
+static void	session_stdin_added(struct session *);
 static void	session_write_text(struct session *, int64_t, const char *,
 		    size_t);
 static void	session_log(struct session *, enum log_level, const char *,
@@ -350,7 +350,7 @@ session_write(struct session *s, cJSON *msg)
 	buf = stream_output(s->in);
 	frame_write(buf, msg);
 	cJSON_Delete(msg);
-	session_check_stdin(s);
+	session_stdin_added(s);
 }
 
 /*
@@ -384,11 +384,12 @@ session_write_text(struct session *s, int64_t id, const char *tail,
 }
 
 /*
- * A child whose stdin backs up past the bound while its pipe is full is
- * not reading: the session is broken.
+ * Bytes were added for the child's stdin: queue them for writing. A child
+ * whose stdin backs up past the bound while its pipe is full is not
+ * reading: the session is broken.
  */
 static void
-session_check_stdin(struct session *s)
+session_stdin_added(struct session *s)
 {
 	struct evbuffer	*buf = stream_output(s->in);
 
@@ -442,7 +443,7 @@ session_send(struct session *s, struct request *req)
 			return;
 		session_write_text(s, req->child_id, req->tail,
 		    req->tail_len);
-		session_check_stdin(s);
+		session_stdin_added(s);
 		return;
 	}
 	if (req->tail != NULL)
