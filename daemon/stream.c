@@ -41,6 +41,7 @@ struct stream {
 	int			 queued;	/* on stream_queue */
 	int			 stopped;	/* neither reads nor writes again */
 	int			 eof;
+	int			 resumed;	/* hand over the input first */
 	stream_read_cb		 read_cb;
 	stream_event_cb		 event_cb;
 	void			*arg;
@@ -155,8 +156,10 @@ stream_resume(struct stream *st)
 		return;
 	event_add(st->rev, NULL);
 	st->reading = 1;
-	if (evbuffer_get_length(st->in) > 0)
+	if (evbuffer_get_length(st->in) > 0) {
+		st->resumed = 1;
 		event_active(st->rev, EV_READ, 0);
+	}
 }
 
 /* Neither read nor write again (the owner is going away). */
@@ -256,6 +259,20 @@ stream_read_ev(evutil_socket_t fd, short what, void *arg)
 	int			 nvec, i, error;
 
 	(void)what;
+	/*
+	 * Just resumed with input buffered: that goes first, and nothing
+	 * more is read until it is taken. Otherwise an owner that pauses
+	 * after each line (a client at its in-flight bound) would have the
+	 * input grow by a read per line.
+	 */
+	if (st->resumed) {
+		st->resumed = 0;
+		if (evbuffer_get_length(st->in) > 0) {
+			st->read_cb(st, st->in, st->arg);
+			stream_flush();
+			return;
+		}
+	}
 	nvec = evbuffer_reserve_space(st->in, (ev_ssize_t)st->read_size,
 	    space, 2);
 	if (nvec <= 0)

@@ -362,6 +362,75 @@ START_TEST(test_a_stopped_stream_writes_nothing)
 }
 END_TEST
 
+/* Like a conn at its in-flight bound: take one line, then pause. */
+static void
+on_read_one_line(struct stream *s, struct evbuffer *in, void *arg)
+{
+	struct evbuffer_ptr	pos;
+
+	(void)arg;
+	reads++;
+	pos = evbuffer_search(in, "\n", 1, NULL);
+	if (pos.pos < 0)
+		return;
+	evbuffer_drain(in, (size_t)pos.pos + 1);
+	stream_pause(s);
+}
+
+START_TEST(test_resuming_takes_buffered_lines_before_reading_more)
+{
+	char	line[100];
+	size_t	most = 0;
+	int	sv[2], i, size = 1 << 20;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv), 0);
+	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+	st = stream_new(base, sv[0], STREAM_READ, on_read_one_line, on_event,
+	    NULL);
+	peer = sv[1];
+	memset(line, 'x', sizeof line - 1);
+	line[sizeof line - 1] = '\n';
+	for (i = 0; i < 400; i++) {
+		/* The client keeps its socket full; one line is taken. */
+		while (send(peer, line, sizeof line, MSG_DONTWAIT) > 0)
+			;
+		stream_resume(st);
+		turn();
+		if (evbuffer_get_length(stream_input(st)) > most)
+			most = evbuffer_get_length(stream_input(st));
+	}
+	/* One read's worth at most, not a read per line taken. */
+	ck_assert_uint_le(most, STREAM_IO_MAX);
+}
+END_TEST
+
+START_TEST(test_buffered_lines_are_taken_before_eof)
+{
+	int	sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv), 0);
+	st = stream_new(base, sv[0], STREAM_READ, on_read_one_line, on_event,
+	    NULL);
+	peer = sv[1];
+	ck_assert_int_eq(write(peer, "a\nb\nc\n", 6), 6);
+	turn();			/* takes "a", pauses */
+	ck_assert_int_eq(reads, 1);
+	shutdown(peer, SHUT_WR);
+	stream_resume(st);
+	turn();			/* takes "b" */
+	ck_assert_int_eq(reads, 2);
+	ck_assert_int_eq(eofs, 0);
+	stream_resume(st);
+	turn();			/* takes "c" */
+	ck_assert_uint_eq(evbuffer_get_length(stream_input(st)), 0);
+	stream_resume(st);
+	turn();
+	ck_assert_int_eq(eofs, 1);
+}
+END_TEST
+
 static Suite *
 stream_suite(void)
 {
@@ -384,6 +453,9 @@ stream_suite(void)
 	tcase_add_test(tc,
 	    test_resume_hands_over_buffered_input_without_new_bytes);
 	tcase_add_test(tc, test_a_stopped_stream_writes_nothing);
+	tcase_add_test(tc,
+	    test_resuming_takes_buffered_lines_before_reading_more);
+	tcase_add_test(tc, test_buffered_lines_are_taken_before_eof);
 	suite_add_tcase(s, tc);
 	return (s);
 }
