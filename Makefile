@@ -28,7 +28,7 @@ LIBS	 = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECKLIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 PROTO_SRC  = proto/frame.c proto/jsonrpc.c proto/xmalloc.c proto/client.c \
-	     proto/scan.c
+	     proto/scan.c proto/wire.c
 DAEMON_SRC = daemon/main.c daemon/config.c daemon/log.c daemon/table.c \
 	     daemon/route.c daemon/mcp.c daemon/service.c \
 	     daemon/child.c daemon/session.c daemon/conn.c daemon/broker.c \
@@ -36,7 +36,7 @@ DAEMON_SRC = daemon/main.c daemon/config.c daemon/log.c daemon/table.c \
 CTL_SRC	   = daemon/ctl.c
 DEMO_SRC   = daemon/demo_server.c
 
-UNIT_TESTS = frame jsonrpc config table route mcp scan stream
+UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire
 INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd
 INTEROP_TESTS = npm_servers
 

@@ -1,0 +1,239 @@
+/*
+ * JSON-RPC lines written as text.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wire.h"
+#include "xmalloc.h"
+
+/* Digits of the longest int64_t, its sign included. */
+#define WIRE_ID_DIGITS_MAX	20
+
+/* The pieces of the lines, as the daemon has always written them. */
+static const char	wire_head[] = "{\"jsonrpc\":\"2.0\",\"id\":";
+static const char	wire_method[] = ",\"method\":";
+static const char	wire_params[] = ",\"params\":{";
+static const char	wire_end[] = "}}\n";
+static const char	wire_meta[] =
+			    ",\"result\":{\"_meta\":{\"mcp-broker/session\":";
+static const char	wire_code[] = ",\"error\":{\"code\":";
+static const char	wire_message[] = ",\"message\":\"";
+static const char	wire_error_end[] = "\"}}\n";
+
+#define WIRE_LEN(s)	(sizeof (s) - 1)
+
+static char	*wire_put(char *, const char *, size_t);
+static size_t	 wire_string_size(const char *);
+static char	*wire_string_fill(char *, const char *);
+
+/* Copy len bytes to p (none: s may be NULL); returns the end. */
+static char *
+wire_put(char *p, const char *s, size_t len)
+{
+	if (len > 0)
+		memcpy(p, s, len);
+	return (p + len);
+}
+
+/* Bytes wire_request_tail_fill() writes for rq. */
+size_t
+wire_request_tail_size(const struct scan_request *rq)
+{
+	size_t	i, len, n = 0;
+
+	len = WIRE_LEN(wire_method) + rq->method_len + WIRE_LEN(wire_params) +
+	    WIRE_LEN(wire_end);
+	for (i = 0; i < rq->nmembers; i++) {
+		if (rq->member[i] != NULL) {
+			len += rq->member_len[i];
+			n++;
+		}
+	}
+	if (n > 1)
+		len += n - 1;	/* the commas between them */
+	return (len);
+}
+
+/*
+ * Fill ,"method":M,"params":{members but server and thread}}\n at p, the
+ * members in the client's order; returns the end.
+ */
+char *
+wire_request_tail_fill(char *p, const struct scan_request *rq)
+{
+	size_t	i;
+	int	first = 1;
+
+	p = wire_put(p, wire_method, WIRE_LEN(wire_method));
+	p = wire_put(p, rq->method, rq->method_len);
+	p = wire_put(p, wire_params, WIRE_LEN(wire_params));
+	for (i = 0; i < rq->nmembers; i++) {
+		if (rq->member[i] == NULL)
+			continue;
+		if (!first)
+			*p++ = ',';
+		p = wire_put(p, rq->member[i], rq->member_len[i]);
+		first = 0;
+	}
+	return (wire_put(p, wire_end, WIRE_LEN(wire_end)));
+}
+
+/* A request's tail, allocated and NUL-terminated; *lenp gets its length. */
+char *
+wire_request_tail(const struct scan_request *rq, size_t *lenp)
+{
+	char	*tail, *end;
+
+	tail = xmalloc(wire_request_tail_size(rq) + 1);
+	end = wire_request_tail_fill(tail, rq);
+	*end = '\0';
+	if (lenp != NULL)
+		*lenp = (size_t)(end - tail);
+	return (tail);
+}
+
+/* Most bytes wire_request_fill() writes for a tail of tail_len bytes. */
+size_t
+wire_request_size(size_t tail_len)
+{
+	return (WIRE_LEN(wire_head) + WIRE_ID_DIGITS_MAX + tail_len);
+}
+
+/*
+ * Fill {"jsonrpc":"2.0","id":<id in decimal> then the tail at p; returns
+ * the end. The broker's ids are never negative, but one would still be
+ * written as JSON.
+ */
+char *
+wire_request_fill(char *p, int64_t id, const char *tail, size_t tail_len)
+{
+	char		digits[WIRE_ID_DIGITS_MAX];
+	uint64_t	u;
+	int		n = 0;
+
+	p = wire_put(p, wire_head, WIRE_LEN(wire_head));
+	if (id < 0) {
+		*p++ = '-';
+		u = -(uint64_t)id;
+	} else
+		u = (uint64_t)id;
+	do
+		digits[n++] = (char)('0' + u % 10);
+	while ((u /= 10) > 0);
+	while (n > 0)
+		*p++ = digits[--n];
+	return (wire_put(p, tail, tail_len));
+}
+
+/* Bytes wire_result_fill() writes. */
+size_t
+wire_result_size(size_t id_len, size_t meta_len, size_t body_len)
+{
+	size_t	len;
+
+	len = WIRE_LEN(wire_head) + id_len + WIRE_LEN(wire_meta) + meta_len +
+	    1 + WIRE_LEN(wire_end);
+	if (body_len > 0)
+		len += 1 + body_len;
+	return (len);
+}
+
+/*
+ * Fill {"jsonrpc":"2.0","id":ID,"result":{"_meta":{"mcp-broker/session":
+ * META}[,BODY]}}\n at p; returns the end.
+ */
+char *
+wire_result_fill(char *p, const char *id, size_t id_len, const char *meta,
+    size_t meta_len, const char *body, size_t body_len)
+{
+	p = wire_put(p, wire_head, WIRE_LEN(wire_head));
+	p = wire_put(p, id, id_len);
+	p = wire_put(p, wire_meta, WIRE_LEN(wire_meta));
+	p = wire_put(p, meta, meta_len);
+	*p++ = '}';
+	if (body_len > 0) {
+		*p++ = ',';
+		p = wire_put(p, body, body_len);
+	}
+	return (wire_put(p, wire_end, WIRE_LEN(wire_end)));
+}
+
+/* Bytes s takes escaped as the inside of a JSON string. */
+static size_t
+wire_string_size(const char *s)
+{
+	const unsigned char	*u;
+	size_t			 len = 0;
+
+	for (u = (const unsigned char *)s; *u != '\0'; u++) {
+		if (*u == '"' || *u == '\\')
+			len += 2;
+		else if (*u < 0x20)
+			len += 6;
+		else
+			len++;
+	}
+	return (len);
+}
+
+/*
+ * Fill s escaped as the inside of a JSON string at p: a quote or a
+ * backslash after a backslash, a control character as \u00XX, any other
+ * byte as it is (UTF-8 is the sender's business). Returns the end.
+ */
+static char *
+wire_string_fill(char *p, const char *s)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*u;
+
+	for (u = (const unsigned char *)s; *u != '\0'; u++) {
+		if (*u == '"' || *u == '\\') {
+			*p++ = '\\';
+			*p++ = (char)*u;
+		} else if (*u < 0x20) {
+			p = wire_put(p, "\\u00", 4);
+			*p++ = hex[*u >> 4];
+			*p++ = hex[*u & 0xf];
+		} else
+			*p++ = (char)*u;
+	}
+	return (p);
+}
+
+/*
+ * An error line {"jsonrpc":"2.0","id":ID,"error":{"code":C,"message":M}}\n,
+ * id_text the id's JSON text (NULL: null), message escaped. Allocated and
+ * NUL-terminated; *lenp gets its length.
+ */
+char *
+wire_error_line(const char *id_text, int code, const char *message,
+    size_t *lenp)
+{
+	char	 digits[16], *line, *p;
+	size_t	 id_len, len;
+	int	 n;
+
+	if (id_text == NULL)
+		id_text = "null";
+	id_len = strlen(id_text);
+	n = snprintf(digits, sizeof digits, "%d", code);
+	len = WIRE_LEN(wire_head) + id_len + WIRE_LEN(wire_code) + (size_t)n +
+	    WIRE_LEN(wire_message) + wire_string_size(message) +
+	    WIRE_LEN(wire_error_end);
+
+	line = p = xmalloc(len + 1);
+	p = wire_put(p, wire_head, WIRE_LEN(wire_head));
+	p = wire_put(p, id_text, id_len);
+	p = wire_put(p, wire_code, WIRE_LEN(wire_code));
+	p = wire_put(p, digits, (size_t)n);
+	p = wire_put(p, wire_message, WIRE_LEN(wire_message));
+	p = wire_string_fill(p, message);
+	p = wire_put(p, wire_error_end, WIRE_LEN(wire_error_end));
+	*p = '\0';
+	if (lenp != NULL)
+		*lenp = len;
+	return (line);
+}

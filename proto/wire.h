@@ -1,0 +1,51 @@
+/*
+ * The JSON-RPC lines the broker writes as text, without building a tree:
+ * a forwarded request's tail and the line the child gets, a fast-path
+ * result, an error line. Pure: bytes in, bytes out.
+ *
+ * The _fill functions write into space the caller provides (an
+ * evbuffer's reserved piece, so a line is copied once) and return the end
+ * of what they wrote; the matching _size function says how much room to
+ * provide. Nothing is NUL-terminated unless said so.
+ */
+#ifndef PROTO_WIRE_H
+#define PROTO_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scan.h"
+
+/* Bytes wire_request_tail_fill() writes for rq. */
+size_t	 wire_request_tail_size(const struct scan_request *);
+/* Fill ,"method":M,"params":{members but server and thread}}\n at p;
+   returns the end. */
+char	*wire_request_tail_fill(char *, const struct scan_request *);
+/* The same, allocated (xmalloc, NUL-terminated); *lenp gets its length. */
+char	*wire_request_tail(const struct scan_request *, size_t *lenp);
+
+/* Most bytes wire_request_fill() writes for a tail of tail_len bytes. */
+size_t	 wire_request_size(size_t tail_len);
+/* Fill {"jsonrpc":"2.0","id":<id, decimal, id >= 0> then the tail at p;
+   returns the end. */
+char	*wire_request_fill(char *, int64_t id, const char *tail,
+	     size_t tail_len);
+
+/* Bytes wire_result_fill() writes. */
+size_t	 wire_result_size(size_t id_len, size_t meta_len, size_t body_len);
+/* Fill {"jsonrpc":"2.0","id":ID,"result":{"_meta":{"mcp-broker/session":
+   META}[,BODY]}}\n; returns the end. id and meta are JSON texts; body is
+   the text of the result's members without braces (len 0: none). */
+char	*wire_result_fill(char *, const char *id, size_t id_len,
+	     const char *meta, size_t meta_len, const char *body,
+	     size_t body_len);
+
+/* An error line {"jsonrpc":"2.0","id":ID or null,"error":{"code":C,
+   "message":"..."}}\n with the message escaped as a JSON string (quotes,
+   backslashes, control characters as \u00XX; bytes >= 0x80 passed
+   through). id_text NULL means null. Allocated (xmalloc, NUL-terminated);
+   *lenp gets its length. */
+char	*wire_error_line(const char *id_text, int code, const char *message,
+	     size_t *lenp);
+
+#endif
