@@ -7,8 +7,9 @@
  * The fast path for a client's forwarded requests: which lines
  * scan_request takes, with which id, method, server, thread and params
  * members; which it leaves to jsonrpc_parse and route_parse; and that
- * the line the daemon then sends the child (broker_forward_text) is the
- * request the full path would have forwarded.
+ * the line the daemon then sends the child (broker_forward_text, through
+ * wire_request_tail and wire_request_fill) is the request the full path
+ * would have forwarded.
  */
 #include <check.h>
 #include <limits.h>
@@ -22,6 +23,7 @@
 #include "jsonrpc.h"
 #include "route.h"
 #include "scan.h"
+#include "wire.h"
 
 /* A line as a child writes it, and whether the fast path may take it. */
 struct scan_case {
@@ -496,41 +498,26 @@ request_id(void)
 /*
  * The line broker_forward_text has the child sent, with 7 for the child's
  * id: {"jsonrpc":"2.0","id":7 then its tail, ',"method":' M ',"params":{'
- * the members other than server and thread joined by "," and "}}\n". In
- * child; returns its length.
+ * the members other than server and thread joined by "," and "}}\n", as
+ * wire_request_fill() and wire_request_tail() write them. In child;
+ * returns its length.
  */
 static size_t
 request_child_line(void)
 {
-	static const char	head[] = "{\"jsonrpc\":\"2.0\",\"id\":7";
-	size_t			i, n, cap;
-	int			first = 1;
+	char	*tail, *end;
+	size_t	 tail_len, cap, n;
 
-	cap = sizeof head + 10 + rq.method_len + 11 + 3;
-	for (i = 0; i < rq.nmembers; i++)
-		cap += rq.member_len[i] + 1;
+	tail_len = wire_request_tail_size(&rq);
+	cap = wire_request_size(tail_len);
 	free(child);
 	child = malloc(cap);
 	ck_assert_ptr_nonnull(child);
-	n = sizeof head - 1;
-	memcpy(child, head, n);
-	memcpy(child + n, ",\"method\":", 10);
-	n += 10;
-	memcpy(child + n, rq.method, rq.method_len);
-	n += rq.method_len;
-	memcpy(child + n, ",\"params\":{", 11);
-	n += 11;
-	for (i = 0; i < rq.nmembers; i++) {
-		if (rq.member[i] == NULL)
-			continue;
-		if (!first)
-			child[n++] = ',';
-		memcpy(child + n, rq.member[i], rq.member_len[i]);
-		n += rq.member_len[i];
-		first = 0;
-	}
-	memcpy(child + n, "}}\n", 3);
-	n += 3;
+	tail = wire_request_tail(&rq, &n);
+	end = wire_request_fill(child, 7, tail, n);
+	free(tail);
+	ck_assert_uint_eq(n, tail_len);
+	n = (size_t)(end - child);
 	ck_assert_uint_le(n, cap);
 	return (n);
 }
