@@ -21,6 +21,7 @@
 #include "listener.h"
 #include "log.h"
 #include "service.h"
+#include "wire.h"
 #include "xmalloc.h"
 
 /* Connections the kernel queues before accept. */
@@ -209,13 +210,13 @@ listener_peer_groups(int fd, gid_t **groups)
 static void
 listener_refuse(int fd, int code, const char *message)
 {
-	char	line[512];
-	int	n;
+	char	*line;
+	size_t	 len;
 
-	n = snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"id\":null,"
-	    "\"error\":{\"code\":%d,\"message\":\"%s\"}}\n", code, message);
-	if (n > 0 && write(fd, line, (size_t)n) == -1)
+	line = wire_error_line(NULL, code, message, &len);
+	if (write(fd, line, len) == -1)
 		log_debug("could not tell the refused client why");
+	free(line);
 	close(fd);
 }
 
