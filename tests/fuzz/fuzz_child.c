@@ -14,6 +14,7 @@
 #include "log.h"
 #include "mcp.h"
 #include "scan.h"
+#include "wire.h"
 
 /* The daemon's default max_message_bytes is larger; this one is reached. */
 #define FUZZ_CHILD_MAX	8192
@@ -21,10 +22,9 @@
 /* The broker's token for a forwarded request's progress. */
 #define FUZZ_CHILD_TOKEN	7
 
-/* What conn_send_result writes before a fast-path result's members. */
-#define FUZZ_CHILD_FAST_HEAD	"{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":" \
-				"{\"_meta\":{\"" MCP_META_SESSION "\":" \
-				"{\"id\":\"x\",\"generation\":1}}"
+/* The client's id and the session meta of a fast-path result. */
+#define FUZZ_CHILD_FAST_ID	"7"
+#define FUZZ_CHILD_FAST_META	"{\"id\":\"x\",\"generation\":1}"
 
 int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -222,8 +222,8 @@ fuzz_child_fast(const char *line, size_t len)
 	struct jsonrpc_msg	 msg, sent;
 	struct jsonrpc_fault	 fault;
 	const cJSON		*session;
-	char			*text;
-	size_t			 n, head = strlen(FUZZ_CHILD_FAST_HEAD);
+	char			*text, *end;
+	size_t			 n, size;
 
 	if (scan_result(line, len, &r) != 0)
 		return;
@@ -241,18 +241,17 @@ fuzz_child_fast(const char *line, size_t len)
 	FUZZ_CHECK(cJSON_GetObjectItemCaseSensitive(msg.result, "_meta") ==
 	    NULL);
 
-	/* conn_send_result's line, under the client's id. */
-	text = xmalloc(head + 1 + r.body_len + 2);
-	memcpy(text, FUZZ_CHILD_FAST_HEAD, head);
-	n = head;
-	if (r.body_len > 0) {
-		text[n++] = ',';
-		memcpy(text + n, r.body, r.body_len);
-		n += r.body_len;
-	}
-	memcpy(text + n, "}}", 2);
-	n += 2;
-	if (jsonrpc_parse(text, n, &sent, &fault) != 0) {
+	/* conn_send_result's line, under the client's id: one line. */
+	size = wire_result_size(strlen(FUZZ_CHILD_FAST_ID),
+	    strlen(FUZZ_CHILD_FAST_META), r.body_len);
+	text = xmalloc(size);
+	end = wire_result_fill(text, FUZZ_CHILD_FAST_ID,
+	    strlen(FUZZ_CHILD_FAST_ID), FUZZ_CHILD_FAST_META,
+	    strlen(FUZZ_CHILD_FAST_META), r.body, r.body_len);
+	n = (size_t)(end - text);
+	FUZZ_CHECK(n == size && text[n - 1] == '\n');
+	FUZZ_CHECK(memchr(text, '\n', n - 1) == NULL);
+	if (jsonrpc_parse(text, n - 1, &sent, &fault) != 0) {
 		fprintf(stderr, "the fast path wrote a line jsonrpc_parse "
 		    "refuses (%d %s)\n", fault.code, fault.message);
 		abort();

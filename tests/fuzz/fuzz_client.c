@@ -15,6 +15,7 @@
 #include "fuzz.h"
 #include "route.h"
 #include "scan.h"
+#include "wire.h"
 
 /* Small, so lines over the cap are easy to reach. */
 #define FUZZ_CLIENT_MAX	4096
@@ -93,42 +94,24 @@ fuzz_client_fast_id(const struct scan_request *rq)
 
 /*
  * The line broker_forward_text has the child sent, 7 for the child's id:
- * {"jsonrpc":"2.0","id":7 then ,"method":M,"params":{ the members other
- * than server and thread joined by "," and }}\n. The caller frees it.
+ * wire_request_fill() of wire_request_tail(), {"jsonrpc":"2.0","id":7
+ * then ,"method":M,"params":{ the members other than server and thread
+ * joined by "," and }}\n. The caller frees it.
  */
 static char *
 fuzz_client_child_line(const struct scan_request *rq, size_t *len)
 {
-	static const char	head[] = "{\"jsonrpc\":\"2.0\",\"id\":7";
-	char			*line;
-	size_t			 i, n, cap;
-	int			 first = 1;
+	char	*line, *tail, *end;
+	size_t	 tail_len, cap;
 
-	cap = sizeof head + 10 + rq->method_len + 11 + 3;
-	for (i = 0; i < rq->nmembers; i++)
-		cap += rq->member_len[i] + 1;
+	tail = wire_request_tail(rq, &tail_len);
+	FUZZ_CHECK(tail_len == wire_request_tail_size(rq));
+	cap = wire_request_size(tail_len);
 	line = xmalloc(cap);
-	n = sizeof head - 1;
-	memcpy(line, head, n);
-	memcpy(line + n, ",\"method\":", 10);
-	n += 10;
-	memcpy(line + n, rq->method, rq->method_len);
-	n += rq->method_len;
-	memcpy(line + n, ",\"params\":{", 11);
-	n += 11;
-	for (i = 0; i < rq->nmembers; i++) {
-		if (rq->member[i] == NULL)
-			continue;
-		if (!first)
-			line[n++] = ',';
-		memcpy(line + n, rq->member[i], rq->member_len[i]);
-		n += rq->member_len[i];
-		first = 0;
-	}
-	memcpy(line + n, "}}\n", 3);
-	n += 3;
-	FUZZ_CHECK(n <= cap);
-	*len = n;
+	end = wire_request_fill(line, 7, tail, tail_len);
+	free(tail);
+	*len = (size_t)(end - line);
+	FUZZ_CHECK(*len <= cap);
 	return (line);
 }
 
