@@ -29,14 +29,16 @@ CHECKLIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 PROTO_SRC  = proto/frame.c proto/jsonrpc.c proto/xmalloc.c proto/client.c \
 	     proto/scan.c proto/wire.c
-DAEMON_SRC = daemon/main.c daemon/config.c daemon/log.c daemon/table.c \
-	     daemon/route.c daemon/mcp.c daemon/service.c \
-	     daemon/child.c daemon/session.c daemon/conn.c daemon/broker.c \
-	     daemon/listener.c daemon/stream.c
+CORE_SRC   = daemon/config.c daemon/log.c daemon/table.c daemon/route.c \
+	     daemon/mcp.c daemon/clock.c daemon/child.c daemon/stream.c \
+	     daemon/front.c daemon/request.c daemon/process.c \
+	     daemon/mcpclient.c daemon/session.c daemon/broker.c \
+	     daemon/dispatch.c daemon/service.c
+DAEMON_SRC = daemon/main.c $(CORE_SRC) daemon/conn.c daemon/listener.c
 CTL_SRC	   = daemon/ctl.c
 DEMO_SRC   = daemon/demo_server.c
 
-UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire
+UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire request mcpclient
 INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd
 INTEROP_TESTS = npm_servers
 
@@ -80,6 +82,9 @@ UNIT_DEPS_route	  = daemon/route.c
 UNIT_DEPS_mcp	  = daemon/mcp.c daemon/log.c
 UNIT_DEPS_scan	  = daemon/route.c
 UNIT_DEPS_stream  = daemon/stream.c daemon/log.c
+UNIT_DEPS_request = daemon/request.c daemon/front.c daemon/mcp.c \
+		    daemon/clock.c daemon/log.c
+UNIT_DEPS_mcpclient = daemon/mcpclient.c daemon/mcp.c daemon/log.c
 
 .SECONDEXPANSION:
 .SECONDARY:

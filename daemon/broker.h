@@ -1,145 +1,79 @@
 /*
- * The broker: the one state main creates and every module is handed, and
- * the routing of client requests to sessions.
+ * The broker: sessions by key (uid, server, thread), the capacity rules
+ * (global and per-server caps, eviction of the least recently used idle
+ * session), idle expiry, generations, the clients of every front end,
+ * and reloading the configuration. It answers clients only through
+ * their front's operations (front.h).
  */
 #ifndef DAEMON_BROKER_H
 #define DAEMON_BROKER_H
 
-#include <sys/queue.h>
 #include <sys/types.h>
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
 #include <cJSON.h>
-/* struct event, embedded in struct request: no allocation per timer. */
-#include <event2/event_struct.h>
 
-#define BROKER_VERSION	"0.1.0"
-
-/* Longest server name the request fast path copies (config allows 64). */
-#define BROKER_SERVER_MAX 64
-
-struct config;
-struct conn;
+struct broker;
 struct child_list;
-struct listener;
+struct config;
+struct counters;
+struct event_base;
+struct front;
+struct request;
+struct server_conf;
 struct service;
 struct session;
-struct table;
-struct scan_request;
+struct stream_queue;
 
-struct broker_counters {
-	uint64_t	sessions_started;
-	uint64_t	sessions_evicted;
-	uint64_t	sessions_exited;
-	uint64_t	sessions_expired;
-	uint64_t	sessions_closed;
-	uint64_t	timeouts;
-	uint64_t	reloads;
-	uint64_t	requests;
-	uint64_t	errors;
-	uint64_t	clients_accepted;
-};
-
-struct broker {
+/* What main gives a new broker. */
+struct broker_params {
 	struct event_base	*base;
-	struct config		*conf;
-	char			*config_path;
-	struct table		*table;
+	struct stream_queue	*queue;
 	struct child_list	*children;
-	struct listener		*listener;
-	struct service		*service;	/* systemd notifications */
-	TAILQ_HEAD(, conn)	 conns;
-	size_t			 nconns;
-
-	char			*socket_override;	/* --socket */
+	struct config		*conf;		/* taken */
+	const char		*config_path;
+	const char		*socket_override;	/* --socket, or NULL */
 	int			 level_override;	/* --log-level, or -1 */
-	struct event		*idle_timer;
-	double			 idle_deadline;	/* monotonic; 0: not armed */
-
-	time_t			 started;	/* wall clock, for uptime */
-	uid_t			 euid;		/* the daemon's own user */
-	uint64_t		 next_session;	/* for session ids */
-	int64_t			 next_token;	/* progress tokens to children */
-	int64_t			 next_upcall;	/* ids of requests to clients */
-	struct broker_counters	 counters;
-	int			 exiting;
 };
 
-/*
- * One client request on its way to a child and back. The conn holds it
- * until answered; the session holds it queued (while starting) or in
- * flight. conn is NULL once the client has gone.
- */
-enum request_kind {
-	REQUEST_FORWARD,	/* an MCP request for the child */
-	REQUEST_SESSION_INFO,	/* broker/session with create: answered
-				   with the session once it is ready */
-};
+struct broker	*broker_new(const struct broker_params *);
+void		 broker_free(struct broker *);
+void		 broker_set_service(struct broker *, struct service *);
+void		 broker_shutdown(struct broker *);
 
-struct request {
-	enum request_kind	 kind;
-	struct conn		*conn;
-	struct session		*session;
-	cJSON			*client_id;	/* owned */
-	char			 id_text[16];	/* the id as the client wrote
-						   it, if short; or "" */
-	cJSON			*msg;		/* owned until sent */
-	char			*tail;		/* or, as text: all after the
-						   id, newline included */
-	size_t			 tail_len;
-	int64_t			 child_id;	/* 0 until sent */
-	cJSON			*client_token;	/* owned progress token */
-	int64_t			 child_token;	/* 0: no progress asked */
-	struct event		 timer;		/* request timeout */
-	int			 timer_set;
-	long			 timeout_ms;
-	long			 max_ms;	/* max_request_timeout_s */
-	struct timeval		 deadline_max;	/* start + max_ms */
-	TAILQ_ENTRY(request)	 conn_entry;
-	TAILQ_ENTRY(request)	 session_entry;
-};
-TAILQ_HEAD(request_list, request);
+int		 broker_exiting(struct broker *);
+struct config	*broker_config(struct broker *);
+struct counters	*broker_counters(struct broker *);
+struct event_base *broker_base(struct broker *);
+struct stream_queue *broker_queue(struct broker *);
+size_t		 broker_nclients(struct broker *);
+size_t		 broker_nsessions(struct broker *);
+time_t		 broker_started(struct broker *);
+int64_t		 broker_next_token(struct broker *);
 
-/*
- * A request from a child to a client (sampling, elicitation), waiting for
- * the client's answer. The session and the conn both list it.
- */
-struct upcall {
-	struct session		*session;
-	struct conn		*conn;
-	cJSON			*child_id;	/* owned: the child's id */
-	int64_t			 client_id;	/* the id the client sees */
-	TAILQ_ENTRY(upcall)	 session_entry;
-	TAILQ_ENTRY(upcall)	 conn_entry;
-};
-TAILQ_HEAD(upcall_list, upcall);
+void		 broker_front_add(struct broker *, struct front *);
+void		 broker_front_gone(struct broker *, struct front *);
 
-void	 broker_init(struct broker *, struct event_base *, struct config *,
-	     const char *);
-void	 broker_shutdown(struct broker *);
-void	 broker_free(struct broker *);
+const struct server_conf *broker_find_server(struct broker *, struct front *,
+		     const cJSON *, const char *);
+struct session	*broker_session_for(struct broker *, struct front *,
+		     const cJSON *, const struct server_conf *, const char *);
+struct session	*broker_lookup(struct broker *, uid_t, const char *,
+		     const char *);
+void		 broker_submit(struct broker *, struct session *,
+		     struct request *, long);
+int		 broker_close_matching(struct broker *, struct front *,
+		     const char *, const char *);
+cJSON		*broker_list_sessions(struct broker *, struct front *);
+cJSON		*broker_list_servers(struct broker *);
+int		 broker_reload(struct broker *, cJSON **, cJSON **);
 
-/* Each takes the message tree it is given. */
-void	 broker_dispatch(struct broker *, struct conn *, cJSON *);
-void	 broker_notify(struct broker *, struct conn *, cJSON *);
-
-void	 request_answer(struct request *, cJSON *);
-void	 request_answer_text(struct request *, const char *, const char *,
-	     size_t);
-void	 request_fail(struct request *, int, const char *, cJSON *);
-void	 request_progress(struct request *, const cJSON *);
-void	 request_free(struct request *);
-void	 request_tail_to_msg(struct request *);
-int	 broker_forward_text(struct broker *, struct conn *,
-	     const struct scan_request *);
-
-void	 broker_session_ended(struct broker *, struct session *);
-void	 broker_session_idle(struct broker *, struct session *);
-int	 broker_reload(struct broker *, cJSON **, cJSON **);
-int	 broker_peer_allowed(struct broker *, uid_t, gid_t, const gid_t *,
-	     int);
-int	 broker_peer_admin(struct broker *, uid_t, gid_t, const gid_t *, int);
+int		 broker_peer_allowed(struct broker *, uid_t, gid_t,
+		     const gid_t *, int);
+int		 broker_peer_admin(struct broker *, uid_t, gid_t,
+		     const gid_t *, int);
 
 #endif

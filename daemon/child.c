@@ -36,6 +36,8 @@ struct child_list {
 	size_t			 count;
 };
 
+static struct child *child_add(struct child_list *, pid_t, const int [3],
+		      child_exit_cb, void *);
 static char	**child_build_env(char *const *);
 static void	  child_exec(const struct child_spec *, int [3], char **,
 		      pid_t) __attribute__((noreturn));
@@ -58,7 +60,7 @@ child_list_free(struct child_list *cl)
 	free(cl);
 }
 
-/* How many children are spawned and not yet freed. */
+/* How many children are spawned or adopted and not yet freed. */
 size_t
 child_list_count(struct child_list *cl)
 {
@@ -152,10 +154,9 @@ struct child *
 child_spawn(struct child_list *cl, const struct child_spec *spec,
     child_exit_cb cb, void *arg, char **cause)
 {
-	struct child	*c;
 	sigset_t	 all, old;
 	char		**env;
-	int		 p[3][2], theirs[3], i, saved;
+	int		 p[3][2], theirs[3], ours[3], i, saved;
 	pid_t		 pid, parent = getpid();
 
 	for (i = 0; i < 3; i++) {
@@ -197,11 +198,56 @@ child_spawn(struct child_list *cl, const struct child_spec *spec,
 		return (NULL);
 	}
 
+	ours[0] = p[0][1];
+	ours[1] = p[1][0];
+	ours[2] = p[2][0];
+	return (child_add(cl, pid, ours, cb, arg));
+}
+
+/*
+ * Take over a running process pid (its group leader) whose stdin, stdout
+ * and stderr are fds[0..2] (our ends, -1 for none); its exit is reported
+ * to cb like a spawned child's. It must be a child of this process (one
+ * that survived an exec of the daemon, or one reparented to it as
+ * subreaper), or its exit is never seen. The fds become close-on-exec,
+ * like a spawned child's.
+ */
+struct child *
+child_adopt(struct child_list *cl, pid_t pid, const int fds[3],
+    child_exit_cb cb, void *arg)
+{
+	siginfo_t	info;
+	int		i, flags;
+
+	for (i = 0; i < 3; i++) {
+		if (fds[i] == -1)
+			continue;
+		if ((flags = fcntl(fds[i], F_GETFD)) == -1 ||
+		    fcntl(fds[i], F_SETFD, flags | FD_CLOEXEC) == -1)
+			log_warn("adopting process %ld: fd %d", (long)pid,
+			    fds[i]);
+	}
+	/* Look without reaping: an exit already there is reaped later. */
+	memset(&info, 0, sizeof info);
+	if (waitid(P_PID, (id_t)pid, &info,
+	    WEXITED | WNOHANG | WNOWAIT) == -1)
+		log_warn("adopting process %ld: its exit will not be seen",
+		    (long)pid);
+	return (child_add(cl, pid, fds, cb, arg));
+}
+
+/* Put a child on the list, owning our ends of its stdio. */
+static struct child *
+child_add(struct child_list *cl, pid_t pid, const int fds[3],
+    child_exit_cb cb, void *arg)
+{
+	struct child	*c;
+	int		 i;
+
 	c = xcalloc(1, sizeof *c);
 	c->pid = pid;
-	c->fds[0] = p[0][1];
-	c->fds[1] = p[1][0];
-	c->fds[2] = p[2][0];
+	for (i = 0; i < 3; i++)
+		c->fds[i] = fds[i];
 	c->cb = cb;
 	c->arg = arg;
 	c->list = cl;

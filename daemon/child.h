@@ -1,6 +1,7 @@
 /*
  * Child processes: spawn an MCP server without a shell in its own process
- * group with its stdio on pipes, signal its group, and reap it.
+ * group with its stdio on pipes (or adopt one already running), signal its
+ * group, and reap it.
  *
  * One SIGCHLD handler (main) calls child_reap(), which loops waitpid() and
  * hands each exit to the owner's callback. Because the daemon is a child
@@ -28,6 +29,8 @@ size_t		 child_list_count(struct child_list *);
 
 struct child	*child_spawn(struct child_list *, const struct child_spec *,
 		     child_exit_cb, void *, char **);
+struct child	*child_adopt(struct child_list *, pid_t, const int [3],
+		     child_exit_cb, void *);
 void		 child_free(struct child *);
 pid_t		 child_pid(struct child *);
 int		 child_take_stdin(struct child *);

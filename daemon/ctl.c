@@ -9,9 +9,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "broker.h"
 #include "client.h"
 #include "jsonrpc.h"
+#include "version.h"
 #include "xmalloc.h"
 
 #define CTL_EXIT_OK		0

@@ -17,6 +17,7 @@
 #include "broker.h"
 #include "config.h"
 #include "conn.h"
+#include "counters.h"
 #include "errors.h"
 #include "listener.h"
 #include "log.h"
@@ -158,12 +159,12 @@ listener_watch(struct broker *b, int fd, const char *path)
 	l = xcalloc(1, sizeof *l);
 	l->b = b;
 	l->path = path != NULL ? xstrdup(path) : NULL;
-	l->evl = evconnlistener_new(b->base, listener_accept_cb, l,
+	l->evl = evconnlistener_new(broker_base(b), listener_accept_cb, l,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	if (l->evl == NULL)
 		fatalx("cannot watch the listening socket");
 	evconnlistener_set_error_cb(l->evl, listener_error_cb);
-	l->resume = evtimer_new(b->base, listener_resume_cb, l);
+	l->resume = evtimer_new(broker_base(b), listener_resume_cb, l);
 	return (l);
 }
 
@@ -251,15 +252,16 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		log_warnx("refusing a client: uid %ld (pid %ld) is not in "
 		    "allow_uids or allow_groups", (long)cred.uid,
 		    (long)cred.pid);
-		b->counters.errors++;
+		broker_counters(b)->errors++;
 		listener_refuse(fd, RPC_FORBIDDEN, "This user may not use the "
 		    "broker (allow_uids, allow_groups).");
 		return;
 	}
-	if (b->nconns >= (size_t)b->conf->max_clients) {
+	if (broker_nclients(b) >= (size_t)broker_config(b)->max_clients) {
 		log_warnx("refusing a client (uid %ld): %d connections "
-		    "(max_clients)", (long)cred.uid, b->conf->max_clients);
-		b->counters.errors++;
+		    "(max_clients)", (long)cred.uid,
+		    broker_config(b)->max_clients);
+		broker_counters(b)->errors++;
 		listener_refuse(fd, RPC_AT_CAPACITY, "The broker has "
 		    "max_clients connections already; retry later.");
 		return;

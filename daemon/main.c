@@ -20,11 +20,14 @@
 
 #include "broker.h"
 #include "child.h"
+#include "clock.h"
 #include "config.h"
+#include "counters.h"
 #include "listener.h"
 #include "log.h"
 #include "service.h"
 #include "stream.h"
+#include "version.h"
 #include "xmalloc.h"
 
 /* How often shutdown looks whether every child is gone. */
@@ -32,10 +35,16 @@
 /* Extra time past the close escalation before exiting regardless. */
 #define MAIN_EXIT_SLACK_MS	2000
 
+/* What main owns and its signal handlers reach. */
 struct main_state {
-	struct broker	 b;
-	struct event	*exit_timer;
-	struct timeval	 exit_deadline;
+	struct event_base	*base;
+	struct broker		*b;
+	struct child_list	*children;
+	struct stream_queue	*queue;
+	struct listener		*listener;
+	struct service		*service;
+	struct event		*exit_timer;
+	uint64_t		 exit_deadline;	/* monotonic ms */
 };
 
 static void	main_usage(void) __attribute__((noreturn));
@@ -44,6 +53,7 @@ static void	main_sigchld_cb(evutil_socket_t, short, void *);
 static void	main_sigterm_cb(evutil_socket_t, short, void *);
 static void	main_sighup_cb(evutil_socket_t, short, void *);
 static void	main_exit_timer_cb(evutil_socket_t, short, void *);
+static void	main_status_cb(struct service_status *, void *);
 static struct config *main_load(const char *);
 
 static void
@@ -94,7 +104,19 @@ main_sigchld_cb(evutil_socket_t sig, short events, void *arg)
 
 	(void)sig;
 	(void)events;
-	child_reap(ms->b.children);
+	child_reap(ms->children);
+}
+
+/* What systemd's STATUS= line tells. */
+static void
+main_status_cb(struct service_status *st, void *arg)
+{
+	struct main_state	*ms = arg;
+
+	st->sessions = broker_nsessions(ms->b);
+	st->clients = broker_nclients(ms->b);
+	st->requests = broker_counters(ms->b)->requests;
+	st->exiting = broker_exiting(ms->b);
 }
 
 /*
@@ -106,28 +128,24 @@ static void
 main_sigterm_cb(evutil_socket_t sig, short events, void *arg)
 {
 	struct main_state	*ms = arg;
-	struct broker		*b = &ms->b;
-	struct timeval		 tv = { 0, MAIN_EXIT_POLL_MS * 1000 }, now, left;
-	int			 ms_left;
+	struct timeval		 tv = { 0, MAIN_EXIT_POLL_MS * 1000 };
 
 	(void)events;
-	if (b->exiting) {
+	if (broker_exiting(ms->b)) {
 		log_warnx("signal %d again: exiting now", (int)sig);
-		event_base_loopexit(b->base, NULL);
+		event_base_loopexit(ms->base, NULL);
 		return;
 	}
 	log_info("signal %d: shutting down", (int)sig);
-	service_stopping(b->service);
-	listener_free(b->listener);
-	b->listener = NULL;
-	broker_shutdown(b);
+	service_stopping(ms->service);
+	listener_free(ms->listener);
+	ms->listener = NULL;
+	broker_shutdown(ms->b);
 
-	ms_left = 2 * b->conf->shutdown_grace_ms + MAIN_EXIT_SLACK_MS;
-	gettimeofday(&now, NULL);
-	left.tv_sec = ms_left / 1000;
-	left.tv_usec = (ms_left % 1000) * 1000;
-	timeradd(&now, &left, &ms->exit_deadline);
-	ms->exit_timer = evtimer_new(b->base, main_exit_timer_cb, ms);
+	ms->exit_deadline = clock_ms() + 2 *
+	    (uint64_t)broker_config(ms->b)->shutdown_grace_ms +
+	    MAIN_EXIT_SLACK_MS;
+	ms->exit_timer = evtimer_new(ms->base, main_exit_timer_cb, ms);
 	evtimer_add(ms->exit_timer, &tv);
 }
 
@@ -136,20 +154,19 @@ static void
 main_exit_timer_cb(evutil_socket_t fd, short events, void *arg)
 {
 	struct main_state	*ms = arg;
-	struct timeval		 tv = { 0, MAIN_EXIT_POLL_MS * 1000 }, now;
+	struct timeval		 tv = { 0, MAIN_EXIT_POLL_MS * 1000 };
 
 	(void)fd;
 	(void)events;
-	gettimeofday(&now, NULL);
-	if (child_list_count(ms->b.children) == 0) {
-		event_base_loopexit(ms->b.base, NULL);
+	if (child_list_count(ms->children) == 0) {
+		event_base_loopexit(ms->base, NULL);
 		return;
 	}
-	if (timercmp(&now, &ms->exit_deadline, >)) {
+	if (clock_ms() > ms->exit_deadline) {
 		log_warnx("%zu children still running at the shutdown "
 		    "deadline; exiting anyway",
-		    child_list_count(ms->b.children));
-		event_base_loopexit(ms->b.base, NULL);
+		    child_list_count(ms->children));
+		event_base_loopexit(ms->base, NULL);
 		return;
 	}
 	evtimer_add(ms->exit_timer, &tv);
@@ -164,9 +181,9 @@ main_sighup_cb(evutil_socket_t sig, short events, void *arg)
 
 	(void)sig;
 	(void)events;
-	if (ms->b.exiting)
+	if (broker_exiting(ms->b))
 		return;
-	if (broker_reload(&ms->b, &result, &errors) == 0)
+	if (broker_reload(ms->b, &result, &errors) == 0)
 		cJSON_Delete(result);
 	else
 		cJSON_Delete(errors);
@@ -185,7 +202,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct main_state	 ms;
-	struct broker		*b = &ms.b;
+	struct broker_params	 bp;
 	struct event_base	*base;
 	struct event		*ev_chld, *ev_term, *ev_int, *ev_hup;
 	struct config		*conf;
@@ -250,12 +267,19 @@ main(int argc, char **argv)
 
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
-	broker_init(b, base, conf, config_path);
-	if (socket_path != NULL)
-		b->socket_override = xstrdup(socket_path);
-	if (level_name != NULL)
-		b->level_override = (int)level;
-	ms.exit_timer = NULL;
+	memset(&ms, 0, sizeof ms);
+	ms.base = base;
+	ms.children = child_list_new();
+	ms.queue = stream_queue_new();
+	memset(&bp, 0, sizeof bp);
+	bp.base = base;
+	bp.queue = ms.queue;
+	bp.children = ms.children;
+	bp.conf = conf;
+	bp.config_path = config_path;
+	bp.socket_override = socket_path;
+	bp.level_override = level_name != NULL ? (int)level : -1;
+	ms.b = broker_new(&bp);
 	/* Signals first: one sent as soon as the socket answers is ours. */
 	ev_chld = evsignal_new(base, SIGCHLD, main_sigchld_cb, &ms);
 	ev_term = evsignal_new(base, SIGTERM, main_sigterm_cb, &ms);
@@ -265,34 +289,35 @@ main(int argc, char **argv)
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);
 	evsignal_add(ev_hup, NULL);
-	if ((b->listener = listener_new(b, conf->socket, conf->socket_mode,
+	if ((ms.listener = listener_new(ms.b, conf->socket, conf->socket_mode,
 	    conf->socket_group_set ? conf->socket_group : (gid_t)-1,
 	    &cause)) == NULL)
 		fatalx("%s", cause);
-	b->service = service_new(b);
-
+	ms.service = service_new(base, main_status_cb, &ms);
+	broker_set_service(ms.b, ms.service);
 
 	log_info("mcp-brokerd %s ready: %zu servers, max_sessions %d",
 	    BROKER_VERSION, conf->nservers, conf->max_sessions);
 	conf = NULL;	/* the broker owns it now; reload replaces it */
-	service_ready(b->service);
+	service_ready(ms.service);
 	/*
 	 * Streams write what each read produced right after it; what timers,
 	 * signals and deferred callbacks produced goes out after their turn
 	 * (stream.c).
 	 */
 	while (event_base_loop(base, EVLOOP_ONCE) == 0) {
-		stream_flush();
+		stream_flush(ms.queue);
 		if (event_base_got_exit(base) || event_base_got_break(base))
 			break;
 	}
 
-	conf = b->conf;
-	service_free(b->service);
-	listener_free(b->listener);
-	broker_free(b);
+	service_free(ms.service);
+	listener_free(ms.listener);
+	broker_free(ms.b);
 	/* Run the deferred frees the last drops scheduled. */
 	event_base_loop(base, EVLOOP_NONBLOCK);
+	stream_queue_free(ms.queue);
+	child_list_free(ms.children);
 	if (ms.exit_timer != NULL)
 		event_free(ms.exit_timer);
 	event_free(ev_chld);
@@ -300,7 +325,6 @@ main(int argc, char **argv)
 	event_free(ev_int);
 	event_free(ev_hup);
 	event_base_free(base);
-	config_free(conf);
 	log_info("exited");
 	return (0);
 }

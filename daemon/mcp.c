@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "broker.h"
 #include "mcp.h"
+#include "version.h"
 
 /* Handshake versions the broker accepts in an initialize answer. */
 static const char *const mcp_handshake_versions[] = {

@@ -12,20 +12,20 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
-#include "broker.h"
+#include "clock.h"
 #include "log.h"
 #include "service.h"
-#include "table.h"
 #include "xmalloc.h"
 
 struct service {
-	struct broker	*b;
+	service_status_fn status_fn;
+	void		*status_arg;
 	struct event	*status_timer;
 	struct event	*watchdog_timer;
 	struct timeval	 watchdog_interval;
 	char		 status[128];	/* last STATUS= sent */
 	uint64_t	 last_requests;
-	struct timeval	 last_sample;	/* when last_requests was read */
+	double		 last_sample;	/* when last_requests was read */
 };
 
 static void	service_status_cb(evutil_socket_t, short, void *);
@@ -36,15 +36,16 @@ static void	service_watchdog_cb(evutil_socket_t, short, void *);
  * watchdog keep-alive at half its interval.
  */
 struct service *
-service_new(struct broker *b)
+service_new(struct event_base *base, service_status_fn fn, void *arg)
 {
 	struct service	*sv;
 	struct timeval	 tv;
 	uint64_t	 usec;
 
 	sv = xcalloc(1, sizeof *sv);
-	sv->b = b;
-	sv->status_timer = event_new(b->base, -1, EV_PERSIST,
+	sv->status_fn = fn;
+	sv->status_arg = arg;
+	sv->status_timer = event_new(base, -1, EV_PERSIST,
 	    service_status_cb, sv);
 	tv.tv_sec = SERVICE_STATUS_INTERVAL_MS / 1000;
 	tv.tv_usec = (SERVICE_STATUS_INTERVAL_MS % 1000) * 1000;
@@ -55,7 +56,7 @@ service_new(struct broker *b)
 		usec /= 2;
 		sv->watchdog_interval.tv_sec = (time_t)(usec / 1000000);
 		sv->watchdog_interval.tv_usec = (suseconds_t)(usec % 1000000);
-		sv->watchdog_timer = event_new(b->base, -1, EV_PERSIST,
+		sv->watchdog_timer = event_new(base, -1, EV_PERSIST,
 		    service_watchdog_cb, sv);
 		evtimer_add(sv->watchdog_timer, &sv->watchdog_interval);
 		log_info("systemd watchdog: keep-alive every %llu ms",
@@ -108,35 +109,35 @@ service_stopping(struct service *sv)
 static void
 service_status_cb(evutil_socket_t fd, short events, void *arg)
 {
-	struct service	*sv = arg;
-	struct broker	*b = sv->b;
-	char		 status[sizeof sv->status], line[sizeof status + 8];
-	struct timeval	 now, elapsed;
-	double		 rate = 0, seconds;
+	struct service		*sv = arg;
+	struct service_status	 st;
+	char			 status[sizeof sv->status];
+	char			 line[sizeof status + 8];
+	double			 rate = 0, now = clock_s(), seconds;
 
 	(void)fd;
 	(void)events;
-	if (b->exiting)
+	memset(&st, 0, sizeof st);
+	sv->status_fn(&st, sv->status_arg);
+	if (st.exiting)
 		return;
-	evutil_gettimeofday(&now, NULL);
-	timersub(&now, &sv->last_sample, &elapsed);
-	seconds = (double)elapsed.tv_sec + (double)elapsed.tv_usec / 1e6;
+	seconds = now - sv->last_sample;
 	/* Off-beat calls (a reload) keep the running sample. */
 	if (seconds * 1000 < SERVICE_STATUS_INTERVAL_MS / 2 &&
-	    sv->last_sample.tv_sec != 0)
+	    sv->last_sample != 0)
 		rate = -1;
 	else {
-		if (sv->last_sample.tv_sec != 0 && seconds > 0)
-			rate = (double)(b->counters.requests -
-			    sv->last_requests) / seconds;
-		sv->last_requests = b->counters.requests;
+		if (sv->last_sample != 0 && seconds > 0)
+			rate = (double)(st.requests - sv->last_requests) /
+			    seconds;
+		sv->last_requests = st.requests;
 		sv->last_sample = now;
 	}
 	if (rate < 0)
 		return;
 	snprintf(status, sizeof status, "%zu session%s, %zu client%s, %.0f "
-	    "req/s", table_count(b->table), table_count(b->table) == 1 ? "" :
-	    "s", b->nconns, b->nconns == 1 ? "" : "s", rate);
+	    "req/s", st.sessions, st.sessions == 1 ? "" : "s", st.clients,
+	    st.clients == 1 ? "" : "s", rate);
 	if (strcmp(status, sv->status) == 0)
 		return;
 	strcpy(sv->status, status);

@@ -1,39 +1,34 @@
 /*
- * A session: one MCP server child for one (uid, server, thread) key, and
- * the MCP client state machine that drives it.
+ * A session: one MCP server process for one (uid, server, thread) key,
+ * the MCP client that drives it, and the requests it holds.
  *
- *   starting  spawned, initialize in flight; requests wait in order
+ *   starting  spawned, handshake in flight; requests wait in order
  *   ready     handshake done; requests go straight to the child
- *   closing   stdin closed, escalating to SIGTERM and SIGKILL of the group
+ *   closing   ending: its process is being shut down
  *
- * A session is freed only once its child is reaped and both its stdout
- * and stderr reached EOF, from a deferred event.
+ * It tells its owner when it turns busy or idle, when it ended on its own
+ * (and should leave the table), and when it is over (and may be freed,
+ * from a deferred event).
  */
 #ifndef DAEMON_SESSION_H
 #define DAEMON_SESSION_H
 
 #include <sys/types.h>
 
+#include <stddef.h>
+
 #include <cJSON.h>
 
-/* Lines of a child's stderr a session keeps, and bytes per line. */
-#define SESSION_STDERR_LINES	20
-#define SESSION_STDERR_LINE_MAX	1024
-/* Bytes queued for a child's stdin before the session counts as broken. */
-#define SESSION_STDIN_MAX_FACTOR 4
-/* How long protocol "auto" waits for server/discover before initialize. */
-#define SESSION_DISCOVER_TIMEOUT_MS 2000
 /* Requests from one child waiting for clients (sampling, elicitation). */
 #define SESSION_MAX_UPCALLS	64
 /* Non-JSON stdout lines logged per window; the rest are counted. */
 #define SESSION_GARBAGE_LOG_MAX	5
 #define SESSION_GARBAGE_WINDOW_S 60
 
-struct broker;
+struct process_env;
 struct request;
 struct server_conf;
 struct session;
-struct table_entry;
 
 enum session_state {
 	SESSION_STARTING,
@@ -41,25 +36,45 @@ enum session_state {
 	SESSION_CLOSING,
 };
 
-struct session	*session_start(struct broker *, const struct server_conf *,
-		     uid_t, const char *, unsigned, char **);
+/* What a session reports to its owner. arg is the owner's. */
+struct session_cbs {
+	/* It turned busy (1: starting, or requests queued or in flight)
+	   or idle (0). */
+	void	(*busy)(struct session *, int, void *);
+	/* It ended on its own (exit, broken pipe, failed start). */
+	void	(*ended)(struct session *, void *);
+	/* It is over: free it, but not from inside this callback. */
+	void	(*finished)(struct session *, void *);
+};
+
+/* What a new session is. */
+struct session_params {
+	const struct process_env	*env;
+	const struct server_conf	*server;
+	int				 start_timeout_s;
+	uid_t				 uid;
+	const char			*thread;
+	const char			*id;	/* unique for the daemon's life */
+	unsigned			 generation;
+};
+
+struct session	*session_start(const struct session_params *,
+		     const struct session_cbs *, void *, char **);
+void		 session_free(struct session *);
 void		 session_submit(struct session *, struct request *);
-void		 session_cancel(struct session *, struct request *);
 void		 session_close(struct session *, int, const char *);
 
-void		 session_set_entry(struct session *, struct table_entry *);
-struct table_entry *session_entry(struct session *);
+enum session_state session_state(struct session *);
 const char	*session_server(struct session *);
 const char	*session_thread(struct session *);
+const char	*session_id(struct session *);
+uid_t		 session_uid(struct session *);
 unsigned	 session_generation(struct session *);
-
 double		 session_idle_since(struct session *);
-
-void		 session_upcall_answer(struct upcall *, cJSON *);
-void		 session_upcall_abandon(struct upcall *);
+void		*session_slot(struct session *);
+void		 session_set_slot(struct session *, void *);
 
 cJSON		*session_describe(struct session *, int);
-cJSON		*session_stderr_tail(struct session *);
-cJSON		*session_meta(struct session *);
+cJSON		*session_error_data(struct session *, int);
 
 #endif

@@ -10,6 +10,14 @@
  * what timers and signals wrote. Only a write that would block arms a
  * write event; reads take what is there without asking the kernel how
  * much first.
+ *
+ * The flush queue belongs to whoever runs the loop (the broker has one):
+ * each stream is given its queue when created, and stream_flush() writes
+ * the streams of one queue only.
+ *
+ * In line mode (stream_set_lines) the stream cuts its input into lines
+ * and hands them over one at a time, stopping between two as soon as the
+ * owner pauses or stops it.
  */
 #ifndef DAEMON_STREAM_H
 #define DAEMON_STREAM_H
@@ -25,8 +33,14 @@
 enum stream_event {
 	STREAM_EOF,		/* the peer closed its end (read side) */
 	STREAM_ERROR,		/* reading or writing failed; errno kept */
-	STREAM_DRAINED		/* everything written has gone out */
+	STREAM_DRAINED,		/* everything written has gone out */
+	STREAM_TOO_LONG		/* line mode: a line over max; the input is
+				   discarded from now on, EOF still comes */
 };
+
+/* Line mode: over-long lines are cut into lines of max bytes, and an
+   unterminated last piece at EOF is a line. */
+#define STREAM_LINES_SPLIT	0x1
 
 /* Reads start small and double while they fill what was set aside. */
 #define STREAM_READ_MIN		4096
@@ -34,13 +48,20 @@ enum stream_event {
 #define STREAM_IO_MAX		(256 * 1024)
 
 struct stream;
+struct stream_queue;
 
 typedef void	(*stream_read_cb)(struct stream *, struct evbuffer *, void *);
 typedef void	(*stream_event_cb)(struct stream *, enum stream_event, int,
 		    void *);
+typedef void	(*stream_line_cb)(struct stream *, const char *, size_t,
+		    void *);
 
-struct stream	*stream_new(struct event_base *, int, int, stream_read_cb,
-		     stream_event_cb, void *);
+struct stream_queue *stream_queue_new(void);
+void		 stream_queue_free(struct stream_queue *);
+int		 stream_flush(struct stream_queue *);
+
+struct stream	*stream_new(struct event_base *, struct stream_queue *, int,
+		     int, stream_read_cb, stream_event_cb, void *);
 void		 stream_free(struct stream *);
 int		 stream_fd(struct stream *);
 struct evbuffer	*stream_input(struct stream *);
@@ -49,6 +70,6 @@ void		 stream_written(struct stream *);
 void		 stream_pause(struct stream *);
 void		 stream_resume(struct stream *);
 void		 stream_stop(struct stream *);
-int		 stream_flush(void);
+void		 stream_set_lines(struct stream *, size_t, int, stream_line_cb);
 
 #endif

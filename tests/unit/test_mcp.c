@@ -11,8 +11,8 @@
 
 #include <cJSON.h>
 
-#include "broker.h"
 #include "mcp.h"
+#include "version.h"
 
 /*
  * What a test allocates lives here, so the teardown frees it even when an

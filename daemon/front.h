@@ -1,0 +1,79 @@
+/*
+ * A front end's client, as the core sees it: who it is, what it can
+ * answer, and how to reach it. Each transport (NDJSON on the socket
+ * today; HTTP and the stdio bridge beside it) embeds a struct front in
+ * its own client object and fills in the operations; the core never
+ * learns which transport a client used.
+ *
+ * The request and upcall lists are kept by request.c alone; the broker's
+ * list by broker.c alone. A front end reads none of them.
+ */
+#ifndef DAEMON_FRONT_H
+#define DAEMON_FRONT_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cJSON.h>
+
+/* Requests one client may have unanswered before its reading pauses. */
+#define FRONT_MAX_IN_FLIGHT	256
+
+struct counters;
+struct request;
+struct upcall;
+
+/* What a front end does for the core. arg is the front's arg. */
+struct front_ops {
+	/* Send one message (a result, an error, a notification or a
+	   request); takes it. */
+	void	(*send)(void *, cJSON *);
+	/*
+	 * Send a success result as text (the fast path): the client's id
+	 * and the session's _meta as JSON texts, the result's members
+	 * without braces (len 0: none). See wire_result_fill().
+	 */
+	void	(*send_result)(void *, const char *, size_t, const char *,
+		    size_t, const char *, size_t);
+	/* Stop taking requests from the client, and start again. */
+	void	(*pause)(void *);
+	void	(*resume)(void *);
+	/* The broker drops the client (it is exiting). */
+	void	(*close)(void *, const char *);
+};
+
+struct front {
+	const struct front_ops	*ops;
+	void			*arg;
+	struct counters		*counters;
+	uid_t			 uid;
+	pid_t			 pid;
+	int			 admin;		/* may see and close all */
+	uint64_t		 serial;	/* for the log */
+	int			 can_sample;	/* broker/hello */
+	int			 can_elicit;
+	int			 gone;		/* nothing is sent any more */
+	int			 paused;	/* at FRONT_MAX_IN_FLIGHT */
+	int64_t			 next_upcall;	/* ids of requests to it */
+
+	TAILQ_HEAD(, request)	 requests;	/* request.c's */
+	size_t			 nrequests;
+	TAILQ_HEAD(, upcall)	 upcalls;	/* request.c's */
+	TAILQ_ENTRY(front)	 entry;		/* broker.c's */
+};
+
+void	 front_init(struct front *, const struct front_ops *, void *,
+	     struct counters *, uid_t, pid_t, int);
+void	 front_send(struct front *, cJSON *);
+void	 front_send_error(struct front *, cJSON *, int, const char *,
+	     cJSON *);
+void	 front_send_result(struct front *, const char *, size_t,
+	     const char *, size_t, const char *, size_t);
+void	 front_hold(struct front *);
+void	 front_release(struct front *);
+int	 front_can_ask(struct front *, int);
+
+#endif

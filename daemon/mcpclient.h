@@ -1,0 +1,79 @@
+/*
+ * The MCP client side of one session, as a state machine with no I/O of
+ * its own: it is given the child's messages and hands back what to send.
+ *
+ *   probing      server/discover sent (protocol "auto" or "2026-07-28")
+ *   initializing initialize sent (a handshake server)
+ *   ready        the child's answers go to the requests that asked
+ *   failed       the handshake failed; the owner ends the session
+ *
+ * It answers the child's ping and roots/list, passes sampling and
+ * elicitation to its owner when the broker declared them, and keeps what
+ * the child said about itself. Its state can be written out as JSON and
+ * read back (mcpclient_save, mcpclient_load).
+ */
+#ifndef DAEMON_MCPCLIENT_H
+#define DAEMON_MCPCLIENT_H
+
+#include <stdint.h>
+
+#include <cJSON.h>
+
+#include "config.h"
+
+/* How long protocol "auto" waits for server/discover before initialize. */
+#define MCPCLIENT_DISCOVER_TIMEOUT_MS	2000
+
+struct jsonrpc_msg;
+struct log_ctx;
+struct mcpclient;
+
+enum mcpclient_phase {
+	MCPCLIENT_PROBING,
+	MCPCLIENT_INITIALIZING,
+	MCPCLIENT_READY,
+	MCPCLIENT_FAILED,
+};
+
+/* What the state machine asks of its owner. arg is the owner's. */
+struct mcpclient_cbs {
+	/* Write a message (taken) to the child. */
+	void	(*send)(cJSON *, void *);
+	/* initialize was sent: wait for it until the start deadline. */
+	void	(*waiting)(void *);
+	/* The handshake is done. */
+	void	(*ready)(void *);
+	/* The handshake failed, for a reason a person reads. */
+	void	(*failed)(const char *, void *);
+	/* The child asks a client: sampling (1) or elicitation (0). */
+	void	(*upcall)(struct jsonrpc_msg *, int, void *);
+	/* The child reported progress for its token. */
+	void	(*progress)(const cJSON *, double, void *);
+	/* The child withdrew one of its own requests (its id). */
+	void	(*cancelled)(const cJSON *, void *);
+};
+
+struct mcpclient *mcpclient_new(const struct server_conf *,
+		     const struct log_ctx *, const struct mcpclient_cbs *,
+		     void *);
+void		 mcpclient_free(struct mcpclient *);
+int		 mcpclient_start(struct mcpclient *, int);
+int		 mcpclient_timeout(struct mcpclient *);
+
+enum mcpclient_phase mcpclient_phase(struct mcpclient *);
+int64_t		 mcpclient_next_id(struct mcpclient *);
+int		 mcpclient_modern(struct mcpclient *);
+const char	*mcpclient_version(struct mcpclient *);
+void		 mcpclient_prepare(struct mcpclient *, cJSON *);
+
+int		 mcpclient_response(struct mcpclient *, struct jsonrpc_msg *);
+void		 mcpclient_request(struct mcpclient *, struct jsonrpc_msg *);
+void		 mcpclient_notification(struct mcpclient *,
+		     struct jsonrpc_msg *);
+
+void		 mcpclient_describe(struct mcpclient *, cJSON *);
+cJSON		*mcpclient_save(struct mcpclient *);
+struct mcpclient *mcpclient_load(const cJSON *, const struct log_ctx *,
+		     const struct mcpclient_cbs *, void *);
+
+#endif

@@ -1,0 +1,455 @@
+/*
+ * MCP server processes: a child, its stdin, stdout and stderr streams,
+ * the stderr tail, and the close escalation.
+ */
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "child.h"
+#include "clock.h"
+#include "frame.h"
+#include "log.h"
+#include "process.h"
+#include "stream.h"
+#include "xmalloc.h"
+
+struct process {
+	struct process_env	 env;
+	const struct log_ctx	*ctx;		/* the owner's */
+	struct process_cbs	 cbs;
+	void			*arg;
+
+	struct child		*child;
+	pid_t			 pid;
+	struct stream		*in;		/* NULL once closed */
+	struct stream		*out;
+	struct stream		*err;
+	struct event		*timer;		/* close escalation */
+
+	char			*tail[PROCESS_STDERR_LINES];
+	size_t			 tail_first;
+	size_t			 tail_count;
+
+	int			 closing;	/* process_close was called */
+	int			 close_step;	/* 0 stdin, 1 TERM, 2 KILL */
+	int			 reaped;
+	int			 status;
+	int			 out_eof;
+	int			 err_eof;
+	int			 finished;
+};
+
+static struct process *process_new(const struct process_env *,
+		    const struct log_ctx *, const struct process_cbs *,
+		    void *);
+static void	process_wire(struct process *);
+static void	process_stdout_cb(struct stream *, const char *, size_t,
+		    void *);
+static void	process_stderr_cb(struct stream *, const char *, size_t,
+		    void *);
+static void	process_pipe_event_cb(struct stream *, enum stream_event, int,
+		    void *);
+static void	process_stdin_event_cb(struct stream *, enum stream_event,
+		    int, void *);
+static void	process_exit_cb(struct child *, int, void *);
+static void	process_timer_cb(evutil_socket_t, short, void *);
+static void	process_escalate(struct process *);
+static void	process_maybe_finish(struct process *);
+static void	process_add_tail(struct process *, const char *, size_t);
+static int	process_stdin_full(struct process *);
+static void	process_log(struct process *, enum log_level, const char *,
+		    ...) __attribute__((format(printf, 3, 4)));
+
+/* A process object, not yet running anything. */
+static struct process *
+process_new(const struct process_env *env, const struct log_ctx *ctx,
+    const struct process_cbs *cbs, void *arg)
+{
+	struct process	*p;
+
+	p = xcalloc(1, sizeof *p);
+	p->env = *env;
+	p->ctx = ctx;
+	p->cbs = *cbs;
+	p->arg = arg;
+	return (p);
+}
+
+/*
+ * Start the command of spec. Returns NULL with *cause set if it cannot be
+ * started at all (pipes, fork); what goes wrong later is reported.
+ */
+struct process *
+process_spawn(const struct process_env *env, const struct child_spec *spec,
+    const struct log_ctx *ctx, const struct process_cbs *cbs, void *arg,
+    char **cause)
+{
+	struct process	*p;
+
+	p = process_new(env, ctx, cbs, arg);
+	if ((p->child = child_spawn(env->children, spec, process_exit_cb, p,
+	    cause)) == NULL) {
+		free(p);
+		return (NULL);
+	}
+	process_wire(p);
+	return (p);
+}
+
+/*
+ * Take over a running process: pid leads its group, fds are our ends of
+ * its stdin, stdout and stderr.
+ */
+struct process *
+process_adopt(const struct process_env *env, pid_t pid, const int fds[3],
+    const struct log_ctx *ctx, const struct process_cbs *cbs, void *arg)
+{
+	struct process	*p;
+
+	p = process_new(env, ctx, cbs, arg);
+	p->child = child_adopt(env->children, pid, fds, process_exit_cb, p);
+	process_wire(p);
+	return (p);
+}
+
+/* Put the child's pipes on streams, in line mode for stdout and stderr. */
+static void
+process_wire(struct process *p)
+{
+	int	fd;
+
+	p->pid = child_pid(p->child);
+	fd = child_take_stdin(p->child);
+	evutil_make_socket_nonblocking(fd);
+	p->in = stream_new(p->env.base, p->env.queue, fd, STREAM_WRITE, NULL,
+	    process_stdin_event_cb, p);
+
+	fd = child_take_stdout(p->child);
+	evutil_make_socket_nonblocking(fd);
+	p->out = stream_new(p->env.base, p->env.queue, fd, STREAM_READ, NULL,
+	    process_pipe_event_cb, p);
+	stream_set_lines(p->out, p->env.max_message, 0, process_stdout_cb);
+
+	fd = child_take_stderr(p->child);
+	evutil_make_socket_nonblocking(fd);
+	p->err = stream_new(p->env.base, p->env.queue, fd, STREAM_READ, NULL,
+	    process_pipe_event_cb, p);
+	stream_set_lines(p->err, PROCESS_STDERR_LINE_MAX, STREAM_LINES_SPLIT,
+	    process_stderr_cb);
+
+	p->timer = evtimer_new(p->env.base, process_timer_cb, p);
+}
+
+/* Free a finished process (or one never started). */
+void
+process_free(struct process *p)
+{
+	size_t	i;
+
+	if (p->in != NULL)
+		stream_free(p->in);
+	stream_free(p->out);
+	stream_free(p->err);
+	event_free(p->timer);
+	child_free(p->child);
+	for (i = 0; i < p->tail_count; i++)
+		free(p->tail[(p->tail_first + i) % PROCESS_STDERR_LINES]);
+	free(p);
+}
+
+/* Log a line about this process, with its fields for the journal. */
+static void
+process_log(struct process *p, enum log_level level, const char *fmt, ...)
+{
+	struct log_ctx	ctx = *p->ctx;
+	va_list		ap;
+
+	ctx.pid = (long)p->pid;
+	va_start(ap, fmt);
+	log_ctx_vat(level, &ctx, fmt, ap);
+	va_end(ap);
+}
+
+/* Send one message to the child; takes msg. */
+void
+process_send(struct process *p, cJSON *msg)
+{
+	if (p->in == NULL) {
+		cJSON_Delete(msg);
+		return;
+	}
+	frame_write(stream_output(p->in), msg);
+	cJSON_Delete(msg);
+	process_written(p);
+}
+
+/* Where bytes for the child's stdin go; NULL once it is closed. */
+struct evbuffer *
+process_output(struct process *p)
+{
+	return (p->in != NULL ? stream_output(p->in) : NULL);
+}
+
+/*
+ * Whether the pipe to the child's stdin is full, i.e. the child is not
+ * reading. A burst of requests (those that queued during the handshake)
+ * can pass the buffer bound before the loop wrote a byte; only a full
+ * pipe shows the child is stuck.
+ */
+static int
+process_stdin_full(struct process *p)
+{
+	struct pollfd	pfd;
+
+	pfd.fd = stream_fd(p->in);
+	pfd.events = POLLOUT;
+	return (poll(&pfd, 1, 0) == 0);
+}
+
+/*
+ * Bytes were added for the child's stdin: queue them for writing. A child
+ * whose stdin backs up past the bound while its pipe is full is not
+ * reading: the process is broken.
+ */
+void
+process_written(struct process *p)
+{
+	struct evbuffer	*buf;
+	size_t		 max = p->env.max_message * PROCESS_STDIN_MAX_FACTOR;
+	char		*why;
+
+	if (p->in == NULL)
+		return;
+	buf = stream_output(p->in);
+	stream_written(p->in);
+	if (evbuffer_get_length(buf) > max && process_stdin_full(p)) {
+		xasprintf(&why, "stopped reading its stdin (over %zu bytes "
+		    "waiting, %d x max_message_bytes)", evbuffer_get_length(buf),
+		    PROCESS_STDIN_MAX_FACTOR);
+		p->cbs.broken(why, p->arg);
+		free(why);
+	}
+}
+
+/* One line of the child's stdout. */
+static void
+process_stdout_cb(struct stream *st, const char *data, size_t len, void *arg)
+{
+	struct process	*p = arg;
+
+	(void)st;
+	p->cbs.line(data, len, p->arg);
+}
+
+/* One line of the child's stderr: kept in the tail, and logged. */
+static void
+process_stderr_cb(struct stream *st, const char *data, size_t len, void *arg)
+{
+	(void)st;
+	process_add_tail(arg, data, len);
+}
+
+/* Append one stderr line to the tail ring and log it. */
+static void
+process_add_tail(struct process *p, const char *data, size_t len)
+{
+	size_t	slot;
+
+	if (p->tail_count == PROCESS_STDERR_LINES) {
+		free(p->tail[p->tail_first]);
+		p->tail_first = (p->tail_first + 1) % PROCESS_STDERR_LINES;
+		p->tail_count--;
+	}
+	slot = (p->tail_first + p->tail_count) % PROCESS_STDERR_LINES;
+	p->tail[slot] = xstrndup(data, len);
+	p->tail_count++;
+	process_log(p, LOG_LEVEL_INFO, "session %s: %s[%ld] stderr: %s",
+	    p->ctx->session, p->ctx->server, (long)p->pid, p->tail[slot]);
+}
+
+/* EOF, an error or an over-long line on stdout or stderr. */
+static void
+process_pipe_event_cb(struct stream *st, enum stream_event what, int error,
+    void *arg)
+{
+	struct process	*p = arg;
+	char		*why;
+
+	if (what == STREAM_DRAINED)
+		return;
+	if (what == STREAM_TOO_LONG) {
+		/* Only stdout has a bound; the rest is discarded. */
+		xasprintf(&why, "wrote a line over %zu bytes "
+		    "(max_message_bytes)", p->env.max_message);
+		p->cbs.broken(why, p->arg);
+		free(why);
+		return;
+	}
+	if (what == STREAM_ERROR)
+		process_log(p, LOG_LEVEL_DEBUG, "session %s: reading %s: %s",
+		    p->ctx->session, st == p->out ? "stdout" : "stderr",
+		    strerror(error));
+	if (st == p->out) {
+		p->out_eof = 1;
+		/* No more answers can come: the child is gone or broken. */
+		if (!p->closing)
+			p->cbs.broken(NULL, p->arg);
+	} else
+		p->err_eof = 1;
+	process_maybe_finish(p);
+}
+
+/* Writing to the child's stdin failed: it closed it or died. */
+static void
+process_stdin_event_cb(struct stream *st, enum stream_event what, int error,
+    void *arg)
+{
+	struct process	*p = arg;
+
+	(void)st;
+	(void)error;
+	if (what == STREAM_ERROR)
+		p->cbs.broken("closed its stdin", p->arg);
+}
+
+/*
+ * End the process: stdin EOF, then after the grace SIGTERM to its group,
+ * then after another SIGKILL. Calling it again does nothing.
+ */
+void
+process_close(struct process *p)
+{
+	if (p->closing)
+		return;
+	p->closing = 1;
+	process_escalate(p);
+}
+
+/*
+ * One step of the close escalation. Once the leader is reaped, what is
+ * left of the group is killed at once.
+ */
+static void
+process_escalate(struct process *p)
+{
+	struct timeval	tv;
+
+	clock_tv(p->env.grace_ms, &tv);
+	if (p->reaped) {
+		child_kill_group(p->child, SIGKILL);
+		evtimer_add(p->timer, &tv);
+		process_maybe_finish(p);
+		return;
+	}
+	switch (p->close_step++) {
+	case 0:
+		if (p->in != NULL) {
+			stream_free(p->in);
+			p->in = NULL;
+		}
+		break;
+	case 1:
+		process_log(p, LOG_LEVEL_DEBUG, "session %s: sending SIGTERM "
+		    "to group %ld", p->ctx->session, (long)p->pid);
+		child_kill_group(p->child, SIGTERM);
+		break;
+	default:
+		process_log(p, LOG_LEVEL_WARNING, "session %s: %s (pid %ld) "
+		    "ignored SIGTERM; sending SIGKILL", p->ctx->session,
+		    p->ctx->server, (long)p->pid);
+		child_kill_group(p->child, SIGKILL);
+		break;
+	}
+	evtimer_add(p->timer, &tv);
+}
+
+/* The escalation's next step, or the last wait after reaping. */
+static void
+process_timer_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct process	*p = arg;
+
+	(void)fd;
+	(void)events;
+	if (p->reaped) {
+		/* Something outside the group holds the pipes open. */
+		p->out_eof = p->err_eof = 1;
+		process_maybe_finish(p);
+		return;
+	}
+	process_escalate(p);
+}
+
+/* The child exited (from child_reap). */
+static void
+process_exit_cb(struct child *c, int status, void *arg)
+{
+	struct process	*p = arg;
+	char		*how;
+
+	(void)c;
+	p->reaped = 1;
+	p->status = status;
+	how = child_describe_status(status);
+	if (!p->closing) {
+		process_log(p, LOG_LEVEL_WARNING, "session %s: %s (pid %ld) %s",
+		    p->ctx->session, p->ctx->server, (long)p->pid, how);
+		p->cbs.broken(NULL, p->arg);
+	} else {
+		process_log(p, LOG_LEVEL_DEBUG, "session %s: pid %ld %s",
+		    p->ctx->session, (long)p->pid, how);
+		process_escalate(p);
+	}
+	free(how);
+}
+
+/* The process is over once reaped and both pipes are at EOF. */
+static void
+process_maybe_finish(struct process *p)
+{
+	if (p->finished || !p->reaped || !p->out_eof || !p->err_eof)
+		return;
+	p->finished = 1;
+	evtimer_del(p->timer);
+	p->cbs.finished(p->arg);
+}
+
+/* The child's pid, which is also its process group id. */
+pid_t
+process_pid(struct process *p)
+{
+	return (p->pid);
+}
+
+/* Whether the child was reaped; its wait status into *status if so. */
+int
+process_status(struct process *p, int *status)
+{
+	if (p->reaped)
+		*status = p->status;
+	return (p->reaped);
+}
+
+/* The child's last stderr lines, oldest first (caller owns the array). */
+cJSON *
+process_stderr_tail(struct process *p)
+{
+	cJSON	*a;
+	size_t	 i;
+
+	a = cJSON_CreateArray();
+	for (i = 0; i < p->tail_count; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(
+		    p->tail[(p->tail_first + i) % PROCESS_STDERR_LINES]));
+	return (a);
+}

@@ -1,0 +1,757 @@
+/*
+ * Requests and upcalls, with the lists that hold them: a front's, and a
+ * session's request set (queued, in flight by child id, upcalls).
+ */
+#include <sys/queue.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include "clock.h"
+#include "counters.h"
+#include "errors.h"
+#include "front.h"
+#include "jsonrpc.h"
+#include "log.h"
+#include "mcp.h"
+#include "request.h"
+#include "xmalloc.h"
+
+/* Buckets of a set's child-id hash to start with (a power of two). */
+#define REQUEST_HASH_MIN	16
+
+enum request_where {
+	REQUEST_NOWHERE,	/* not handed to a session yet */
+	REQUEST_QUEUED,		/* waiting for the handshake */
+	REQUEST_SENT,		/* in flight under child_id */
+};
+
+struct request {
+	enum request_kind	 kind;
+	enum request_where	 where;
+	struct front		*front;		/* NULL once finished */
+	struct request_set	*set;		/* NULL unless queued or sent */
+	cJSON			*client_id;	/* owned */
+	char			 id_text[16];	/* the id as the client wrote
+						   it, if short; or "" */
+	cJSON			*msg;		/* owned until taken */
+	char			*tail;		/* or, as text: all after the
+						   id, newline included */
+	size_t			 tail_len;
+	int64_t			 child_id;	/* 0 until sent */
+	cJSON			*client_token;	/* owned progress token */
+	int64_t			 child_token;	/* 0: no progress asked */
+
+	struct event		 timer;		/* request timeout */
+	int			 timer_set;
+	long			 timeout_ms;
+	long			 max_ms;	/* max_request_timeout_s */
+	uint64_t		 deadline_max;	/* monotonic ms */
+
+	TAILQ_ENTRY(request)	 front_entry;
+	TAILQ_ENTRY(request)	 set_entry;	/* queue or sent list */
+	LIST_ENTRY(request)	 hash_entry;	/* by child_id, once sent */
+};
+TAILQ_HEAD(request_list, request);
+LIST_HEAD(request_bucket, request);
+
+struct upcall {
+	struct request_set	*set;
+	struct front		*front;		/* NULL once withdrawn */
+	cJSON			*child_id;	/* owned: the child's id */
+	int64_t			 client_id;	/* the id the client sees */
+	TAILQ_ENTRY(upcall)	 set_entry;
+	TAILQ_ENTRY(upcall)	 front_entry;
+};
+
+struct request_set {
+	const struct request_set_ops	*ops;
+	void				*arg;
+	struct request_list		 queue;
+	struct request_list		 sent;
+	size_t				 nqueue;
+	size_t				 nsent;
+	struct request_bucket		*hash;
+	size_t				 nbuckets;
+	TAILQ_HEAD(, upcall)		 upcalls;
+	size_t				 nupcalls;
+};
+
+static void	request_timeout_cb(evutil_socket_t, short, void *);
+static void	request_arm(struct request *);
+static void	request_unlink(struct request *);
+static void	request_free(struct request *);
+static void	request_tell_child(struct request_set *, int64_t,
+		    const char *);
+static void	request_hash_grow(struct request_set *);
+static void	upcall_free(struct upcall *);
+
+/*
+ * A new request from front under the client's id (taken); id_text is the
+ * id as the client wrote it (len 0: not kept). It counts toward the
+ * front's bound on requests in flight from now on.
+ */
+struct request *
+request_new(struct front *f, enum request_kind kind, cJSON *client_id,
+    const char *id_text, size_t id_len)
+{
+	struct request	*req;
+
+	req = xcalloc(1, sizeof *req);
+	req->kind = kind;
+	req->front = f;
+	req->client_id = client_id;
+	if (id_len > 0 && id_len < sizeof req->id_text)
+		memcpy(req->id_text, id_text, id_len);
+	TAILQ_INSERT_TAIL(&f->requests, req, front_entry);
+	front_hold(f);
+	return (req);
+}
+
+/* The request for the child as text after its id (taken). */
+void
+request_set_text(struct request *req, char *tail, size_t len)
+{
+	req->tail = tail;
+	req->tail_len = len;
+}
+
+/* The request for the child as a tree (taken); its id is replaced. */
+void
+request_set_msg(struct request *req, cJSON *msg)
+{
+	req->msg = msg;
+}
+
+/* The client's progress token (taken): progress is passed back. */
+void
+request_set_token(struct request *req, cJSON *token)
+{
+	req->client_token = token;
+}
+
+/*
+ * Start the request's clock: timeout_ms, restarted by progress, but
+ * never past max_ms from now.
+ */
+void
+request_start_clock(struct request *req, struct event_base *base,
+    long timeout_ms, long max_ms)
+{
+	req->timeout_ms = timeout_ms;
+	req->max_ms = max_ms;
+	req->deadline_max = clock_ms() + (uint64_t)max_ms;
+	evtimer_assign(&req->timer, base, request_timeout_cb, req);
+	req->timer_set = 1;
+	request_arm(req);
+}
+
+/* What the request is for. */
+enum request_kind
+request_kind(struct request *req)
+{
+	return (req->kind);
+}
+
+/* The client that sent the request. */
+struct front *
+request_front(struct request *req)
+{
+	return (req->front);
+}
+
+/* The request's text after its id, or NULL if it is held as a tree. */
+const char *
+request_text(struct request *req, size_t *len)
+{
+	*len = req->tail_len;
+	return (req->tail);
+}
+
+/*
+ * The request as a tree, taken by the caller: a text request is parsed
+ * (it was scanned valid on arrival), for a session that must add to it.
+ */
+cJSON *
+request_take_msg(struct request *req)
+{
+	cJSON	*msg;
+	char	*line;
+
+	if (req->tail != NULL) {
+		xasprintf(&line, "{\"jsonrpc\":\"2.0\",\"id\":0%.*s",
+		    (int)req->tail_len, req->tail);
+		req->msg = cJSON_Parse(line);
+		free(line);
+		free(req->tail);
+		req->tail = NULL;
+		req->tail_len = 0;
+	}
+	msg = req->msg;
+	req->msg = NULL;
+	return (msg);
+}
+
+/* Whether the client asked for progress on this request. */
+int
+request_wants_progress(struct request *req)
+{
+	return (req->client_token != NULL);
+}
+
+/*
+ * Give the request the token the child sees (tokens must be unique among
+ * a child's requests, and two clients may pick the same one).
+ */
+void
+request_set_child_token(struct request *req, int64_t token)
+{
+	req->child_token = token;
+	mcp_set_progress_token(cJSON_GetObjectItemCaseSensitive(req->msg,
+	    "params"), cJSON_CreateNumber((double)token));
+}
+
+/* (Re)arm the clock: timeout_ms from now, within the hard cap. */
+static void
+request_arm(struct request *req)
+{
+	struct timeval	tv;
+	uint64_t	now = clock_ms();
+	int64_t		ms = req->timeout_ms;
+
+	if (now >= req->deadline_max)
+		ms = 0;
+	else if ((uint64_t)ms > req->deadline_max - now)
+		ms = (int64_t)(req->deadline_max - now);
+	clock_tv(ms, &tv);
+	evtimer_add(&req->timer, &tv);
+}
+
+/*
+ * Take the request off its set (which hears of it) and stop its clock.
+ * Nothing is sent here.
+ */
+static void
+request_unlink(struct request *req)
+{
+	struct request_set	*set = req->set;
+
+	if (set != NULL) {
+		if (req->where == REQUEST_QUEUED) {
+			TAILQ_REMOVE(&set->queue, req, set_entry);
+			set->nqueue--;
+		} else {
+			TAILQ_REMOVE(&set->sent, req, set_entry);
+			LIST_REMOVE(req, hash_entry);
+			set->nsent--;
+		}
+		req->set = NULL;
+		req->where = REQUEST_NOWHERE;
+		set->ops->changed(set->arg);
+	}
+	if (req->timer_set) {
+		evtimer_del(&req->timer);
+		req->timer_set = 0;
+	}
+}
+
+/* Free a request once nothing lists it. */
+static void
+request_free(struct request *req)
+{
+	cJSON_Delete(req->client_id);
+	cJSON_Delete(req->client_token);
+	cJSON_Delete(req->msg);
+	free(req->tail);
+	free(req);
+}
+
+/*
+ * Take the request off its front before sending to it: sending may drop
+ * the client, which cancels what it still lists. Returns the front.
+ */
+static struct front *
+request_leave_front(struct request *req)
+{
+	struct front	*f = req->front;
+
+	TAILQ_REMOVE(&f->requests, req, front_entry);
+	req->front = NULL;
+	front_release(f);
+	return (f);
+}
+
+/* Answer the request with the child's answer (taken), then free it. */
+void
+request_answer(struct request *req, cJSON *answer)
+{
+	struct front	*f;
+
+	request_unlink(req);
+	f = request_leave_front(req);
+	cJSON_DeleteItemFromObjectCaseSensitive(answer, "id");
+	cJSON_AddItemToObject(answer, "id", req->client_id);
+	req->client_id = NULL;
+	if (cJSON_GetObjectItemCaseSensitive(answer, "error") != NULL)
+		f->counters->errors++;
+	front_send(f, answer);
+	request_free(req);
+}
+
+/*
+ * Answer the request with a success result as text: the result's members
+ * (body, without braces) with the session's _meta (meta) spliced in.
+ */
+void
+request_answer_text(struct request *req, const char *meta, size_t meta_len,
+    const char *body, size_t len)
+{
+	struct front	*f;
+	char		 small[128], *id = req->id_text;
+
+	request_unlink(req);
+	f = request_leave_front(req);
+	/* Printed only if the client's text was not kept. */
+	if (*id == '\0' && !cJSON_PrintPreallocated(req->client_id,
+	    id = small, sizeof small, 0))
+		id = cJSON_PrintUnformatted(req->client_id);
+	front_send_result(f, id, strlen(id), meta, meta_len, body, len);
+	if (id != small && id != req->id_text)
+		free(id);
+	request_free(req);
+}
+
+/* Answer the request with an error (takes data), then free it. */
+void
+request_fail(struct request *req, int code, const char *message,
+    cJSON *data)
+{
+	struct front	*f;
+
+	request_unlink(req);
+	f = request_leave_front(req);
+	front_send_error(f, req->client_id, code, message, data);
+	req->client_id = NULL;
+	request_free(req);
+}
+
+/*
+ * The request leaves unanswered (its client cancelled it or went away):
+ * a child that has it is told to cancel it, and its late answer will
+ * find nothing. Nothing is sent to the client.
+ */
+void
+request_cancel(struct request *req)
+{
+	struct request_set	*set = req->set;
+	int64_t			 child_id = req->child_id;
+	int			 sent = req->where == REQUEST_SENT;
+
+	request_unlink(req);
+	request_leave_front(req);
+	if (sent)
+		request_tell_child(set, child_id,
+		    "the client cancelled or disconnected");
+	request_free(req);
+}
+
+/* Tell the child to cancel its request child_id. */
+static void
+request_tell_child(struct request_set *set, int64_t child_id,
+    const char *reason)
+{
+	cJSON	*params;
+
+	params = cJSON_CreateObject();
+	cJSON_AddNumberToObject(params, "requestId", (double)child_id);
+	cJSON_AddStringToObject(params, "reason", reason);
+	set->ops->write(jsonrpc_notification("notifications/cancelled",
+	    params), set->arg);
+}
+
+/*
+ * A request ran out of time: the client gets -32013, the child a cancel,
+ * and a late answer is dropped (the request is no longer in flight).
+ */
+static void
+request_timeout_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct request		*req = arg;
+	struct request_set	*set = req->set;
+	cJSON			*data;
+	char			*message;
+	long			 limit;
+
+	(void)fd;
+	(void)events;
+	req->timer_set = 0;
+	data = set != NULL ? set->ops->error_data(set->arg, 0) :
+	    cJSON_CreateObject();
+	if (clock_ms() >= req->deadline_max) {
+		/* Progress kept it alive up to the hard cap. */
+		limit = req->max_ms;
+		xasprintf(&message, "The request ran into max_request_timeout_s "
+		    "(%ld ms) despite its progress; the server was told to "
+		    "cancel it.", limit);
+	} else {
+		limit = req->timeout_ms;
+		xasprintf(&message, "The request timed out after %ld ms "
+		    "(timeout_ms or request_timeout_s); the server was told to "
+		    "cancel it.", limit);
+	}
+	cJSON_AddNumberToObject(data, "timeout_ms", (double)limit);
+	req->front->counters->timeouts++;
+	if (set != NULL && req->where == REQUEST_SENT)
+		request_tell_child(set, req->child_id, "the request timed out");
+	request_fail(req, RPC_TIMEOUT, message, data);
+	free(message);
+}
+
+/*
+ * The child reported progress on req: pass it to the client under the
+ * client's own token, and restart the request's clock.
+ */
+void
+request_progress(struct request *req, const cJSON *params)
+{
+	cJSON	*copy;
+
+	if (req->timer_set)
+		request_arm(req);
+	if (req->client_token == NULL)
+		return;
+	copy = cJSON_Duplicate(params, 1);
+	cJSON_DeleteItemFromObjectCaseSensitive(copy, "progressToken");
+	cJSON_AddItemToObject(copy, "progressToken",
+	    cJSON_Duplicate(req->client_token, 1));
+	front_send(req->front, jsonrpc_notification("notifications/progress",
+	    copy));
+}
+
+/* The pending request the client sent under id, or NULL. */
+struct request *
+request_find(struct front *f, const cJSON *id)
+{
+	struct request	*req;
+
+	TAILQ_FOREACH(req, &f->requests, front_entry) {
+		if (cJSON_Compare(req->client_id, id, 1))
+			return (req);
+	}
+	return (NULL);
+}
+
+/*
+ * The client has gone: its requests are cancelled at their children and
+ * the children's requests to it are answered with an error.
+ */
+void
+request_front_gone(struct front *f)
+{
+	struct request	*req;
+	struct upcall	*up;
+
+	f->gone = 1;
+	while ((req = TAILQ_FIRST(&f->requests)) != NULL)
+		request_cancel(req);
+	while ((up = TAILQ_FIRST(&f->upcalls)) != NULL)
+		upcall_abandon(up);
+}
+
+/* A session's empty set of requests. */
+struct request_set *
+request_set_new(const struct request_set_ops *ops, void *arg)
+{
+	struct request_set	*set;
+	size_t			 i;
+
+	set = xcalloc(1, sizeof *set);
+	set->ops = ops;
+	set->arg = arg;
+	TAILQ_INIT(&set->queue);
+	TAILQ_INIT(&set->sent);
+	TAILQ_INIT(&set->upcalls);
+	set->nbuckets = REQUEST_HASH_MIN;
+	set->hash = xcalloc(set->nbuckets, sizeof *set->hash);
+	for (i = 0; i < set->nbuckets; i++)
+		LIST_INIT(&set->hash[i]);
+	return (set);
+}
+
+/*
+ * Free a set whose requests are all finished; the upcalls still waiting
+ * are withdrawn from their clients.
+ */
+void
+request_set_free(struct request_set *set)
+{
+	if (set->nqueue + set->nsent != 0)
+		fatalx("request set freed with %zu requests",
+		    set->nqueue + set->nsent);
+	upcall_cancel_all(set, "the session ended");
+	free(set->hash);
+	free(set);
+}
+
+/* Queue a request until its session is ready. */
+void
+request_queue(struct request_set *set, struct request *req)
+{
+	req->set = set;
+	req->where = REQUEST_QUEUED;
+	TAILQ_INSERT_TAIL(&set->queue, req, set_entry);
+	set->nqueue++;
+	set->ops->changed(set->arg);
+}
+
+/* The first queued request, off the queue (and out of the set), or NULL. */
+struct request *
+request_dequeue(struct request_set *set)
+{
+	struct request	*req;
+
+	if ((req = TAILQ_FIRST(&set->queue)) == NULL)
+		return (NULL);
+	TAILQ_REMOVE(&set->queue, req, set_entry);
+	set->nqueue--;
+	req->set = NULL;
+	req->where = REQUEST_NOWHERE;
+	return (req);
+}
+
+/* The request is sent to the child under child_id: it is in flight. */
+void
+request_send(struct request_set *set, struct request *req, int64_t child_id)
+{
+	req->set = set;
+	req->where = REQUEST_SENT;
+	req->child_id = child_id;
+	/* Grow first: the new request is hashed once, below. */
+	if (++set->nsent > set->nbuckets)
+		request_hash_grow(set);
+	TAILQ_INSERT_TAIL(&set->sent, req, set_entry);
+	LIST_INSERT_HEAD(&set->hash[(uint64_t)child_id & (set->nbuckets - 1)],
+	    req, hash_entry);
+	set->ops->changed(set->arg);
+}
+
+/* Double the child-id hash, for more requests in flight. */
+static void
+request_hash_grow(struct request_set *set)
+{
+	struct request	*req;
+	size_t		 i;
+
+	free(set->hash);
+	set->nbuckets *= 2;
+	set->hash = xcalloc(set->nbuckets, sizeof *set->hash);
+	for (i = 0; i < set->nbuckets; i++)
+		LIST_INIT(&set->hash[i]);
+	TAILQ_FOREACH(req, &set->sent, set_entry) {
+		LIST_INSERT_HEAD(&set->hash[(uint64_t)req->child_id &
+		    (set->nbuckets - 1)], req, hash_entry);
+	}
+}
+
+/*
+ * The request in flight under child_id, taken out of the set to be
+ * answered; NULL if none is (a late answer after a timeout or cancel).
+ */
+struct request *
+request_take(struct request_set *set, int64_t child_id)
+{
+	struct request	*req;
+
+	LIST_FOREACH(req, &set->hash[(uint64_t)child_id &
+	    (set->nbuckets - 1)], hash_entry) {
+		if (req->child_id == child_id)
+			break;
+	}
+	if (req == NULL)
+		return (NULL);
+	TAILQ_REMOVE(&set->sent, req, set_entry);
+	LIST_REMOVE(req, hash_entry);
+	set->nsent--;
+	req->set = NULL;
+	req->where = REQUEST_NOWHERE;
+	set->ops->changed(set->arg);
+	return (req);
+}
+
+/* The request in flight whose child-side progress token is token. */
+struct request *
+request_find_token(struct request_set *set, double token)
+{
+	struct request	*req;
+
+	TAILQ_FOREACH(req, &set->sent, set_entry) {
+		if (req->child_token != 0 &&
+		    (double)req->child_token == token)
+			return (req);
+	}
+	return (NULL);
+}
+
+/* The oldest request in flight, or NULL. */
+struct request *
+request_first_sent(struct request_set *set)
+{
+	return (TAILQ_FIRST(&set->sent));
+}
+
+/* The next request in flight after req, or NULL. */
+struct request *
+request_next_sent(struct request *req)
+{
+	return (TAILQ_NEXT(req, set_entry));
+}
+
+/* Requests queued or in flight. */
+size_t
+request_set_count(struct request_set *set)
+{
+	return (set->nqueue + set->nsent);
+}
+
+/*
+ * Answer everything queued or in flight with an error: code, message and
+ * the session's error data.
+ */
+void
+request_fail_all(struct request_set *set, int code, const char *message)
+{
+	struct request	*req;
+
+	while ((req = TAILQ_FIRST(&set->queue)) != NULL ||
+	    (req = TAILQ_FIRST(&set->sent)) != NULL)
+		request_fail(req, code, message,
+		    set->ops->error_data(set->arg, 1));
+}
+
+/*
+ * A child's request (its id copied) now waits for the answer of client f,
+ * which sees it under an id of its own.
+ */
+struct upcall *
+upcall_new(struct request_set *set, struct front *f, const cJSON *child_id)
+{
+	struct upcall	*up;
+
+	up = xcalloc(1, sizeof *up);
+	up->set = set;
+	up->front = f;
+	up->child_id = cJSON_Duplicate(child_id, 1);
+	up->client_id = ++f->next_upcall;
+	TAILQ_INSERT_TAIL(&set->upcalls, up, set_entry);
+	set->nupcalls++;
+	TAILQ_INSERT_TAIL(&f->upcalls, up, front_entry);
+	return (up);
+}
+
+/* The id the client sees. */
+int64_t
+upcall_client_id(struct upcall *up)
+{
+	return (up->client_id);
+}
+
+/* The upcall the client answers under id, or NULL. */
+struct upcall *
+upcall_find(struct front *f, const cJSON *id)
+{
+	struct upcall	*up;
+
+	if (!cJSON_IsNumber(id))
+		return (NULL);
+	TAILQ_FOREACH(up, &f->upcalls, front_entry) {
+		if (id->valuedouble == (double)up->client_id)
+			return (up);
+	}
+	return (NULL);
+}
+
+/* The upcall the child made under id, or NULL. */
+struct upcall *
+upcall_find_child(struct request_set *set, const cJSON *id)
+{
+	struct upcall	*up;
+
+	TAILQ_FOREACH(up, &set->upcalls, set_entry) {
+		if (cJSON_Compare(up->child_id, id, 1))
+			return (up);
+	}
+	return (NULL);
+}
+
+/* Upcalls of the set waiting for clients. */
+size_t
+upcall_count(struct request_set *set)
+{
+	return (set->nupcalls);
+}
+
+/* The client answered: the answer (taken) goes to the child. */
+void
+upcall_answer(struct upcall *up, cJSON *answer)
+{
+	struct request_set	*set = up->set;
+
+	cJSON_DeleteItemFromObjectCaseSensitive(answer, "id");
+	cJSON_AddItemToObject(answer, "id", cJSON_Duplicate(up->child_id, 1));
+	upcall_free(up);
+	set->ops->write(answer, set->arg);
+}
+
+/* The client went away before answering: the child gets an error. */
+void
+upcall_abandon(struct upcall *up)
+{
+	struct request_set	*set = up->set;
+	cJSON			*id = cJSON_Duplicate(up->child_id, 1);
+
+	upcall_free(up);
+	set->ops->write(jsonrpc_error(id, RPC_INTERNAL_ERROR,
+	    "The client asked went away before answering.", NULL), set->arg);
+}
+
+/*
+ * Withdraw the upcall from its client with notifications/cancelled. It
+ * leaves every list first: sending may drop the client.
+ */
+void
+upcall_cancel(struct upcall *up, const char *reason)
+{
+	struct front	*f = up->front;
+	cJSON		*params;
+
+	params = cJSON_CreateObject();
+	cJSON_AddNumberToObject(params, "requestId", (double)up->client_id);
+	cJSON_AddStringToObject(params, "reason", reason);
+	upcall_free(up);
+	front_send(f, jsonrpc_notification("notifications/cancelled", params));
+}
+
+/* Withdraw every upcall of the set from its client. */
+void
+upcall_cancel_all(struct request_set *set, const char *reason)
+{
+	struct upcall	*up;
+
+	while ((up = TAILQ_FIRST(&set->upcalls)) != NULL)
+		upcall_cancel(up, reason);
+}
+
+/* Unlink an upcall from its set and its front, and free it. */
+static void
+upcall_free(struct upcall *up)
+{
+	TAILQ_REMOVE(&up->set->upcalls, up, set_entry);
+	up->set->nupcalls--;
+	TAILQ_REMOVE(&up->front->upcalls, up, front_entry);
+	cJSON_Delete(up->child_id);
+	free(up);
+}
