@@ -29,14 +29,15 @@ CHECKLIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 PROTO_SRC  = proto/frame.c proto/jsonrpc.c proto/xmalloc.c proto/client.c \
 	     proto/scan.c proto/wire.c
-DAEMON_SRC = daemon/main.c daemon/config.c daemon/log.c daemon/table.c \
+DAEMON_SRC = daemon/main.c daemon/config.c daemon/config_server.c \
+	     daemon/walk.c daemon/log.c daemon/table.c \
 	     daemon/route.c daemon/mcp.c daemon/service.c \
 	     daemon/child.c daemon/session.c daemon/conn.c daemon/broker.c \
 	     daemon/listener.c daemon/stream.c
 CTL_SRC	   = daemon/ctl.c
 DEMO_SRC   = daemon/demo_server.c
 
-UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire
+UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire walk
 INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd
 INTEROP_TESTS = npm_servers
 
@@ -74,12 +75,14 @@ $(B)/tests/fake-mcp: $(call obj,tests/fixtures/fake_mcp.c) $(PROTO_OBJ)
 # Unit tests link the module under test and what it needs, nothing more.
 UNIT_DEPS_frame	  =
 UNIT_DEPS_jsonrpc =
-UNIT_DEPS_config  = daemon/config.c daemon/log.c
+UNIT_DEPS_config  = daemon/config.c daemon/config_server.c daemon/walk.c \
+		    daemon/log.c
 UNIT_DEPS_table	  = daemon/table.c
 UNIT_DEPS_route	  = daemon/route.c
 UNIT_DEPS_mcp	  = daemon/mcp.c daemon/log.c
 UNIT_DEPS_scan	  = daemon/route.c
 UNIT_DEPS_stream  = daemon/stream.c daemon/log.c
+UNIT_DEPS_walk	  = daemon/walk.c daemon/log.c
 
 .SECONDEXPANSION:
 .SECONDARY:
