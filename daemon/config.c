@@ -27,6 +27,7 @@
 
 #include "config.h"
 #include "config_server.h"
+#include "defaults.h"
 #include "walk.h"
 #include "xmalloc.h"
 
@@ -383,7 +384,7 @@ config_default(void)
 	struct config	*conf;
 
 	conf = xcalloc(1, sizeof *conf);
-	conf->socket = xstrdup(CONFIG_DEFAULT_SOCKET);
+	conf->socket = xstrdup(DEFAULT_SOCKET);
 	conf->socket_mode = 0660;
 	conf->max_sessions = 256;
 	conf->max_clients = 1024;

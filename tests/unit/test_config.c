@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "defaults.h"
 #include "xmalloc.h"
 
 static struct config	*parse_q(const char *, struct config_diag *);
@@ -263,7 +264,7 @@ START_TEST(test_empty_object_gives_defaults_and_no_servers)
 	ck_assert_ptr_nonnull(conf);
 	ck_assert_uint_eq(diag.nerrors, 0);
 	ck_assert_uint_eq(diag.nwarnings, 0);
-	ck_assert_str_eq(conf->socket, CONFIG_DEFAULT_SOCKET);
+	ck_assert_str_eq(conf->socket, DEFAULT_SOCKET);
 	ck_assert_int_eq(conf->max_sessions, 256);
 	ck_assert_uint_eq(conf->nservers, 0);
 	config_free(conf);
