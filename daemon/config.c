@@ -377,7 +377,7 @@ config_parse_broker(struct walk *walk, struct config *conf,
 	return (cap_ok);
 }
 
-/* The built-in configuration (DESIGN §7): what an empty file means. */
+/* The built-in configuration: what an empty file means. */
 struct config *
 config_default(void)
 {
