@@ -29,7 +29,8 @@ CHECKLIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 PROTO_SRC  = proto/frame.c proto/jsonrpc.c proto/xmalloc.c proto/client.c \
 	     proto/scan.c proto/wire.c
-CORE_SRC   = daemon/config.c daemon/log.c daemon/table.c daemon/route.c \
+CORE_SRC   = daemon/config.c daemon/config_server.c daemon/walk.c \
+	     daemon/log.c daemon/table.c daemon/route.c \
 	     daemon/mcp.c daemon/clock.c daemon/child.c daemon/stream.c \
 	     daemon/front.c daemon/request.c daemon/process.c \
 	     daemon/mcpclient.c daemon/session.c daemon/broker.c \
@@ -38,7 +39,7 @@ DAEMON_SRC = daemon/main.c $(CORE_SRC) daemon/conn.c daemon/listener.c
 CTL_SRC	   = daemon/ctl.c
 DEMO_SRC   = daemon/demo_server.c
 
-UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire request mcpclient
+UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire walk request mcpclient
 INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd
 INTEROP_TESTS = npm_servers
 
@@ -76,12 +77,14 @@ $(B)/tests/fake-mcp: $(call obj,tests/fixtures/fake_mcp.c) $(PROTO_OBJ)
 # Unit tests link the module under test and what it needs, nothing more.
 UNIT_DEPS_frame	  =
 UNIT_DEPS_jsonrpc =
-UNIT_DEPS_config  = daemon/config.c daemon/log.c
+UNIT_DEPS_config  = daemon/config.c daemon/config_server.c daemon/walk.c \
+		    daemon/log.c
 UNIT_DEPS_table	  = daemon/table.c
 UNIT_DEPS_route	  = daemon/route.c
 UNIT_DEPS_mcp	  = daemon/mcp.c daemon/log.c
 UNIT_DEPS_scan	  = daemon/route.c
 UNIT_DEPS_stream  = daemon/stream.c daemon/log.c
+UNIT_DEPS_walk	  = daemon/walk.c daemon/log.c
 UNIT_DEPS_request = daemon/request.c daemon/front.c daemon/mcp.c \
 		    daemon/clock.c daemon/log.c
 UNIT_DEPS_mcpclient = daemon/mcpclient.c daemon/mcp.c daemon/log.c

@@ -1,6 +1,7 @@
 /*
- * The configuration file (DESIGN §7): JSON in the mcpServers shape MCP
- * hosts already use, validated with errors that name the JSON path.
+ * The configuration file: JSON in the mcpServers shape MCP hosts already
+ * use, validated with errors that name the JSON path. Without a
+ * broker.socket the daemon listens on DEFAULT_SOCKET (proto/defaults.h).
  */
 #ifndef DAEMON_CONFIG_H
 #define DAEMON_CONFIG_H
@@ -14,7 +15,6 @@
 #include "log.h"
 
 #define CONFIG_DEFAULT_PATH	"/etc/mcp-broker/mcp-broker.json"
-#define CONFIG_DEFAULT_SOCKET	"/run/mcp-broker/mcp-broker.sock"
 
 /* The most entries allow_uids, and allow_groups, may each hold. */
 #define CONFIG_ACL_MAX		1024

@@ -14,6 +14,7 @@
 #include <event2/buffer.h>
 
 #include "client.h"
+#include "defaults.h"
 #include "frame.h"
 #include "jsonrpc.h"
 #include "xmalloc.h"
@@ -35,7 +36,7 @@ client_default_socket(void)
 
 	if ((path = getenv("MCP_BROKER_SOCKET")) != NULL && *path != '\0')
 		return (path);
-	return (CLIENT_DEFAULT_SOCKET);
+	return (DEFAULT_SOCKET);
 }
 
 /* Connect to the broker at path; on failure set *cause and return NULL. */

@@ -7,7 +7,6 @@
 
 #include <cJSON.h>
 
-#define CLIENT_DEFAULT_SOCKET	"/run/mcp-broker/mcp-broker.sock"
 #define CLIENT_MAX_MESSAGE	(64u * 1024 * 1024)
 
 struct client;

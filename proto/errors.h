@@ -1,5 +1,6 @@
 /*
- * JSON-RPC error codes spoken on the broker's socket (DESIGN §5).
+ * JSON-RPC error codes spoken on the broker's socket; PROTOCOL.md,
+ * "Errors", says when each is sent.
  *
  * The broker's own codes live in -32010..-32019: MCP reserves
  * -32020..-32099 and already uses -32002, so both are left alone.

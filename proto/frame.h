@@ -1,5 +1,6 @@
 /*
- * NDJSON framing: one JSON-RPC message per '\n'-terminated line (DESIGN §3).
+ * NDJSON framing: one JSON-RPC message per '\n'-terminated line, the MCP
+ * stdio rule (PROTOCOL.md, "Framing").
  *
  * Works on a libevent evbuffer, so the daemon's sockets and pipes and the
  * blocking client share one implementation. A line is handed out in place

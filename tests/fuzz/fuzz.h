@@ -51,9 +51,9 @@ static void	fuzz_check_id(const char *, size_t, const cJSON *);
 static void	fuzz_check_rewrite(const struct jsonrpc_msg *);
 
 /*
- * The next line as DESIGN §3 defines it, read from the whole input at
- * once: empty lines skipped, one trailing '\r' dropped, and a line (or an
- * unfinished tail) longer than max refused.
+ * The next line as proto/PROTOCOL.md ("Framing") defines it, read from the
+ * whole input at once: empty lines skipped, one trailing '\r' dropped, and
+ * a line (or an unfinished tail) longer than max refused.
  */
 static enum frame_status
 fuzz_ref_next(struct fuzz_ref *r, const uint8_t **line, size_t *len)

@@ -1,9 +1,9 @@
 /*
  * libFuzzer target: the bytes an MCP server writes on its stdout, as far
- * as the broker reads them without a session around (DESIGN §3, §6).
- * Framing, JSON-RPC parsing, the fast path for plain results, the
- * handshake checks, the _meta members the broker sets, progress tokens,
- * log levels, and writing a message back.
+ * as the broker reads them without a session around. Framing, JSON-RPC
+ * parsing, the fast path for plain results, the handshake checks, the
+ * _meta members the broker sets, progress tokens, log levels, and writing
+ * a message back.
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -1,10 +1,10 @@
 /*
  * libFuzzer target: the bytes a client writes to the broker's socket, up
- * to the point where a request is routed (DESIGN §3-§5). Framing with a
- * small cap, JSON-RPC parsing, the routing members and broker/ method
- * params, stripping the routing members, and writing a message back; and
- * the fast path for forwarded requests (scan_request, broker_forward_text)
- * against all that.
+ * to the point where a request is routed. Framing with a small cap,
+ * JSON-RPC parsing, the routing members and broker/ method params,
+ * stripping the routing members, and writing a message back; and the fast
+ * path for forwarded requests (scan_request, broker_forward_text) against
+ * all that.
  */
 #include <limits.h>
 #include <stddef.h>
@@ -74,7 +74,7 @@ fuzz_client_route(const struct jsonrpc_msg *msg)
 
 	FUZZ_CHECK((params = cJSON_Duplicate(msg->params, 1)) != NULL);
 	route_strip(params);
-	/* DESIGN §4: the child never sees the routing members. */
+	/* The child never sees the routing members. */
 	FUZZ_CHECK(cJSON_GetObjectItemCaseSensitive(params, "server") == NULL);
 	FUZZ_CHECK(cJSON_GetObjectItemCaseSensitive(params, "thread") == NULL);
 	FUZZ_CHECK(cJSON_GetObjectItemCaseSensitive(params,

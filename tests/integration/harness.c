@@ -32,6 +32,10 @@
 #define HARNESS_SETTLE_MS	3000
 
 static void	harness_rmtree(const char *);
+static void	harness_copy_file(const char *, const char *, const char *);
+static void	harness_copy_bins(struct daemon *);
+static void	harness_daemon_bin(const struct daemon *, const char *,
+		    char *, size_t);
 static void	harness_expand(FILE *, const char *, const struct daemon *);
 static void	harness_replace_file(const char *, const char *,
 		    const struct daemon *);
@@ -150,15 +154,71 @@ config_text(const char *broker, const char *servers)
 	return (text);
 }
 
+/* Copy the file at from to dir/name, mode 0755. */
+static void
+harness_copy_file(const char *from, const char *dir, const char *name)
+{
+	char	 to[PATH_MAX], buf[65536];
+	ssize_t	 n;
+	int	 in, out;
+
+	snprintf(to, sizeof to, "%s/%s", dir, name);
+	ck_assert_msg((in = open(from, O_RDONLY | O_CLOEXEC)) != -1, "%s: %s",
+	    from, strerror(errno));
+	ck_assert_msg((out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0700)) != -1, "%s: %s", to, strerror(errno));
+	while ((n = read(in, buf, sizeof buf)) > 0)
+		ck_assert_int_eq(write(out, buf, (size_t)n), n);
+	ck_assert_msg(n == 0, "%s: %s", from, strerror(errno));
+	ck_assert_int_eq(fchmod(out, 0755), 0);
+	close(in);
+	ck_assert_int_eq(close(out), 0);
+}
+
+/*
+ * Copy what a daemon run as another user executes (mcp-brokerd and the
+ * fake server) into a new directory every user can enter: the build
+ * directory may sit under one that user cannot, such as a 0700 /root.
+ */
+static void
+harness_copy_bins(struct daemon *d)
+{
+	snprintf(d->bin, sizeof d->bin, "/tmp/mcpb-bin.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(d->bin));
+	ck_assert_int_eq(chmod(d->bin, 0755), 0);
+	harness_copy_file(harness_build_path("mcp-brokerd"), d->bin,
+	    "mcp-brokerd");
+	harness_copy_file(harness_fake_mcp(), d->bin, "fake-mcp");
+}
+
+/* Into path, the binary called name (mcp-brokerd, fake-mcp) d runs. */
+static void
+harness_daemon_bin(const struct daemon *d, const char *name, char *path,
+    size_t size)
+{
+	int	n;
+
+	if (d->bin[0] != '\0')
+		n = snprintf(path, size, "%s/%s", d->bin, name);
+	else if (strcmp(name, "fake-mcp") == 0)
+		n = snprintf(path, size, "%s", harness_fake_mcp());
+	else
+		n = snprintf(path, size, "%s", harness_build_path(name));
+	if (n < 0 || (size_t)n >= size)
+		ck_abort_msg("path too long for %s", name);
+}
+
 /*
  * Write text to f with "@SOCK@" as d's socket path, "@DIR@" as its
- * temporary directory and "@FAKE@" as the fake server's path.
+ * temporary directory and "@FAKE@" as the path of the fake server d runs.
  */
 static void
 harness_expand(FILE *f, const char *text, const struct daemon *d)
 {
 	const char	*p;
+	char		 fake[PATH_MAX];
 
+	harness_daemon_bin(d, "fake-mcp", fake, sizeof fake);
 	for (p = text; *p != '\0'; p++) {
 		if (strncmp(p, "@SOCK@", 6) == 0) {
 			fputs(d->sock, f);
@@ -167,7 +227,7 @@ harness_expand(FILE *f, const char *text, const struct daemon *d)
 			fputs(d->dir, f);
 			p += 4;
 		} else if (strncmp(p, "@FAKE@", 6) == 0) {
-			fputs(harness_fake_mcp(), f);
+			fputs(fake, f);
 			p += 5;
 		} else
 			fputc(*p, f);
@@ -247,7 +307,8 @@ daemon_start_config(const char *text)
 /*
  * Start the daemon like daemon_start_config(), under limits: a file
  * descriptor or process limit, or another user (the temporary directory
- * is then handed to that user). NULL: no limits.
+ * is then handed to that user, and the daemon and the fake server run
+ * from copies that user can reach). NULL: no limits.
  */
 struct daemon *
 daemon_start_limited(const char *text, const struct daemon_limits *lim)
@@ -255,7 +316,7 @@ daemon_start_limited(const char *text, const struct daemon_limits *lim)
 	struct daemon	*d;
 	struct client	*c;
 	FILE		*f;
-	char		*cause;
+	char		*cause, daemon_bin[PATH_MAX];
 	long		 deadline;
 	int		 fd;
 
@@ -265,6 +326,9 @@ daemon_start_limited(const char *text, const struct daemon_limits *lim)
 	snprintf(d->sock, sizeof d->sock, "%s/broker.sock", d->dir);
 	snprintf(d->config, sizeof d->config, "%s/broker.json", d->dir);
 	snprintf(d->log, sizeof d->log, "%s/broker.log", d->dir);
+	if (lim != NULL && lim->uid != 0)
+		harness_copy_bins(d);
+	harness_daemon_bin(d, "mcp-brokerd", daemon_bin, sizeof daemon_bin);
 
 	ck_assert_ptr_nonnull(f = fopen(d->config, "w"));
 	harness_expand(f, text, d);
@@ -287,10 +351,14 @@ daemon_start_limited(const char *text, const struct daemon_limits *lim)
 				_exit(126);
 		}
 		if (lim != NULL && lim->uid != 0) {
+			/* Not the test's cwd, which that user may not reach. */
 			if (fchown(fd, lim->uid, lim->uid) == -1 ||
-			    setgroups(0, NULL) == -1 ||
-			    setgid(lim->uid) == -1 || setuid(lim->uid) == -1)
+			    chdir("/") == -1 || setgroups(0, NULL) == -1 ||
+			    setgid(lim->uid) == -1 || setuid(lim->uid) == -1) {
+				fprintf(stderr, "cannot become uid %ld: %s\n",
+				    (long)lim->uid, strerror(errno));
 				_exit(126);
+			}
 		}
 		if (lim != NULL && lim->nproc != 0) {
 			struct rlimit	rl = { lim->nproc, lim->nproc };
@@ -308,13 +376,14 @@ daemon_start_limited(const char *text, const struct daemon_limits *lim)
 			execlp("valgrind", "valgrind", "--quiet",
 			    "--leak-check=full", "--error-exitcode=99",
 			    "--errors-for-leak-kinds=definite,indirect",
-			    "--show-leak-kinds=definite,indirect",
-			    harness_build_path("mcp-brokerd"), "--config",
-			    d->config, "--log-level", "debug", (char *)NULL);
-		else
-			execl(harness_build_path("mcp-brokerd"), "mcp-brokerd",
+			    "--show-leak-kinds=definite,indirect", daemon_bin,
 			    "--config", d->config, "--log-level", "debug",
 			    (char *)NULL);
+		else
+			execl(daemon_bin, "mcp-brokerd", "--config", d->config,
+			    "--log-level", "debug", (char *)NULL);
+		fprintf(stderr, "cannot execute %s: %s\n", daemon_bin,
+		    strerror(errno));
 		_exit(127);
 	}
 
@@ -327,6 +396,8 @@ daemon_start_limited(const char *text, const struct daemon_limits *lim)
 		free(cause);
 		if (!daemon_alive(d) || now_ms() > deadline) {
 			daemon_dump_log(d);
+			if (d->bin[0] != '\0')
+				harness_rmtree(d->bin);
 			ck_abort_msg("mcp-brokerd did not start listening");
 		}
 		sleep_ms(10);
@@ -482,6 +553,8 @@ daemon_stop(struct daemon *d)
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		daemon_dump_log(d);
 	harness_rmtree(d->dir);
+	if (d->bin[0] != '\0')
+		harness_rmtree(d->bin);
 	free(d);
 	return (status);
 }
@@ -507,6 +580,8 @@ daemon_kill(struct daemon *d)
 	kill(d->pid, SIGKILL);
 	waitpid(d->pid, &status, 0);
 	harness_rmtree(d->dir);
+	if (d->bin[0] != '\0')
+		harness_rmtree(d->bin);
 	free(d);
 }
 

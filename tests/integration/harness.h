@@ -20,6 +20,7 @@
 struct daemon {
 	pid_t	 pid;
 	char	 dir[256];	/* temporary directory, removed at stop */
+	char	 bin[256];	/* copies of the binaries, or "" */
 	char	 sock[300];
 	char	 config[300];
 	char	 log[300];

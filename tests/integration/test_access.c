@@ -1,11 +1,11 @@
 /*
- * Access control (DESIGN §6, §7): sessions belong to the peer's uid, so
- * one thread name from two users reaches two children; non-admins see and
- * close only their own sessions, admins (root, the daemon's own user,
- * admin_group) all of them; broker/reload is for admins; allow_uids and
- * allow_groups are checked at accept; the socket file gets socket_mode
- * and socket_group; and a child inherits only PATH, HOME, LANG and TZ of
- * the daemon's environment, plus its configured env with ${VAR} expanded.
+ * Access control: sessions belong to the peer's uid, so one thread name
+ * from two users reaches two children; non-admins see and close only their
+ * own sessions, admins (root, the daemon's own user, admin_group) all of
+ * them; broker/reload is for admins; allow_uids and allow_groups are
+ * checked at accept; the socket file gets socket_mode and socket_group;
+ * and a child inherits only PATH, HOME, LANG and TZ of the daemon's
+ * environment, plus its configured env with ${VAR} expanded.
  *
  * The tests run as root. A client of another user is an agent: a forked
  * process that drops to that user's uid, gid and supplementary groups for

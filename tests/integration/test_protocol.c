@@ -22,7 +22,7 @@
 #define RAW_ID			4000
 /* What "promptly" and "quickly" mean for an answer. */
 #define PROMPT_MS		1000
-/* The server/discover probe waits 2 s before initialize (DESIGN §6). */
+/* The server/discover probe waits 2 s before initialize ("auto"). */
 #define DISCOVER_MIN_MS		1900
 #define DISCOVER_MAX_MS		5000
 /* How long the daemon's log may take to show a line. */

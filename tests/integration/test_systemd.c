@@ -29,6 +29,7 @@
 #include <check.h>
 
 #include "config.h"
+#include "defaults.h"
 #include "harness.h"
 #include "xmalloc.h"
 
@@ -691,7 +692,7 @@ START_TEST(test_socket_unit_config_and_ctl_agree_on_the_socket)
 	ck_assert_ptr_nonnull(text =
 	    slurp(installed("lib/systemd/system/mcp-broker.socket")));
 	ck_assert_ptr_nonnull(listen = unit_value(text, "ListenStream"));
-	ck_assert_str_eq(listen, CLIENT_DEFAULT_SOCKET);
+	ck_assert_str_eq(listen, DEFAULT_SOCKET);
 	free(text);
 
 	ck_assert_ptr_nonnull(text =

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "defaults.h"
 #include "xmalloc.h"
 
 static struct config	*parse_q(const char *, struct config_diag *);
@@ -233,7 +234,7 @@ temp_file(const char *text, size_t len)
 
 /* Defaults. */
 
-START_TEST(test_default_has_design_values)
+START_TEST(test_default_has_the_documented_values)
 {
 	struct config	*conf;
 
@@ -263,7 +264,7 @@ START_TEST(test_empty_object_gives_defaults_and_no_servers)
 	ck_assert_ptr_nonnull(conf);
 	ck_assert_uint_eq(diag.nerrors, 0);
 	ck_assert_uint_eq(diag.nwarnings, 0);
-	ck_assert_str_eq(conf->socket, CONFIG_DEFAULT_SOCKET);
+	ck_assert_str_eq(conf->socket, DEFAULT_SOCKET);
 	ck_assert_int_eq(conf->max_sessions, 256);
 	ck_assert_uint_eq(conf->nservers, 0);
 	config_free(conf);
@@ -283,7 +284,7 @@ END_TEST
 
 /* Valid configs. */
 
-START_TEST(test_design_example_parses)
+START_TEST(test_playwright_example_parses)
 {
 	struct config_diag		 diag = { 0 };
 	struct config			*conf;
@@ -2271,10 +2272,10 @@ config_suite(void)
 	s = suite_create("config");
 
 	tc = tcase_create("valid");
-	tcase_add_test(tc, test_default_has_design_values);
+	tcase_add_test(tc, test_default_has_the_documented_values);
 	tcase_add_test(tc, test_empty_object_gives_defaults_and_no_servers);
 	tcase_add_test(tc, test_empty_mcpservers_object_is_accepted);
-	tcase_add_test(tc, test_design_example_parses);
+	tcase_add_test(tc, test_playwright_example_parses);
 	tcase_add_test(tc, test_every_key_is_applied);
 	tcase_add_test(tc, test_claude_desktop_entry_parses_with_warning);
 	tcase_add_test(tc, test_type_stdio_is_accepted_silently);

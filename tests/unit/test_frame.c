@@ -1,7 +1,6 @@
 /*
- * NDJSON framing (DESIGN §3): lines out of a real evbuffer, the cap on
- * their length, CR tolerance, incremental scanning, and writing one
- * message as one line.
+ * NDJSON framing: lines out of a real evbuffer, the cap on their length,
+ * CR tolerance, incremental scanning, and writing one message as one line.
  */
 #include <check.h>
 #include <stdlib.h>

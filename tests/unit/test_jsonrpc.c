@@ -1,7 +1,7 @@
 /*
- * JSON-RPC 2.0 messages (DESIGN §4–5): which lines jsonrpc_parse refuses,
- * with which code and whether the id survives for the answer; which it
- * accepts and how; and the exact text the builders produce.
+ * JSON-RPC 2.0 messages: which lines jsonrpc_parse refuses, with which
+ * code and whether the id survives for the answer; which it accepts and
+ * how; and the exact text the builders produce.
  */
 #include <check.h>
 #include <stdio.h>
@@ -127,7 +127,7 @@ END_TEST
 
 START_TEST(test_trailing_data_after_the_message_is_a_parse_error)
 {
-	/* One line, one message (DESIGN §3): the rest is not ignored. */
+	/* One line, one message: the rest is not ignored. */
 	expect_refused("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\"}"
 	    "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"b\"}",
 	    RPC_PARSE_ERROR, NULL);

@@ -1,8 +1,8 @@
 /*
- * MCP message helpers (DESIGN §4, §6): which handshake versions the
- * broker speaks, the params of initialize and server/discover, the checks
- * of their answers, the _meta members the broker adds to requests and
- * results, progress tokens, log levels and counted notifications.
+ * MCP message helpers: which handshake versions the broker speaks, the
+ * params of initialize and server/discover, the checks of their answers,
+ * the _meta members the broker adds to requests and results, progress
+ * tokens, log levels and counted notifications.
  */
 #include <check.h>
 #include <stdio.h>

@@ -1,8 +1,8 @@
 /*
- * Checking client requests before routing (DESIGN §4–5): which routing
- * members a forwarded MCP request must carry and what route_parse takes
- * from them; the params of each broker method; the code and message of
- * every refusal; and what route_strip leaves for the child.
+ * Checking client requests before routing: which routing members a
+ * forwarded MCP request must carry and what route_parse takes from them;
+ * the params of each broker method; the code and message of every refusal;
+ * and what route_strip leaves for the child.
  */
 #include <check.h>
 #include <stdio.h>
