@@ -435,8 +435,9 @@ config_parse(const char *text, size_t len, struct config_diag *diag)
 		cap_ok = config_parse_broker(&walk, conf, item);
 	item = cJSON_GetObjectItemCaseSensitive(root, "mcpServers");
 	if (item != NULL) {
-		config_server_parse_all(&walk, conf, item, cap_ok ?
-		    conf->max_request_timeout_s : CONFIG_UNSET);
+		conf->servers = config_server_parse_all(&walk, item, cap_ok ?
+		    conf->max_request_timeout_s : CONFIG_UNSET,
+		    &conf->nservers);
 	}
 	cJSON_Delete(root);
 

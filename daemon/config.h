@@ -12,55 +12,14 @@
 
 #include <cJSON.h>
 
+#include "config_server.h"
 #include "log.h"
+#include "walk.h"
 
 #define CONFIG_DEFAULT_PATH	"/etc/mcp-broker/mcp-broker.json"
 
 /* The most entries allow_uids, and allow_groups, may each hold. */
 #define CONFIG_ACL_MAX		1024
-
-/* A per-server override that is not set takes the broker's value. */
-#define CONFIG_UNSET		(-1)
-
-/* Which MCP protocol the broker speaks to a server's children. */
-enum server_protocol {
-	SERVER_PROTOCOL_AUTO,	/* "auto": whichever the child speaks */
-	SERVER_PROTOCOL_LEGACY,	/* "legacy": the initialize handshake */
-	SERVER_PROTOCOL_MODERN	/* "2026-07-28": handshake-free */
-};
-
-/* A root the broker declares to a server's children (a file:// URI). */
-struct server_root {
-	char	*uri;
-	char	*name;		/* NULL if absent */
-};
-
-/*
- * command, argv, env values and cwd are stored with ${NAME} already
- * replaced by the daemon's environment at load, so they may hold secrets:
- * never log them.
- */
-struct server_conf {
-	char	 *name;
-	char	 *command;
-	char	**argv;		/* command then args, NULL-terminated */
-	size_t	  argc;
-	char	**env;		/* "NAME=value", NULL-terminated */
-	size_t	  envc;
-	char	 *cwd;		/* NULL: the daemon's */
-	int	  max_sessions;	/* 0: only the global cap */
-	int	  idle_timeout_s;	/* CONFIG_UNSET or seconds */
-	int	  request_timeout_s;	/* CONFIG_UNSET or seconds */
-	int	  start_timeout_s;	/* CONFIG_UNSET or seconds */
-	int	  disabled;
-
-	/* What the broker declares to the child, so a change restarts it. */
-	enum server_protocol	 protocol;
-	struct server_root	*roots;
-	size_t			 nroots;
-	int			 roots_set;	/* "roots" given, even [] */
-	cJSON			*client_capabilities;	/* owned, or NULL */
-};
 
 struct config {
 	char			*socket;
@@ -99,13 +58,6 @@ struct config {
 	size_t			 nservers;
 };
 
-/* What validation found: errors make the file unusable, warnings do not. */
-struct config_diag {
-	char	**errors;
-	size_t	  nerrors;
-	char	**warnings;
-	size_t	  nwarnings;
-};
 
 struct config	*config_default(void);
 struct config	*config_parse(const char *, size_t, struct config_diag *);
@@ -115,7 +67,5 @@ void		 config_diag_clear(struct config_diag *);
 
 const struct server_conf *config_find_server(const struct config *,
 		     const char *);
-int		 config_server_equal(const struct server_conf *,
-		     const struct server_conf *);
 
 #endif

@@ -12,7 +12,6 @@
 
 #include <cJSON.h>
 
-#include "config.h"
 #include "config_server.h"
 #include "log.h"
 #include "walk.h"
@@ -479,27 +478,28 @@ config_server_parse(struct walk *walk, struct server_conf *sc,
 }
 
 /*
- * Apply the "mcpServers" object to conf; cap is as for
- * config_server_parse. The broker section must be applied first.
+ * The server entries of the "mcpServers" object, their count in *np (the
+ * caller frees each with config_server_clear, then the array); cap is as
+ * for config_server_parse. NULL with *np 0 if it is not an object.
  */
-void
-config_server_parse_all(struct walk *walk, struct config *conf,
-    const cJSON *servers, int cap)
+struct server_conf *
+config_server_parse_all(struct walk *walk, const cJSON *servers, int cap,
+    size_t *np)
 {
 	const cJSON		*entry;
-	struct server_conf	*sc;
+	struct server_conf	*list, *sc;
 	char			*path;
 	size_t			 n = 0;
 
+	*np = 0;
 	if (!cJSON_IsObject(servers)) {
 		walk_error(walk, "mcpServers", "expected an object");
-		return;
+		return (NULL);
 	}
 	walk_check_duplicates(walk, servers, "mcpServers");
 	for (entry = servers->child; entry != NULL; entry = entry->next)
 		n++;
-	conf->servers = xcalloc(n, sizeof *conf->servers);
-	conf->nservers = 0;
+	list = xcalloc(n, sizeof *list);
 
 	for (entry = servers->child; entry != NULL; entry = entry->next) {
 		path = walk_path_key("mcpServers", entry->string);
@@ -510,7 +510,7 @@ config_server_parse_all(struct walk *walk, struct config *conf,
 			free(path);
 			continue;
 		}
-		sc = &conf->servers[conf->nservers++];
+		sc = &list[(*np)++];
 		sc->name = xstrdup(entry->string);
 		sc->max_sessions = 0;
 		sc->idle_timeout_s = CONFIG_UNSET;
@@ -520,6 +520,7 @@ config_server_parse_all(struct walk *walk, struct config *conf,
 		config_server_parse(walk, sc, entry, path, cap);
 		free(path);
 	}
+	return (list);
 }
 
 /* Free what one server entry holds (not the entry itself). */

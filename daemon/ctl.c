@@ -53,6 +53,7 @@ static void	ctl_print_json(const cJSON *);
 static int	ctl_json_flag(int *, char ***);
 static void	ctl_duration(char *, size_t, double);
 
+/* Print how to call mcp-brokerctl and exit 2. */
 static void
 ctl_usage(void)
 {
@@ -352,6 +353,7 @@ ctl_servers(struct client *c, int argc, char **argv)
 	return (CTL_EXIT_OK);
 }
 
+/* mcp-brokerctl: parse the command line and run one command. */
 int
 main(int argc, char **argv)
 {

@@ -56,6 +56,7 @@ static void	main_exit_timer_cb(evutil_socket_t, short, void *);
 static void	main_status_cb(struct service_status *, void *);
 static struct config *main_load(const char *);
 
+/* Print how to call mcp-brokerd and exit 2. */
 static void
 main_usage(void)
 {
@@ -189,6 +190,7 @@ main_sighup_cb(evutil_socket_t sig, short events, void *arg)
 		cJSON_Delete(errors);
 }
 
+/* mcp-brokerd: load the config, listen, and run the loop until told to stop. */
 int
 main(int argc, char **argv)
 {

@@ -15,7 +15,6 @@
 
 #include <cJSON.h>
 
-#include "config.h"
 #include "log.h"
 #include "walk.h"
 #include "xmalloc.h"

@@ -10,7 +10,13 @@
 
 #include <cJSON.h>
 
-struct config_diag;
+/* What validation found: errors make the file unusable, warnings do not. */
+struct config_diag {
+	char	**errors;
+	size_t	  nerrors;
+	char	**warnings;
+	size_t	  nwarnings;
+};
 
 /* What one validation pass carries: where messages go and how many. */
 struct walk {

@@ -119,6 +119,7 @@ client_send(struct client *c, const cJSON *msg, char **cause)
 	return (rc);
 }
 
+/* Monotonic milliseconds, for the receive deadline. */
 static long
 client_now_ms(void)
 {
