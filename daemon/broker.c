@@ -4,7 +4,6 @@
 #include <sys/queue.h>
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,8 +63,6 @@ static int	broker_make_room(struct broker *, struct front *,
 		    const cJSON *, const struct server_conf *);
 static int	broker_visible(struct front *, struct table_entry *);
 static int	broker_peer_in_group(gid_t, gid_t, const gid_t *, int);
-static void	broker_fail(struct front *, const cJSON *, int, cJSON *,
-		    const char *, ...) __attribute__((format(printf, 5, 6)));
 static cJSON	*broker_server_data(const char *);
 
 static const struct session_cbs broker_session_cbs = {
@@ -226,22 +223,6 @@ broker_front_gone(struct broker *b, struct front *f)
 	b->nfronts--;
 }
 
-/* Answer id (copied; NULL: null) with an error on f; takes data. */
-static void
-broker_fail(struct front *f, const cJSON *id, int code, cJSON *data,
-    const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*message;
-
-	va_start(ap, fmt);
-	if (vasprintf(&message, fmt, ap) == -1)
-		fatalx("out of memory");
-	va_end(ap);
-	front_send_error(f, cJSON_Duplicate(id, 1), code, message, data);
-	free(message);
-}
-
 /* {"server": name}: the data of -32010 and -32014. */
 static cJSON *
 broker_server_data(const char *server)
@@ -265,10 +246,11 @@ broker_find_server(struct broker *b, struct front *f, const cJSON *id,
 
 	sc = config_find_server(b->conf, name);
 	if (sc == NULL || sc->disabled) {
-		broker_fail(f, id, RPC_UNKNOWN_SERVER, broker_server_data(name),
-		    sc == NULL ? "Unknown server '%.64s'; broker/servers lists "
-		    "the configured ones." : "Server '%.64s' is disabled in "
-		    "the configuration.", name);
+		front_send_errorf(f, cJSON_Duplicate(id, 1),
+		    RPC_UNKNOWN_SERVER, broker_server_data(name), sc == NULL ?
+		    "Unknown server '%.64s'; broker/servers lists the "
+		    "configured ones." : "Server '%.64s' is disabled in the "
+		    "configuration.", name);
 		return (NULL);
 	}
 	return (sc);
@@ -300,8 +282,9 @@ broker_make_room(struct broker *b, struct front *f, const cJSON *id,
 	if (sc->max_sessions > 0 && table_count_server(b->table, sc->name) >=
 	    (size_t)sc->max_sessions) {
 		if ((victim = table_lru_idle(b->table, sc->name)) == NULL) {
-			broker_fail(f, id, RPC_AT_CAPACITY,
-			    broker_server_data(sc->name), "All %d sessions of "
+			front_send_errorf(f, cJSON_Duplicate(id, 1),
+			    RPC_AT_CAPACITY, broker_server_data(sc->name),
+			    "All %d sessions of "
 			    "server '%s' are busy (mcpServers.%s.max_sessions); "
 			    "retry when one is idle.", sc->max_sessions,
 			    sc->name, sc->name);
@@ -313,8 +296,9 @@ broker_make_room(struct broker *b, struct front *f, const cJSON *id,
 	}
 	if (table_count(b->table) >= (size_t)b->conf->max_sessions) {
 		if ((victim = table_lru_idle(b->table, NULL)) == NULL) {
-			broker_fail(f, id, RPC_AT_CAPACITY,
-			    broker_server_data(sc->name), "All %d sessions are "
+			front_send_errorf(f, cJSON_Duplicate(id, 1),
+			    RPC_AT_CAPACITY, broker_server_data(sc->name),
+			    "All %d sessions are "
 			    "busy (broker.max_sessions); retry when one is "
 			    "idle.", b->conf->max_sessions);
 			return (-1);
@@ -370,8 +354,8 @@ broker_session_for(struct broker *b, struct front *f, const cJSON *id,
 		cJSON_AddStringToObject(data, "thread", thread);
 		cJSON_AddItemToObject(data, "stderr_tail",
 		    cJSON_CreateArray());
-		broker_fail(f, id, RPC_START_FAILED, data, "Could not start "
-		    "server '%s': %s.", sc->name, cause);
+		front_send_errorf(f, cJSON_Duplicate(id, 1), RPC_START_FAILED,
+		    data, "Could not start server '%s': %s.", sc->name, cause);
 		log_warnx("cannot start %s: %s", sc->name, cause);
 		free(cause);
 		return (NULL);

@@ -2,7 +2,6 @@
  * Dispatch: a client's messages to the broker, and the broker's own
  * methods.
  */
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,8 +50,6 @@ static int	dispatch_forward_text(struct broker *, struct front *,
 static long	dispatch_timeout_ms(struct broker *,
 		    const struct server_conf *, const struct route *);
 static void	dispatch_reply(struct front *, cJSON *, cJSON *);
-static void	dispatch_fail(struct front *, cJSON *, int, cJSON *,
-		    const char *, ...) __attribute__((format(printf, 5, 6)));
 
 /* The counters broker/status shows, by name. */
 static const struct {
@@ -125,22 +122,6 @@ dispatch_reply(struct front *f, cJSON *id, cJSON *result)
 	front_send(f, jsonrpc_result(id, result));
 }
 
-/* Answer id with an error on f; takes id and data. */
-static void
-dispatch_fail(struct front *f, cJSON *id, int code, cJSON *data,
-    const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*message;
-
-	va_start(ap, fmt);
-	if (vasprintf(&message, fmt, ap) == -1)
-		fatalx("out of memory");
-	va_end(ap);
-	front_send_error(f, id, code, message, data);
-	free(message);
-}
-
 /*
  * A request from a client; takes msg. broker/ methods are answered here,
  * everything else is forwarded to the session for its key.
@@ -156,7 +137,7 @@ dispatch_request(struct broker *b, struct front *f, cJSON *msg)
 	method = cJSON_GetObjectItemCaseSensitive(msg, "method")->valuestring;
 	params = cJSON_GetObjectItemCaseSensitive(msg, "params");
 	if (broker_exiting(b)) {
-		dispatch_fail(f, cJSON_DetachItemFromObjectCaseSensitive(msg,
+		front_send_errorf(f, cJSON_DetachItemFromObjectCaseSensitive(msg,
 		    "id"), RPC_SHUTTING_DOWN, NULL, "The broker is shutting "
 		    "down; retry once it is back.");
 		cJSON_Delete(msg);
@@ -175,7 +156,7 @@ dispatch_request(struct broker *b, struct front *f, cJSON *msg)
 	id = cJSON_DetachItemFromObjectCaseSensitive(msg, "id");
 	if (route.method >= sizeof dispatch_methods /
 	    sizeof *dispatch_methods || dispatch_methods[route.method] == NULL)
-		dispatch_fail(f, id, RPC_METHOD_NOT_FOUND, NULL, "%s is not "
+		front_send_errorf(f, id, RPC_METHOD_NOT_FOUND, NULL, "%s is not "
 		    "supported by this version of mcp-broker.", method);
 	else
 		dispatch_methods[route.method](b, f, id, &route);
@@ -371,7 +352,7 @@ dispatch_session(struct broker *b, struct front *f, cJSON *id,
 		data = cJSON_CreateObject();
 		cJSON_AddStringToObject(data, "server", route->server);
 		cJSON_AddStringToObject(data, "thread", route->thread);
-		dispatch_fail(f, id, RPC_INVALID_PARAMS, data, "No session for "
+		front_send_errorf(f, id, RPC_INVALID_PARAMS, data, "No session for "
 		    "server '%.64s' thread '%.256s'; pass \"create\": true to "
 		    "start one.", route->server, route->thread);
 		return;
@@ -400,7 +381,7 @@ dispatch_close(struct broker *b, struct front *f, cJSON *id,
 	    config_find_server(broker_config(b), route->server) == NULL) {
 		data = cJSON_CreateObject();
 		cJSON_AddStringToObject(data, "server", route->server);
-		dispatch_fail(f, id, RPC_UNKNOWN_SERVER, data, "Unknown server "
+		front_send_errorf(f, id, RPC_UNKNOWN_SERVER, data, "Unknown server "
 		    "'%.64s'; broker/servers lists the configured ones.",
 		    route->server);
 		return;
@@ -437,7 +418,7 @@ dispatch_reload(struct broker *b, struct front *f, cJSON *id,
 
 	(void)route;
 	if (!f->admin) {
-		dispatch_fail(f, id, RPC_FORBIDDEN, NULL, "Only root, the "
+		front_send_errorf(f, id, RPC_FORBIDDEN, NULL, "Only root, the "
 		    "daemon's own user and admin_group may reload the "
 		    "configuration.");
 		return;
@@ -445,7 +426,7 @@ dispatch_reload(struct broker *b, struct front *f, cJSON *id,
 	if (broker_reload(b, &result, &errors) != 0) {
 		data = cJSON_CreateObject();
 		cJSON_AddItemToObject(data, "errors", errors);
-		dispatch_fail(f, id, RPC_CONFIG_INVALID, data, "The "
+		front_send_errorf(f, id, RPC_CONFIG_INVALID, data, "The "
 		    "configuration file is invalid; nothing was changed.");
 		return;
 	}

@@ -2,11 +2,15 @@
  * The core's side of a client: sending through the front end's
  * operations, and the bound on requests in flight.
  */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "counters.h"
 #include "front.h"
 #include "jsonrpc.h"
+#include "log.h"
 
 /* Set up f for a new client of the given identity. */
 void
@@ -42,6 +46,22 @@ front_send_error(struct front *f, cJSON *id, int code, const char *message,
 {
 	f->counters->errors++;
 	front_send(f, jsonrpc_error(id, code, message, data));
+}
+
+/* Send a JSON-RPC error with a formatted message; takes id and data. */
+void
+front_send_errorf(struct front *f, cJSON *id, int code, cJSON *data,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*message;
+
+	va_start(ap, fmt);
+	if (vasprintf(&message, fmt, ap) == -1)
+		fatalx("out of memory");
+	va_end(ap);
+	front_send_error(f, id, code, message, data);
+	free(message);
 }
 
 /* Send a success result as text (see struct front_ops). */

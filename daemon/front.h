@@ -70,6 +70,8 @@ void	 front_init(struct front *, const struct front_ops *, void *,
 void	 front_send(struct front *, cJSON *);
 void	 front_send_error(struct front *, cJSON *, int, const char *,
 	     cJSON *);
+void	 front_send_errorf(struct front *, cJSON *, int, cJSON *,
+	     const char *, ...) __attribute__((format(printf, 5, 6)));
 void	 front_send_result(struct front *, const char *, size_t,
 	     const char *, size_t, const char *, size_t);
 void	 front_hold(struct front *);
