@@ -41,7 +41,8 @@ struct broker {
 	struct event		*idle_timer;
 	double			 idle_deadline;	/* monotonic; 0: not armed */
 
-	time_t			 started;	/* wall clock, for uptime */
+	time_t			 started;	/* wall clock, for session ids */
+	double			 started_mono;	/* monotonic, for uptime */
 	uid_t			 euid;		/* the daemon's own user */
 	uint64_t		 next_session;	/* for session ids */
 	int64_t			 next_token;	/* progress tokens to children */
@@ -90,6 +91,7 @@ broker_new(const struct broker_params *bp)
 	b->table = table_new();
 	TAILQ_INIT(&b->fronts);
 	b->started = time(NULL);
+	b->started_mono = clock_s();
 	b->euid = geteuid();
 	b->idle_timer = evtimer_new(b->base, broker_idle_cb, b);
 	return (b);
@@ -195,11 +197,11 @@ broker_next_token(struct broker *b)
 	return (++b->next_token);
 }
 
-/* When the daemon started (wall clock, for uptime). */
-time_t
-broker_started(struct broker *b)
+/* Seconds since the daemon started. */
+double
+broker_uptime(struct broker *b)
 {
-	return (b->started);
+	return (clock_s() - b->started_mono);
 }
 
 /* A new client of some front end. */

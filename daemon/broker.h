@@ -12,7 +12,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
 
 #include <cJSON.h>
 
@@ -51,7 +50,7 @@ struct event_base *broker_base(struct broker *);
 struct stream_queue *broker_queue(struct broker *);
 size_t		 broker_nclients(struct broker *);
 size_t		 broker_nsessions(struct broker *);
-time_t		 broker_started(struct broker *);
+double		 broker_uptime(struct broker *);
 int64_t		 broker_next_token(struct broker *);
 
 void		 broker_front_add(struct broker *, struct front *);

@@ -305,8 +305,7 @@ dispatch_status(struct broker *b, struct front *f, cJSON *id,
 	r = cJSON_CreateObject();
 	cJSON_AddStringToObject(r, "version", BROKER_VERSION);
 	cJSON_AddNumberToObject(r, "pid", getpid());
-	cJSON_AddNumberToObject(r, "uptime_s",
-	    (double)(time(NULL) - broker_started(b)));
+	cJSON_AddNumberToObject(r, "uptime_s", (double)(long)broker_uptime(b));
 	cJSON_AddNumberToObject(r, "max_sessions",
 	    broker_config(b)->max_sessions);
 	cJSON_AddNumberToObject(r, "clients", (double)broker_nclients(b));

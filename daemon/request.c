@@ -19,6 +19,7 @@
 #include "log.h"
 #include "mcp.h"
 #include "request.h"
+#include "wire.h"
 #include "xmalloc.h"
 
 /* Buckets of a set's child-id hash to start with (a power of two). */
@@ -180,12 +181,12 @@ cJSON *
 request_take_msg(struct request *req)
 {
 	cJSON	*msg;
-	char	*line;
+	char	*line, *end;
 
 	if (req->tail != NULL) {
-		xasprintf(&line, "{\"jsonrpc\":\"2.0\",\"id\":0%.*s",
-		    (int)req->tail_len, req->tail);
-		req->msg = cJSON_Parse(line);
+		line = xmalloc(wire_request_size(req->tail_len) + 1);
+		end = wire_request_fill(line, 0, req->tail, req->tail_len);
+		req->msg = cJSON_ParseWithLength(line, (size_t)(end - line));
 		free(line);
 		free(req->tail);
 		req->tail = NULL;

@@ -59,7 +59,7 @@ struct session {
 	time_t			 last_used_at;
 	uint64_t		 calls;
 	uint64_t		 garbage_lines;
-	time_t			 garbage_window;
+	double			 garbage_window;	/* monotonic */
 	unsigned		 garbage_logged;
 
 	int			 end_code;	/* error for what is left */
@@ -406,7 +406,7 @@ session_fast_answer(struct session *s, const char *data, size_t len)
 static void
 session_garbage(struct session *s, const char *why)
 {
-	time_t	now = time(NULL);
+	double	now = clock_s();
 
 	s->garbage_lines++;
 	if (now - s->garbage_window >= SESSION_GARBAGE_WINDOW_S) {
