@@ -39,7 +39,8 @@ DAEMON_SRC = daemon/main.c $(CORE_SRC) daemon/conn.c daemon/listener.c
 CTL_SRC	   = daemon/ctl.c
 DEMO_SRC   = daemon/demo_server.c
 
-UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire walk request mcpclient
+UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire walk request mcpclient \
+	     session broker child
 INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd
 INTEROP_TESTS = npm_servers
 
@@ -52,7 +53,7 @@ TEST_BINS = $(patsubst %,$(B)/tests/unit/test_%,$(UNIT_TESTS)) \
 	    $(patsubst %,$(B)/tests/interop/test_%,$(INTEROP_TESTS)) \
 	    $(B)/tests/fake-mcp
 
-.PHONY: all deps run check check-unit check-integration check-interop \
+.PHONY: all deps run check check-layout check-unit check-integration check-interop \
 	check-valgrind fuzz tests npm-deps clean install
 
 all: $(BINS)
@@ -84,10 +85,18 @@ UNIT_DEPS_route	  = daemon/route.c
 UNIT_DEPS_mcp	  = daemon/mcp.c daemon/log.c
 UNIT_DEPS_scan	  = daemon/route.c
 UNIT_DEPS_stream  = daemon/stream.c daemon/log.c
+UNIT_DEPS_child	  = daemon/child.c daemon/log.c
 UNIT_DEPS_walk	  = daemon/walk.c daemon/log.c
 UNIT_DEPS_request = daemon/request.c daemon/front.c daemon/mcp.c \
 		    daemon/clock.c daemon/log.c
 UNIT_DEPS_mcpclient = daemon/mcpclient.c daemon/mcp.c daemon/log.c
+UNIT_DEPS_session = daemon/session.c daemon/request.c daemon/front.c \
+		    daemon/mcpclient.c daemon/mcp.c daemon/clock.c \
+		    daemon/child.c daemon/log.c tests/unit/fake_process.c \
+		    tests/unit/fake_front.c
+UNIT_DEPS_broker  = $(UNIT_DEPS_session) $(UNIT_DEPS_config) \
+		    daemon/broker.c daemon/dispatch.c daemon/table.c \
+		    daemon/route.c daemon/service.c
 
 .SECONDEXPANSION:
 .SECONDARY:
@@ -165,10 +174,15 @@ run: deps
 check: deps
 	@$(MAKE) --no-print-directory npm-deps
 	@$(MAKE) --no-print-directory tests
-	@$(MAKE) --no-print-directory check-unit check-integration check-interop
+	@$(MAKE) --no-print-directory check-layout check-unit check-integration \
+	    check-interop
 
 export MCPB_BUILD = $(CURDIR)/$(B)
 export MCPB_TOP = $(CURDIR)
+
+# The shape of the code: no include cycle, no .c file over 1,000 lines.
+check-layout:
+	@tests/layout/check.sh
 
 check-unit: tests
 	@set -e; for t in $(UNIT_TESTS); do $(B)/tests/unit/test_$$t; done

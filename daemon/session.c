@@ -437,6 +437,9 @@ session_ready_cb(void *arg)
 	struct session	*s = arg;
 	struct request	*req;
 
+	/* A late answer to the handshake does not revive a closing session. */
+	if (s->state != SESSION_STARTING)
+		return;
 	evtimer_del(s->timer);
 	s->state = SESSION_READY;
 	session_log(s, LOG_LEVEL_INFO, "session %s: ready (%s, protocol %s)",
