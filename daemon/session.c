@@ -90,6 +90,7 @@ static int	session_start_left_ms(struct session *);
 static void	session_log(struct session *, enum log_level, const char *,
 		    ...) __attribute__((format(printf, 3, 4)));
 static char	*session_rfc3339(time_t);
+static cJSON	*session_meta(struct session *);
 
 static const struct process_cbs session_process_cbs = {
 	.line = session_line_cb,
@@ -157,9 +158,7 @@ session_start(const struct session_params *sp, const struct session_cbs *cbs,
 	s->start_timeout_s = sp->start_timeout_s;
 	s->start_deadline = clock_ms() + (uint64_t)s->start_timeout_s * 1000;
 	s->created_at = s->last_used_at = time(NULL);
-	meta = cJSON_CreateObject();
-	cJSON_AddStringToObject(meta, "id", s->id);
-	cJSON_AddNumberToObject(meta, "generation", s->generation);
+	meta = session_meta(s);
 	s->meta_text = cJSON_PrintUnformatted(meta);
 	s->meta_len = strlen(s->meta_text);
 	cJSON_Delete(meta);
@@ -317,7 +316,7 @@ session_line_cb(const char *data, size_t len, void *arg)
 	struct jsonrpc_msg	 msg;
 	struct jsonrpc_fault	 fault;
 	struct request		*req;
-	cJSON			*answer, *meta;
+	cJSON			*answer;
 
 	if (s->state == SESSION_READY && session_fast_answer(s, data, len))
 		return;
@@ -337,13 +336,8 @@ session_line_cb(const char *data, size_t len, void *arg)
 		    (req = session_take(s, (int64_t)msg.id->valuedouble)) ==
 		    NULL)
 			break;
-		if (msg.result != NULL) {
-			meta = cJSON_CreateObject();
-			cJSON_AddStringToObject(meta, "id", s->id);
-			cJSON_AddNumberToObject(meta, "generation",
-			    s->generation);
-			mcp_set_result_meta(msg.result, meta);
-		}
+		if (msg.result != NULL)
+			mcp_set_result_meta(msg.result, session_meta(s));
 		answer = msg.root;
 		msg.root = NULL;
 		request_answer(req, answer);
@@ -521,9 +515,7 @@ session_upcall_cb(struct jsonrpc_msg *msg, int sampling, void *arg)
 	if (params == NULL)
 		params = cJSON_CreateObject();
 	if (cJSON_IsObject(params)) {
-		meta = cJSON_CreateObject();
-		cJSON_AddStringToObject(meta, "id", s->id);
-		cJSON_AddNumberToObject(meta, "generation", s->generation);
+		meta = session_meta(s);
 		cJSON_AddStringToObject(meta, "server", s->server);
 		cJSON_AddStringToObject(meta, "thread", s->thread);
 		mcp_set_result_meta(params, meta);
@@ -736,6 +728,18 @@ void
 session_set_slot(struct session *s, void *slot)
 {
 	s->slot = slot;
+}
+
+/* {"id","generation"}: the session's _meta (the caller owns it). */
+static cJSON *
+session_meta(struct session *s)
+{
+	cJSON	*meta;
+
+	meta = cJSON_CreateObject();
+	cJSON_AddStringToObject(meta, "id", s->id);
+	cJSON_AddNumberToObject(meta, "generation", s->generation);
+	return (meta);
 }
 
 /* A time as RFC 3339 UTC; the caller frees it. */
