@@ -48,7 +48,7 @@ static void	dispatch_forward(struct broker *, struct front *, cJSON *,
 static int	dispatch_forward_text(struct broker *, struct front *,
 		    const struct scan_request *);
 static long	dispatch_timeout_ms(struct broker *,
-		    const struct server_conf *, const struct route *);
+		    const struct server_conf *, long);
 static void	dispatch_reply(struct front *, cJSON *, cJSON *);
 
 /* The counters broker/status shows, by name. */
@@ -204,13 +204,16 @@ dispatch_response(struct broker *b, struct front *f, cJSON *msg)
 	cJSON_Delete(msg);
 }
 
-/* The timeout for a request: the call's, else the server's or broker's. */
+/*
+ * The timeout for a request: the call's own timeout_ms (0: none), else
+ * the server's or the broker's.
+ */
 static long
 dispatch_timeout_ms(struct broker *b, const struct server_conf *sc,
-    const struct route *route)
+    long call_ms)
 {
-	if (route->timeout_ms > 0)
-		return (route->timeout_ms);
+	if (call_ms > 0)
+		return (call_ms);
 	if (sc->request_timeout_s != CONFIG_UNSET)
 		return ((long)sc->request_timeout_s * 1000);
 	return ((long)broker_config(b)->request_timeout_s * 1000);
@@ -244,7 +247,8 @@ dispatch_forward(struct broker *b, struct front *f, cJSON *msg,
 		    cJSON_Duplicate(route->progress_token, 1));
 		request_set_child_token(req, broker_next_token(b));
 	}
-	broker_submit(b, s, req, dispatch_timeout_ms(b, sc, route));
+	broker_submit(b, s, req, dispatch_timeout_ms(b, sc,
+	    route->timeout_ms));
 }
 
 /*
@@ -261,7 +265,6 @@ dispatch_forward_text(struct broker *b, struct front *f,
 	const struct server_conf	*sc;
 	struct session			*s;
 	struct request			*req;
-	struct route			 route;
 	cJSON				*id;
 	char				 server[DISPATCH_SERVER_MAX + 1];
 	char				 thread[ROUTE_THREAD_MAX + 1], *tail;
@@ -276,10 +279,6 @@ dispatch_forward_text(struct broker *b, struct front *f,
 	server[rq->server_len] = '\0';
 	memcpy(thread, rq->thread, rq->thread_len);
 	thread[rq->thread_len] = '\0';
-	memset(&route, 0, sizeof route);
-	route.method = ROUTE_FORWARD;
-	route.server = server;
-	route.thread = thread;
 	if ((sc = broker_find_server(b, f, id, server)) == NULL ||
 	    (s = broker_session_for(b, f, id, sc, thread)) == NULL) {
 		cJSON_Delete(id);
@@ -288,7 +287,8 @@ dispatch_forward_text(struct broker *b, struct front *f,
 	req = request_new(f, REQUEST_FORWARD, id, rq->id, rq->id_len);
 	tail = wire_request_tail(rq, &len);
 	request_set_text(req, tail, len);
-	broker_submit(b, s, req, dispatch_timeout_ms(b, sc, &route));
+	/* The fast path takes no timeout_ms: the server's applies. */
+	broker_submit(b, s, req, dispatch_timeout_ms(b, sc, 0));
 	return (0);
 }
 

@@ -37,7 +37,8 @@ struct request_set_ops {
 	/* The error data about the session (the caller owns it): its
 	   server and thread, and with full its end and stderr tail. */
 	cJSON	*(*error_data)(void *, int);
-	/* The number of requests queued or in flight changed. */
+	/* The number of requests queued or in flight changed (not told
+	   for request_dequeue: the owner drains its queue, then looks). */
 	void	(*changed)(void *);
 };
 

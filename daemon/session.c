@@ -280,7 +280,6 @@ session_send(struct session *s, struct request *req)
 	if (request_kind(req) == REQUEST_SESSION_INFO) {
 		request_answer(req, jsonrpc_result(NULL,
 		    session_describe(s, 1)));
-		session_changed_cb(s);
 		return;
 	}
 	id = mcpclient_next_id(s->client);
