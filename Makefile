@@ -34,14 +34,15 @@ CORE_SRC   = daemon/config.c daemon/config_server.c daemon/walk.c \
 	     daemon/mcp.c daemon/clock.c daemon/child.c daemon/stream.c \
 	     daemon/front.c daemon/request.c daemon/process.c \
 	     daemon/mcpclient.c daemon/session.c daemon/broker.c \
-	     daemon/dispatch.c daemon/service.c
+	     daemon/dispatch.c daemon/service.c daemon/workdir.c
 DAEMON_SRC = daemon/main.c $(CORE_SRC) daemon/conn.c daemon/listener.c
 CTL_SRC	   = daemon/ctl.c
 DEMO_SRC   = daemon/demo_server.c
 
 UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire walk request mcpclient \
-	     session broker child
-INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd
+	     session broker child workdir
+INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd \
+	     workdir
 INTEROP_TESTS = npm_servers
 
 obj	 = $(patsubst %.c,$(B)/obj/%.o,$(1))
@@ -79,7 +80,7 @@ $(B)/tests/fake-mcp: $(call obj,tests/fixtures/fake_mcp.c) $(PROTO_OBJ)
 UNIT_DEPS_frame	  =
 UNIT_DEPS_jsonrpc =
 UNIT_DEPS_config  = daemon/config.c daemon/config_server.c daemon/walk.c \
-		    daemon/log.c
+		    daemon/log.c daemon/workdir.c
 UNIT_DEPS_table	  = daemon/table.c
 UNIT_DEPS_route	  = daemon/route.c
 UNIT_DEPS_mcp	  = daemon/mcp.c daemon/log.c
@@ -93,7 +94,8 @@ UNIT_DEPS_mcpclient = daemon/mcpclient.c daemon/mcp.c daemon/log.c
 UNIT_DEPS_session = daemon/session.c daemon/request.c daemon/front.c \
 		    daemon/mcpclient.c daemon/mcp.c daemon/clock.c \
 		    daemon/child.c daemon/log.c tests/unit/fake_process.c \
-		    tests/unit/fake_front.c
+		    tests/unit/fake_front.c daemon/workdir.c
+UNIT_DEPS_workdir = $(UNIT_DEPS_config)
 UNIT_DEPS_broker  = $(UNIT_DEPS_session) $(UNIT_DEPS_config) \
 		    daemon/broker.c daemon/dispatch.c daemon/table.c \
 		    daemon/route.c daemon/service.c

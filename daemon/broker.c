@@ -349,6 +349,7 @@ broker_session_for(struct broker *b, struct front *f, const cJSON *id,
 	sp.uid = f->uid;
 	sp.thread = thread;
 	sp.id = sid;
+	sp.state_dir = b->conf->state_dir;
 	sp.generation = table_recall(b->table, f->uid, sc->name, thread) + 1;
 	if ((s = session_start(&sp, &broker_session_cbs, b, &cause)) ==
 	    NULL) {
@@ -761,6 +762,13 @@ broker_reload(struct broker *b, cJSON **result, cJSON **errors)
 	}
 	if (b->level_override != -1)
 		conf->log_level = (enum log_level)b->level_override;
+	/* Leftovers are looked for in the state_dir of the start. */
+	if (strcmp(conf->state_dir, b->conf->state_dir) != 0) {
+		log_warnx("reload: a state_dir change takes effect at the "
+		    "next start");
+		free(conf->state_dir);
+		conf->state_dir = xstrdup(b->conf->state_dir);
+	}
 
 	broker_diff(b->conf, conf, &added, &removed, &changed);
 	for (e = table_first(b->table); e != NULL; e = next) {

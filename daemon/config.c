@@ -313,6 +313,16 @@ config_parse_broker(struct walk *walk, struct config *conf,
 			}
 		} else if (strcmp(item->string, "socket_mode") == 0)
 			config_parse_socket_mode(walk, conf, item, path);
+		else if (strcmp(item->string, "state_dir") == 0) {
+			s = walk_get_string(walk, item, path);
+			if (s != NULL && s[0] != '/')
+				walk_error(walk, path, "expected an absolute "
+				    "path");
+			else if (s != NULL) {
+				free(conf->state_dir);
+				conf->state_dir = xstrdup(s);
+			}
+		}
 		else if (strcmp(item->string, "max_message_bytes") == 0) {
 			if (walk_get_int(walk, item, path, 1024,
 			    1073741824, &v) == 0)
@@ -395,6 +405,7 @@ config_default(void)
 	conf->shutdown_grace_ms = 2000;
 	conf->max_message_bytes = 16777216;
 	conf->log_level = LOG_LEVEL_INFO;
+	conf->state_dir = xstrdup(CONFIG_DEFAULT_STATE_DIR);
 	conf->servers = NULL;
 	conf->nservers = 0;
 	return (conf);
@@ -530,6 +541,7 @@ config_free(struct config *conf)
 		config_server_clear(&conf->servers[i]);
 	free(conf->servers);
 	free(conf->socket);
+	free(conf->state_dir);
 	free(conf->allow_uids);
 	free(conf->allow_groups);
 	free(conf);

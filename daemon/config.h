@@ -18,6 +18,9 @@
 
 #define CONFIG_DEFAULT_PATH	"/etc/mcp-broker/mcp-broker.json"
 
+/* broker.state_dir by default: the unit's StateDirectory. */
+#define CONFIG_DEFAULT_STATE_DIR	"/var/lib/mcp-broker"
+
 /* The most entries allow_uids, and allow_groups, may each hold. */
 #define CONFIG_ACL_MAX		1024
 
@@ -33,6 +36,7 @@ struct config {
 	int			 shutdown_grace_ms;
 	size_t			 max_message_bytes;
 	enum log_level		 log_level;
+	char			*state_dir;	/* absolute; sessions/ inside */
 
 	/*
 	 * Access control, names resolved to ids at load. With neither allow

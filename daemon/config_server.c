@@ -15,6 +15,7 @@
 #include "config_server.h"
 #include "log.h"
 #include "walk.h"
+#include "workdir.h"
 #include "xmalloc.h"
 
 /* Server names appear in logs and status tables, so they are kept short. */
@@ -60,6 +61,10 @@ static const char *const config_server_ignored[] = {
 static int	 config_server_in_list(const char *, const char *const *);
 static int	 config_server_name_valid(const char *);
 static int	 config_server_remote(const cJSON *);
+static int	 config_server_uses_session(const cJSON *);
+static char	*config_server_expand(struct walk *, struct server_conf *,
+		    const char *, const char *);
+static char	*config_server_escape(const char *);
 static void	 config_server_parse_args(struct walk *, struct server_conf *,
 		    const cJSON *, const char *);
 static void	 config_server_parse_env(struct walk *, struct server_conf *,
@@ -118,6 +123,64 @@ config_server_remote(const cJSON *entry)
 }
 
 /*
+ * Whether an entry's args or env values refer to a session value, so
+ * that they are kept as templates and expanded for each session.
+ */
+static int
+config_server_uses_session(const cJSON *entry)
+{
+	const cJSON	*list, *item;
+	size_t		 i;
+	const char	*keys[] = { "args", "env" };
+
+	for (i = 0; i < WALK_NITEMS(keys); i++) {
+		list = cJSON_GetObjectItemCaseSensitive(entry, keys[i]);
+		if (!cJSON_IsArray(list) && !cJSON_IsObject(list))
+			continue;
+		cJSON_ArrayForEach(item, list) {
+			if (cJSON_IsString(item) &&
+			    workdir_refers(item->valuestring, NULL))
+				return (1);
+		}
+	}
+	return (0);
+}
+
+/*
+ * An arg or env value expanded from the daemon's environment; session
+ * values are kept as templates if the entry uses any. ${session_dir}
+ * needs "session_dir": true. NULL after an error at path.
+ */
+static char *
+config_server_expand(struct walk *walk, struct server_conf *sc,
+    const char *s, const char *path)
+{
+	if (!sc->session_dir && workdir_refers(s, "session_dir")) {
+		walk_error(walk, path, "${session_dir} needs \"session_dir\": "
+		    "true in this server");
+		return (NULL);
+	}
+	return (walk_expand_keep(walk, s, path,
+	    sc->templates ? workdir_names : NULL));
+}
+
+/* s as a template that expands to itself: each "$" written "$$". */
+static char *
+config_server_escape(const char *s)
+{
+	char	*out, *o;
+
+	o = out = xmalloc(2 * strlen(s) + 1);
+	for (; *s != '\0'; s++) {
+		if (*s == '$')
+			*o++ = '$';
+		*o++ = *s;
+	}
+	*o = '\0';
+	return (out);
+}
+
+/*
  * Validate and expand "args" and build argv: the command, then the args.
  * Without a valid command (sc->command NULL) the args are only validated.
  */
@@ -147,7 +210,7 @@ config_server_parse_args(struct walk *walk, struct server_conf *sc,
 			if (!cJSON_IsString(item)) {
 				walk_error(walk, sub, "expected a string");
 				bad = 1;
-			} else if ((argv[i] = walk_expand(walk,
+			} else if ((argv[i] = config_server_expand(walk, sc,
 			    item->valuestring, sub)) == NULL)
 				bad = 1;
 			free(sub);
@@ -159,7 +222,10 @@ config_server_parse_args(struct walk *walk, struct server_conf *sc,
 		free(argv);
 		return;
 	}
-	argv[0] = xstrdup(sc->command);
+	if (sc->templates)
+		argv[0] = config_server_escape(sc->command);
+	else
+		argv[0] = xstrdup(sc->command);
 	sc->argv = argv;
 	sc->argc = n + 1;
 }
@@ -192,8 +258,8 @@ config_server_parse_env(struct walk *walk, struct server_conf *sc,
 			    "starting with a digit)");
 		} else if (!cJSON_IsString(item))
 			walk_error(walk, sub, "expected a string");
-		else if ((value = walk_expand(walk, item->valuestring,
-		    sub)) != NULL) {
+		else if ((value = config_server_expand(walk, sc,
+		    item->valuestring, sub)) != NULL) {
 			xasprintf(&sc->env[sc->envc++], "%s=%s",
 			    item->string, value);
 			sc->env[sc->envc] = NULL;
@@ -400,6 +466,10 @@ config_server_parse(struct walk *walk, struct server_conf *sc,
 		return;
 	}
 	walk_check_duplicates(walk, entry, path);
+	/* Read first: args and env are checked against them. */
+	item = cJSON_GetObjectItemCaseSensitive(entry, "session_dir");
+	sc->session_dir = cJSON_IsTrue(item);
+	sc->templates = config_server_uses_session(entry);
 
 	for (item = entry->child; item != NULL; item = item->next) {
 		sub = walk_path_key(path, item->string);
@@ -420,6 +490,10 @@ config_server_parse(struct walk *walk, struct server_conf *sc,
 			if (sc->cwd == NULL)
 				sc->cwd = walk_expand_nonempty(walk, item,
 				    sub);
+		} else if (strcmp(item->string, "session_dir") == 0) {
+			if (!cJSON_IsBool(item))
+				walk_error(walk, sub, "expected true or "
+				    "false");
 		} else if (strcmp(item->string, "disabled") == 0) {
 			if (!cJSON_IsBool(item))
 				walk_error(walk, sub, "expected true or "
@@ -574,7 +648,8 @@ config_server_string_equal(const char *a, const char *b)
 
 /*
  * Whether two entries start the same process and greet it the same way:
- * command, argv, env and cwd (as expanded at load), then protocol, roots
+ * command, argv, env and cwd (as expanded at load), session_dir, then
+ * protocol, roots
  * and client_capabilities (what the broker declares in the handshake)
  * equal.
  * A reload restarts a server's sessions only if this is 0; limits,
@@ -602,6 +677,8 @@ config_server_equal(const struct server_conf *a, const struct server_conf *b)
 			return (0);
 	}
 	if (!config_server_string_equal(a->cwd, b->cwd))
+		return (0);
+	if (a->session_dir != b->session_dir || a->templates != b->templates)
 		return (0);
 
 	if (a->protocol != b->protocol)

@@ -30,7 +30,9 @@ struct server_root {
 /*
  * command, argv, env values and cwd are stored with ${NAME} already
  * replaced by the daemon's environment at load, so they may hold secrets:
- * never log them.
+ * never log them. If any arg or env value refers to a session value
+ * (${session_dir}, ${thread}, ${server}, ${session_id}), templates is set
+ * and every string of argv and env is a template for workdir_expand().
  */
 struct server_conf {
 	char	 *name;
@@ -40,6 +42,8 @@ struct server_conf {
 	char	**env;		/* "NAME=value", NULL-terminated */
 	size_t	  envc;
 	char	 *cwd;		/* NULL: the daemon's */
+	int	  session_dir;	/* a private directory per session */
+	int	  templates;	/* argv and env hold session templates */
 	int	  max_sessions;	/* 0: only the global cap */
 	int	  idle_timeout_s;	/* CONFIG_UNSET or seconds */
 	int	  request_timeout_s;	/* CONFIG_UNSET or seconds */

@@ -28,6 +28,7 @@
 #include "service.h"
 #include "stream.h"
 #include "version.h"
+#include "workdir.h"
 #include "xmalloc.h"
 
 /* How often shutdown looks whether every child is gone. */
@@ -95,6 +96,38 @@ main_load(const char *path)
 	if (conf == NULL)
 		fatalx("%s: configuration invalid", path);
 	return (conf);
+}
+
+/*
+ * Remove the session directories under state_dir: at start what a
+ * predecessor killed with SIGKILL left, at exit what a session still
+ * running at the deadline holds. At start, make the base if a server
+ * will need it, so that a state_dir that cannot be made is said now.
+ */
+static void
+main_clean_sessions(const struct config *conf, const char *state_dir,
+    const char *what)
+{
+	char	*cause;
+	size_t	 i, n;
+
+	if (workdir_clean(state_dir, &n, &cause) != 0) {
+		log_warnx("%s", cause);
+		free(cause);
+	}
+	if (n != 0)
+		log_info("removed %zu session directories %s in %s/%s", n,
+		    what, state_dir, WORKDIR_SESSIONS);
+	for (i = 0; conf != NULL && i < conf->nservers; i++) {
+		if (!conf->servers[i].session_dir)
+			continue;
+		if (workdir_prepare(state_dir, &cause) != 0) {
+			log_warnx("broker.state_dir: %s; sessions of servers "
+			    "with session_dir cannot start", cause);
+			free(cause);
+		}
+		break;
+	}
 }
 
 /* Children exited: reap them all. */
@@ -211,7 +244,7 @@ main(int argc, char **argv)
 	const char		*config_path = CONFIG_DEFAULT_PATH;
 	const char		*socket_path = NULL, *level_name = NULL;
 	enum log_level		 level;
-	char			*cause;
+	char			*cause, *state_dir;
 	int			 ch, check_only = 0;
 
 	while ((ch = getopt_long(argc, argv, "c:s:nl:Vh", longopts,
@@ -295,6 +328,9 @@ main(int argc, char **argv)
 	    conf->socket_group_set ? conf->socket_group : (gid_t)-1,
 	    &cause)) == NULL)
 		fatalx("%s", cause);
+	/* Only once the socket is ours: a second daemon fails before this. */
+	state_dir = xstrdup(conf->state_dir);
+	main_clean_sessions(conf, state_dir, "left by a previous instance");
 	ms.service = service_new(base, main_status_cb, &ms);
 	broker_set_service(ms.b, ms.service);
 
@@ -320,6 +356,8 @@ main(int argc, char **argv)
 	event_base_loop(base, EVLOOP_NONBLOCK);
 	stream_queue_free(ms.queue);
 	child_list_free(ms.children);
+	main_clean_sessions(NULL, state_dir, "of sessions still running");
+	free(state_dir);
 	if (ms.exit_timer != NULL)
 		event_free(ms.exit_timer);
 	event_free(ev_chld);

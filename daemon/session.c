@@ -28,6 +28,7 @@
 #include "scan.h"
 #include "session.h"
 #include "wire.h"
+#include "workdir.h"
 #include "xmalloc.h"
 
 struct session {
@@ -38,6 +39,7 @@ struct session {
 	char			*server;
 	char			*thread;
 	char			*id;
+	char			*dir;		/* session_dir, or NULL */
 	uid_t			 uid;
 	unsigned		 generation;
 	struct log_ctx		 ctx;
@@ -91,6 +93,9 @@ static void	session_log(struct session *, enum log_level, const char *,
 		    ...) __attribute__((format(printf, 3, 4)));
 static char	*session_rfc3339(time_t);
 static cJSON	*session_meta(struct session *);
+static int	session_spawn(struct session *, const struct session_params *,
+		    char **);
+static void	session_remove_dir(struct session *);
 
 static const struct process_cbs session_process_cbs = {
 	.line = session_line_cb,
@@ -125,7 +130,6 @@ session_start(const struct session_params *sp, const struct session_cbs *cbs,
 {
 	const struct server_conf	*sc = sp->server;
 	struct session			*s;
-	struct child_spec		 spec;
 	cJSON				*meta;
 
 	s = xcalloc(1, sizeof *s);
@@ -141,11 +145,8 @@ session_start(const struct session_params *sp, const struct session_cbs *cbs,
 	s->ctx.thread = s->thread;
 	s->ctx.session = s->id;
 
-	spec.argv = sc->argv;
-	spec.env = sc->env;
-	spec.cwd = sc->cwd;
-	if ((s->process = process_spawn(sp->env, &spec, &s->ctx,
-	    &session_process_cbs, s, cause)) == NULL) {
+	if (session_spawn(s, sp, cause) != 0) {
+		session_remove_dir(s);
 		free(s->server);
 		free(s->thread);
 		free(s->id);
@@ -173,10 +174,60 @@ session_start(const struct session_params *sp, const struct session_cbs *cbs,
 	return (s);
 }
 
-/* Free a session that is over (or never ran a request). */
+/*
+ * Make the session's directory if its server wants one, expand its args
+ * and env for this session, and spawn the child: in the session
+ * directory unless the server sets its own cwd.
+ */
+static int
+session_spawn(struct session *s, const struct session_params *sp,
+    char **cause)
+{
+	const struct server_conf	*sc = sp->server;
+	struct child_spec		 spec;
+	struct workdir_values		 v;
+	char				**argv = NULL, **env;
+
+	if (sc->session_dir && workdir_create(sp->state_dir, s->id, &s->dir,
+	    cause) != 0)
+		return (-1);
+	v.session_dir = s->dir;
+	v.thread = s->thread;
+	v.server = s->server;
+	v.session_id = s->id;
+	spec.argv = sc->argv;
+	if (sc->templates)
+		spec.argv = argv = workdir_expand_list(sc->argv, &v);
+	spec.env = env = workdir_env(sc->env, sc->templates, &v);
+	spec.cwd = sc->cwd != NULL ? sc->cwd : s->dir;
+	s->process = process_spawn(sp->env, &spec, &s->ctx,
+	    &session_process_cbs, s, cause);
+	workdir_free_list(argv);
+	workdir_free_list(env);
+	return (s->process != NULL ? 0 : -1);
+}
+
+/* Remove the session's directory, if it has one; a failure is logged. */
+static void
+session_remove_dir(struct session *s)
+{
+	char	*dir = s->dir, *why;
+
+	if (dir == NULL)
+		return;
+	s->dir = NULL;
+	if (workdir_remove(dir, &why) != 0) {
+		log_warnx("session %s: %s", s->id, why);
+		free(why);
+	}
+	free(dir);
+}
+
+/* Free a session that is over (or never ran a request), and its directory. */
 void
 session_free(struct session *s)
 {
+	session_remove_dir(s);
 	process_free(s->process);
 	request_set_free(s->requests);
 	mcpclient_free(s->client);

@@ -55,6 +55,7 @@ struct session_params {
 	uid_t				 uid;
 	const char			*thread;
 	const char			*id;	/* unique for the daemon's life */
+	const char			*state_dir;	/* session_dir's base */
 	unsigned			 generation;
 };
 

@@ -334,9 +334,22 @@ walk_buf_add(char **buf, size_t *len, size_t *size, const char *s,
 char *
 walk_expand(struct walk *walk, const char *s, const char *path)
 {
-	const char	*p, *end, *value;
+	return (walk_expand_keep(walk, s, path, NULL));
+}
+
+/*
+ * Like walk_expand, but the names in keep (NULL-terminated) are left for
+ * a later expansion: each stays "${name}" and every literal "$" in the
+ * result, values included, is written "$$". keep NULL is walk_expand.
+ */
+char *
+walk_expand_keep(struct walk *walk, const char *s, const char *path,
+    const char *const *keep)
+{
+	const char	*p, *end, *value, *const *k;
+	const char	*dollar = keep != NULL ? "$$" : "$";
 	char		*out, *name, *quoted;
-	size_t		 len = 0, size, n;
+	size_t		 len = 0, size, n, i;
 	int		 bad = 0;
 
 	size = strlen(s) + 1;
@@ -350,12 +363,14 @@ walk_expand(struct walk *walk, const char *s, const char *path)
 			continue;
 		}
 		if (p[1] == '$') {
-			walk_buf_add(&out, &len, &size, "$", 1);
+			walk_buf_add(&out, &len, &size, dollar,
+			    strlen(dollar));
 			p += 2;
 			continue;
 		}
 		if (p[1] != '{') {
-			walk_buf_add(&out, &len, &size, "$", 1);
+			walk_buf_add(&out, &len, &size, dollar,
+			    strlen(dollar));
 			p++;
 			continue;
 		}
@@ -366,6 +381,17 @@ walk_expand(struct walk *walk, const char *s, const char *path)
 			break;
 		}
 		name = xstrndup(p + 2, (size_t)(end - p - 2));
+		for (k = keep; k != NULL && *k != NULL; k++) {
+			if (strcmp(name, *k) == 0)
+				break;
+		}
+		if (k != NULL && *k != NULL) {
+			walk_buf_add(&out, &len, &size, p,
+			    (size_t)(end + 1 - p));
+			free(name);
+			p = end + 1;
+			continue;
+		}
 		quoted = walk_path_key(NULL, name);
 		if (!walk_env_name_valid(name)) {
 			walk_error(walk, path, "${%s}: not a valid variable "
@@ -377,8 +403,17 @@ walk_expand(struct walk *walk, const char *s, const char *path)
 			walk_error(walk, path, "${%s} is not set in the "
 			    "daemon's environment", quoted);
 			bad = 1;
-		} else
+		} else if (keep == NULL)
 			walk_buf_add(&out, &len, &size, value, strlen(value));
+		else {
+			for (i = 0; value[i] != '\0'; i++) {
+				if (value[i] == '$')
+					walk_buf_add(&out, &len, &size, "$$", 2);
+				else
+					walk_buf_add(&out, &len, &size,
+					    value + i, 1);
+			}
+		}
 		free(quoted);
 		free(name);
 		p = end + 1;

@@ -48,6 +48,8 @@ int		 walk_get_int(struct walk *, const cJSON *, const char *,
 		     long long, long long, long long *);
 const char	*walk_get_string(struct walk *, const cJSON *, const char *);
 char		*walk_expand(struct walk *, const char *, const char *);
+char		*walk_expand_keep(struct walk *, const char *, const char *,
+		     const char *const *);
 char		*walk_expand_nonempty(struct walk *, const cJSON *,
 		     const char *);
 
