@@ -2209,6 +2209,7 @@ START_TEST(test_installed_config_parses_with_defaults_spelled_out)
 	ck_assert_int_eq(conf->shutdown_grace_ms, def->shutdown_grace_ms);
 	ck_assert_uint_eq(conf->max_message_bytes, def->max_message_bytes);
 	ck_assert_int_eq(conf->log_level, def->log_level);
+	ck_assert_str_eq(conf->state_dir, def->state_dir);
 	config_free(def);
 
 	sc = config_find_server(conf, "demo");
@@ -2221,9 +2222,11 @@ START_TEST(test_installed_config_parses_with_defaults_spelled_out)
 	sc = config_find_server(conf, "playwright");
 	ck_assert_ptr_nonnull(sc);
 	ck_assert_str_eq(sc->command, "npx");
-	ck_assert_uint_eq(sc->argc, 9);
+	ck_assert_uint_eq(sc->argc, 11);
 	ck_assert_str_eq(sc->argv[1], "@playwright/mcp@latest");
 	ck_assert_str_eq(sc->argv[8], "--isolated");
+	ck_assert_str_eq(sc->argv[10], "${session_dir}/output");
+	ck_assert_int_eq(sc->session_dir, 1);
 	ck_assert_int_eq(sc->disabled, 1);
 	ck_assert_int_eq(sc->max_sessions, 32);
 	config_free(conf);
