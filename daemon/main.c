@@ -349,6 +349,10 @@ main(int argc, char **argv)
 			break;
 	}
 
+	/* A signal from now on must not reach the broker being freed. */
+	evsignal_del(ev_term);
+	evsignal_del(ev_int);
+	evsignal_del(ev_hup);
 	service_free(ms.service);
 	listener_free(ms.listener);
 	broker_free(ms.b);
