@@ -106,3 +106,43 @@ escape_dup(const char *s, size_t len, int flags)
 	escape_text(buf, size, s, len, flags);
 	return (buf);
 }
+
+/*
+ * JSON text (as cJSON prints it: C0 controls already escaped) made safe
+ * for a terminal; the caller frees it. Outside strings JSON is ASCII, so
+ * every byte changed is inside a string and the result means the same,
+ * except that bytes that are not UTF-8 become U+FFFD.
+ */
+char *
+escape_json(const char *text)
+{
+	const unsigned char	*p = (const unsigned char *)text;
+	size_t			 len = strlen(text), in = 0, out = 0, n;
+	char			*buf;
+
+	/* Each byte gives at most the six of "\u00XX". */
+	buf = xmalloc(len * 6 + 1);
+	while (in < len) {
+		if (p[in] < 0x80 && p[in] != 0x7f) {
+			buf[out++] = (char)p[in++];
+			continue;
+		}
+		if (p[in] == 0x7f) {
+			out += (size_t)sprintf(buf + out, "\\u007f");
+			in++;
+		} else if ((n = escape_sequence(p + in, len - in)) == 0) {
+			out += (size_t)sprintf(buf + out, "\\ufffd");
+			in++;
+		} else if (n == 2 && p[in] == 0xc2 && p[in + 1] <= 0x9f) {
+			out += (size_t)sprintf(buf + out, "\\u00%02x",
+			    p[in + 1]);
+			in += 2;
+		} else {
+			memcpy(buf + out, p + in, n);
+			out += n;
+			in += n;
+		}
+	}
+	buf[out] = '\0';
+	return (buf);
+}

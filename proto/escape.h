@@ -4,6 +4,10 @@
  * and bytes that are not valid UTF-8 become "\xNN", one per byte; valid
  * UTF-8 otherwise passes unchanged. With ESCAPE_BACKSLASH a backslash
  * becomes "\\", so that the escaped text reads back unambiguously.
+ *
+ * escape_json() makes printed JSON text safe the same way while keeping
+ * it the same JSON: DEL and C1 controls in strings become \u escapes, and
+ * bytes that are not UTF-8 (which JSON cannot hold) U+FFFD.
  */
 #ifndef PROTO_ESCAPE_H
 #define PROTO_ESCAPE_H
@@ -19,5 +23,6 @@
 
 size_t	 escape_text(char *, size_t, const char *, size_t, int);
 char	*escape_dup(const char *, size_t, int);
+char	*escape_json(const char *);
 
 #endif

@@ -161,6 +161,18 @@ START_TEST(test_output_is_cut_between_escapes_never_inside)
 }
 END_TEST
 
+START_TEST(test_json_keeps_its_meaning_without_raw_controls)
+{
+	char	*s;
+
+	/* cJSON prints C0 controls as \u escapes; DEL, C1 stay raw. */
+	s = escape_json("{\"a\":\"x\x7fy\xc2\x9bz\xc3\xa9\xff\\u001b\"}");
+	ck_assert_str_eq(s, "{\"a\":\"x\\u007fy\\u009bz\xc3\xa9\\ufffd"
+	    "\\u001b\"}");
+	free(s);
+}
+END_TEST
+
 /* A child's line that tries to end the log line and forge another. */
 static void
 log_forged(void)
@@ -223,6 +235,7 @@ log_suite(void)
 	tcase_add_test(tc, test_c1_controls_are_escaped);
 	tcase_add_test(tc, test_newlines_can_be_kept_for_free_text);
 	tcase_add_test(tc, test_output_is_cut_between_escapes_never_inside);
+	tcase_add_test(tc, test_json_keeps_its_meaning_without_raw_controls);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("lines");
