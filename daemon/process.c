@@ -280,9 +280,9 @@ process_stderr_cb(struct stream *st, const char *data, size_t len, void *arg)
 	(void)st;
 	process_add_tail(p, data, len);
 	if (process_stderr_allow(p, len))
-		process_log(p, LOG_LEVEL_INFO, "session %s: %s[%ld] stderr: %.*s",
-		    p->ctx->session, p->ctx->server, (long)p->pid, (int)len,
-		    data);
+		process_log(p, LOG_LEVEL_INFO, "session %s: %s[%ld] stderr: "
+		    "%.*s", p->ctx->session, p->ctx->server, (long)p->pid,
+		    (int)len, data);
 }
 
 /* Append one stderr line to the tail ring. */
@@ -337,10 +337,11 @@ static void
 process_stderr_report(struct process *p)
 {
 	if (p->err_dropped != 0)
-		process_log(p, LOG_LEVEL_WARNING, "session %s: %zu stderr lines "
-		    "(%zu bytes) not logged in the last %d s (rate limit: "
-		    "PROCESS_STDERR_LOG_LINES %d lines, PROCESS_STDERR_LOG_BYTES "
-		    "%d bytes per %d s)", p->ctx->session, p->err_dropped,
+		process_log(p, LOG_LEVEL_WARNING, "session %s: %zu stderr "
+		    "lines (%zu bytes) not logged in the last %d s (rate "
+		    "limit: PROCESS_STDERR_LOG_LINES %d lines, "
+		    "PROCESS_STDERR_LOG_BYTES %d bytes per %d s)",
+		    p->ctx->session, p->err_dropped,
 		    p->err_dropped_bytes, PROCESS_STDERR_LOG_WINDOW_S,
 		    PROCESS_STDERR_LOG_LINES, PROCESS_STDERR_LOG_BYTES,
 		    PROCESS_STDERR_LOG_WINDOW_S);
