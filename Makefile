@@ -28,7 +28,7 @@ LIBS	 = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECKLIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 PROTO_SRC  = proto/frame.c proto/jsonrpc.c proto/xmalloc.c proto/client.c \
-	     proto/scan.c proto/wire.c
+	     proto/scan.c proto/wire.c proto/escape.c
 CORE_SRC   = daemon/config.c daemon/config_server.c daemon/walk.c \
 	     daemon/log.c daemon/table.c daemon/route.c \
 	     daemon/mcp.c daemon/clock.c daemon/child.c daemon/stream.c \
@@ -40,9 +40,9 @@ CTL_SRC	   = daemon/ctl.c
 DEMO_SRC   = daemon/demo_server.c
 
 UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire walk request mcpclient \
-	     session broker child workdir
+	     log session broker child workdir
 INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd \
-	     workdir
+		    workdir names
 INTEROP_TESTS = npm_servers
 
 obj	 = $(patsubst %.c,$(B)/obj/%.o,$(1))
@@ -81,6 +81,7 @@ UNIT_DEPS_frame	  =
 UNIT_DEPS_jsonrpc =
 UNIT_DEPS_config  = daemon/config.c daemon/config_server.c daemon/walk.c \
 		    daemon/log.c daemon/workdir.c
+UNIT_DEPS_log	  = daemon/log.c
 UNIT_DEPS_table	  = daemon/table.c
 UNIT_DEPS_route	  = daemon/route.c
 UNIT_DEPS_mcp	  = daemon/mcp.c daemon/log.c
@@ -216,8 +217,8 @@ FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Iproto -Idaemon \
 FUZZ_SRC_client = tests/fuzz/fuzz_client.c proto/frame.c proto/jsonrpc.c \
 		  proto/xmalloc.c proto/scan.c proto/wire.c daemon/route.c
 FUZZ_SRC_child	= tests/fuzz/fuzz_child.c proto/frame.c proto/jsonrpc.c \
-		  proto/xmalloc.c proto/scan.c proto/wire.c daemon/mcp.c \
-		  daemon/log.c
+		  proto/xmalloc.c proto/scan.c proto/wire.c proto/escape.c \
+		  daemon/mcp.c daemon/log.c
 
 build/fuzz/fuzz_%: $$(FUZZ_SRC_$$*)
 	@mkdir -p build/fuzz

@@ -2,6 +2,13 @@
  * mcp-brokerctl: status, calls and closing for people, over the broker's
  * socket. Exit status: 0 success, 1 an error answer, 2 usage or
  * connection errors.
+ *
+ * What the daemon sends (names, stderr tails, tool text, error messages)
+ * reaches the terminal escaped: control characters and bytes that are not
+ * UTF-8 as \xNN in text, so no ESC sequence runs and no row is forged
+ * (in rows a backslash is "\\"; a call's text keeps its newlines, tabs
+ * and backslashes); JSON is printed as JSON with the same controls as \u
+ * escapes.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -10,6 +17,7 @@
 #include <time.h>
 
 #include "client.h"
+#include "escape.h"
 #include "jsonrpc.h"
 #include "version.h"
 #include "xmalloc.h"
@@ -19,6 +27,8 @@
 #define CTL_EXIT_USAGE		2
 /* How long the ctl waits for an answer (a first call may start a server). */
 #define CTL_TIMEOUT_MS		(10 * 60 * 1000)
+/* How names and messages in rows are escaped (text keeps its lines). */
+#define CTL_ESCAPE_ROW		ESCAPE_BACKSLASH
 /* The thread `tools` uses when none is given. */
 #define CTL_DEFAULT_THREAD	"mcp-brokerctl"
 
@@ -50,6 +60,9 @@ static const struct ctl_command ctl_commands[] = {
 static void	ctl_usage(void) __attribute__((noreturn));
 static int	ctl_request(struct client *, const char *, cJSON *, cJSON **);
 static void	ctl_print_json(const cJSON *);
+static void	ctl_fprint_json(FILE *, const cJSON *);
+static char	*ctl_text(const cJSON *, int);
+static char	*ctl_field(const cJSON *, const char *);
 static int	ctl_json_flag(int *, char ***);
 static void	ctl_duration(char *, size_t, double);
 
@@ -89,14 +102,12 @@ ctl_request(struct client *c, const char *method, cJSON *params,
 		code = cJSON_GetObjectItemCaseSensitive(error, "code");
 		message = cJSON_GetObjectItemCaseSensitive(error, "message");
 		data = cJSON_GetObjectItemCaseSensitive(error, "data");
+		text = ctl_text(message, CTL_ESCAPE_ROW);
 		fprintf(stderr, "mcp-brokerctl: error %d: %s\n",
-		    cJSON_IsNumber(code) ? code->valueint : 0,
-		    cJSON_IsString(message) ? message->valuestring : "?");
-		if (data != NULL) {
-			text = cJSON_Print(data);
-			fprintf(stderr, "%s\n", text);
-			free(text);
-		}
+		    cJSON_IsNumber(code) ? code->valueint : 0, text);
+		free(text);
+		if (data != NULL)
+			ctl_fprint_json(stderr, data);
 		cJSON_Delete(answer);
 		return (CTL_EXIT_ANSWER);
 	}
@@ -109,11 +120,33 @@ ctl_request(struct client *c, const char *method, cJSON *params,
 static void
 ctl_print_json(const cJSON *item)
 {
-	char	*text;
+	ctl_fprint_json(stdout, item);
+}
+
+/* Print a tree as indented JSON, safe for a terminal (escape_json). */
+static void
+ctl_fprint_json(FILE *f, const cJSON *item)
+{
+	char	*text, *safe;
 
 	text = cJSON_Print(item);
-	printf("%s\n", text);
+	safe = escape_json(text);
+	fprintf(f, "%s\n", safe);
+	free(safe);
 	free(text);
+}
+
+/*
+ * A string from the daemon, escaped for the terminal (flags as for
+ * escape_text); "?" if it is not a string. The caller frees it.
+ */
+static char *
+ctl_text(const cJSON *item, int flags)
+{
+	if (!cJSON_IsString(item))
+		return (xstrdup("?"));
+	return (escape_dup(item->valuestring, strlen(item->valuestring),
+	    flags));
 }
 
 /* Take a leading --json off the arguments. */
@@ -142,12 +175,20 @@ ctl_duration(char *buf, size_t len, double s)
 		snprintf(buf, len, "%.0fd", s / 86400);
 }
 
+/* The string member name of obj, escaped for a row (caller frees). */
+static char *
+ctl_field(const cJSON *obj, const char *name)
+{
+	return (ctl_text(cJSON_GetObjectItem(obj, name), CTL_ESCAPE_ROW));
+}
+
 /* status: the sessions as a table, or everything as JSON. */
 static int
 ctl_status(struct client *c, int argc, char **argv)
 {
 	cJSON		*r, *sessions, *s;
 	char		 age[16], idle[16], up[16];
+	char		*version, *server, *thread, *state;
 	int		 rc, json;
 
 	json = ctl_json_flag(&argc, &argv);
@@ -163,11 +204,12 @@ ctl_status(struct client *c, int argc, char **argv)
 	sessions = cJSON_GetObjectItem(r, "sessions");
 	ctl_duration(up, sizeof up, cJSON_GetObjectItem(r,
 	    "uptime_s")->valuedouble);
+	version = ctl_field(r, "version");
 	printf("mcp-brokerd %s, pid %d, up %s, %d of %d sessions\n",
-	    cJSON_GetObjectItem(r, "version")->valuestring,
-	    cJSON_GetObjectItem(r, "pid")->valueint, up,
+	    version, cJSON_GetObjectItem(r, "pid")->valueint, up,
 	    cJSON_GetArraySize(sessions),
 	    cJSON_GetObjectItem(r, "max_sessions")->valueint);
+	free(version);
 	if (cJSON_GetArraySize(sessions) == 0) {
 		cJSON_Delete(r);
 		return (CTL_EXIT_OK);
@@ -180,14 +222,18 @@ ctl_status(struct client *c, int argc, char **argv)
 		    cJSON_GetObjectItem(s, "age_s")->valuedouble);
 		ctl_duration(idle, sizeof idle,
 		    cJSON_GetObjectItem(s, "idle_s")->valuedouble);
+		/* One row per session, whatever its names hold. */
+		server = ctl_field(s, "server");
+		thread = ctl_field(s, "thread");
+		state = ctl_field(s, "state");
 		printf("%-16s %-24s %8d %-9s %4d %6s %6s %7.0f %9d\n",
-		    cJSON_GetObjectItem(s, "server")->valuestring,
-		    cJSON_GetObjectItem(s, "thread")->valuestring,
-		    cJSON_GetObjectItem(s, "pid")->valueint,
-		    cJSON_GetObjectItem(s, "state")->valuestring,
-		    cJSON_GetObjectItem(s, "generation")->valueint, age, idle,
-		    cJSON_GetObjectItem(s, "calls")->valuedouble,
+		    server, thread, cJSON_GetObjectItem(s, "pid")->valueint,
+		    state, cJSON_GetObjectItem(s, "generation")->valueint, age,
+		    idle, cJSON_GetObjectItem(s, "calls")->valuedouble,
 		    cJSON_GetObjectItem(s, "in_flight")->valueint);
+		free(server);
+		free(thread);
+		free(state);
 	}
 	cJSON_Delete(r);
 	return (CTL_EXIT_OK);
@@ -198,6 +244,7 @@ static int
 ctl_call(struct client *c, int argc, char **argv)
 {
 	cJSON	*params, *args = NULL, *r, *content, *item, *text, *is_error;
+	char	*safe;
 	int	 rc, json, printed = 0;
 
 	json = ctl_json_flag(&argc, &argv);
@@ -225,8 +272,11 @@ ctl_call(struct client *c, int argc, char **argv)
 		content = cJSON_GetObjectItemCaseSensitive(r, "content");
 		cJSON_ArrayForEach(item, content) {
 			text = cJSON_GetObjectItemCaseSensitive(item, "text");
+			/* Text keeps its lines; nothing else is raw. */
 			if (cJSON_IsString(text)) {
-				printf("%s\n", text->valuestring);
+				safe = ctl_text(text, ESCAPE_KEEP_NEWLINES);
+				printf("%s\n", safe);
+				free(safe);
 				printed = 1;
 			}
 		}
@@ -243,6 +293,7 @@ static int
 ctl_tools(struct client *c, int argc, char **argv)
 {
 	cJSON	*params, *r, *tool, *name, *desc;
+	char	*safe_name, *safe_desc;
 	int	 rc, json;
 
 	json = ctl_json_flag(&argc, &argv);
@@ -258,11 +309,15 @@ ctl_tools(struct client *c, int argc, char **argv)
 		ctl_print_json(r);
 	else {
 		cJSON_ArrayForEach(tool, cJSON_GetObjectItem(r, "tools")) {
+			/* One line per tool, whatever its texts hold. */
 			name = cJSON_GetObjectItem(tool, "name");
 			desc = cJSON_GetObjectItem(tool, "description");
-			printf("%-24s %s\n", cJSON_IsString(name) ?
-			    name->valuestring : "?", cJSON_IsString(desc) ?
-			    desc->valuestring : "");
+			safe_name = ctl_text(name, CTL_ESCAPE_ROW);
+			safe_desc = cJSON_IsString(desc) ? ctl_text(desc,
+			    CTL_ESCAPE_ROW) : xstrdup("");
+			printf("%-24s %s\n", safe_name, safe_desc);
+			free(safe_name);
+			free(safe_desc);
 		}
 	}
 	cJSON_Delete(r);

@@ -35,28 +35,33 @@ struct listener {
 	struct evconnlistener	*evl;
 	struct event		*resume;
 	char			*path;		/* NULL: systemd's socket */
+	dev_t			 dev;		/* the socket file we made */
+	ino_t			 ino;
 };
 
 static int	listener_prepare_path(const char *, char **);
+static void	listener_unlink(const char *, const struct stat *);
 static void	listener_accept_cb(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
 static void	listener_error_cb(struct evconnlistener *, void *);
 static void	listener_resume_cb(evutil_socket_t, short, void *);
-static struct listener *listener_watch(struct broker *, int, const char *);
+static struct listener *listener_watch(struct broker *, int, const char *,
+		    const struct stat *);
 static int	listener_peer_groups(int, gid_t **);
 static void	listener_refuse(int, int, const char *);
 
 /*
  * Make room for the socket at path: nothing there, or a stale socket
  * nobody listens on (removed). A live socket means another daemon runs;
- * anything that is not a socket is left alone.
+ * anything that is not a socket, or a socket whose state connect() cannot
+ * tell (full backlog, no permission), is left alone.
  */
 static int
 listener_prepare_path(const char *path, char **cause)
 {
 	struct sockaddr_un	sun;
-	struct stat		st;
-	int			fd, live;
+	struct stat		st, again;
+	int			fd, error = 0;
 
 	if (lstat(path, &st) == -1) {
 		if (errno == ENOENT)
@@ -72,14 +77,29 @@ listener_prepare_path(const char *path, char **cause)
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	strcpy(sun.sun_path, path);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1) {
 		xasprintf(cause, "socket: %s", strerror(errno));
 		return (-1);
 	}
-	live = connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1)
+		error = errno;
 	close(fd);
-	if (live) {
+	if (error == 0 || error == EAGAIN) {
 		xasprintf(cause, "another daemon is listening on %s", path);
+		return (-1);
+	}
+	/* Only ECONNREFUSED says nobody listens. */
+	if (error != ECONNREFUSED) {
+		xasprintf(cause, "cannot tell whether %s is in use (%s); "
+		    "refusing to replace it", path, strerror(error));
+		return (-1);
+	}
+	/* Still the socket that was probed, not one bound since. */
+	if (lstat(path, &again) == -1 || again.st_dev != st.st_dev ||
+	    again.st_ino != st.st_ino) {
+		xasprintf(cause, "%s changed while it was checked; refusing "
+		    "to replace it", path);
 		return (-1);
 	}
 	if (unlink(path) == -1 && errno != ENOENT) {
@@ -101,6 +121,7 @@ listener_new(struct broker *b, const char *path, mode_t mode, gid_t group,
     char **cause)
 {
 	struct sockaddr_un	 sun;
+	struct stat		 st;
 	mode_t			 old;
 	int			 fd;
 
@@ -110,7 +131,7 @@ listener_new(struct broker *b, const char *path, mode_t mode, gid_t group,
 		evutil_make_socket_nonblocking(fd);
 		evutil_make_socket_closeonexec(fd);
 		log_info("listening on the socket systemd passed");
-		return (listener_watch(b, fd, NULL));
+		return (listener_watch(b, fd, NULL, NULL));
 	}
 
 	memset(&sun, 0, sizeof sun);
@@ -138,27 +159,64 @@ listener_new(struct broker *b, const char *path, mode_t mode, gid_t group,
 		return (NULL);
 	}
 	umask(old);
+	/* What we bound, so that only this file is ever removed. */
+	if (lstat(path, &st) == -1) {
+		xasprintf(cause, "cannot set up %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		return (NULL);
+	}
 	if ((group != (gid_t)-1 && chown(path, (uid_t)-1, group) == -1) ||
 	    chmod(path, mode) == -1 || listen(fd, LISTENER_BACKLOG) == -1) {
 		xasprintf(cause, "cannot set up %s: %s", path,
 		    strerror(errno));
-		unlink(path);
+		listener_unlink(path, &st);
 		close(fd);
 		return (NULL);
 	}
 	log_info("listening on %s (mode %04o)", path, (unsigned)mode);
-	return (listener_watch(b, fd, path));
+	return (listener_watch(b, fd, path, &st));
 }
 
-/* Accept on a listening fd; path is the file to remove at the end. */
+/*
+ * Remove the socket file at path only if it is still the socket st
+ * describes: another daemon's socket, or any other file put there since,
+ * stays.
+ */
+static void
+listener_unlink(const char *path, const struct stat *st)
+{
+	struct stat	now;
+
+	if (lstat(path, &now) == -1)
+		return;
+	if (!S_ISSOCK(now.st_mode) || now.st_dev != st->st_dev ||
+	    now.st_ino != st->st_ino) {
+		log_info("not removing %s: it is no longer the socket this "
+		    "daemon created", path);
+		return;
+	}
+	if (unlink(path) == -1)
+		log_warn("cannot remove %s", path);
+}
+
+/*
+ * Accept on a listening fd; path is the file to remove at the end, st
+ * what it was when bound.
+ */
 static struct listener *
-listener_watch(struct broker *b, int fd, const char *path)
+listener_watch(struct broker *b, int fd, const char *path,
+    const struct stat *st)
 {
 	struct listener	*l;
 
 	l = xcalloc(1, sizeof *l);
 	l->b = b;
 	l->path = path != NULL ? xstrdup(path) : NULL;
+	if (st != NULL) {
+		l->dev = st->st_dev;
+		l->ino = st->st_ino;
+	}
 	l->evl = evconnlistener_new(broker_base(b), listener_accept_cb, l,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	if (l->evl == NULL)
@@ -172,13 +230,18 @@ listener_watch(struct broker *b, int fd, const char *path)
 void
 listener_free(struct listener *l)
 {
+	struct stat	st;
+
 	if (l == NULL)
 		return;
 	evconnlistener_free(l->evl);
 	event_free(l->resume);
 	/* systemd owns an activated socket; never unlink it. */
-	if (l->path != NULL)
-		unlink(l->path);
+	if (l->path != NULL) {
+		st.st_dev = l->dev;
+		st.st_ino = l->ino;
+		listener_unlink(l->path, &st);
+	}
 	free(l->path);
 	free(l);
 }

@@ -1,5 +1,5 @@
 /*
- * Timestamped log lines on stderr.
+ * Log lines, escaped whole, on stderr or to the journal.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -14,6 +14,7 @@
 
 #include <systemd/sd-journal.h>
 
+#include "escape.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -31,6 +32,7 @@ static void	log_vwrite(enum log_level, const char *, const char *,
 		    va_list) __attribute__((format(printf, 3, 0)));
 static void	log_journal_send(enum log_level, const struct log_ctx *,
 		    const char *, const char *);
+static void	log_journal_field(char **, const char *, const char *);
 static void	log_write_ctx(enum log_level, const struct log_ctx *,
 		    const char *, const char *, va_list)
 		    __attribute__((format(printf, 4, 0)));
@@ -85,20 +87,31 @@ log_vwrite(enum log_level level, const char *suffix, const char *fmt,
 	log_write_ctx(level, NULL, suffix, fmt, ap);
 }
 
-/* Write one line with its structured fields (ctx may be NULL). */
+/*
+ * Write one line with its structured fields (ctx may be NULL). The line
+ * is escaped whole, values and all, so nothing a client or a child sent
+ * can split it or forge another.
+ */
 static void
 log_write_ctx(enum log_level level, const struct log_ctx *ctx,
     const char *suffix, const char *fmt, va_list ap)
 {
 	struct timeval	tv;
 	struct tm	tm;
-	char		stamp[32], line[2048];
+	char		stamp[32], raw[LOG_LINE_MAX];
+	char		line[ESCAPE_MAX(LOG_LINE_MAX) + 1];
+	char		tail[ESCAPE_MAX(LOG_LINE_MAX) + 1];
 
 	if (level < log_min)
 		return;
-	vsnprintf(line, sizeof line, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
+	escape_text(line, sizeof line, raw, strlen(raw), ESCAPE_BACKSLASH);
+	if (suffix != NULL)
+		escape_text(tail, sizeof tail, suffix, strlen(suffix),
+		    ESCAPE_BACKSLASH);
 	if (log_journal) {
-		log_journal_send(level, ctx, line, suffix);
+		log_journal_send(level, ctx, line, suffix != NULL ? tail :
+		    NULL);
 		return;
 	}
 	gettimeofday(&tv, NULL);
@@ -106,15 +119,27 @@ log_write_ctx(enum log_level level, const struct log_ctx *ctx,
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
 	if (suffix != NULL)
 		fprintf(stderr, "%s.%03ldZ %s: %s: %s\n", stamp,
-		    (long)tv.tv_usec / 1000, log_names[level], line, suffix);
+		    (long)tv.tv_usec / 1000, log_names[level], line, tail);
 	else
 		fprintf(stderr, "%s.%03ldZ %s: %s\n", stamp,
 		    (long)tv.tv_usec / 1000, log_names[level], line);
 }
 
+/* One journal field "NAME=value", the value escaped like a line. */
+static void
+log_journal_field(char **field, const char *name, const char *value)
+{
+	char	*escaped;
+
+	escaped = escape_dup(value, strlen(value), ESCAPE_BACKSLASH);
+	xasprintf(field, "%s=%s", name, escaped);
+	free(escaped);
+}
+
 /*
- * One journal entry: the message, its priority, and the structured
- * fields the line has (absent ones are left out, not sent empty).
+ * One journal entry: the message (already escaped), its priority, and
+ * the structured fields the line has (absent ones are left out, not sent
+ * empty).
  */
 static void
 log_journal_send(enum log_level level, const struct log_ctx *ctx,
@@ -128,11 +153,11 @@ log_journal_send(enum log_level level, const struct log_ctx *ctx,
 	    ": " : "", suffix != NULL ? suffix : "");
 	xasprintf(&field[n++], "PRIORITY=%d", log_priorities[level]);
 	if (ctx != NULL && ctx->server != NULL)
-		xasprintf(&field[n++], "MCP_SERVER=%s", ctx->server);
+		log_journal_field(&field[n++], "MCP_SERVER", ctx->server);
 	if (ctx != NULL && ctx->thread != NULL)
-		xasprintf(&field[n++], "MCP_THREAD=%s", ctx->thread);
+		log_journal_field(&field[n++], "MCP_THREAD", ctx->thread);
 	if (ctx != NULL && ctx->session != NULL)
-		xasprintf(&field[n++], "MCP_SESSION=%s", ctx->session);
+		log_journal_field(&field[n++], "MCP_SESSION", ctx->session);
 	if (ctx != NULL && ctx->pid != 0)
 		xasprintf(&field[n++], "CHILD_PID=%ld", ctx->pid);
 	for (i = 0; i < n; i++) {

@@ -4,11 +4,20 @@
  * log_warn() appends strerror(errno); log_warnx() does not. Under journald
  * (JOURNAL_STREAM names our stderr) lines go to the journal with their
  * priority and structured fields; otherwise to stderr with a timestamp.
+ *
+ * Every line is escaped whole after it is formatted, and so is every
+ * structured field: control characters (newline, CR, ESC, DEL, C1) and
+ * bytes that are not UTF-8 are written "\xNN", a backslash "\\" (see
+ * escape.h). So a value that came from a client or a child is passed to
+ * "%s" as it is; no caller escapes, and none can forget to.
  */
 #ifndef DAEMON_LOG_H
 #define DAEMON_LOG_H
 
 #include <stdarg.h>
+
+/* The longest message, in bytes before escaping; longer ones are cut. */
+#define LOG_LINE_MAX	2048
 
 enum log_level {
 	LOG_LEVEL_DEBUG,

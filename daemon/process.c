@@ -40,6 +40,14 @@ struct process {
 	size_t			 tail_first;
 	size_t			 tail_count;
 
+	/* The stderr log's rate limit: this window's use, what it dropped. */
+	struct event		*err_timer;	/* reports what was dropped */
+	double			 err_window;	/* when the window began */
+	size_t			 err_lines;
+	size_t			 err_bytes;
+	size_t			 err_dropped;
+	size_t			 err_dropped_bytes;
+
 	int			 closing;	/* process_close was called */
 	int			 close_step;	/* 0 stdin, 1 TERM, 2 KILL */
 	int			 reaped;
@@ -66,6 +74,9 @@ static void	process_timer_cb(evutil_socket_t, short, void *);
 static void	process_escalate(struct process *);
 static void	process_maybe_finish(struct process *);
 static void	process_add_tail(struct process *, const char *, size_t);
+static int	process_stderr_allow(struct process *, size_t);
+static void	process_stderr_report(struct process *);
+static void	process_stderr_timer_cb(evutil_socket_t, short, void *);
 static int	process_stdin_full(struct process *);
 static void	process_log(struct process *, enum log_level, const char *,
 		    ...) __attribute__((format(printf, 3, 4)));
@@ -148,6 +159,8 @@ process_wire(struct process *p)
 	    process_stderr_cb);
 
 	p->timer = evtimer_new(p->env.base, process_timer_cb, p);
+	p->err_timer = evtimer_new(p->env.base, process_stderr_timer_cb, p);
+	p->err_window = clock_s();
 }
 
 /* Free a finished process (or one never started). */
@@ -161,6 +174,10 @@ process_free(struct process *p)
 	stream_free(p->out);
 	stream_free(p->err);
 	event_free(p->timer);
+	if (p->err_timer != NULL) {
+		process_stderr_report(p);
+		event_free(p->err_timer);
+	}
 	child_free(p->child);
 	for (i = 0; i < p->tail_count; i++)
 		free(p->tail[(p->tail_first + i) % PROCESS_STDERR_LINES]);
@@ -251,15 +268,24 @@ process_stdout_cb(struct stream *st, const char *data, size_t len, void *arg)
 	p->cbs.line(data, len, p->arg);
 }
 
-/* One line of the child's stderr: kept in the tail, and logged. */
+/*
+ * One line of the child's stderr: kept in the tail, and logged within
+ * the rate limit.
+ */
 static void
 process_stderr_cb(struct stream *st, const char *data, size_t len, void *arg)
 {
+	struct process	*p = arg;
+
 	(void)st;
-	process_add_tail(arg, data, len);
+	process_add_tail(p, data, len);
+	if (process_stderr_allow(p, len))
+		process_log(p, LOG_LEVEL_INFO, "session %s: %s[%ld] stderr: "
+		    "%.*s", p->ctx->session, p->ctx->server, (long)p->pid,
+		    (int)len, data);
 }
 
-/* Append one stderr line to the tail ring and log it. */
+/* Append one stderr line to the tail ring. */
 static void
 process_add_tail(struct process *p, const char *data, size_t len)
 {
@@ -273,8 +299,64 @@ process_add_tail(struct process *p, const char *data, size_t len)
 	slot = (p->tail_first + p->tail_count) % PROCESS_STDERR_LINES;
 	p->tail[slot] = xstrndup(data, len);
 	p->tail_count++;
-	process_log(p, LOG_LEVEL_INFO, "session %s: %s[%ld] stderr: %s",
-	    p->ctx->session, p->ctx->server, (long)p->pid, p->tail[slot]);
+}
+
+/*
+ * Whether a stderr line of len bytes may be logged: yes while the window
+ * has lines and bytes left; otherwise it is counted, and the window's end
+ * reports how many were dropped.
+ */
+static int
+process_stderr_allow(struct process *p, size_t len)
+{
+	struct timeval	tv;
+	double		now = clock_s(), left;
+
+	if (p->err_dropped == 0 &&
+	    now - p->err_window >= PROCESS_STDERR_LOG_WINDOW_S) {
+		p->err_window = now;
+		p->err_lines = p->err_bytes = 0;
+	}
+	if (p->err_dropped == 0 && p->err_lines < PROCESS_STDERR_LOG_LINES &&
+	    p->err_bytes + len <= PROCESS_STDERR_LOG_BYTES) {
+		p->err_lines++;
+		p->err_bytes += len;
+		return (1);
+	}
+	if (p->err_dropped++ == 0) {
+		left = p->err_window + PROCESS_STDERR_LOG_WINDOW_S - now;
+		clock_tv(left > 0 ? (int)(left * 1000) + 1 : 0, &tv);
+		evtimer_add(p->err_timer, &tv);
+	}
+	p->err_dropped_bytes += len;
+	return (0);
+}
+
+/* Say how many stderr lines the window dropped, and start a new one. */
+static void
+process_stderr_report(struct process *p)
+{
+	if (p->err_dropped != 0)
+		process_log(p, LOG_LEVEL_WARNING, "session %s: %zu stderr "
+		    "lines (%zu bytes) not logged in the last %d s (rate "
+		    "limit: PROCESS_STDERR_LOG_LINES %d lines, "
+		    "PROCESS_STDERR_LOG_BYTES %d bytes per %d s)",
+		    p->ctx->session, p->err_dropped,
+		    p->err_dropped_bytes, PROCESS_STDERR_LOG_WINDOW_S,
+		    PROCESS_STDERR_LOG_LINES, PROCESS_STDERR_LOG_BYTES,
+		    PROCESS_STDERR_LOG_WINDOW_S);
+	p->err_dropped = p->err_dropped_bytes = 0;
+	p->err_lines = p->err_bytes = 0;
+	p->err_window = clock_s();
+}
+
+/* The end of a window that dropped stderr lines. */
+static void
+process_stderr_timer_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	process_stderr_report(arg);
 }
 
 /* EOF, an error or an over-long line on stdout or stderr. */

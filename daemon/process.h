@@ -17,6 +17,15 @@
 /* Lines of a child's stderr a process keeps, and bytes per line. */
 #define PROCESS_STDERR_LINES	20
 #define PROCESS_STDERR_LINE_MAX	1024
+/*
+ * A child's stderr reaches the log at most PROCESS_STDERR_LOG_LINES lines
+ * and PROCESS_STDERR_LOG_BYTES bytes per PROCESS_STDERR_LOG_WINDOW_S
+ * seconds; the rest is counted and reported once per window. The tail
+ * sees every line.
+ */
+#define PROCESS_STDERR_LOG_LINES	100
+#define PROCESS_STDERR_LOG_BYTES	16384
+#define PROCESS_STDERR_LOG_WINDOW_S	10
 /* Bytes queued for a child's stdin before the process counts as broken. */
 #define PROCESS_STDIN_MAX_FACTOR 4
 

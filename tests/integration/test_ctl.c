@@ -39,6 +39,17 @@ setup(void)
 	d = daemon_start("", "\"fake\":{\"command\":\"@FAKE@\"}");
 }
 
+/*
+ * "fake" with --hostile-names: control characters and bytes that are not
+ * UTF-8 in its serverInfo, stderr, tool description and tool text.
+ */
+static void
+setup_hostile(void)
+{
+	d = daemon_start("", "\"fake\":{\"command\":\"@FAKE@\","
+	    "\"args\":[\"--hostile-names\"]}");
+}
+
 static void
 teardown(void)
 {
@@ -635,6 +646,121 @@ START_TEST(test_socket_comes_from_the_environment)
 }
 END_TEST
 
+/*
+ * Fail if text holds a byte a terminal acts on or that is not UTF-8: a
+ * control character other than newline (and tab if tabs), DEL, a C1
+ * control, or the hostile server's 0xff 0xfe.
+ */
+static void
+assert_terminal_safe(const char *text, int tabs)
+{
+	const unsigned char	*p;
+
+	for (p = (const unsigned char *)text; *p != '\0'; p++) {
+		ck_assert_msg((*p >= 0x20 || *p == '\n' || (tabs &&
+		    *p == '\t')) && *p != 0x7f && *p != 0xff && *p != 0xfe,
+		    "raw byte 0x%02x at %zu of: %s", *p,
+		    (size_t)(p - (const unsigned char *)text), text);
+		ck_assert_msg(!(p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f),
+		    "raw C1 control at %zu of: %s",
+		    (size_t)(p - (const unsigned char *)text), text);
+	}
+}
+
+START_TEST(test_status_escapes_names_one_row_per_session)
+{
+	struct ctl_run	 r;
+	char		*line, *save, *words[16];
+	int		 n, header = 0, rows = 0, escaped = 0;
+
+	/* U+009B (CSI) is a legal thread name that a terminal acts on. */
+	start_session("t1");
+	start_session("a\xc2\x9b" "31mb\\\\");
+	ctl_run(&r, "status", NULL);
+	ctl_expect(&r, 0);
+	assert_terminal_safe(r.out, 0);
+	for (line = strtok_r(r.out, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		n = split_words(line, words, 16);
+		if (n > 0 && strcmp(words[0], "SERVER") == 0) {
+			header++;
+			continue;
+		}
+		if (!header || n == 0)
+			continue;
+		ck_assert_msg(n == 9, "a row of %d columns: %s", n, line);
+		rows++;
+		if (strcmp(words[1], "a\\xc2\\x9b31mb\\\\") == 0)
+			escaped++;
+	}
+	ck_assert_int_eq(rows, 2);
+	ck_assert_int_eq(escaped, 1);
+	ctl_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_session_prints_the_same_json_without_raw_controls)
+{
+	struct ctl_run	 r;
+	cJSON		*json, *tail;
+
+	start_session("t1");
+	ctl_run(&r, "session", "fake", "t1", NULL);
+	ctl_expect(&r, 0);
+	assert_terminal_safe(r.out, 1);
+	/* Still JSON, with the server's own words as it sent them. */
+	ck_assert_ptr_nonnull(json = cJSON_Parse(r.out));
+	ck_assert_str_eq(json_string(json, "server_info.version"),
+	    "1.0\r\x1b]0;title\x07");
+	ck_assert_ptr_nonnull(strstr(json_string(json, "server_info.name"),
+	    "\nFORGED \x1b[31mred\x1b[0m\rcr\x7f" "del\xc2\x9b" "c1"));
+	tail = cJSON_GetObjectItemCaseSensitive(json, "stderr_tail");
+	/* The bytes that are not UTF-8 are U+FFFD, the rest as sent. */
+	ck_assert(tail_has(tail, "hostile start \x1b[31mred\x1b[0m\rcr\x7f"
+	    "del\xc2\x9b" "c1 back\\x1b \xef\xbf\xbd\xef\xbf\xbd" "bad"));
+	cJSON_Delete(json);
+	ctl_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_tools_prints_one_escaped_line_per_tool)
+{
+	struct ctl_run	 r;
+	char		*line, *save;
+	int		 hostile = 0;
+
+	ctl_run(&r, "tools", "fake", NULL);
+	ctl_expect(&r, 0);
+	assert_terminal_safe(r.out, 0);
+	for (line = strtok_r(r.out, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		ck_assert_msg(strncmp(line, "FORGED", 6) != 0, "a forged "
+		    "row: %s", line);
+		if (strncmp(line, "hostile ", 8) == 0) {
+			ck_assert_ptr_nonnull(strstr(line, "line one\\x0a"
+			    "FORGED ROW \\x1b[31mred\\x1b[0m\\x0dcr\\x7f"
+			    "del\\xc2\\x9b" "c1 back\\\\x1b"));
+			hostile++;
+		}
+	}
+	ck_assert_int_eq(hostile, 1);
+	ctl_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_call_text_keeps_its_lines_and_escapes_controls)
+{
+	struct ctl_run	 r;
+
+	ctl_run(&r, "call", "fake", "t1", "hostile", NULL);
+	ctl_expect(&r, 0);
+	assert_terminal_safe(r.out, 1);
+	ck_assert_str_eq(r.out, "hostile text\nsecond line \\x1b[31mred"
+	    "\\x1b[0m\\x0dcr\\x7f" "del\\xc2\\x9b" "c1 back\\x1b\n");
+	ctl_run_free(&r);
+}
+END_TEST
+
 static Suite *
 ctl_suite(void)
 {
@@ -662,6 +788,14 @@ ctl_suite(void)
 	tcase_add_test(tc, test_no_daemon_exits_2);
 	tcase_add_test(tc, test_reload_prints_what_changed);
 	tcase_add_test(tc, test_reload_of_a_bad_config_exits_1);
+
+	tc = harness_add_tcase(s, "escaping", setup_hostile, teardown, 60);
+	tcase_add_test(tc, test_status_escapes_names_one_row_per_session);
+	tcase_add_test(tc,
+	    test_session_prints_the_same_json_without_raw_controls);
+	tcase_add_test(tc, test_tools_prints_one_escaped_line_per_tool);
+	tcase_add_test(tc,
+	    test_call_text_keeps_its_lines_and_escapes_controls);
 
 	tc = harness_add_tcase(s, "socket", setup, teardown, 60);
 	tcase_add_test(tc, test_socket_comes_from_the_environment);
