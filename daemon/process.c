@@ -17,6 +17,7 @@
 
 #include "child.h"
 #include "clock.h"
+#include "escape.h"
 #include "frame.h"
 #include "log.h"
 #include "process.h"
@@ -285,7 +286,11 @@ process_stderr_cb(struct stream *st, const char *data, size_t len, void *arg)
 		    (int)len, data);
 }
 
-/* Append one stderr line to the tail ring. */
+/*
+ * Append one stderr line to the tail ring, made valid UTF-8: the tail
+ * goes out in JSON (broker/session, error data), which a stray byte of
+ * the child's would make unreadable.
+ */
 static void
 process_add_tail(struct process *p, const char *data, size_t len)
 {
@@ -297,7 +302,7 @@ process_add_tail(struct process *p, const char *data, size_t len)
 		p->tail_count--;
 	}
 	slot = (p->tail_first + p->tail_count) % PROCESS_STDERR_LINES;
-	p->tail[slot] = xstrndup(data, len);
+	p->tail[slot] = escape_utf8(data, len);
 	p->tail_count++;
 }
 

@@ -146,3 +146,35 @@ escape_json(const char *text)
 	buf[out] = '\0';
 	return (buf);
 }
+
+/*
+ * len bytes of s as a new string (caller frees) that is valid UTF-8:
+ * each byte that is not part of a valid sequence, and each NUL, becomes
+ * U+FFFD; everything else, control characters included, is kept.
+ */
+char *
+escape_utf8(const char *s, size_t len)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 in = 0, out = 0, n;
+	char			*buf;
+
+	/* Each byte gives at most the three of U+FFFD. */
+	buf = xmalloc(len * 3 + 1);
+	while (in < len) {
+		if (p[in] != 0 && p[in] < 0x80)
+			n = 1;
+		else if (p[in] == 0 ||
+		    (n = escape_sequence(p + in, len - in)) == 0) {
+			memcpy(buf + out, "\xef\xbf\xbd", 3);
+			out += 3;
+			in++;
+			continue;
+		}
+		memcpy(buf + out, p + in, n);
+		out += n;
+		in += n;
+	}
+	buf[out] = '\0';
+	return (buf);
+}

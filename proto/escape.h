@@ -8,6 +8,9 @@
  * escape_json() makes printed JSON text safe the same way while keeping
  * it the same JSON: DEL and C1 controls in strings become \u escapes, and
  * bytes that are not UTF-8 (which JSON cannot hold) U+FFFD.
+ *
+ * escape_utf8() keeps text as it is but for what a JSON string built from
+ * it could not carry: bytes that are not UTF-8 and NUL become U+FFFD.
  */
 #ifndef PROTO_ESCAPE_H
 #define PROTO_ESCAPE_H
@@ -24,5 +27,6 @@
 size_t	 escape_text(char *, size_t, const char *, size_t, int);
 char	*escape_dup(const char *, size_t, int);
 char	*escape_json(const char *);
+char	*escape_utf8(const char *, size_t);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <iconv.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,6 +171,45 @@ START_TEST(test_a_clients_thread_name_is_escaped_in_the_log)
 	ck_assert(wait_log(d, 5000, "for thread t\\\\x0a-not-a-newline",
 	    NULL));
 	assert_log_clean(d);
+	client_close(c);
+}
+END_TEST
+
+/* Whether s is valid UTF-8 (iconv refuses anything else). */
+static int
+utf8_valid(const char *s)
+{
+	iconv_t	 cd;
+	char	 out[4096], *in = (char *)s, *o = out;
+	size_t	 inleft = strlen(s), outleft = sizeof out, r;
+
+	cd = iconv_open("UTF-8", "UTF-8");
+	ck_assert(cd != (iconv_t)-1);
+	r = iconv(cd, &in, &inleft, &o, &outleft);
+	iconv_close(cd);
+	return (r != (size_t)-1 && inleft == 0);
+}
+
+/* A child's stderr bytes that are not UTF-8 do not make the JSON the
+   broker writes unreadable: the tail holds U+FFFD for them. */
+START_TEST(test_stderr_tail_is_valid_utf8)
+{
+	struct client	*c = daemon_connect(d);
+	cJSON		*r, *tail, *line;
+	int		 seen = 0;
+
+	cJSON_Delete(tool_call(c, "hostile", "t1", "hostile", NULL));
+	r = session_of(c, "hostile", "t1");
+	tail = cJSON_GetObjectItemCaseSensitive(result_of(r), "stderr_tail");
+	ck_assert(cJSON_GetArraySize(tail) > 0);
+	cJSON_ArrayForEach(line, tail) {
+		ck_assert_msg(utf8_valid(line->valuestring), "not UTF-8: %s",
+		    line->valuestring);
+		if (strstr(line->valuestring, "\xef\xbf\xbd\xef\xbf\xbd" "bad"))
+			seen = 1;
+	}
+	ck_assert_msg(seen, "no stderr line with U+FFFD for the bad bytes");
+	cJSON_Delete(r);
 	client_close(c);
 }
 END_TEST
@@ -353,6 +393,7 @@ names_suite(void)
 	tcase_add_test(tc, test_child_stderr_is_escaped_in_the_log);
 	tcase_add_test(tc, test_a_childs_log_message_cannot_forge_a_line);
 	tcase_add_test(tc, test_a_clients_thread_name_is_escaped_in_the_log);
+	tcase_add_test(tc, test_stderr_tail_is_valid_utf8);
 
 	tc = harness_add_tcase(s, "stderr rate", setup_fake, teardown, 180);
 	tcase_add_test(tc, test_a_stderr_flood_is_rate_limited_in_the_log);

@@ -121,6 +121,18 @@ START_TEST(test_bytes_that_are_not_utf8_become_hex_escapes)
 }
 END_TEST
 
+/* escape_utf8 keeps controls but replaces what JSON cannot carry. */
+START_TEST(test_utf8_repair_replaces_bad_bytes_and_nul)
+{
+	char	*s;
+
+	s = escape_utf8("a\x1b\xff\0\xc3\xa9\xe2\x82", 8);
+	ck_assert_str_eq(s, "a\x1b\xef\xbf\xbd\xef\xbf\xbd\xc3\xa9"
+	    "\xef\xbf\xbd\xef\xbf\xbd");
+	free(s);
+}
+END_TEST
+
 START_TEST(test_c1_controls_are_escaped)
 {
 	char	*s;
@@ -233,6 +245,7 @@ log_suite(void)
 	tcase_add_test(tc, test_valid_utf8_passes_unchanged);
 	tcase_add_test(tc, test_bytes_that_are_not_utf8_become_hex_escapes);
 	tcase_add_test(tc, test_c1_controls_are_escaped);
+	tcase_add_test(tc, test_utf8_repair_replaces_bad_bytes_and_nul);
 	tcase_add_test(tc, test_newlines_can_be_kept_for_free_text);
 	tcase_add_test(tc, test_output_is_cut_between_escapes_never_inside);
 	tcase_add_test(tc, test_json_keeps_its_meaning_without_raw_controls);
