@@ -337,7 +337,8 @@ broker_make_room(struct broker *b, struct front *f, const cJSON *id,
 	if (per_uid > 0 && table_count_uid(b->table, f->uid, NULL) >=
 	    (size_t)per_uid) {
 		victim = table_lru_idle_uid(b->table, f->uid, NULL);
-		if (broker_evict(b, victim, "broker.max_sessions_per_uid") != 0) {
+		if (broker_evict(b, victim,
+		    "broker.max_sessions_per_uid") != 0) {
 			data = broker_server_data(sc->name);
 			cJSON_AddNumberToObject(data, "max_sessions_per_uid",
 			    per_uid);

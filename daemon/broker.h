@@ -1,7 +1,8 @@
 /*
  * The broker: sessions by key (uid, server, thread), the capacity rules
  * (global, per-server and per-uid bounds; eviction of the least recently
- * used idle session of the uid furthest over its fair share), idle expiry, generations, the clients of every front end,
+ * used idle session of the uid furthest over its fair share), idle
+ * expiry, generations, the clients of every front end (counted per uid),
  * and reloading the configuration. It answers clients only through
  * their front's operations (front.h).
  */

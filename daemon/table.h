@@ -1,6 +1,7 @@
 /*
  * The session table: sessions keyed by (owner uid, server, thread), with
- * O(1) lookup, O(1) recency update and O(1) choice of an eviction victim.
+ * O(1) lookup, O(1) recency update, and a choice of eviction victim in
+ * O(1) per uid holding entries.
  *
  * Busy entries (a request in flight, or still starting) sit on no recency
  * list, so the least recently used idle entry is always a list tail: the
