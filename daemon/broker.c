@@ -62,6 +62,8 @@ static void	broker_end(struct broker *, struct table_entry *, int, int,
 		    const char *);
 static int	broker_make_room(struct broker *, struct front *,
 		    const cJSON *, const struct server_conf *);
+static int	broker_evict(struct broker *, struct table_entry *,
+		    const char *);
 static int	broker_visible(struct front *, struct table_entry *);
 static int	broker_peer_in_group(gid_t, gid_t, const gid_t *, int);
 static cJSON	*broker_server_data(const char *);
@@ -204,6 +206,31 @@ broker_uptime(struct broker *b)
 	return (clock_s() - b->started_mono);
 }
 
+/*
+ * Whether a client of uid may connect now: below max_clients and
+ * max_clients_per_uid (0: no bound), or for an admin below each by
+ * BROKER_ADMIN_RESERVE more, so that non-admins filling either cannot
+ * lock root out. If not, *bound names the bound in the way.
+ */
+int
+broker_client_room(struct broker *b, uid_t uid, int admin,
+    const char **bound)
+{
+	size_t	reserve = admin ? BROKER_ADMIN_RESERVE : 0;
+	int	per_uid = b->conf->max_clients_per_uid;
+
+	if (b->nfronts >= (size_t)b->conf->max_clients + reserve) {
+		*bound = "max_clients";
+		return (0);
+	}
+	if (per_uid > 0 && table_count_clients(b->table, uid) >=
+	    (size_t)per_uid + reserve) {
+		*bound = "max_clients_per_uid";
+		return (0);
+	}
+	return (1);
+}
+
 /* A new client of some front end. */
 void
 broker_front_add(struct broker *b, struct front *f)
@@ -211,6 +238,7 @@ broker_front_add(struct broker *b, struct front *f)
 	f->serial = ++b->counters.clients_accepted;
 	TAILQ_INSERT_TAIL(&b->fronts, f, entry);
 	b->nfronts++;
+	table_client_add(b->table, f->uid);
 }
 
 /*
@@ -223,6 +251,7 @@ broker_front_gone(struct broker *b, struct front *f)
 	request_front_gone(f);
 	TAILQ_REMOVE(&b->fronts, f, entry);
 	b->nfronts--;
+	table_client_remove(b->table, f->uid);
 }
 
 /* {"server": name}: the data of -32010 and -32014. */
@@ -271,43 +300,83 @@ broker_lookup(struct broker *b, uid_t uid, const char *server,
 }
 
 /*
- * Make room for one more session of sc: at the server's cap, then at the
- * global one, evict the least recently used idle session. Returns -1
- * after answering -32014 if every session in the way is busy.
+ * Evict victim to make room at bound (named in the log); -1 if there is
+ * no victim.
+ */
+static int
+broker_evict(struct broker *b, struct table_entry *victim, const char *bound)
+{
+	char	*why;
+
+	if (victim == NULL)
+		return (-1);
+	b->counters.sessions_evicted++;
+	xasprintf(&why, "evicted: the least recently used idle session that "
+	    "could go at %s", bound);
+	broker_end(b, victim, 1, RPC_SESSION_LOST, why);
+	free(why);
+	return (0);
+}
+
+/*
+ * Make room for one more session of sc for f's uid: at its own bound
+ * (max_sessions_per_uid) it gives up its least recently used idle
+ * session; at the server's cap, then at the global one, the victim is
+ * the least recently used idle session of the uid furthest over its fair
+ * share there (table_fair_victim), never one of a uid within its share.
+ * Returns -1 after answering -32014 if nothing may be evicted.
  */
 static int
 broker_make_room(struct broker *b, struct front *f, const cJSON *id,
     const struct server_conf *sc)
 {
 	struct table_entry	*victim;
+	cJSON			*data;
+	int			 per_uid = b->conf->max_sessions_per_uid;
 
+	if (per_uid > 0 && table_count_uid(b->table, f->uid, NULL) >=
+	    (size_t)per_uid) {
+		victim = table_lru_idle_uid(b->table, f->uid, NULL);
+		if (broker_evict(b, victim,
+		    "broker.max_sessions_per_uid") != 0) {
+			data = broker_server_data(sc->name);
+			cJSON_AddNumberToObject(data, "max_sessions_per_uid",
+			    per_uid);
+			front_send_errorf(f, cJSON_Duplicate(id, 1),
+			    RPC_AT_CAPACITY, data, "You hold %d sessions "
+			    "(broker.max_sessions_per_uid) and all of them are "
+			    "busy; retry when one is idle, or close one with "
+			    "broker/close.", per_uid);
+			return (-1);
+		}
+	}
 	if (sc->max_sessions > 0 && table_count_server(b->table, sc->name) >=
 	    (size_t)sc->max_sessions) {
-		if ((victim = table_lru_idle(b->table, sc->name)) == NULL) {
+		victim = table_fair_victim(b->table, sc->name,
+		    (size_t)sc->max_sessions, f->uid);
+		if (broker_evict(b, victim, "the server's max_sessions") != 0) {
 			front_send_errorf(f, cJSON_Duplicate(id, 1),
 			    RPC_AT_CAPACITY, broker_server_data(sc->name),
-			    "All %d sessions of "
-			    "server '%s' are busy (mcpServers.%s.max_sessions); "
-			    "retry when one is idle.", sc->max_sessions,
+			    "All %d sessions of server '%s' are taken "
+			    "(mcpServers.%s.max_sessions): yours are busy and "
+			    "other users' are within their fair share; retry "
+			    "when one of yours is idle.", sc->max_sessions,
 			    sc->name, sc->name);
 			return (-1);
 		}
-		b->counters.sessions_evicted++;
-		broker_end(b, victim, 1, RPC_SESSION_LOST, "evicted: the least "
-		    "recently used idle session at capacity");
 	}
 	if (table_count(b->table) >= (size_t)b->conf->max_sessions) {
-		if ((victim = table_lru_idle(b->table, NULL)) == NULL) {
+		victim = table_fair_victim(b->table, NULL,
+		    (size_t)b->conf->max_sessions, f->uid);
+		if (broker_evict(b, victim, "broker.max_sessions") != 0) {
 			front_send_errorf(f, cJSON_Duplicate(id, 1),
 			    RPC_AT_CAPACITY, broker_server_data(sc->name),
-			    "All %d sessions are "
-			    "busy (broker.max_sessions); retry when one is "
-			    "idle.", b->conf->max_sessions);
+			    "All %d sessions are taken (broker.max_sessions): "
+			    "yours are busy and other users' are within their "
+			    "fair share; retry when one of yours is idle.",
+			    b->conf->max_sessions);
 			return (-1);
 		}
-		b->counters.sessions_evicted++;
-		broker_end(b, victim, 1, RPC_SESSION_LOST, "evicted: the least "
-		    "recently used idle session at capacity");
 	}
 	return (0);
 }

@@ -1,7 +1,8 @@
 /*
  * The broker: sessions by key (uid, server, thread), the capacity rules
- * (global and per-server caps, eviction of the least recently used idle
- * session), idle expiry, generations, the clients of every front end,
+ * (global, per-server and per-uid bounds; eviction of the least recently
+ * used idle session of the uid furthest over its fair share), idle
+ * expiry, generations, the clients of every front end (counted per uid),
  * and reloading the configuration. It answers clients only through
  * their front's operations (front.h).
  */
@@ -14,6 +15,13 @@
 #include <stdint.h>
 
 #include <cJSON.h>
+
+/*
+ * Connections an admin may open beyond max_clients and beyond
+ * max_clients_per_uid, so that other users filling either never lock
+ * root out of status and close.
+ */
+#define BROKER_ADMIN_RESERVE	8
 
 struct broker;
 struct child_list;
@@ -53,6 +61,8 @@ size_t		 broker_nsessions(struct broker *);
 double		 broker_uptime(struct broker *);
 int64_t		 broker_next_token(struct broker *);
 
+int		 broker_client_room(struct broker *, uid_t, int,
+		     const char **);
 void		 broker_front_add(struct broker *, struct front *);
 void		 broker_front_gone(struct broker *, struct front *);
 

@@ -48,6 +48,10 @@ static const struct walk_int_key config_broker_ints[] = {
 	  offsetof(struct config, max_sessions) },
 	{ "max_clients", 1, CONFIG_MAX_COUNT,
 	  offsetof(struct config, max_clients) },
+	{ "max_sessions_per_uid", 0, CONFIG_MAX_COUNT,
+	  offsetof(struct config, max_sessions_per_uid) },
+	{ "max_clients_per_uid", 0, CONFIG_MAX_COUNT,
+	  offsetof(struct config, max_clients_per_uid) },
 	{ "idle_timeout_s", 0, CONFIG_MAX_TIMEOUT_S,
 	  offsetof(struct config, idle_timeout_s) },
 	{ "request_timeout_s", 1, CONFIG_MAX_TIMEOUT_S,
@@ -398,6 +402,9 @@ config_default(void)
 	conf->socket_mode = 0660;
 	conf->max_sessions = 256;
 	conf->max_clients = 1024;
+	/* A quarter of the whole: one user cannot take the host alone. */
+	conf->max_sessions_per_uid = 64;
+	conf->max_clients_per_uid = 256;
 	conf->idle_timeout_s = 1800;
 	conf->request_timeout_s = 120;
 	conf->max_request_timeout_s = 3600;

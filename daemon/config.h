@@ -29,6 +29,8 @@ struct config {
 	mode_t			 socket_mode;
 	int			 max_sessions;
 	int			 max_clients;
+	int			 max_sessions_per_uid;	/* 0: no bound */
+	int			 max_clients_per_uid;	/* 0: no bound */
 	int			 idle_timeout_s;
 	int			 request_timeout_s;
 	int			 max_request_timeout_s;

@@ -286,7 +286,8 @@ listener_refuse(int fd, int code, const char *message)
 
 /*
  * A new client: read its credentials, check it may use the broker, and
- * refuse it past max_clients.
+ * refuse it past max_clients or max_clients_per_uid (admins have a
+ * reserve beyond both).
  */
 static void
 listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
@@ -297,6 +298,8 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	struct ucred		 cred;
 	socklen_t		 len = sizeof cred;
 	gid_t			*groups;
+	const char		*bound;
+	char			*msg;
 	int			 ngroups, allowed, admin;
 
 	(void)evl;
@@ -320,13 +323,17 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		    "broker (allow_uids, allow_groups).");
 		return;
 	}
-	if (broker_nclients(b) >= (size_t)broker_config(b)->max_clients) {
-		log_warnx("refusing a client (uid %ld): %d connections "
-		    "(max_clients)", (long)cred.uid,
-		    broker_config(b)->max_clients);
+	if (!broker_client_room(b, cred.uid, admin, &bound)) {
+		log_warnx("refusing a client (uid %ld): %s reached%s",
+		    (long)cred.uid, bound, admin ? " with the admin reserve" :
+		    "");
 		broker_counters(b)->errors++;
-		listener_refuse(fd, RPC_AT_CAPACITY, "The broker has "
-		    "max_clients connections already; retry later.");
+		xasprintf(&msg, "%s connections already (broker.%s%s); "
+		    "retry later.", strcmp(bound, "max_clients") == 0 ?
+		    "The broker has all its" : "Your user has all its", bound,
+		    admin ? ", and the admin reserve beyond it" : "");
+		listener_refuse(fd, RPC_AT_CAPACITY, msg);
+		free(msg);
 		return;
 	}
 	conn_new(b, fd, cred.uid, cred.pid, admin);

@@ -1,11 +1,15 @@
 /*
  * The session table: sessions keyed by (owner uid, server, thread), with
- * O(1) lookup, O(1) recency update and O(1) choice of an eviction victim.
+ * O(1) lookup, O(1) recency update, and a choice of eviction victim in
+ * O(1) per uid holding entries.
  *
  * Busy entries (a request in flight, or still starting) sit on no recency
  * list, so the least recently used idle entry is always a list tail: the
- * global one, or the one of a server. The table also remembers, for a
- * bounded number of ended keys, the generation of their last session.
+ * global one, a server's, a uid's, or a uid's within a server. Per uid
+ * the table counts entries (in all and per server) and clients, so that
+ * capacity can be shared fairly among uids in O(uids) per decision. The
+ * table also remembers, for a bounded number of ended keys, the
+ * generation of their last session.
  *
  * The table owns its entries and their key strings; values are the
  * caller's (the broker stores a struct session *).
@@ -53,6 +57,26 @@ struct table_entry *table_lru_idle(struct table *, const char *);
 /* Entries in all, and of one server (busy or idle; 0 for unknown names). */
 size_t		 table_count(struct table *);
 size_t		 table_count_server(struct table *, const char *);
+
+/*
+ * Per uid: its entries (of one server; NULL: of any), its least recently
+ * used idle entry (likewise), and the victim for its new entry at a
+ * capacity, shared fairly among the uids holding entries of the server
+ * (NULL: of the table): the least recently used idle entry of the uid
+ * furthest over its share (the capacity divided among the holders, the
+ * requesting uid counted with its new entry), never one of another uid
+ * within its share; the requester's own when nobody over has one idle.
+ * NULL if none may go.
+ */
+size_t		 table_count_uid(struct table *, uid_t, const char *);
+struct table_entry *table_lru_idle_uid(struct table *, uid_t, const char *);
+struct table_entry *table_fair_victim(struct table *, const char *, size_t,
+		     uid_t);
+
+/* Clients per uid, counted here beside its entries. */
+void		 table_client_add(struct table *, uid_t);
+void		 table_client_remove(struct table *, uid_t);
+size_t		 table_count_clients(struct table *, uid_t);
 
 /*
  * Visit every entry once, in no particular order. Take the successor

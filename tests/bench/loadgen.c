@@ -1821,6 +1821,8 @@ scenario_churn(struct bench *b)
 	    "3 x %ld calls\n", n);
 	broker = cJSON_CreateObject();
 	cJSON_AddNumberToObject(broker, "max_sessions", 256);
+	/* One user drives the whole load: no per-uid bound. */
+	cJSON_AddNumberToObject(broker, "max_sessions_per_uid", 0);
 	cJSON_AddNumberToObject(broker, "shutdown_grace_ms", 2000);
 	servers = cJSON_CreateObject();
 	e = cJSON_AddObjectToObject(servers, "echo");
@@ -1892,6 +1894,9 @@ scale_broker(int max_clients, int max_sessions)
 
 	cJSON_AddNumberToObject(broker, "max_sessions", max_sessions);
 	cJSON_AddNumberToObject(broker, "max_clients", max_clients);
+	/* One user drives the whole load: no per-uid bounds. */
+	cJSON_AddNumberToObject(broker, "max_sessions_per_uid", 0);
+	cJSON_AddNumberToObject(broker, "max_clients_per_uid", 0);
 	cJSON_AddNumberToObject(broker, "shutdown_grace_ms", 2000);
 	return (broker);
 }

@@ -57,6 +57,7 @@ static char			 config_path[64];
 static struct fake_front	 alice;		/* uid 1000 */
 static struct fake_front	 bob;		/* uid 1001 */
 static struct fake_front	 admin;		/* uid 0, an admin */
+static struct fake_front	 carol;		/* uid 1002 */
 
 /*
  * Write the config file from JSON written with single quotes (no test
@@ -80,14 +81,14 @@ write_config(const char *q)
 	free(text);
 }
 
-/* A broker on config q, with alice, bob and admin connected. */
+/* A broker on config q, with alice, bob, admin and carol connected. */
 static void
 start_broker(const char *q)
 {
 	struct broker_params	 bp;
 	struct config_diag	 diag;
-	struct fake_front	*ff[] = { &alice, &bob, &admin };
-	uid_t			 uids[] = { 1000, 1001, 0 };
+	struct fake_front	*ff[] = { &alice, &bob, &admin, &carol };
+	uid_t			 uids[] = { 1000, 1001, 0, 1002 };
 	size_t			 i;
 
 	write_config(q);
@@ -101,7 +102,7 @@ start_broker(const char *q)
 	bp.config_path = config_path;
 	bp.level_override = LOG_LEVEL_WARNING;
 	broker = broker_new(&bp);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		fake_front_init(ff[i], broker_counters(broker), uids[i],
 		    uids[i] == 0);
 		ff[i]->on_close = front_close_cb;
@@ -155,6 +156,7 @@ teardown(void)
 		fake_front_clear(&alice);
 		fake_front_clear(&bob);
 		fake_front_clear(&admin);
+		fake_front_clear(&carol);
 	}
 	event_base_free(base);
 	unlink(config_path);
@@ -518,12 +520,12 @@ START_TEST(test_all_busy_at_capacity_is_refused)
 	ck_assert_uint_eq(fake_process_closed(p2), 0);
 	ck_assert_uint_eq(broker_counters(broker)->sessions_evicted, 0);
 
-	/* Once one is idle, it makes room. */
-	reply(p2, c2);
-	cJSON_Delete(expect_result(&bob, 1));
+	/* Once one of alice's own is idle, it makes room. */
+	reply(p1, c1);
+	cJSON_Delete(expect_result(&alice, 1));
 	use(&alice, 3, "repl", "t3");
-	ck_assert_uint_ne(fake_process_closed(p2), 0);
-	ck_assert_uint_eq(fake_process_closed(p1), 0);
+	ck_assert_uint_ne(fake_process_closed(p1), 0);
+	ck_assert_uint_eq(fake_process_closed(p2), 0);
 }
 END_TEST
 
@@ -745,6 +747,234 @@ START_TEST(test_session_create_answers_once_ready)
 }
 END_TEST
 
+/* Room for four sessions, however many one user holds. */
+#define CONFIG_FOUR \
+	"{'broker':{'max_sessions':4,'max_sessions_per_uid':0," \
+	"'idle_timeout_s':0,'log_level':'warning'},'mcpServers':{'repl':{" \
+	"'command':'/usr/bin/fake-repl'}}}"
+
+START_TEST(test_churn_over_fair_share_evicts_only_own_sessions)
+{
+	struct process	*b1, *a1, *a2, *a3;
+	cJSON		*msg;
+	int		 c;
+
+	start_broker(CONFIG_FOUR);
+	b1 = use(&bob, 1, "repl", "t1");	/* the least recent of all */
+	a1 = use(&alice, 1, "repl", "a1");
+	a2 = use(&alice, 2, "repl", "a2");
+	a3 = use(&alice, 3, "repl", "a3");
+
+	/* Alice holds 3 of 4; her share of two users is 2: her own go. */
+	use(&alice, 4, "repl", "a4");
+	ck_assert_uint_ne(fake_process_closed(a1), 0);
+	use(&alice, 5, "repl", "a5");
+	ck_assert_uint_ne(fake_process_closed(a2), 0);
+	use(&alice, 6, "repl", "a6");
+	ck_assert_uint_ne(fake_process_closed(a3), 0);
+	ck_assert_uint_eq(broker_counters(broker)->sessions_evicted, 3);
+
+	/* Bob's session lived through it: same process, generation 1. */
+	ck_assert_uint_eq(fake_process_closed(b1), 0);
+	ck_assert_ptr_eq(begin(&bob, 2, "repl", "t1", &c), b1);
+	reply(b1, c);
+	msg = expect_result(&bob, 2);
+	ck_assert_int_eq(generation_of(msg), 1);
+	cJSON_Delete(msg);
+}
+END_TEST
+
+START_TEST(test_user_within_share_evicts_the_user_over_it)
+{
+	struct process	*b1, *a1, *a2;
+
+	start_broker(CONFIG_FOUR);
+	b1 = use(&bob, 1, "repl", "t1");	/* the least recent of all */
+	a1 = use(&alice, 1, "repl", "a1");
+	a2 = use(&alice, 2, "repl", "a2");
+	use(&alice, 3, "repl", "a3");
+
+	/* Bob's second session is within his share; alice is over hers. */
+	use(&bob, 2, "repl", "t2");
+	ck_assert_uint_ne(fake_process_closed(a1), 0);
+	ck_assert_uint_eq(fake_process_closed(b1), 0);
+	ck_assert_uint_eq(fake_process_closed(a2), 0);
+	ck_assert_ptr_nonnull(broker_lookup(broker, 1001, "repl", "t1"));
+	ck_assert_ptr_null(broker_lookup(broker, 1000, "repl", "a1"));
+}
+END_TEST
+
+START_TEST(test_eviction_takes_the_user_furthest_over_share)
+{
+	struct process	*c1, *b1, *a1;
+
+	start_broker("{'broker':{'max_sessions':6,'max_sessions_per_uid':0,"
+	    "'idle_timeout_s':0,'log_level':'warning'},'mcpServers':{"
+	    "'repl':{'command':'/usr/bin/fake-repl'}}}");
+	c1 = use(&carol, 1, "repl", "c1");	/* the least recent of all */
+	a1 = use(&alice, 1, "repl", "a1");	/* alice: 2, at her share */
+	use(&alice, 2, "repl", "a2");
+	b1 = use(&bob, 1, "repl", "b1");	/* bob: 3, one over */
+	use(&bob, 2, "repl", "b2");
+	use(&bob, 3, "repl", "b3");
+
+	use(&carol, 2, "repl", "c2");
+	ck_assert_uint_ne(fake_process_closed(b1), 0);
+	ck_assert_uint_eq(fake_process_closed(c1), 0);
+	ck_assert_uint_eq(fake_process_closed(a1), 0);
+	ck_assert_uint_eq(broker_counters(broker)->sessions_evicted, 1);
+}
+END_TEST
+
+START_TEST(test_over_share_with_own_sessions_busy_is_refused)
+{
+	struct process	*b1;
+	cJSON		*msg;
+	int		 c;
+
+	start_broker(CONFIG_FOUR);
+	b1 = use(&bob, 1, "repl", "t1");	/* idle, within his share */
+	begin(&alice, 1, "repl", "a1", &c);
+	begin(&alice, 2, "repl", "a2", &c);
+	begin(&alice, 3, "repl", "a3", &c);
+
+	call(&alice, 4, "repl", "a4");
+	msg = expect_error(&alice, 4, RPC_AT_CAPACITY);
+	ck_assert_str_eq(str(path(msg, "error", "data"), "server"), "repl");
+	ck_assert_ptr_nonnull(strstr(str(path(msg, "error", NULL), "message"),
+	    "broker.max_sessions"));
+	cJSON_Delete(msg);
+	ck_assert_uint_eq(fake_process_closed(b1), 0);
+	ck_assert_uint_eq(fake_process_spawns(), 4);
+	ck_assert_uint_eq(broker_counters(broker)->sessions_evicted, 0);
+	ck_assert_ptr_eq(use(&bob, 2, "repl", "t1"), b1);
+}
+END_TEST
+
+START_TEST(test_per_uid_bound_evicts_own_then_refuses)
+{
+	struct process	*a1, *a2, *a3, *b1;
+	cJSON		*msg, *data;
+	int		 c2, c3;
+
+	start_broker("{'broker':{'max_sessions':10,'max_sessions_per_uid':2,"
+	    "'idle_timeout_s':0,'log_level':'warning'},'mcpServers':{"
+	    "'repl':{'command':'/usr/bin/fake-repl'},"
+	    "'other':{'command':'/usr/bin/fake-other'}}}");
+	b1 = use(&bob, 1, "repl", "t1");	/* the least recent of all */
+	a1 = use(&alice, 1, "repl", "a1");
+	a2 = use(&alice, 2, "other", "a2");
+
+	/* At her bound alice gives up her own least recent, any server. */
+	a3 = use(&alice, 3, "repl", "a3");
+	ck_assert_uint_ne(fake_process_closed(a1), 0);
+	ck_assert_uint_eq(fake_process_closed(a2), 0);
+	ck_assert_uint_eq(fake_process_closed(b1), 0);
+	ck_assert_uint_eq(broker_counters(broker)->sessions_evicted, 1);
+
+	/* With both of hers busy, she is refused; the bound is named. */
+	ck_assert_ptr_eq(begin(&alice, 4, "other", "a2", &c2), a2);
+	ck_assert_ptr_eq(begin(&alice, 5, "repl", "a3", &c3), a3);
+	call(&alice, 6, "repl", "a4");
+	msg = expect_error(&alice, 6, RPC_AT_CAPACITY);
+	ck_assert_ptr_nonnull(strstr(str(path(msg, "error", NULL), "message"),
+	    "max_sessions_per_uid"));
+	data = path(msg, "error", "data");
+	ck_assert_int_eq((int)num(data, "max_sessions_per_uid"), 2);
+	ck_assert_str_eq(str(data, "server"), "repl");
+	cJSON_Delete(msg);
+	ck_assert_uint_eq(fake_process_closed(b1), 0);
+	ck_assert_uint_eq(broker_nsessions(broker), 3);
+
+	/* Bob is not held back by alice's bound. */
+	use(&bob, 2, "repl", "t2");
+	ck_assert_uint_eq(broker_nsessions(broker), 4);
+}
+END_TEST
+
+START_TEST(test_per_server_cap_is_shared_fairly)
+{
+	struct process	*b1, *a1, *x1;
+	cJSON		*msg;
+	int		 c;
+
+	start_broker("{'broker':{'max_sessions':10,'idle_timeout_s':0,"
+	    "'log_level':'warning'},'mcpServers':{"
+	    "'a':{'command':'/usr/bin/fake-a','max_sessions':2},"
+	    "'x':{'command':'/usr/bin/fake-x'}}}");
+	b1 = use(&bob, 1, "a", "t1");		/* the least recent of a */
+	x1 = use(&alice, 1, "x", "t1");
+	a1 = use(&alice, 2, "a", "a1");
+
+	/* Alice is at her share of a (1 of 2): her own session goes. */
+	use(&alice, 3, "a", "a2");
+	ck_assert_uint_ne(fake_process_closed(a1), 0);
+	ck_assert_uint_eq(fake_process_closed(b1), 0);
+	ck_assert_uint_eq(fake_process_closed(x1), 0);
+
+	/* With hers busy, she is refused rather than take bob's. */
+	begin(&alice, 4, "a", "a2", &c);
+	call(&alice, 5, "a", "a3");
+	msg = expect_error(&alice, 5, RPC_AT_CAPACITY);
+	ck_assert_ptr_nonnull(strstr(str(path(msg, "error", NULL), "message"),
+	    "mcpServers.a.max_sessions"));
+	cJSON_Delete(msg);
+	ck_assert_uint_eq(fake_process_closed(b1), 0);
+	ck_assert_ptr_eq(use(&bob, 2, "a", "t1"), b1);
+}
+END_TEST
+
+START_TEST(test_client_bounds_leave_admins_a_reserve)
+{
+	const char	*bound = NULL;
+	size_t		 i;
+	struct fake_front extra[BROKER_ADMIN_RESERVE];
+
+	/* alice, bob, admin and carol fill max_clients. */
+	start_broker("{'broker':{'max_clients':4,'max_clients_per_uid':1,"
+	    "'log_level':'warning'},'mcpServers':{'repl':{'command':"
+	    "'/usr/bin/fake-repl'}}}");
+	ck_assert_int_eq(broker_client_room(broker, 1005, 0, &bound), 0);
+	ck_assert_str_eq(bound, "max_clients");
+	ck_assert_int_eq(broker_client_room(broker, 0, 1, &bound), 1);
+
+	/* The reserve itself is bounded. */
+	for (i = 0; i < BROKER_ADMIN_RESERVE; i++) {
+		ck_assert_int_eq(broker_client_room(broker, 0, 1, &bound), 1);
+		fake_front_init(&extra[i], broker_counters(broker), 0, 1);
+		extra[i].on_close = front_close_cb;
+		broker_front_add(broker, &extra[i].front);
+	}
+	ck_assert_int_eq(broker_client_room(broker, 0, 1, &bound), 0);
+	ck_assert_str_eq(bound, "max_clients");
+	for (i = 0; i < BROKER_ADMIN_RESERVE; i++) {
+		broker_front_gone(broker, &extra[i].front);
+		fake_front_clear(&extra[i]);
+	}
+	ck_assert_uint_eq(broker_nclients(broker), 4);
+}
+END_TEST
+
+START_TEST(test_client_bound_per_uid)
+{
+	const char	*bound = NULL;
+
+	start_broker("{'broker':{'max_clients':100,'max_clients_per_uid':1,"
+	    "'log_level':'warning'},'mcpServers':{'repl':{'command':"
+	    "'/usr/bin/fake-repl'}}}");
+	ck_assert_int_eq(broker_client_room(broker, 1000, 0, &bound), 0);
+	ck_assert_str_eq(bound, "max_clients_per_uid");
+	ck_assert_int_eq(broker_client_room(broker, 1005, 0, &bound), 1);
+	/* An admin over its own bound still has the reserve. */
+	ck_assert_int_eq(broker_client_room(broker, 0, 1, &bound), 1);
+	/* A uid's count follows its clients leaving. */
+	broker_front_gone(broker, &carol.front);
+	ck_assert_int_eq(broker_client_room(broker, 1002, 0, &bound), 1);
+	broker_front_add(broker, &carol.front);
+	ck_assert_int_eq(broker_client_room(broker, 1002, 0, &bound), 0);
+}
+END_TEST
+
 /* Every broker behaviour, one test case each. */
 static Suite *
 broker_suite(void)
@@ -769,6 +999,14 @@ broker_suite(void)
 	    test_reload_reports_diff_and_closes_only_changed_sessions);
 	tcase_add_test(tc, test_status_lists_sessions_visible_to_caller);
 	tcase_add_test(tc, test_session_create_answers_once_ready);
+	tcase_add_test(tc, test_churn_over_fair_share_evicts_only_own_sessions);
+	tcase_add_test(tc, test_user_within_share_evicts_the_user_over_it);
+	tcase_add_test(tc, test_eviction_takes_the_user_furthest_over_share);
+	tcase_add_test(tc, test_over_share_with_own_sessions_busy_is_refused);
+	tcase_add_test(tc, test_per_uid_bound_evicts_own_then_refuses);
+	tcase_add_test(tc, test_per_server_cap_is_shared_fairly);
+	tcase_add_test(tc, test_client_bounds_leave_admins_a_reserve);
+	tcase_add_test(tc, test_client_bound_per_uid);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -754,6 +754,28 @@ START_TEST(test_rejects_max_clients_out_of_range)
 }
 END_TEST
 
+START_TEST(test_per_uid_bounds_default_to_a_quarter_and_take_zero)
+{
+	struct config	*conf;
+
+	conf = config_default();
+	ck_assert_int_eq(conf->max_sessions_per_uid, conf->max_sessions / 4);
+	ck_assert_int_eq(conf->max_clients_per_uid, conf->max_clients / 4);
+	config_free(conf);
+	conf = parse_clean("{'broker':{'max_sessions_per_uid':0,"
+	    "'max_clients_per_uid':7}}");
+	ck_assert_int_eq(conf->max_sessions_per_uid, 0);
+	ck_assert_int_eq(conf->max_clients_per_uid, 7);
+	config_free(conf);
+	expect_error("{'broker':{'max_sessions_per_uid':-1}}",
+	    "broker.max_sessions_per_uid: expected an integer from 0 to "
+	    "1000000");
+	expect_error("{'broker':{'max_clients_per_uid':'many'}}",
+	    "broker.max_clients_per_uid: expected an integer from 0 to "
+	    "1000000");
+}
+END_TEST
+
 START_TEST(test_rejects_negative_idle_timeout)
 {
 	expect_error("{'broker':{'idle_timeout_s':-1}}",
@@ -2321,6 +2343,8 @@ config_suite(void)
 	tcase_add_test(tc, test_rejects_boolean_string_and_null_integers);
 	tcase_add_test(tc, test_rejects_huge_integer);
 	tcase_add_test(tc, test_rejects_max_clients_out_of_range);
+	tcase_add_test(tc,
+	    test_per_uid_bounds_default_to_a_quarter_and_take_zero);
 	tcase_add_test(tc, test_rejects_negative_idle_timeout);
 	tcase_add_test(tc, test_rejects_zero_request_timeout);
 	tcase_add_test(tc, test_rejects_zero_max_request_timeout);

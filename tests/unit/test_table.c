@@ -1,6 +1,7 @@
 /*
  * The session table: lookup by key, recency of idle entries, per-server
- * counts, iteration with removal, and the bounded generation memory.
+ * and per-uid counts, the fair eviction victim, clients per uid,
+ * iteration with removal, and the bounded generation memory.
  */
 #include <sys/types.h>
 
@@ -551,6 +552,139 @@ START_TEST(test_memory_forget_frees_a_slot)
 }
 END_TEST
 
+START_TEST(test_counts_per_uid_follow_insert_and_remove)
+{
+	struct table		*t = table_new();
+	struct table_entry	*a1, *a2;
+
+	a1 = add_idle(t, 1000, "repl", "t1");
+	a2 = add_idle(t, 1000, "web", "t1");
+	add_idle(t, 1001, "repl", "t1");
+	ck_assert_uint_eq(table_count_uid(t, 1000, NULL), 2);
+	ck_assert_uint_eq(table_count_uid(t, 1000, "repl"), 1);
+	ck_assert_uint_eq(table_count_uid(t, 1001, NULL), 1);
+	ck_assert_uint_eq(table_count_uid(t, 1002, NULL), 0);
+	ck_assert_uint_eq(table_count_uid(t, 1001, "web"), 0);
+	ck_assert_ptr_eq(table_lru_idle_uid(t, 1000, NULL), a1);
+	ck_assert_ptr_eq(table_lru_idle_uid(t, 1000, "web"), a2);
+	table_touch(t, a1);
+	ck_assert_ptr_eq(table_lru_idle_uid(t, 1000, NULL), a2);
+	table_set_busy(t, a2, 1);
+	ck_assert_ptr_eq(table_lru_idle_uid(t, 1000, NULL), a1);
+	ck_assert_ptr_null(table_lru_idle_uid(t, 1000, "web"));
+	table_remove(t, a1);
+	table_remove(t, a2);
+	ck_assert_uint_eq(table_count_uid(t, 1000, NULL), 0);
+	ck_assert_uint_eq(table_count_uid(t, 1000, "repl"), 0);
+	ck_assert_ptr_null(table_lru_idle_uid(t, 1000, NULL));
+	table_free(t);
+}
+END_TEST
+
+START_TEST(test_fair_victim_is_own_when_over_share)
+{
+	struct table		*t = table_new();
+	struct table_entry	*a1;
+
+	add_idle(t, 1001, "repl", "b1");	/* the least recent of all */
+	a1 = add_idle(t, 1000, "repl", "a1");
+	add_idle(t, 1000, "repl", "a2");
+	add_idle(t, 1000, "repl", "a3");
+	/* 1000 asks for a 4th of 4: its share is 2. */
+	ck_assert_ptr_eq(table_fair_victim(t, NULL, 4, 1000), a1);
+	/* 1001 asks for a 2nd: 1000 is over its share, 1001 is not. */
+	ck_assert_ptr_eq(table_fair_victim(t, NULL, 4, 1001), a1);
+	/* A newcomer counts among the holders: shares of 4/3. */
+	ck_assert_ptr_eq(table_fair_victim(t, NULL, 4, 1002), a1);
+	table_free(t);
+}
+END_TEST
+
+START_TEST(test_fair_victim_never_another_within_share)
+{
+	struct table		*t = table_new();
+	struct table_entry	*a[3], *b1;
+	int			 i;
+	char			 name[16];
+
+	b1 = add_idle(t, 1001, "repl", "b1");
+	for (i = 0; i < 3; i++) {
+		make_key(name, sizeof name, i);
+		a[i] = table_insert(t, 1000, "repl", name, NULL);
+	}
+	/* 1000's are all busy and it is over its share. */
+	ck_assert_ptr_null(table_fair_victim(t, NULL, 4, 1000));
+	/* 1001, within its share, may give up its own. */
+	ck_assert_ptr_eq(table_fair_victim(t, NULL, 4, 1001), b1);
+	table_set_busy(t, a[1], 0);
+	ck_assert_ptr_eq(table_fair_victim(t, NULL, 4, 1000), a[1]);
+	ck_assert_ptr_eq(table_fair_victim(t, NULL, 4, 1001), a[1]);
+	table_free(t);
+}
+END_TEST
+
+START_TEST(test_fair_victim_takes_furthest_over)
+{
+	struct table		*t = table_new();
+	struct table_entry	*a1, *b1;
+
+	add_idle(t, 1002, "repl", "c1");	/* the least recent of all */
+	a1 = add_idle(t, 1000, "repl", "a1");
+	add_idle(t, 1000, "repl", "a2");
+	add_idle(t, 1000, "repl", "a3");
+	b1 = add_idle(t, 1001, "repl", "b1");
+	add_idle(t, 1001, "repl", "b2");
+	/* Capacity 6 among three: 1000 has 3 (one over), 1001 at 2. */
+	ck_assert_ptr_eq(table_fair_victim(t, NULL, 6, 1002), a1);
+	/* 1001 asking is at 3 with its new one: a tie goes to itself. */
+	ck_assert_ptr_eq(table_fair_victim(t, NULL, 6, 1001), b1);
+	table_free(t);
+}
+END_TEST
+
+START_TEST(test_fair_victim_per_server_counts_that_server)
+{
+	struct table		*t = table_new();
+	struct table_entry	*a1, *b1;
+
+	b1 = add_idle(t, 1001, "a", "t1");
+	add_idle(t, 1000, "x", "t1");
+	add_idle(t, 1000, "x", "t2");
+	a1 = add_idle(t, 1000, "a", "a1");
+	/* On server a 1000 holds 1 of 2: at its share there. */
+	ck_assert_ptr_eq(table_fair_victim(t, "a", 2, 1000), a1);
+	ck_assert_ptr_eq(table_fair_victim(t, "a", 2, 1001), b1);
+	ck_assert_ptr_null(table_fair_victim(t, "nope", 2, 1001));
+	table_free(t);
+}
+END_TEST
+
+START_TEST(test_clients_per_uid)
+{
+	struct table		*t = table_new();
+	struct table_entry	*e;
+
+	table_client_add(t, 1000);
+	table_client_add(t, 1000);
+	table_client_add(t, 1001);
+	ck_assert_uint_eq(table_count_clients(t, 1000), 2);
+	ck_assert_uint_eq(table_count_clients(t, 1001), 1);
+	ck_assert_uint_eq(table_count_clients(t, 1002), 0);
+	/* A uid with clients and entries keeps both counts. */
+	e = add_idle(t, 1000, "repl", "t1");
+	table_client_remove(t, 1000);
+	table_client_remove(t, 1000);
+	ck_assert_uint_eq(table_count_clients(t, 1000), 0);
+	ck_assert_uint_eq(table_count_uid(t, 1000, NULL), 1);
+	table_remove(t, e);
+	table_client_remove(t, 1001);
+	ck_assert_uint_eq(table_count_clients(t, 1001), 0);
+	/* Freed with clients still counted. */
+	table_client_add(t, 1003);
+	table_free(t);
+}
+END_TEST
+
 /* Every table behaviour, one test case each. */
 static Suite *
 table_suite(void)
@@ -583,6 +717,12 @@ table_suite(void)
 	tcase_add_test(tc, test_memory_forgets_oldest_when_full);
 	tcase_add_test(tc, test_memory_refresh_on_remember);
 	tcase_add_test(tc, test_memory_forget_frees_a_slot);
+	tcase_add_test(tc, test_counts_per_uid_follow_insert_and_remove);
+	tcase_add_test(tc, test_fair_victim_is_own_when_over_share);
+	tcase_add_test(tc, test_fair_victim_never_another_within_share);
+	tcase_add_test(tc, test_fair_victim_takes_furthest_over);
+	tcase_add_test(tc, test_fair_victim_per_server_counts_that_server);
+	tcase_add_test(tc, test_clients_per_uid);
 	suite_add_tcase(s, tc);
 	return (s);
 }
