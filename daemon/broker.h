@@ -16,6 +16,7 @@
 #include <cJSON.h>
 
 struct broker;
+struct cgroup_root;
 struct child_list;
 struct config;
 struct counters;
@@ -32,6 +33,7 @@ struct broker_params {
 	struct event_base	*base;
 	struct stream_queue	*queue;
 	struct child_list	*children;
+	struct cgroup_root	*cgroups;	/* main's; NULL: none */
 	struct config		*conf;		/* taken */
 	const char		*config_path;
 	const char		*socket_override;	/* --socket, or NULL */
