@@ -44,6 +44,7 @@ UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire walk request 
 	     session broker child
 UNIT_TESTS += cgroup
 INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd
+INTEGRATION_TESTS += contain
 INTEROP_TESTS = npm_servers
 
 obj	 = $(patsubst %.c,$(B)/obj/%.o,$(1))
