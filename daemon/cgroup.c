@@ -53,6 +53,7 @@ static ssize_t	 cgroup_read(const char *, const char *, char *, size_t);
 static int	 cgroup_writable(const char *);
 static int	 cgroup_alone(const char *, pid_t);
 static int	 cgroup_has_word(const char *, const char *);
+static int	 cgroup_is_session(const char *);
 static void	 cgroup_enable(const char *);
 static void	 cgroup_kill_path(const char *);
 static int	 cgroup_rmdir_tree(const char *);
@@ -385,6 +386,14 @@ cgroup_has_word(const char *list, const char *word)
 	return (0);
 }
 
+/* Whether a directory name is a session cgroup's (nothing else is touched). */
+static int
+cgroup_is_session(const char *name)
+{
+	return (strncmp(name, CGROUP_SESSION_PREFIX,
+	    strlen(CGROUP_SESSION_PREFIX)) == 0);
+}
+
 /* Enable in dir's children the session controllers dir may offer. */
 static void
 cgroup_enable(const char *dir)
@@ -402,8 +411,8 @@ cgroup_enable(const char *dir)
 			continue;
 		xasprintf(&add, "+%s", cgroup_controllers[i]);
 		if (cgroup_write(dir, "cgroup.subtree_control", add) == -1)
-			log_debug("enabling %s in %s: %s", cgroup_controllers[i],
-			    dir, strerror(errno));
+			log_debug("enabling %s in %s: %s",
+			    cgroup_controllers[i], dir, strerror(errno));
 		free(add);
 	}
 }
@@ -460,8 +469,8 @@ cgroup_rmdir_tree(const char *dir)
 }
 
 /*
- * Kill and remove every session cgroup left in base by a previous
- * instance. This waits for them to empty (bounded by
+ * Kill and remove every session cgroup (CGROUP_SESSION_PREFIX) left in
+ * base by a previous instance. This waits for them to empty (bounded by
  * CGROUP_REMOVE_TRIES), but runs before any client is served. Returns
  * how many were removed, or -1 if base cannot be read.
  */
@@ -477,8 +486,7 @@ cgroup_clean(const char *base)
 	if ((d = opendir(base)) == NULL)
 		return (-1);
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
+		if (de->d_type != DT_DIR || !cgroup_is_session(de->d_name))
 			continue;
 		sub = cgroup_join(base, de->d_name);
 		cgroup_kill_path(sub);
@@ -607,8 +615,7 @@ cgroup_root_kill_all(struct cgroup_root *r)
 	if (r->path == NULL || (d = opendir(r->path)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
+		if (de->d_type != DT_DIR || !cgroup_is_session(de->d_name))
 			continue;
 		sub = cgroup_join(r->path, de->d_name);
 		cgroup_kill_path(sub);

@@ -46,7 +46,7 @@ struct cgroup_sys {
 /* Where session cgroups go; base NULL means none. */
 struct cgroup_plan {
 	char	*base;		/* holds the session cgroups */
-	char	*parent;	/* base's parent, where controllers are enabled */
+	char	*parent;	/* base's parent: controllers enabled there */
 	char	*leaf;		/* where the daemon moves first, or NULL */
 	char	*why;		/* what was chosen, or why nothing, in words */
 };

@@ -486,14 +486,18 @@ child_kill_tree(const char *tag)
 			cp = &list[i];
 			if (cp->pid == self || cp->state == 'Z')
 				continue;
-			match = tag == NULL;
-			for (up = cp, depth = 0; up != NULL && up->pid != self &&
-			    depth < n; depth++) {
-				if (!match && child_proc_tagged(up, tag))
-					match = 1;
+			/* Ours at all? Then is it, or an ancestor, tagged? */
+			up = cp;
+			for (depth = 0; up != NULL && up->pid != self &&
+			    depth < n; depth++)
 				up = child_proc_find(list, n, up->ppid);
-			}
-			if (up == NULL || up->pid != self || !match)
+			if (up == NULL || up->pid != self)
+				continue;
+			match = tag == NULL;
+			for (up = cp; !match && up->pid != self;
+			    up = child_proc_find(list, n, up->ppid))
+				match = child_proc_tagged(up, tag);
+			if (!match)
 				continue;
 			for (j = 0; j < ndone && done[j] != cp->pid; j++)
 				;

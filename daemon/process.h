@@ -3,8 +3,9 @@
  * stderr, and the escalation that ends it (stdin EOF, SIGTERM, SIGKILL of
  * its group). Everything it started is contained: in a cgroup of its own
  * if there are cgroups, killed with it once the child is reaped; else
- * every descendant carrying its session's tag is killed then. It reports each line of stdout, that it broke or exited,
- * and that it is over: reaped, both pipes at EOF. Its owner frees it
+ * every descendant carrying its session's tag is killed then. It reports
+ * each line of stdout, that it broke or exited, and that it is over:
+ * reaped, both pipes at EOF, nothing it started left. Its owner frees it
  * after that, never from inside one of its callbacks.
  */
 #ifndef DAEMON_PROCESS_H

@@ -53,7 +53,7 @@ static struct daemon	*d;
 static const char	*mode;		/* broker.cgroup */
 static int		 skip;		/* no cgroups here: say so, pass */
 static char		 base[PATH_MAX];	/* the daemon's, or "" */
-static pid_t		 escapee;	/* to kill in teardown if a test fails */
+static pid_t		 escapee;	/* killed at the end if still there */
 
 static struct daemon *start(const char *);
 static char	*servers(void);
