@@ -34,15 +34,15 @@ CORE_SRC   = daemon/config.c daemon/config_server.c daemon/walk.c \
 	     daemon/mcp.c daemon/clock.c daemon/child.c daemon/stream.c \
 	     daemon/front.c daemon/request.c daemon/process.c \
 	     daemon/mcpclient.c daemon/session.c daemon/broker.c \
-	     daemon/dispatch.c daemon/service.c daemon/workdir.c
+	     daemon/dispatch.c daemon/service.c daemon/workdir.c daemon/cgroup.c
 DAEMON_SRC = daemon/main.c $(CORE_SRC) daemon/conn.c daemon/listener.c
 CTL_SRC	   = daemon/ctl.c
 DEMO_SRC   = daemon/demo_server.c
 
 UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire walk request mcpclient \
-	     log session broker child workdir
+	     log session broker child workdir cgroup
 INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd \
-		    workdir names share
+		    workdir names share contain
 INTEROP_TESTS = npm_servers
 
 obj	 = $(patsubst %.c,$(B)/obj/%.o,$(1))
@@ -89,6 +89,7 @@ UNIT_DEPS_scan	  = daemon/route.c
 UNIT_DEPS_stream  = daemon/stream.c daemon/log.c
 UNIT_DEPS_child	  = daemon/child.c daemon/log.c
 UNIT_DEPS_walk	  = daemon/walk.c daemon/log.c
+UNIT_DEPS_cgroup  = daemon/cgroup.c daemon/log.c
 UNIT_DEPS_request = daemon/request.c daemon/front.c daemon/mcp.c \
 		    daemon/clock.c daemon/log.c
 UNIT_DEPS_mcpclient = daemon/mcpclient.c daemon/mcp.c daemon/log.c

@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "broker.h"
+#include "cgroup.h"
 #include "clock.h"
 #include "config.h"
 #include "counters.h"
@@ -29,6 +30,7 @@ struct broker {
 	struct event_base	*base;
 	struct stream_queue	*queue;
 	struct child_list	*children;
+	struct cgroup_root	*cgroups;
 	struct config		*conf;
 	char			*config_path;
 	char			*socket_override;	/* --socket */
@@ -84,6 +86,7 @@ broker_new(const struct broker_params *bp)
 	b->base = bp->base;
 	b->queue = bp->queue;
 	b->children = bp->children;
+	b->cgroups = bp->cgroups;
 	b->conf = bp->conf;
 	b->config_path = bp->config_path != NULL ?
 	    xstrdup(bp->config_path) : NULL;
@@ -392,6 +395,7 @@ broker_session_for(struct broker *b, struct front *f, const cJSON *id,
 {
 	struct session_params	 sp;
 	struct process_env	 env;
+	struct cgroup_limits	 limits;
 	struct table_entry	*e;
 	struct session		*s;
 	cJSON			*data;
@@ -409,6 +413,11 @@ broker_session_for(struct broker *b, struct front *f, const cJSON *id,
 	env.children = b->children;
 	env.max_message = b->conf->max_message_bytes;
 	env.grace_ms = b->conf->shutdown_grace_ms;
+	limits.memory_max = sc->memory_max;
+	limits.pids_max = sc->pids_max;
+	limits.cpu_weight = sc->cpu_weight;
+	env.cgroups = b->cgroups;
+	env.limits = &limits;
 	snprintf(sid, sizeof sid, "%" PRIx64 "-%" PRIu64,
 	    (uint64_t)b->started, ++b->next_session);
 	sp.env = &env;

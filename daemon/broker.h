@@ -24,6 +24,7 @@
 #define BROKER_ADMIN_RESERVE	8
 
 struct broker;
+struct cgroup_root;
 struct child_list;
 struct config;
 struct counters;
@@ -40,6 +41,7 @@ struct broker_params {
 	struct event_base	*base;
 	struct stream_queue	*queue;
 	struct child_list	*children;
+	struct cgroup_root	*cgroups;	/* main's; NULL: none */
 	struct config		*conf;		/* taken */
 	const char		*config_path;
 	const char		*socket_override;	/* --socket, or NULL */

@@ -5,6 +5,8 @@
 #include <sys/queue.h>
 #include <sys/wait.h>
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -36,9 +38,23 @@ struct child_list {
 	size_t			 count;
 };
 
+/* One process in /proc, for child_kill_tree. */
+struct child_proc {
+	pid_t	pid;
+	pid_t	ppid;
+	char	state;
+	int	tagged;		/* -1 not read yet, 0 no, 1 yes */
+};
+
 static struct child *child_add(struct child_list *, pid_t, const int [3],
 		      child_exit_cb, void *);
-static char	**child_build_env(char *const *);
+static void	  child_env_set(char **, size_t *, char *);
+static char	**child_build_env(char *const *, const char *);
+static size_t	  child_scan(struct child_proc **);
+static int	  child_proc_cmp(const void *, const void *);
+static struct child_proc *child_proc_find(struct child_proc *, size_t,
+		      pid_t);
+static int	  child_proc_tagged(struct child_proc *, const char *);
 static void	  child_exec(const struct child_spec *, int [3], char **,
 		      pid_t) __attribute__((noreturn));
 
@@ -67,18 +83,38 @@ child_list_count(struct child_list *cl)
 	return (cl->count);
 }
 
-/* The environment for a child: the base variables, then the config's. */
-static char **
-child_build_env(char *const *extra)
+/* Put "NAME=value" (taken) in env, replacing a variable of that name. */
+static void
+child_env_set(char **env, size_t *n, char *entry)
 {
-	char		**env;
+	size_t	j, len = strcspn(entry, "=");
+
+	for (j = 0; j < *n; j++) {
+		if (strncmp(env[j], entry, len) == 0 && env[j][len] == '=')
+			break;
+	}
+	if (j < *n)
+		free(env[j]);
+	else
+		(*n)++;
+	env[j] = entry;
+}
+
+/*
+ * The environment for a child: the base variables, then the config's,
+ * then CHILD_TAG_ENV=tag (if tag is not NULL).
+ */
+static char **
+child_build_env(char *const *extra, const char *tag)
+{
+	char		**env, *entry;
 	const char	 *value;
 	size_t		  i, n = 0, nextra = 0, base;
 
 	while (extra != NULL && extra[nextra] != NULL)
 		nextra++;
 	base = sizeof child_base_env / sizeof child_base_env[0];
-	env = xcalloc(base + nextra + 1, sizeof *env);
+	env = xcalloc(base + nextra + 2, sizeof *env);
 	for (i = 0; i < base; i++) {
 		value = getenv(child_base_env[i]);
 		if (value == NULL && strcmp(child_base_env[i], "PATH") == 0)
@@ -87,19 +123,11 @@ child_build_env(char *const *extra)
 			xasprintf(&env[n++], "%s=%s", child_base_env[i], value);
 	}
 	/* A configured variable replaces a base one of the same name. */
-	for (i = 0; i < nextra; i++) {
-		size_t	j, len = strcspn(extra[i], "=");
-
-		for (j = 0; j < n; j++) {
-			if (strncmp(env[j], extra[i], len) == 0 &&
-			    env[j][len] == '=')
-				break;
-		}
-		if (j < n)
-			free(env[j]);
-		else
-			n++;
-		env[j] = xstrdup(extra[i]);
+	for (i = 0; i < nextra; i++)
+		child_env_set(env, &n, xstrdup(extra[i]));
+	if (tag != NULL) {
+		xasprintf(&entry, "%s=%s", CHILD_TAG_ENV, tag);
+		child_env_set(env, &n, entry);
 	}
 	env[n] = NULL;
 	return (env);
@@ -132,6 +160,13 @@ child_exec(const struct child_spec *spec, int fds[3], char **env,
 	    dup2(fds[1], STDOUT_FILENO) == -1 ||
 	    dup2(fds[2], STDERR_FILENO) == -1)
 		_exit(127);
+	/* Into the session's cgroup before anything runs; else do not run. */
+	if (spec->join_fd > STDERR_FILENO &&
+	    write(spec->join_fd, "0", 1) != 1) {
+		dprintf(STDERR_FILENO, "mcp-brokerd: cannot move into the "
+		    "session's cgroup: %s\n", strerror(errno));
+		_exit(127);
+	}
 	close_range(STDERR_FILENO + 1, ~0U, 0);
 
 	if (spec->cwd != NULL && chdir(spec->cwd) == -1) {
@@ -149,6 +184,8 @@ child_exec(const struct child_spec *spec, int fds[3], char **env,
 /*
  * Start a child. Its exit is reported to cb(child, wait status, arg) from
  * child_reap(). On failure (pipes, fork) returns NULL with *cause set.
+ * A child that cannot join spec's cgroup writes why to its stderr and
+ * exits 127 before exec, like one whose cwd or command is missing.
  */
 struct child *
 child_spawn(struct child_list *cl, const struct child_spec *spec,
@@ -176,7 +213,7 @@ child_spawn(struct child_list *cl, const struct child_spec *spec,
 	theirs[1] = p[1][1];
 	theirs[2] = p[2][1];
 
-	env = child_build_env(spec->env);
+	env = child_build_env(spec->env, spec->tag);
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	pid = fork();
@@ -325,6 +362,159 @@ child_kill_group(struct child *c, int sig)
 		return (-1);
 	}
 	return (0);
+}
+
+/* Every process in /proc into *out (the caller's), sorted by pid. */
+static size_t
+child_scan(struct child_proc **out)
+{
+	DIR			*d;
+	struct dirent		*de;
+	struct child_proc	*list = NULL;
+	size_t			 n = 0, size = 0;
+	char			 path[300], buf[512], *close_paren;
+	int			 fd;
+	ssize_t			 len;
+	long			 ppid;
+	char			 state;
+
+	*out = NULL;
+	if ((d = opendir("/proc")) == NULL)
+		return (0);
+	while ((de = readdir(d)) != NULL) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		len = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		/* "pid (comm) S ppid ...": comm may hold anything. */
+		if ((close_paren = strrchr(buf, ')')) == NULL ||
+		    sscanf(close_paren + 1, " %c %ld", &state, &ppid) != 2)
+			continue;
+		if (n == size) {
+			size = size == 0 ? 256 : size * 2;
+			list = xreallocarray(list, size, sizeof *list);
+		}
+		list[n].pid = (pid_t)strtol(de->d_name, NULL, 10);
+		list[n].ppid = (pid_t)ppid;
+		list[n].state = state;
+		list[n].tagged = -1;
+		n++;
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(list, n, sizeof *list, child_proc_cmp);
+	*out = list;
+	return (n);
+}
+
+/* Order processes by pid. */
+static int
+child_proc_cmp(const void *a, const void *b)
+{
+	const struct child_proc	*x = a, *y = b;
+
+	return (x->pid < y->pid ? -1 : x->pid > y->pid);
+}
+
+/* The process pid in a scan, or NULL. */
+static struct child_proc *
+child_proc_find(struct child_proc *list, size_t n, pid_t pid)
+{
+	struct child_proc	key;
+
+	key.pid = pid;
+	return (bsearch(&key, list, n, sizeof *list, child_proc_cmp));
+}
+
+/* Whether a process's environment has CHILD_TAG_ENV=tag (read once). */
+static int
+child_proc_tagged(struct child_proc *cp, const char *tag)
+{
+	char	 path[64], *buf, *entry, *want;
+	int	 fd;
+	ssize_t	 len, got = 0;
+
+	if (cp->tagged != -1)
+		return (cp->tagged);
+	cp->tagged = 0;
+	snprintf(path, sizeof path, "/proc/%ld/environ", (long)cp->pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (0);
+	buf = xmalloc(CHILD_ENVIRON_MAX + 1);
+	while (got < CHILD_ENVIRON_MAX &&
+	    (len = read(fd, buf + got, CHILD_ENVIRON_MAX - got)) > 0)
+		got += len;
+	close(fd);
+	buf[got] = '\0';
+	xasprintf(&want, "%s=%s", CHILD_TAG_ENV, tag);
+	for (entry = buf; entry < buf + got; entry += strlen(entry) + 1) {
+		if (strcmp(entry, want) == 0) {
+			cp->tagged = 1;
+			break;
+		}
+	}
+	free(want);
+	free(buf);
+	return (cp->tagged);
+}
+
+/*
+ * Without cgroups: SIGKILL every descendant of the daemon that carries
+ * CHILD_TAG_ENV=tag or descends from one that does (tag NULL: every
+ * descendant). Orphans stay descendants because the daemon is a child
+ * subreaper. Looks again for processes forked meanwhile, up to
+ * CHILD_KILL_PASSES times. Returns how many processes were signalled.
+ */
+int
+child_kill_tree(const char *tag)
+{
+	struct child_proc	*list, *cp, *up;
+	pid_t			*done = NULL, self = getpid();
+	size_t			 n, i, j, ndone = 0, depth;
+	int			 pass, match, fresh;
+
+	for (pass = 0; pass < CHILD_KILL_PASSES; pass++) {
+		n = child_scan(&list);
+		fresh = 0;
+		for (i = 0; i < n; i++) {
+			cp = &list[i];
+			if (cp->pid == self || cp->state == 'Z')
+				continue;
+			/* Ours at all? Then is it, or an ancestor, tagged? */
+			up = cp;
+			for (depth = 0; up != NULL && up->pid != self &&
+			    depth < n; depth++)
+				up = child_proc_find(list, n, up->ppid);
+			if (up == NULL || up->pid != self)
+				continue;
+			match = tag == NULL;
+			for (up = cp; !match && up->pid != self;
+			    up = child_proc_find(list, n, up->ppid))
+				match = child_proc_tagged(up, tag);
+			if (!match)
+				continue;
+			for (j = 0; j < ndone && done[j] != cp->pid; j++)
+				;
+			if (j < ndone)
+				continue;
+			if (kill(cp->pid, SIGKILL) == -1)
+				continue;
+			done = xreallocarray(done, ndone + 1, sizeof *done);
+			done[ndone++] = cp->pid;
+			fresh = 1;
+		}
+		free(list);
+		if (!fresh)
+			break;
+	}
+	free(done);
+	return ((int)ndone);
 }
 
 /* Reap every exited child and tell each owner; call on SIGCHLD. */

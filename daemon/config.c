@@ -315,6 +315,16 @@ config_parse_broker(struct walk *walk, struct config *conf,
 				free(conf->socket);
 				conf->socket = xstrdup(s);
 			}
+		} else if (strcmp(item->string, "cgroup") == 0) {
+			s = walk_get_string(walk, item, path);
+			if (s != NULL && strcmp(s, "auto") != 0 &&
+			    strcmp(s, "off") != 0 && s[0] != '/')
+				walk_error(walk, path, "expected \"auto\", "
+				    "\"off\" or an absolute path");
+			else if (s != NULL) {
+				free(conf->cgroup);
+				conf->cgroup = xstrdup(s);
+			}
 		} else if (strcmp(item->string, "socket_mode") == 0)
 			config_parse_socket_mode(walk, conf, item, path);
 		else if (strcmp(item->string, "state_dir") == 0) {
@@ -399,6 +409,7 @@ config_default(void)
 
 	conf = xcalloc(1, sizeof *conf);
 	conf->socket = xstrdup(DEFAULT_SOCKET);
+	conf->cgroup = xstrdup("auto");
 	conf->socket_mode = 0660;
 	conf->max_sessions = 256;
 	conf->max_clients = 1024;
@@ -549,6 +560,7 @@ config_free(struct config *conf)
 	free(conf->servers);
 	free(conf->socket);
 	free(conf->state_dir);
+	free(conf->cgroup);
 	free(conf->allow_uids);
 	free(conf->allow_groups);
 	free(conf);

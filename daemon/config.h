@@ -60,6 +60,10 @@ struct config {
 	gid_t			 socket_group;	/* the socket's, at creation */
 	int			 socket_group_set;
 
+	/* Where session cgroups go: "auto", "off" or an absolute path.
+	   Read at start only, like socket. */
+	char			*cgroup;
+
 	struct server_conf	*servers;
 	size_t			 nservers;
 };

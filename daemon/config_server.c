@@ -36,6 +36,10 @@ static const struct walk_int_key config_server_ints[] = {
 	  offsetof(struct server_conf, request_timeout_s) },
 	{ "start_timeout_s", 1, CONFIG_MAX_TIMEOUT_S,
 	  offsetof(struct server_conf, start_timeout_s) },
+	{ "pids_max", 1, CONFIG_MAX_COUNT,
+	  offsetof(struct server_conf, pids_max) },
+	{ "cpu_weight", 1, CONFIG_MAX_CPU_WEIGHT,
+	  offsetof(struct server_conf, cpu_weight) },
 };
 
 /* The spellings of a server's "protocol". */
@@ -479,6 +483,10 @@ config_server_parse(struct walk *walk, struct server_conf *sc,
 			if (walk_get_int(walk, item, sub, key->min,
 			    key->max, &v) == 0)
 				*(int *)((char *)sc + key->offset) = (int)v;
+		} else if (strcmp(item->string, "memory_max") == 0) {
+			if (walk_get_int(walk, item, sub, CONFIG_MIN_MEMORY,
+			    CONFIG_MAX_MEMORY, &v) == 0)
+				sc->memory_max = v;
 		} else if (strcmp(item->string, "command") == 0)
 			command = item;
 		else if (strcmp(item->string, "args") == 0)

@@ -48,6 +48,9 @@ struct server_conf {
 	int	  idle_timeout_s;	/* CONFIG_UNSET or seconds */
 	int	  request_timeout_s;	/* CONFIG_UNSET or seconds */
 	int	  start_timeout_s;	/* CONFIG_UNSET or seconds */
+	long long memory_max;	/* cgroup memory.max in bytes; 0: none */
+	int	  pids_max;	/* cgroup pids.max; 0: none */
+	int	  cpu_weight;	/* cgroup cpu.weight, 1-10000; 0: none */
 	int	  disabled;
 
 	/* What the broker declares to the child, so a change restarts it. */
@@ -60,6 +63,13 @@ struct server_conf {
 
 /* The largest max_sessions and max_clients, per server and overall. */
 #define CONFIG_MAX_COUNT	1000000
+
+/* The smallest memory_max: less cannot run a process. */
+#define CONFIG_MIN_MEMORY	1048576LL
+/* The largest memory_max (2^62, well past any host). */
+#define CONFIG_MAX_MEMORY	4611686018427387904LL
+/* The range of cpu_weight (the kernel's cpu.weight). */
+#define CONFIG_MAX_CPU_WEIGHT	10000
 
 /* The largest timeout in seconds: in milliseconds it still fits an int. */
 #define CONFIG_MAX_TIMEOUT_S	1000000

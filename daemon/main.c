@@ -19,6 +19,7 @@
 #include <event2/event.h>
 
 #include "broker.h"
+#include "cgroup.h"
 #include "child.h"
 #include "clock.h"
 #include "config.h"
@@ -41,6 +42,7 @@ struct main_state {
 	struct event_base	*base;
 	struct broker		*b;
 	struct child_list	*children;
+	struct cgroup_root	*cgroups;
 	struct stream_queue	*queue;
 	struct listener		*listener;
 	struct service		*service;
@@ -54,6 +56,8 @@ static void	main_sigchld_cb(evutil_socket_t, short, void *);
 static void	main_sigterm_cb(evutil_socket_t, short, void *);
 static void	main_sighup_cb(evutil_socket_t, short, void *);
 static void	main_exit_timer_cb(evutil_socket_t, short, void *);
+static void	main_kill_all(struct main_state *);
+static void	main_contain(struct main_state *);
 static void	main_status_cb(struct service_status *, void *);
 static struct config *main_load(const char *);
 
@@ -130,6 +134,40 @@ main_clean_sessions(const struct config *conf, const char *state_dir,
 	}
 }
 
+/*
+ * Exiting before the sessions ended: kill every session cgroup and every
+ * descendant at once, so nothing outlives the daemon.
+ */
+static void
+main_kill_all(struct main_state *ms)
+{
+	int	n;
+
+	cgroup_root_kill_all(ms->cgroups);
+	if ((n = child_kill_tree(NULL)) > 0)
+		log_info("killed %d processes the sessions left", n);
+}
+
+/*
+ * Set up containment once the socket is ours (a predecessor's leftover
+ * session cgroups are removed then), and say which is in use.
+ */
+static void
+main_contain(struct main_state *ms)
+{
+	char	*cause;
+
+	if (cgroup_root_start(ms->cgroups, &cause) != 0) {
+		log_warnx("cannot use cgroups: %s", cause);
+		free(cause);
+	}
+	if (cgroup_root_path(ms->cgroups) != NULL)
+		log_info("containment: %s", cgroup_root_why(ms->cgroups));
+	else
+		log_info("containment: off: descendants are killed by process "
+		    "tree (%s)", cgroup_root_why(ms->cgroups));
+}
+
 /* Children exited: reap them all. */
 static void
 main_sigchld_cb(evutil_socket_t sig, short events, void *arg)
@@ -167,6 +205,7 @@ main_sigterm_cb(evutil_socket_t sig, short events, void *arg)
 	(void)events;
 	if (broker_exiting(ms->b)) {
 		log_warnx("signal %d again: exiting now", (int)sig);
+		main_kill_all(ms);
 		event_base_loopexit(ms->base, NULL);
 		return;
 	}
@@ -200,6 +239,7 @@ main_exit_timer_cb(evutil_socket_t fd, short events, void *arg)
 		log_warnx("%zu children still running at the shutdown "
 		    "deadline; exiting anyway",
 		    child_list_count(ms->children));
+		main_kill_all(ms);
 		event_base_loopexit(ms->base, NULL);
 		return;
 	}
@@ -238,6 +278,8 @@ main(int argc, char **argv)
 	};
 	struct main_state	 ms;
 	struct broker_params	 bp;
+	struct cgroup_sys	 sys;
+	struct cgroup_plan	 plan;
 	struct event_base	*base;
 	struct event		*ev_chld, *ev_term, *ev_int, *ev_hup;
 	struct config		*conf;
@@ -296,7 +338,10 @@ main(int argc, char **argv)
 	log_set_level(conf->log_level);
 
 	signal(SIGPIPE, SIG_IGN);
-	/* Orphaned grandchildren of our children are reparented to us. */
+	/*
+	 * Orphaned grandchildren of our children are reparented to us: they
+	 * are reaped here, and without cgroups still found to be killed.
+	 */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_warn("PR_SET_CHILD_SUBREAPER");
 
@@ -306,10 +351,17 @@ main(int argc, char **argv)
 	ms.base = base;
 	ms.children = child_list_new();
 	ms.queue = stream_queue_new();
+	sys.mountinfo = "/proc/self/mountinfo";
+	sys.self = "/proc/self/cgroup";
+	sys.pid = getpid();
+	cgroup_plan_make(&sys, conf->cgroup, conf->socket, &plan);
+	ms.cgroups = cgroup_root_new(base, &plan);
+	cgroup_plan_clear(&plan);
 	memset(&bp, 0, sizeof bp);
 	bp.base = base;
 	bp.queue = ms.queue;
 	bp.children = ms.children;
+	bp.cgroups = ms.cgroups;
 	bp.conf = conf;
 	bp.config_path = config_path;
 	bp.socket_override = socket_path;
@@ -328,6 +380,7 @@ main(int argc, char **argv)
 	    conf->socket_group_set ? conf->socket_group : (gid_t)-1,
 	    &cause)) == NULL)
 		fatalx("%s", cause);
+	main_contain(&ms);
 	/* Only once the socket is ours: a second daemon fails before this. */
 	state_dir = xstrdup(conf->state_dir);
 	main_clean_sessions(conf, state_dir, "left by a previous instance");
@@ -358,6 +411,7 @@ main(int argc, char **argv)
 	broker_free(ms.b);
 	/* Run the deferred frees the last drops scheduled. */
 	event_base_loop(base, EVLOOP_NONBLOCK);
+	cgroup_root_free(ms.cgroups);
 	stream_queue_free(ms.queue);
 	child_list_free(ms.children);
 	main_clean_sessions(NULL, state_dir, "of sessions still running");

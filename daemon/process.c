@@ -1,6 +1,7 @@
 /*
  * MCP server processes: a child, its stdin, stdout and stderr streams,
- * the stderr tail, and the close escalation.
+ * the stderr tail, the close escalation, and the containment of what it
+ * starts.
  */
 #include <sys/wait.h>
 
@@ -15,6 +16,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "cgroup.h"
 #include "child.h"
 #include "clock.h"
 #include "escape.h"
@@ -31,6 +33,7 @@ struct process {
 	void			*arg;
 
 	struct child		*child;
+	struct cgroup		*cg;		/* NULL: none */
 	pid_t			 pid;
 	struct stream		*in;		/* NULL once closed */
 	struct stream		*out;
@@ -55,6 +58,7 @@ struct process {
 	int			 status;
 	int			 out_eof;
 	int			 err_eof;
+	int			 emptied;	/* what it started is gone */
 	int			 finished;
 };
 
@@ -72,6 +76,8 @@ static void	process_stdin_event_cb(struct stream *, enum stream_event,
 		    int, void *);
 static void	process_exit_cb(struct child *, int, void *);
 static void	process_timer_cb(evutil_socket_t, short, void *);
+static void	process_empty(struct process *);
+static void	process_emptied_cb(void *);
 static void	process_escalate(struct process *);
 static void	process_maybe_finish(struct process *);
 static void	process_add_tail(struct process *, const char *, size_t);
@@ -106,11 +112,30 @@ process_spawn(const struct process_env *env, const struct child_spec *spec,
     const struct log_ctx *ctx, const struct process_cbs *cbs, void *arg,
     char **cause)
 {
-	struct process	*p;
+	struct process		*p;
+	struct child_spec	 s = *spec;
 
 	p = process_new(env, ctx, cbs, arg);
-	if ((p->child = child_spawn(env->children, spec, process_exit_cb, p,
-	    cause)) == NULL) {
+	s.tag = ctx->session;
+	s.join_fd = -1;
+	if (env->cgroups != NULL && cgroup_root_path(env->cgroups) != NULL) {
+		if ((p->cg = cgroup_create(env->cgroups, ctx->session,
+		    env->limits, ctx->server, cause)) == NULL) {
+			free(p);
+			return (NULL);
+		}
+		s.join_fd = cgroup_join_fd(p->cg);
+	} else if (env->cgroups != NULL)
+		cgroup_limits_unapplied(env->limits, ctx->server,
+		    cgroup_root_why(env->cgroups));
+	p->child = child_spawn(env->children, &s, process_exit_cb, p, cause);
+	if (p->cg != NULL)
+		cgroup_join_done(p->cg);
+	if (p->child == NULL) {
+		if (p->cg != NULL) {
+			cgroup_remove(p->cg, process_emptied_cb, p);
+			cgroup_free(p->cg);
+		}
 		free(p);
 		return (NULL);
 	}
@@ -180,6 +205,7 @@ process_free(struct process *p)
 		event_free(p->err_timer);
 	}
 	child_free(p->child);
+	cgroup_free(p->cg);
 	for (i = 0; i < p->tail_count; i++)
 		free(p->tail[(p->tail_first + i) % PROCESS_STDERR_LINES]);
 	free(p);
@@ -477,7 +503,7 @@ process_timer_cb(evutil_socket_t fd, short events, void *arg)
 	process_escalate(p);
 }
 
-/* The child exited (from child_reap). */
+/* The child exited (from child_reap): what it started goes with it. */
 static void
 process_exit_cb(struct child *c, int status, void *arg)
 {
@@ -498,13 +524,45 @@ process_exit_cb(struct child *c, int status, void *arg)
 		process_escalate(p);
 	}
 	free(how);
+	process_empty(p);
 }
 
-/* The process is over once reaped and both pipes are at EOF. */
+/*
+ * Kill whatever the child left running: its cgroup (removed once empty),
+ * or without one every descendant carrying the session's tag.
+ */
+static void
+process_empty(struct process *p)
+{
+	int	n;
+
+	if (p->cg != NULL) {
+		cgroup_remove(p->cg, process_emptied_cb, p);
+		return;
+	}
+	if ((n = child_kill_tree(p->ctx->session)) > 0)
+		process_log(p, LOG_LEVEL_DEBUG, "session %s: killed %d "
+		    "processes it left", p->ctx->session, n);
+	process_emptied_cb(p);
+}
+
+/* Nothing the child started is left (or its cgroup could not empty). */
+static void
+process_emptied_cb(void *arg)
+{
+	struct process	*p = arg;
+
+	p->emptied = 1;
+	if (p->child != NULL)
+		process_maybe_finish(p);
+}
+
+/* The process is over once reaped, both pipes at EOF and emptied. */
 static void
 process_maybe_finish(struct process *p)
 {
-	if (p->finished || !p->reaped || !p->out_eof || !p->err_eof)
+	if (p->finished || !p->reaped || !p->out_eof || !p->err_eof ||
+	    !p->emptied)
 		return;
 	p->finished = 1;
 	evtimer_del(p->timer);

@@ -1,8 +1,11 @@
 /*
  * A process: one MCP server child with its three streams, the tail of its
  * stderr, and the escalation that ends it (stdin EOF, SIGTERM, SIGKILL of
- * its group). It reports each line of stdout, that it broke or exited,
- * and that it is over: reaped, both pipes at EOF. Its owner frees it
+ * its group). Everything it started is contained: in a cgroup of its own
+ * if there are cgroups, killed with it once the child is reaped; else
+ * every descendant carrying its session's tag is killed then. It reports
+ * each line of stdout, that it broke or exited, and that it is over:
+ * reaped, both pipes at EOF, nothing it started left. Its owner frees it
  * after that, never from inside one of its callbacks.
  */
 #ifndef DAEMON_PROCESS_H
@@ -29,6 +32,8 @@
 /* Bytes queued for a child's stdin before the process counts as broken. */
 #define PROCESS_STDIN_MAX_FACTOR 4
 
+struct cgroup_limits;
+struct cgroup_root;
 struct child_list;
 struct child_spec;
 struct event_base;
@@ -44,7 +49,7 @@ struct process_cbs {
 	/* The process can no longer answer: why (NULL: it exited, or its
 	   stdout ended), said once for a person. */
 	void	(*broken)(const char *, void *);
-	/* It is over: reaped and both pipes at EOF. */
+	/* It is over: reaped, both pipes at EOF, nothing of it left. */
 	void	(*finished)(void *);
 };
 
@@ -55,6 +60,8 @@ struct process_env {
 	struct child_list	*children;
 	size_t			 max_message;	/* longest stdout line */
 	int			 grace_ms;	/* each close step */
+	struct cgroup_root	*cgroups;	/* NULL: no containment */
+	const struct cgroup_limits *limits;	/* the server's, or NULL */
 };
 
 struct process	*process_spawn(const struct process_env *,

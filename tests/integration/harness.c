@@ -32,6 +32,7 @@
 #define HARNESS_SETTLE_MS	3000
 
 static void	harness_rmtree(const char *);
+static void	harness_remove_cgroups(struct daemon *);
 static void	harness_copy_file(const char *, const char *, const char *);
 static void	harness_copy_bins(struct daemon *);
 static void	harness_daemon_bin(const struct daemon *, const char *,
@@ -546,6 +547,7 @@ daemon_stop(struct daemon *d)
 			daemon_dump_log(d);
 			kill(d->pid, SIGKILL);
 			waitpid(d->pid, &status, 0);
+			harness_remove_cgroups(d);
 			ck_abort_msg("mcp-brokerd did not exit on SIGTERM");
 		}
 		sleep_ms(10);
@@ -571,6 +573,52 @@ daemon_stop_ok(struct daemon *d)
 	    "mcp-brokerd %ld did not exit 0 (status %d)", (long)pid, status);
 }
 
+/*
+ * After a SIGKILL of the daemon: kill and remove the session cgroups it
+ * left (their base is in its "containment: cgroup PATH" log line).
+ */
+static void
+harness_remove_cgroups(struct daemon *d)
+{
+	const char	*needle = "containment: cgroup ";
+	char		 base[PATH_MAX] = "", path[PATH_MAX + 300], *line = NULL;
+	char		*p;
+	size_t		 size = 0;
+	struct dirent	*de;
+	DIR		*dp;
+	FILE		*f;
+	int		 i;
+
+	if ((f = fopen(d->log, "r")) == NULL)
+		return;
+	while (getline(&line, &size, f) != -1) {
+		if ((p = strstr(line, needle)) != NULL)
+			snprintf(base, sizeof base, "%.*s",
+			    (int)strcspn(p + strlen(needle), " \n"),
+			    p + strlen(needle));
+	}
+	free(line);
+	fclose(f);
+	if (base[0] == '\0' || (dp = opendir(base)) == NULL)
+		return;
+	while ((de = readdir(dp)) != NULL) {
+		if (strncmp(de->d_name, "session-", 8) != 0)
+			continue;
+		snprintf(path, sizeof path, "%s/%s/cgroup.kill", base,
+		    de->d_name);
+		if ((f = fopen(path, "w")) != NULL) {
+			fputs("1", f);
+			fclose(f);
+		}
+		snprintf(path, sizeof path, "%s/%s", base, de->d_name);
+		for (i = 0; i < 100 && rmdir(path) == -1 && errno == EBUSY;
+		    i++)
+			sleep_ms(10);
+	}
+	closedir(dp);
+	rmdir(base);
+}
+
 /* Kill the daemon outright (SIGKILL) and clean up. Frees d. */
 void
 daemon_kill(struct daemon *d)
@@ -579,6 +627,7 @@ daemon_kill(struct daemon *d)
 
 	kill(d->pid, SIGKILL);
 	waitpid(d->pid, &status, 0);
+	harness_remove_cgroups(d);
 	harness_rmtree(d->dir);
 	if (d->bin[0] != '\0')
 		harness_rmtree(d->bin);

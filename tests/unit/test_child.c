@@ -88,9 +88,11 @@ spawn(char *const *argv, char *const *env, const char *cwd)
 	struct child_spec	 spec;
 	char			*cause = NULL;
 
+	memset(&spec, 0, sizeof spec);
 	spec.argv = argv;
 	spec.env = env;
 	spec.cwd = cwd;
+	spec.join_fd = -1;
 	child = child_spawn(children, &spec, on_exit_cb, &exits, &cause);
 	ck_assert_msg(child != NULL, "child_spawn: %s", cause);
 	return (child);
@@ -329,6 +331,57 @@ START_TEST(test_kill_group_kills_a_grandchild_in_the_same_group)
 }
 END_TEST
 
+START_TEST(test_kill_tree_kills_a_tagged_orphan_in_a_session_of_its_own)
+{
+	char *const	 argv[] = { "/bin/sh", "-c", "setsid sleep 60 "
+			     "</dev/null >/dev/null 2>&1 & echo $!", NULL };
+	struct child_spec spec;
+	char		 buf[64], *cause = NULL;
+	struct timespec	 start;
+	pid_t		 escaped, other;
+	int		 out;
+
+	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	/* A descendant without the tag, which must be left alone. */
+	if ((other = fork()) == 0) {
+		pause();
+		_exit(0);
+	}
+	ck_assert_int_gt(other, 0);
+
+	memset(&spec, 0, sizeof spec);
+	spec.argv = argv;
+	spec.tag = "t-1";
+	spec.join_fd = -1;
+	child = child_spawn(children, &spec, on_exit_cb, &exits, &cause);
+	ck_assert_msg(child != NULL, "child_spawn: %s", cause);
+	out = child_take_stdout(child);
+	read_line(out, buf, sizeof buf);
+	close(out);
+	escaped = (pid_t)atoi(buf);
+	ck_assert_int_gt(escaped, 0);
+	/* The shell is gone: the escapee is an orphan in its own session. */
+	ck_assert_int_eq(wait_exit(), 1);
+	child_free(child);
+	child = NULL;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (getsid(escaped) != escaped && elapsed_ms(&start) < WAIT_MS)
+		usleep(10000);
+	ck_assert_int_eq(getsid(escaped), escaped);
+
+	ck_assert_int_eq(child_kill_tree("t-1"), 1);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (kill(escaped, 0) == 0 && elapsed_ms(&start) < WAIT_MS) {
+		child_reap(children);
+		usleep(10000);
+	}
+	ck_assert_int_eq(kill(escaped, 0), -1);
+	ck_assert_int_eq(kill(other, 0), 0);
+	kill(other, SIGKILL);
+	ck_assert_int_eq(waitpid(other, NULL, 0), other);
+}
+END_TEST
+
 START_TEST(test_reap_reports_the_exit_status_to_the_callback)
 {
 	char *const	 argv[] = { "/bin/sh", "-c", "exit 3", NULL };
@@ -432,6 +485,8 @@ child_suite(void)
 	tcase_add_test(tc, test_a_missing_cwd_exits_127_and_says_why);
 	tcase_add_test(tc,
 	    test_kill_group_kills_a_grandchild_in_the_same_group);
+	tcase_add_test(tc,
+	    test_kill_tree_kills_a_tagged_orphan_in_a_session_of_its_own);
 	tcase_add_test(tc, test_reap_reports_the_exit_status_to_the_callback);
 	tcase_add_test(tc,
 	    test_an_adopted_process_is_reaped_and_hands_over_its_fds);

@@ -372,6 +372,46 @@ START_TEST(test_every_key_is_applied)
 }
 END_TEST
 
+START_TEST(test_containment_keys_are_applied_and_checked)
+{
+	struct config			*conf;
+	const struct server_conf	*sc;
+
+	conf = parse_clean("{}");
+	ck_assert_str_eq(conf->cgroup, "auto");
+	config_free(conf);
+	conf = parse_clean("{'broker':{'cgroup':'off'}}");
+	ck_assert_str_eq(conf->cgroup, "off");
+	config_free(conf);
+	conf = parse_clean("{'broker':{'cgroup':'/sys/fs/cgroup/x'}}");
+	ck_assert_str_eq(conf->cgroup, "/sys/fs/cgroup/x");
+	config_free(conf);
+	expect_error("{'broker':{'cgroup':'yes'}}", "broker.cgroup: expected "
+	    "\"auto\", \"off\" or an absolute path");
+
+	conf = parse_server("{'command':'x','memory_max':1073741824,"
+	    "'pids_max':100,'cpu_weight':50}");
+	sc = config_find_server(conf, "x");
+	ck_assert(sc->memory_max == 1073741824LL);
+	ck_assert_int_eq(sc->pids_max, 100);
+	ck_assert_int_eq(sc->cpu_weight, 50);
+	config_free(conf);
+	conf = parse_server("{'command':'x'}");
+	sc = config_find_server(conf, "x");
+	ck_assert(sc->memory_max == 0);
+	ck_assert_int_eq(sc->pids_max, 0);
+	ck_assert_int_eq(sc->cpu_weight, 0);
+	config_free(conf);
+	expect_server_error("{'command':'x','memory_max':1000}",
+	    "mcpServers.x.memory_max: expected an integer from 1048576 to "
+	    "4611686018427387904");
+	expect_server_error("{'command':'x','pids_max':0}",
+	    "mcpServers.x.pids_max: expected an integer from 1 to 1000000");
+	expect_server_error("{'command':'x','cpu_weight':10001}",
+	    "mcpServers.x.cpu_weight: expected an integer from 1 to 10000");
+}
+END_TEST
+
 START_TEST(test_claude_desktop_entry_parses_with_warning)
 {
 	struct config_diag		 diag = { 0 };
@@ -2302,6 +2342,7 @@ config_suite(void)
 	tcase_add_test(tc, test_empty_mcpservers_object_is_accepted);
 	tcase_add_test(tc, test_playwright_example_parses);
 	tcase_add_test(tc, test_every_key_is_applied);
+	tcase_add_test(tc, test_containment_keys_are_applied_and_checked);
 	tcase_add_test(tc, test_claude_desktop_entry_parses_with_warning);
 	tcase_add_test(tc, test_type_stdio_is_accepted_silently);
 	tcase_add_test(tc, test_warns_on_keys_other_hosts_use);
