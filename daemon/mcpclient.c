@@ -12,6 +12,7 @@
 #include "log.h"
 #include "mcp.h"
 #include "mcpclient.h"
+#include "wire.h"
 #include "xmalloc.h"
 
 struct mcpclient {
@@ -27,6 +28,8 @@ struct mcpclient {
 	int			 modern;	/* 2026-07-28 negotiated */
 	cJSON			*client_caps;	/* what the broker declares */
 	cJSON			*roots;		/* roots/list answer, or NULL */
+	char			*caps_text;	/* client_caps, printed */
+	char			*info_text;	/* mcp_client_info(), printed */
 
 	char			*protocol_version;
 	cJSON			*server_info;
@@ -102,6 +105,8 @@ mcpclient_free(struct mcpclient *m)
 {
 	cJSON_Delete(m->client_caps);
 	cJSON_Delete(m->roots);
+	free(m->caps_text);
+	free(m->info_text);
 	cJSON_Delete(m->server_info);
 	cJSON_Delete(m->capabilities);
 	free(m->protocol_version);
@@ -221,21 +226,42 @@ mcpclient_version(struct mcpclient *m)
 }
 
 /*
- * Make a forwarded request (a tree) ready for this child: 2026-07-28
- * requests carry the client's capabilities and info in params._meta.
+ * Make a forwarded request (its whole line) ready for this child:
+ * 2026-07-28 requests carry the protocol version, the client's
+ * capabilities and info in params._meta, replacing members of those
+ * names. Returns the new line (allocated, with its newline; *lenp its
+ * length), or NULL if the line goes as it is.
  */
-void
-mcpclient_prepare(struct mcpclient *m, cJSON *msg)
+char *
+mcpclient_prepare(struct mcpclient *m, const char *line, size_t len,
+    size_t *lenp)
 {
-	cJSON	*params;
+	struct wire_edit	 e[3] = {
+		{ WIRE_SET, { "params", "_meta", MCP_META_VERSION, NULL },
+		    "\"" MCP_VERSION_MODERN "\"",
+		    sizeof MCP_VERSION_MODERN + 1 },
+		{ WIRE_SET, { "params", "_meta", MCP_META_CAPABILITIES,
+		    NULL }, NULL, 0 },
+		{ WIRE_SET, { "params", "_meta", MCP_META_CLIENT_INFO, NULL },
+		    NULL, 0 },
+	};
+	cJSON			*info;
+	char			*out;
 
 	if (!m->modern)
-		return;
-	params = cJSON_GetObjectItemCaseSensitive(msg, "params");
-	if (params == NULL)
-		params = cJSON_AddObjectToObject(msg, "params");
-	if (cJSON_IsObject(params))
-		mcp_add_modern_meta(params, m->client_caps);
+		return (NULL);
+	if (m->caps_text == NULL) {
+		m->caps_text = cJSON_PrintUnformatted(m->client_caps);
+		info = mcp_client_info();
+		m->info_text = cJSON_PrintUnformatted(info);
+		cJSON_Delete(info);
+	}
+	e[1].text = m->caps_text;
+	e[1].len = strlen(m->caps_text);
+	e[2].text = m->info_text;
+	e[2].len = strlen(m->info_text);
+	out = wire_rewrite(line, len, e, 3, 1, lenp);
+	return (out);
 }
 
 /*

@@ -53,8 +53,44 @@ struct scan_request {
 	size_t		 nmembers;
 };
 
+/* A piece of a scanned line (p NULL: absent). */
+struct scan_span {
+	const char	*p;
+	size_t		 len;
+};
+
+/* One member of an object: its key (quotes included) and value, as text. */
+struct scan_member {
+	struct scan_span	 key;
+	struct scan_span	 value;
+};
+
+/* Walking the members of an object's text. */
+struct scan_iter {
+	const char	*p;
+	const char	*end;
+	int		 started;
+};
+
+/* Deepest nesting a whole line may have (cJSON, which reads it after the
+   scan, stops at 1000). */
+#define SCAN_LINE_MAX_DEPTH	512
+
+/* scan_string_decode(): a lone surrogate escape was decoded. */
+#define SCAN_DECODE_LONE	1
+
 int	scan_result(const char *, size_t, struct scan_result *);
 int	scan_request(const char *, size_t, struct scan_request *);
 cJSON	*scan_request_id(const struct scan_request *);
+
+int	scan_line(const char *, size_t, struct scan_span *, int *);
+int	scan_iter_start(struct scan_iter *, const char *, size_t);
+int	scan_iter_next(struct scan_iter *, struct scan_member *);
+int	scan_find(const char *, size_t, const char *, struct scan_member *);
+int	scan_path(const char *, size_t, const char *const *,
+	    struct scan_member *);
+int	scan_string_decode(const char *, size_t, char *, size_t, size_t *);
+int	scan_key_equal(const struct scan_span *, const char *);
+int	scan_id_equal(const char *, size_t, const char *, size_t);
 
 #endif
