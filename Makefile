@@ -41,7 +41,8 @@ DEMO_SRC   = daemon/demo_server.c
 
 UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire walk request mcpclient \
 	     session broker child
-INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd
+INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd \
+		    bytes
 INTEROP_TESTS = npm_servers
 
 obj	 = $(patsubst %.c,$(B)/obj/%.o,$(1))
