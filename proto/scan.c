@@ -630,7 +630,7 @@ scan_line(const char *data, size_t len, struct scan_span *id, int *lone)
 {
 	struct scan	 sc = { data, data + len, SCAN_LINE_MAX_DEPTH, 1, 0 };
 	struct scan_span key;
-	const char	*value;
+	const char	*value, *end;
 	int		 ids = 0, rc = -1;
 
 	id->p = NULL;
@@ -662,19 +662,22 @@ scan_line(const char *data, size_t len, struct scan_span *id, int *lone)
 		value = sc.p;
 		if (scan_value(&sc, 1) != 0)
 			goto out;
+		end = sc.p;
+		scan_ws(&sc);
+		/* The id is read once what follows it shows where it ends
+		   ("01" is no 0). */
+		if (sc.p >= sc.end || (*sc.p != ',' && *sc.p != '}'))
+			goto out;
 		if (scan_key_equal(&key, "id") && ids++ == 0 &&
 		    (*value == '"' || *value == '-' ||
 		    (*value >= '0' && *value <= '9'))) {
 			id->p = value;
-			id->len = (size_t)(sc.p - value);
+			id->len = (size_t)(end - value);
 		} else if (scan_key_equal(&key, "id")) {
 			/* Two ids: which one is meant is anyone's guess. */
 			id->p = NULL;
 			id->len = 0;
 		}
-		scan_ws(&sc);
-		if (sc.p >= sc.end)
-			goto out;
 		if (*sc.p == '}') {
 			sc.p++;
 			break;
