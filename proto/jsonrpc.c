@@ -22,6 +22,7 @@ static int	jsonrpc_check_error_object(const cJSON *);
 static int	jsonrpc_number_exact(const cJSON *);
 static const char *jsonrpc_duplicate_key(const cJSON *);
 static int	jsonrpc_compare_keys(const void *, const void *);
+static int	jsonrpc_nul_keys(const char *, size_t, int);
 static const char *jsonrpc_check_duplicates(const cJSON *, const char **,
 		    const char **);
 
@@ -164,6 +165,46 @@ jsonrpc_check_duplicates(const cJSON *root, const char **where,
 	return (NULL);
 }
 
+/*
+ * Whether the object text at data, or (depth permitting) its params,
+ * result, error or _meta, has a key holding an escaped NUL. cJSON cuts
+ * such a key short ("id\u0000x" reads as "id"), so the tree and the text
+ * would disagree on which member is which.
+ */
+static int
+jsonrpc_nul_keys(const char *data, size_t len, int depth)
+{
+	static const char *const inner[] = { "params", "result", "error",
+					     "_meta" };
+	struct scan_iter	 it;
+	struct scan_member	 m;
+	char			 buf[64];
+	size_t			 n, i;
+
+	if (scan_iter_start(&it, data, len) != 0)
+		return (0);
+	while (scan_iter_next(&it, &m) == 1) {
+		if (memchr(m.key.p, '\\', m.key.len) != NULL) {
+			scan_string_decode(m.key.p, m.key.len, buf, sizeof buf,
+			    &n);
+			if (memchr(buf, '\0', n < sizeof buf ? n : sizeof buf) !=
+			    NULL || (n > sizeof buf && memmem(m.key.p,
+			    m.key.len, "\\u0000", 6) != NULL))
+				return (1);
+		}
+		if (depth == 0 || *m.value.p != '{')
+			continue;
+		for (i = depth == 2 ? 0 : 3; i < sizeof inner / sizeof *inner;
+		    i++) {
+			if (scan_key_equal(&m.key, inner[i]) &&
+			    jsonrpc_nul_keys(m.value.p, m.value.len,
+			    depth - 1))
+				return (1);
+		}
+	}
+	return (0);
+}
+
 /* A JSON-RPC error object has an integer code and a string message. */
 static int
 jsonrpc_check_error_object(const cJSON *error)
@@ -227,6 +268,13 @@ jsonrpc_parse(const char *data, size_t len, struct jsonrpc_msg *msg,
 		    "A JSON-RPC message must be a JSON object."));
 	}
 
+	if (memmem(data, len, "\\u0000", 6) != NULL &&
+	    jsonrpc_nul_keys(data, len, 2)) {
+		jsonrpc_refuse(fault, &idt, RPC_INVALID_REQUEST, "A key of the "
+		    "message holds an escaped NUL (\\u0000), which no key the "
+		    "broker reads may hold.");
+		goto fail;
+	}
 	if ((dup = jsonrpc_check_duplicates(root, &where, &meta)) != NULL) {
 		jsonrpc_refuse(fault, &idt, RPC_INVALID_REQUEST, "The message "
 		    "repeats the key '%s%s%s%.40s'; each key may appear once.",

@@ -629,6 +629,22 @@ START_TEST(test_big_id_under_escaped_key_is_kept_verbatim)
 }
 END_TEST
 
+START_TEST(test_a_key_the_broker_reads_may_not_hold_an_escaped_nul)
+{
+	/* cJSON would read "id\u0000x" as "id", and "params\u0000" as
+	   params. */
+	expect_refused("{\"jsonrpc\":\"2.0\",\"id\\u0000x\":5,\"method\":"
+	    "\"m\"}", -32600, NULL);
+	expect_refused("{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"m\","
+	    "\"params\":{\"server\\u0000\":\"x\"}}", -32600, "5");
+	expect_refused("{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"_meta\":"
+	    "{\"k\\u0000\":1}}}", -32600, "5");
+	/* Deeper, and in values, a NUL is the server's business. */
+	ck_assert_int_eq(parse("{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":"
+	    "\"m\",\"params\":{\"a\":{\"k\\u0000\":\"\\u0000\"}}}"), 0);
+}
+END_TEST
+
 START_TEST(test_a_lone_surrogate_escape_is_a_parse_error_with_the_id)
 {
 	expect_refused("{\"jsonrpc\":\"2.0\",\"id\":\"q\",\"method\":\"x\","
@@ -707,6 +723,7 @@ jsonrpc_suite(void)
 	tcase_add_test(tc, test_a_raw_control_byte_is_not_whitespace);
 	tcase_add_test(tc, test_big_id_under_escaped_key_is_kept_verbatim);
 	tcase_add_test(tc, test_a_lone_surrogate_escape_is_a_parse_error_with_the_id);
+	tcase_add_test(tc, test_a_key_the_broker_reads_may_not_hold_an_escaped_nul);
 	suite_add_tcase(s, tc);
 	return (s);
 }
