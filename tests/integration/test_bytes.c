@@ -355,10 +355,11 @@ START_TEST(test_a_servers_request_and_its_answer_pass_byte_for_byte)
 
 	cJSON_Delete(rpc(c, "broker/hello",
 	    "{\"capabilities\":{\"sampling\":{}}}"));
-	args = cJSON_PrintUnformatted(cJSON_CreateString(
-	    "{\"jsonrpc\":\"2.0\",\"id\":\"raw-1\",\"method\":"
-	    "\"sampling/createMessage\",\"params\":{\"maxTokens\":"
-	    "12345678901234567,\"t\":1e400,\"s\":\"\\/\"}}"));
+	text = cJSON_CreateString("{\"jsonrpc\":\"2.0\",\"id\":\"raw-1\","
+	    "\"method\":\"sampling/createMessage\",\"params\":{\"maxTokens\":"
+	    "12345678901234567,\"t\":1e400,\"s\":\"\\/\"}}");
+	args = cJSON_PrintUnformatted(text);
+	cJSON_Delete(text);
 	xasprintf(&line, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":"
 	    "\"tools/call\",\"params\":{\"server\":\"asker\",\"thread\":\"t\","
 	    "\"name\":\"raw_ask\",\"arguments\":{\"line\":%s}}}", args);
