@@ -50,6 +50,7 @@ static void	mcpclient_ready(struct mcpclient *, const cJSON *,
 		    const char *);
 static void	mcpclient_fail(struct mcpclient *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
+static cJSON	*mcpclient_id(const struct jsonrpc_msg *);
 static void	mcpclient_log(struct mcpclient *, enum log_level,
 		    const char *, ...) __attribute__((format(printf, 3, 4)));
 
@@ -366,6 +367,15 @@ mcpclient_ready(struct mcpclient *m, const cJSON *result, const char *version)
 	m->cbs.ready(m->arg);
 }
 
+/* The child's id for an answer, as it wrote it (the caller owns it). */
+static cJSON *
+mcpclient_id(const struct jsonrpc_msg *msg)
+{
+	if (msg->id_text == NULL)
+		return (cJSON_Duplicate(msg->id, 1));
+	return (jsonrpc_id_raw(msg->id_text, msg->id_len));
+}
+
 /*
  * A request from the child: ping and roots/list are answered here,
  * sampling and elicitation go to the owner when the broker declared
@@ -377,7 +387,7 @@ mcpclient_request(struct mcpclient *m, struct jsonrpc_msg *msg)
 	cJSON	*result;
 
 	if (strcmp(msg->method, "ping") == 0) {
-		m->cbs.send(jsonrpc_result(cJSON_Duplicate(msg->id, 1),
+		m->cbs.send(jsonrpc_result(mcpclient_id(msg),
 		    cJSON_CreateObject()), m->arg);
 		return;
 	}
@@ -385,7 +395,7 @@ mcpclient_request(struct mcpclient *m, struct jsonrpc_msg *msg)
 		result = cJSON_CreateObject();
 		cJSON_AddItemToObject(result, "roots",
 		    cJSON_Duplicate(m->roots, 1));
-		m->cbs.send(jsonrpc_result(cJSON_Duplicate(msg->id, 1),
+		m->cbs.send(jsonrpc_result(mcpclient_id(msg),
 		    result), m->arg);
 		return;
 	}
@@ -399,7 +409,7 @@ mcpclient_request(struct mcpclient *m, struct jsonrpc_msg *msg)
 		m->cbs.upcall(msg, 0, m->arg);
 		return;
 	}
-	m->cbs.send(jsonrpc_error(cJSON_Duplicate(msg->id, 1),
+	m->cbs.send(jsonrpc_error(mcpclient_id(msg),
 	    RPC_METHOD_NOT_FOUND, "The broker does not serve this request "
 	    "for this server (see its client_capabilities and roots).", NULL),
 	    m->arg);

@@ -607,8 +607,8 @@ session_upcall_cb(struct jsonrpc_msg *msg, int sampling, void *arg)
 		}
 	}
 	if (f == NULL || upcall_count(s->requests) >= SESSION_MAX_UPCALLS) {
-		process_send(s->process, jsonrpc_error(cJSON_Duplicate(msg->id,
-		    1), RPC_METHOD_NOT_FOUND, f == NULL ? "No client of this "
+		process_send(s->process, jsonrpc_error(jsonrpc_id_raw(
+		    msg->id_text, msg->id_len), RPC_METHOD_NOT_FOUND, f == NULL ? "No client of this "
 		    "session can answer this request now." : "Too many "
 		    "requests to clients are waiting (SESSION_MAX_UPCALLS).",
 		    NULL));

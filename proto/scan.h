@@ -1,7 +1,15 @@
 /*
- * A validating scan of one JSON-RPC success response, without building a
- * tree: the fast path for a child's answers, which can be megabytes of
- * result the broker only has to pass on.
+ * JSON as text, for a broker that reads with a tree but writes from the
+ * bytes it was given. scan_line() checks a whole line as strict JSON
+ * (RFC 8259) and finds its id even where the line breaks after it; the
+ * member walk (scan_iter_*, scan_find, scan_path) gives the spans of the
+ * members the broker reads or rewrites, keys compared as they decode;
+ * scan_string_decode() and scan_id_equal() read strings and ids the way
+ * the protocol document says they compare.
+ *
+ * Two fast paths scan without building a tree at all. The first is a
+ * validating scan of one JSON-RPC success response: a child's answers
+ * can be megabytes of result the broker only has to pass on.
  *
  * It accepts only the plain shape {"jsonrpc":"2.0","id":<integer>,
  * "result":{...}} (members in any order, each once, strict JSON

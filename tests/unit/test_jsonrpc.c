@@ -573,6 +573,10 @@ START_TEST(test_repeated_key_in_meta_is_refused)
 	expect_refused("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":"
 	    "{\"_meta\":{\"x\":1,\"x\":2}}}", -32600, "1");
 	ck_assert_ptr_nonnull(strstr(fault.message, "'result._meta.x'"));
+	/* The peer's key is escaped: the message is logged too. */
+	expect_refused("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":"
+	    "{\"a\\nb\":1,\"a\\nb\":2}}", -32600, "1");
+	ck_assert_ptr_nonnull(strstr(fault.message, "'result.a\\x0ab'"));
 }
 END_TEST
 

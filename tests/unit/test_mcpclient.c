@@ -158,7 +158,14 @@ send_cb(cJSON *msg, void *arg)
 {
 	struct owner	*o = arg;
 	const cJSON	*method;
+	char		*text;
 
+	/* Kept as the child would read it (a raw id as what it prints). */
+	text = cJSON_PrintUnformatted(msg);
+	cJSON_Delete(msg);
+	msg = cJSON_Parse(text);
+	free(text);
+	ck_assert_ptr_nonnull(msg);
 	method = cJSON_GetObjectItemCaseSensitive(msg, "method");
 	owner_note(o, cJSON_IsString(method) ? method->valuestring :
 	    "answer");
