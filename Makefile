@@ -42,7 +42,7 @@ DEMO_SRC   = daemon/demo_server.c
 UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire walk request mcpclient \
 	     log session broker child workdir cgroup
 INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd \
-		    workdir names share contain
+		    workdir names share contain bytes
 INTEROP_TESTS = npm_servers
 
 obj	 = $(patsubst %.c,$(B)/obj/%.o,$(1))

@@ -37,6 +37,7 @@ static void	conn_free_cb(evutil_socket_t, short, void *);
 static void	conn_output_added(struct conn *);
 static void	conn_close_after_flush(struct conn *);
 static void	conn_send_op(void *, cJSON *);
+static void	conn_send_line_op(void *, const char *, size_t);
 static void	conn_send_result_op(void *, const char *, size_t,
 		    const char *, size_t, const char *, size_t);
 static void	conn_pause_op(void *);
@@ -47,6 +48,7 @@ static void	conn_close_op(void *, const char *);
 static const struct front_ops conn_ops = {
 	.send = conn_send_op,
 	.send_result = conn_send_result_op,
+	.send_line = conn_send_line_op,
 	.pause = conn_pause_op,
 	.resume = conn_resume_op,
 	.close = conn_close_op,
@@ -157,6 +159,22 @@ conn_send_result_op(void *arg, const char *id, size_t id_len,
 	v.iov_len = (size_t)(wire_result_fill(v.iov_base, id, id_len, meta,
 	    meta_len, body, len) - (char *)v.iov_base);
 	evbuffer_commit_space(out, &v, 1);
+	conn_output_added(c);
+}
+
+/* Send one message written as text, and its newline. */
+static void
+conn_send_line_op(void *arg, const char *line, size_t len)
+{
+	struct conn	*c = arg;
+	struct evbuffer	*out;
+
+	if (c->dead)
+		return;
+	out = stream_output(c->st);
+	if (evbuffer_add(out, line, len) != 0 ||
+	    evbuffer_add(out, "\n", 1) != 0)
+		fatalx("evbuffer_add");
 	conn_output_added(c);
 }
 

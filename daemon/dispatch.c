@@ -25,9 +25,6 @@
 #include "wire.h"
 #include "xmalloc.h"
 
-/* Longest server name the request fast path copies (config allows 64). */
-#define DISPATCH_SERVER_MAX	64
-
 typedef void (*dispatch_method_fn)(struct broker *, struct front *, cJSON *,
     const struct route *);
 
@@ -43,8 +40,10 @@ static void	dispatch_reload(struct broker *, struct front *, cJSON *,
 		    const struct route *);
 static void	dispatch_hello(struct broker *, struct front *, cJSON *,
 		    const struct route *);
-static void	dispatch_forward(struct broker *, struct front *, cJSON *,
-		    const struct route *);
+static void	dispatch_forward(struct broker *, struct front *,
+		    struct jsonrpc_msg *, const struct route *);
+static char	*dispatch_tail(const struct jsonrpc_msg *, const char *,
+		    size_t, size_t *);
 static int	dispatch_forward_text(struct broker *, struct front *,
 		    const struct scan_request *);
 static long	dispatch_timeout_ms(struct broker *,
@@ -90,6 +89,7 @@ dispatch_line(struct broker *b, struct front *f, const char *data,
 {
 	struct jsonrpc_msg	 msg;
 	struct jsonrpc_fault	 fault;
+	struct route_fault	 rfault;
 	struct scan_request	 rq;
 
 	if (scan_request(data, len, &rq) == 0 &&
@@ -98,21 +98,30 @@ dispatch_line(struct broker *b, struct front *f, const char *data,
 		return;
 	}
 	if (jsonrpc_parse(data, len, &msg, &fault) != 0) {
-		front_send_error(f, fault.id, fault.code, fault.message, NULL);
+		/* JSON that cJSON cannot hold (a lone surrogate escape): a
+		   name holding one breaks the name rule, said as such. */
+		if (fault.grammar_ok &&
+		    route_check_names(data, len, &rfault) != 0)
+			front_send_error(f, fault.id, rfault.code,
+			    rfault.message, NULL);
+		else
+			front_send_error(f, fault.id, fault.code,
+			    fault.message, NULL);
 		return;
 	}
 	switch (msg.kind) {
 	case JSONRPC_REQUEST:
 		broker_counters(b)->requests++;
-		dispatch_request(b, f, msg.root);
+		dispatch_request(b, f, &msg);
 		break;
 	case JSONRPC_NOTIFICATION:
-		dispatch_notification(b, f, msg.root);
+		dispatch_notification(b, f, &msg);
 		break;
 	case JSONRPC_RESPONSE:
-		dispatch_response(b, f, msg.root);
+		dispatch_response(b, f, &msg);
 		break;
 	}
+	jsonrpc_msg_clear(&msg);
 }
 
 /* Answer id with result on f; takes both. */
@@ -123,85 +132,80 @@ dispatch_reply(struct front *f, cJSON *id, cJSON *result)
 }
 
 /*
- * A request from a client; takes msg. broker/ methods are answered here,
- * everything else is forwarded to the session for its key.
+ * A request from a client (msg stays the caller's). broker/ methods are
+ * answered here, everything else is forwarded to the session for its
+ * key. Every refusal carries the id as the client wrote it.
  */
 void
-dispatch_request(struct broker *b, struct front *f, cJSON *msg)
+dispatch_request(struct broker *b, struct front *f, struct jsonrpc_msg *msg)
 {
 	struct route		 route;
 	struct route_fault	 fault;
-	cJSON			*id, *params;
-	const char		*method;
+	cJSON			*id;
 
-	method = cJSON_GetObjectItemCaseSensitive(msg, "method")->valuestring;
-	params = cJSON_GetObjectItemCaseSensitive(msg, "params");
+	id = jsonrpc_id_raw(msg->id_text, msg->id_len);
 	if (broker_exiting(b)) {
-		front_send_errorf(f, cJSON_DetachItemFromObjectCaseSensitive(msg,
-		    "id"), RPC_SHUTTING_DOWN, NULL, "The broker is shutting "
-		    "down; retry once it is back.");
-		cJSON_Delete(msg);
+		front_send_errorf(f, id, RPC_SHUTTING_DOWN, NULL, "The broker "
+		    "is shutting down; retry once it is back.");
 		return;
 	}
-	if (route_parse(method, params, &route, &fault) != 0) {
-		front_send_error(f, cJSON_DetachItemFromObjectCaseSensitive(msg,
-		    "id"), fault.code, fault.message, NULL);
-		cJSON_Delete(msg);
+	if (route_check_names(msg->line, msg->line_len, &fault) != 0 ||
+	    route_parse(msg->method, msg->params, &route, &fault) != 0) {
+		front_send_error(f, id, fault.code, fault.message, NULL);
 		return;
 	}
 	if (route.method == ROUTE_FORWARD) {
+		cJSON_Delete(id);
 		dispatch_forward(b, f, msg, &route);
 		return;
 	}
-	id = cJSON_DetachItemFromObjectCaseSensitive(msg, "id");
 	if (route.method >= sizeof dispatch_methods /
 	    sizeof *dispatch_methods || dispatch_methods[route.method] == NULL)
 		front_send_errorf(f, id, RPC_METHOD_NOT_FOUND, NULL, "%s is not "
-		    "supported by this version of mcp-broker.", method);
+		    "supported by this version of mcp-broker.", msg->method);
 	else
 		dispatch_methods[route.method](b, f, id, &route);
-	cJSON_Delete(msg);
 }
 
 /*
- * A notification from a client; takes msg. notifications/cancelled for
- * one of its requests is passed on to the child under the child's id;
- * the rest have nowhere to go and are dropped.
+ * A notification from a client (msg stays the caller's).
+ * notifications/cancelled for one of its requests (requestId as it sent
+ * the id: strings compare by what they decode to, numbers by their text)
+ * is passed on to the child under the child's id; the rest have nowhere
+ * to go and are dropped.
  */
 void
-dispatch_notification(struct broker *b, struct front *f, cJSON *msg)
+dispatch_notification(struct broker *b, struct front *f,
+    struct jsonrpc_msg *msg)
 {
-	struct request	*req;
-	cJSON		*method, *params, *id;
+	static const char *const path[] = { "params", "requestId", NULL };
+	struct scan_member	 m;
+	struct request		*req;
 
 	(void)b;
-	method = cJSON_GetObjectItemCaseSensitive(msg, "method");
-	params = cJSON_GetObjectItemCaseSensitive(msg, "params");
-	if (strcmp(method->valuestring, "notifications/cancelled") == 0 &&
-	    (id = cJSON_GetObjectItemCaseSensitive(params, "requestId")) !=
-	    NULL && (req = request_find(f, id)) != NULL)
+	if (strcmp(msg->method, "notifications/cancelled") == 0 &&
+	    scan_path(msg->line, msg->line_len, path, &m) == 0 &&
+	    (req = request_find(f, m.value.p, m.value.len)) != NULL)
 		request_cancel(req);
-	cJSON_Delete(msg);
 }
 
 /*
- * A response from a client (takes msg): the answer to a child's request
- * the broker passed it, which goes back to that child.
+ * A response from a client (msg stays the caller's): the answer to a
+ * child's request the broker passed it, which goes back to that child.
  */
 void
-dispatch_response(struct broker *b, struct front *f, cJSON *msg)
+dispatch_response(struct broker *b, struct front *f, struct jsonrpc_msg *msg)
 {
 	struct upcall	*up;
 
 	(void)b;
-	up = upcall_find(f, cJSON_GetObjectItemCaseSensitive(msg, "id"));
-	if (up != NULL) {
-		upcall_answer(up, msg);
+	if (msg->id_text != NULL &&
+	    (up = upcall_find(f, msg->id_text, msg->id_len)) != NULL) {
+		upcall_answer(up, msg->line, msg->line_len);
 		return;
 	}
 	log_debug("client %llu: ignoring a response to no request of the "
 	    "broker's", (unsigned long long)f->serial);
-	cJSON_Delete(msg);
 }
 
 /*
@@ -219,33 +223,75 @@ dispatch_timeout_ms(struct broker *b, const struct server_conf *sc,
 	return ((long)broker_config(b)->request_timeout_s * 1000);
 }
 
-/* Forward an MCP request to its session; takes msg. */
+/*
+ * The forwarded request's text after its id, for the child, from the
+ * client's line: byte for byte but for the routing members (removed),
+ * the progress token (token: the broker's, or NULL) and the id and
+ * jsonrpc members (the session writes them in front). Allocated, with
+ * its newline; *lenp gets its length.
+ */
+static char *
+dispatch_tail(const struct jsonrpc_msg *msg, const char *token,
+    size_t token_len, size_t *lenp)
+{
+	const struct wire_edit	 e[] = {
+		{ WIRE_DELETE, { "jsonrpc", NULL }, NULL, 0 },
+		{ WIRE_DELETE, { "id", NULL }, NULL, 0 },
+		{ WIRE_DELETE, { "params", "server", NULL }, NULL, 0 },
+		{ WIRE_DELETE, { "params", "thread", NULL }, NULL, 0 },
+		{ WIRE_DELETE, { "params", "timeout_ms", NULL }, NULL, 0 },
+		{ WIRE_SET, { "params", "_meta", "progressToken", NULL },
+		    token, token_len },
+	};
+	char	*tail;
+
+	tail = wire_rewrite(msg->line, msg->line_len, e, token != NULL ?
+	    6 : 5, 1, lenp);
+	/* {"method":...} becomes ,"method":...}: what follows the id. */
+	if (tail != NULL)
+		tail[0] = ',';
+	return (tail);
+}
+
+/* Forward an MCP request to its session (msg stays the caller's). */
 static void
-dispatch_forward(struct broker *b, struct front *f, cJSON *msg,
+dispatch_forward(struct broker *b, struct front *f, struct jsonrpc_msg *msg,
     const struct route *route)
 {
 	const struct server_conf	*sc;
 	struct session			*s;
 	struct request			*req;
+	static const char *const	 path[] = { "params", "_meta",
+					    "progressToken", NULL };
+	struct scan_member		 m;
 	cJSON				*id;
+	char				 token[24], *tail;
+	size_t				 len;
+	int64_t				 child_token = 0;
+	int				 n = 0;
 
-	id = cJSON_GetObjectItemCaseSensitive(msg, "id");
+	id = jsonrpc_id_raw(msg->id_text, msg->id_len);
 	if ((sc = broker_find_server(b, f, id, route->server)) == NULL ||
 	    (s = broker_session_for(b, f, id, sc, route->thread)) == NULL) {
-		cJSON_Delete(msg);
+		cJSON_Delete(id);
 		return;
 	}
-	req = request_new(f, REQUEST_FORWARD,
-	    cJSON_DetachItemFromObjectCaseSensitive(msg, "id"), NULL, 0);
-	cJSON_AddNumberToObject(msg, "id", 0);	/* the session sets it */
-	route_strip(cJSON_GetObjectItemCaseSensitive(msg, "params"));
-	request_set_msg(req, msg);
 	if (route->progress_token != NULL) {
 		/* Tokens must be unique among a child's active requests,
 		   and two clients may well pick the same one. */
-		request_set_token(req,
-		    cJSON_Duplicate(route->progress_token, 1));
-		request_set_child_token(req, broker_next_token(b));
+		child_token = broker_next_token(b);
+		n = snprintf(token, sizeof token, "%lld",
+		    (long long)child_token);
+	}
+	if ((tail = dispatch_tail(msg, n > 0 ? token : NULL, (size_t)n,
+	    &len)) == NULL)
+		fatalx("dispatch_forward: a parsed line is not an object");
+	req = request_new(f, REQUEST_FORWARD, id, msg->id_text, msg->id_len);
+	request_set_text(req, tail, len);
+	if (child_token != 0 && scan_path(msg->line, msg->line_len, path,
+	    &m) == 0) {
+		request_set_token(req, jsonrpc_id_raw(m.value.p, m.value.len));
+		request_set_child_token(req, child_token);
 	}
 	broker_submit(b, s, req, dispatch_timeout_ms(b, sc,
 	    route->timeout_ms));
@@ -265,13 +311,18 @@ dispatch_forward_text(struct broker *b, struct front *f,
 	const struct server_conf	*sc;
 	struct session			*s;
 	struct request			*req;
+	struct route_fault		 fault;
 	cJSON				*id;
-	char				 server[DISPATCH_SERVER_MAX + 1];
+	char				 server[ROUTE_SERVER_MAX + 1];
 	char				 thread[ROUTE_THREAD_MAX + 1], *tail;
 	size_t				 len;
 
-	if (broker_exiting(b) || rq->server_len == 0 || rq->thread_len == 0 ||
-	    rq->server_len >= sizeof server || rq->thread_len > ROUTE_THREAD_MAX)
+	/* A name the rule refuses is refused by the full path. */
+	if (broker_exiting(b) ||
+	    route_check_name("server", rq->server, rq->server_len, 0,
+	    &fault) != 0 ||
+	    route_check_name("thread", rq->thread, rq->thread_len, 0,
+	    &fault) != 0)
 		return (-1);
 
 	id = scan_request_id(rq);

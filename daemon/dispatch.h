@@ -14,10 +14,14 @@
 
 struct broker;
 struct front;
+struct jsonrpc_msg;
 
 void	dispatch_line(struct broker *, struct front *, const char *, size_t);
-void	dispatch_request(struct broker *, struct front *, cJSON *);
-void	dispatch_notification(struct broker *, struct front *, cJSON *);
-void	dispatch_response(struct broker *, struct front *, cJSON *);
+void	dispatch_request(struct broker *, struct front *,
+	    struct jsonrpc_msg *);
+void	dispatch_notification(struct broker *, struct front *,
+	    struct jsonrpc_msg *);
+void	dispatch_response(struct broker *, struct front *,
+	    struct jsonrpc_msg *);
 
 #endif

@@ -74,6 +74,14 @@ front_send_result(struct front *f, const char *id, size_t id_len,
 		    len);
 }
 
+/* Send one message written as text (see struct front_ops). */
+void
+front_send_line(struct front *f, const char *line, size_t len)
+{
+	if (!f->gone)
+		f->ops->send_line(f->arg, line, len);
+}
+
 /* A request of this client is now pending; pause it at the bound. */
 void
 front_hold(struct front *f)

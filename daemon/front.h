@@ -38,6 +38,12 @@ struct front_ops {
 	 */
 	void	(*send_result)(void *, const char *, size_t, const char *,
 		    size_t, const char *, size_t);
+	/*
+	 * Send one message already written as text (a child's answer,
+	 * notification or request passed on byte for byte), without its
+	 * newline.
+	 */
+	void	(*send_line)(void *, const char *, size_t);
 	/* Stop taking requests from the client, and start again. */
 	void	(*pause)(void *);
 	void	(*resume)(void *);
@@ -74,6 +80,7 @@ void	 front_send_errorf(struct front *, cJSON *, int, cJSON *,
 	     const char *, ...) __attribute__((format(printf, 5, 6)));
 void	 front_send_result(struct front *, const char *, size_t,
 	     const char *, size_t, const char *, size_t);
+void	 front_send_line(struct front *, const char *, size_t);
 void	 front_hold(struct front *);
 void	 front_release(struct front *);
 int	 front_can_ask(struct front *, int);

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "mcp.h"
 #include "mcpclient.h"
+#include "wire.h"
 #include "xmalloc.h"
 
 struct mcpclient {
@@ -27,6 +28,8 @@ struct mcpclient {
 	int			 modern;	/* 2026-07-28 negotiated */
 	cJSON			*client_caps;	/* what the broker declares */
 	cJSON			*roots;		/* roots/list answer, or NULL */
+	char			*caps_text;	/* client_caps, printed */
+	char			*info_text;	/* mcp_client_info(), printed */
 
 	char			*protocol_version;
 	cJSON			*server_info;
@@ -47,6 +50,7 @@ static void	mcpclient_ready(struct mcpclient *, const cJSON *,
 		    const char *);
 static void	mcpclient_fail(struct mcpclient *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
+static cJSON	*mcpclient_id(const struct jsonrpc_msg *);
 static void	mcpclient_log(struct mcpclient *, enum log_level,
 		    const char *, ...) __attribute__((format(printf, 3, 4)));
 
@@ -102,6 +106,8 @@ mcpclient_free(struct mcpclient *m)
 {
 	cJSON_Delete(m->client_caps);
 	cJSON_Delete(m->roots);
+	free(m->caps_text);
+	free(m->info_text);
 	cJSON_Delete(m->server_info);
 	cJSON_Delete(m->capabilities);
 	free(m->protocol_version);
@@ -221,21 +227,42 @@ mcpclient_version(struct mcpclient *m)
 }
 
 /*
- * Make a forwarded request (a tree) ready for this child: 2026-07-28
- * requests carry the client's capabilities and info in params._meta.
+ * Make a forwarded request (its whole line) ready for this child:
+ * 2026-07-28 requests carry the protocol version, the client's
+ * capabilities and info in params._meta, replacing members of those
+ * names. Returns the new line (allocated, with its newline; *lenp its
+ * length), or NULL if the line goes as it is.
  */
-void
-mcpclient_prepare(struct mcpclient *m, cJSON *msg)
+char *
+mcpclient_prepare(struct mcpclient *m, const char *line, size_t len,
+    size_t *lenp)
 {
-	cJSON	*params;
+	struct wire_edit	 e[3] = {
+		{ WIRE_SET, { "params", "_meta", MCP_META_VERSION, NULL },
+		    "\"" MCP_VERSION_MODERN "\"",
+		    sizeof MCP_VERSION_MODERN + 1 },
+		{ WIRE_SET, { "params", "_meta", MCP_META_CAPABILITIES,
+		    NULL }, NULL, 0 },
+		{ WIRE_SET, { "params", "_meta", MCP_META_CLIENT_INFO, NULL },
+		    NULL, 0 },
+	};
+	cJSON			*info;
+	char			*out;
 
 	if (!m->modern)
-		return;
-	params = cJSON_GetObjectItemCaseSensitive(msg, "params");
-	if (params == NULL)
-		params = cJSON_AddObjectToObject(msg, "params");
-	if (cJSON_IsObject(params))
-		mcp_add_modern_meta(params, m->client_caps);
+		return (NULL);
+	if (m->caps_text == NULL) {
+		m->caps_text = cJSON_PrintUnformatted(m->client_caps);
+		info = mcp_client_info();
+		m->info_text = cJSON_PrintUnformatted(info);
+		cJSON_Delete(info);
+	}
+	e[1].text = m->caps_text;
+	e[1].len = strlen(m->caps_text);
+	e[2].text = m->info_text;
+	e[2].len = strlen(m->info_text);
+	out = wire_rewrite(line, len, e, 3, 1, lenp);
+	return (out);
 }
 
 /*
@@ -340,6 +367,15 @@ mcpclient_ready(struct mcpclient *m, const cJSON *result, const char *version)
 	m->cbs.ready(m->arg);
 }
 
+/* The child's id for an answer, as it wrote it (the caller owns it). */
+static cJSON *
+mcpclient_id(const struct jsonrpc_msg *msg)
+{
+	if (msg->id_text == NULL)
+		return (cJSON_Duplicate(msg->id, 1));
+	return (jsonrpc_id_raw(msg->id_text, msg->id_len));
+}
+
 /*
  * A request from the child: ping and roots/list are answered here,
  * sampling and elicitation go to the owner when the broker declared
@@ -351,7 +387,7 @@ mcpclient_request(struct mcpclient *m, struct jsonrpc_msg *msg)
 	cJSON	*result;
 
 	if (strcmp(msg->method, "ping") == 0) {
-		m->cbs.send(jsonrpc_result(cJSON_Duplicate(msg->id, 1),
+		m->cbs.send(jsonrpc_result(mcpclient_id(msg),
 		    cJSON_CreateObject()), m->arg);
 		return;
 	}
@@ -359,7 +395,7 @@ mcpclient_request(struct mcpclient *m, struct jsonrpc_msg *msg)
 		result = cJSON_CreateObject();
 		cJSON_AddItemToObject(result, "roots",
 		    cJSON_Duplicate(m->roots, 1));
-		m->cbs.send(jsonrpc_result(cJSON_Duplicate(msg->id, 1),
+		m->cbs.send(jsonrpc_result(mcpclient_id(msg),
 		    result), m->arg);
 		return;
 	}
@@ -373,7 +409,7 @@ mcpclient_request(struct mcpclient *m, struct jsonrpc_msg *msg)
 		m->cbs.upcall(msg, 0, m->arg);
 		return;
 	}
-	m->cbs.send(jsonrpc_error(cJSON_Duplicate(msg->id, 1),
+	m->cbs.send(jsonrpc_error(mcpclient_id(msg),
 	    RPC_METHOD_NOT_FOUND, "The broker does not serve this request "
 	    "for this server (see its client_capabilities and roots).", NULL),
 	    m->arg);

@@ -64,7 +64,8 @@ enum mcpclient_phase mcpclient_phase(struct mcpclient *);
 int64_t		 mcpclient_next_id(struct mcpclient *);
 int		 mcpclient_modern(struct mcpclient *);
 const char	*mcpclient_version(struct mcpclient *);
-void		 mcpclient_prepare(struct mcpclient *, cJSON *);
+char		*mcpclient_prepare(struct mcpclient *, const char *, size_t,
+		     size_t *);
 
 int		 mcpclient_response(struct mcpclient *, struct jsonrpc_msg *);
 void		 mcpclient_request(struct mcpclient *, struct jsonrpc_msg *);

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "mcp.h"
 #include "request.h"
+#include "scan.h"
 #include "wire.h"
 #include "xmalloc.h"
 
@@ -36,12 +37,13 @@ struct request {
 	enum request_where	 where;
 	struct front		*front;		/* NULL once finished */
 	struct request_set	*set;		/* NULL unless queued or sent */
-	cJSON			*client_id;	/* owned */
-	char			 id_text[16];	/* the id as the client wrote
-						   it, if short; or "" */
-	cJSON			*msg;		/* owned until taken */
-	char			*tail;		/* or, as text: all after the
-						   id, newline included */
+	char			*id;		/* the client's id as written:
+						   id_small, or allocated */
+	size_t			 id_len;
+	char			 id_small[24];
+	char			*tail;		/* the request for the child:
+						   all after the id, newline
+						   included */
 	size_t			 tail_len;
 	int64_t			 child_id;	/* 0 until sent */
 	cJSON			*client_token;	/* owned progress token */
@@ -63,7 +65,8 @@ LIST_HEAD(request_bucket, request);
 struct upcall {
 	struct request_set	*set;
 	struct front		*front;		/* NULL once withdrawn */
-	cJSON			*child_id;	/* owned: the child's id */
+	char			*child_id;	/* the child's id as written */
+	size_t			 child_id_len;
 	int64_t			 client_id;	/* the id the client sees */
 	TAILQ_ENTRY(upcall)	 set_entry;
 	TAILQ_ENTRY(upcall)	 front_entry;
@@ -90,17 +93,19 @@ static void	request_tell_child(struct request_set *, int64_t,
 		    const char *);
 static void	request_hash_grow(struct request_set *);
 static void	upcall_free(struct upcall *);
+static cJSON	*request_id(struct request *);
 
 /*
- * A new request from front under the client's id (taken); id_text is the
- * id as the client wrote it (len 0: not kept). It counts toward the
- * front's bound on requests in flight from now on.
+ * A new request from front under the client's id: id_text as the client
+ * wrote it, or (len 0) client_id printed; client_id is taken. It counts
+ * toward the front's bound on requests in flight from now on.
  */
 struct request *
 request_new(struct front *f, enum request_kind kind, cJSON *client_id,
     const char *id_text, size_t id_len)
 {
 	struct request	*req;
+	char		*printed = NULL;
 
 	/* malloc, not calloc: one request a call, and glibc's calloc does
 	   not take from the per-thread cache of freed chunks. */
@@ -108,9 +113,18 @@ request_new(struct front *f, enum request_kind kind, cJSON *client_id,
 	memset(req, 0, sizeof *req);
 	req->kind = kind;
 	req->front = f;
-	req->client_id = client_id;
-	if (id_len > 0 && id_len < sizeof req->id_text)
-		memcpy(req->id_text, id_text, id_len);
+	if (id_len == 0) {
+		printed = cJSON_PrintUnformatted(client_id);
+		id_text = printed != NULL ? printed : "null";
+		id_len = strlen(id_text);
+	}
+	cJSON_Delete(client_id);
+	req->id = id_len < sizeof req->id_small ? req->id_small :
+	    xmalloc(id_len + 1);
+	memcpy(req->id, id_text, id_len);
+	req->id[id_len] = '\0';
+	req->id_len = id_len;
+	free(printed);
 	TAILQ_INSERT_TAIL(&f->requests, req, front_entry);
 	front_hold(f);
 	return (req);
@@ -122,13 +136,6 @@ request_set_text(struct request *req, char *tail, size_t len)
 {
 	req->tail = tail;
 	req->tail_len = len;
-}
-
-/* The request for the child as a tree (taken); its id is replaced. */
-void
-request_set_msg(struct request *req, cJSON *msg)
-{
-	req->msg = msg;
 }
 
 /* The client's progress token (taken): progress is passed back. */
@@ -168,7 +175,7 @@ request_front(struct request *req)
 	return (req->front);
 }
 
-/* The request's text after its id, or NULL if it is held as a tree. */
+/* The request's text for the child after its id, or NULL if none. */
 const char *
 request_text(struct request *req, size_t *len)
 {
@@ -176,28 +183,20 @@ request_text(struct request *req, size_t *len)
 	return (req->tail);
 }
 
-/*
- * The request as a tree, taken by the caller: a text request is parsed
- * (it was scanned valid on arrival), for a session that must add to it.
- */
-cJSON *
-request_take_msg(struct request *req)
+/* The client's id as it wrote it (NUL-terminated). */
+const char *
+request_client_id(struct request *req, size_t *len)
 {
-	cJSON	*msg;
-	char	*line, *end;
+	*len = req->id_len;
+	return (req->id);
+}
 
-	if (req->tail != NULL) {
-		line = xmalloc(wire_request_size(req->tail_len) + 1);
-		end = wire_request_fill(line, 0, req->tail, req->tail_len);
-		req->msg = cJSON_ParseWithLength(line, (size_t)(end - line));
-		free(line);
-		free(req->tail);
-		req->tail = NULL;
-		req->tail_len = 0;
-	}
-	msg = req->msg;
-	req->msg = NULL;
-	return (msg);
+/* The client's id as a raw item that prints as written; the caller owns
+   it. */
+static cJSON *
+request_id(struct request *req)
+{
+	return (jsonrpc_id_raw(req->id, req->id_len));
 }
 
 /* Whether the client asked for progress on this request. */
@@ -208,15 +207,14 @@ request_wants_progress(struct request *req)
 }
 
 /*
- * Give the request the token the child sees (tokens must be unique among
- * a child's requests, and two clients may pick the same one).
+ * Note the token the child sees (tokens must be unique among a child's
+ * requests, and two clients may pick the same one); the request's text
+ * already carries it.
  */
 void
 request_set_child_token(struct request *req, int64_t token)
 {
 	req->child_token = token;
-	mcp_set_progress_token(cJSON_GetObjectItemCaseSensitive(req->msg,
-	    "params"), cJSON_CreateNumber((double)token));
 }
 
 /* (Re)arm the clock: timeout_ms from now, within the hard cap. */
@@ -267,9 +265,9 @@ request_unlink(struct request *req)
 static void
 request_free(struct request *req)
 {
-	cJSON_Delete(req->client_id);
+	if (req->id != req->id_small)
+		free(req->id);
 	cJSON_Delete(req->client_token);
-	cJSON_Delete(req->msg);
 	free(req->tail);
 	free(req);
 }
@@ -289,7 +287,8 @@ request_leave_front(struct request *req)
 	return (f);
 }
 
-/* Answer the request with the child's answer (taken), then free it. */
+/* Answer the request with an answer the broker made (taken), then free
+   it. */
 void
 request_answer(struct request *req, cJSON *answer)
 {
@@ -298,8 +297,7 @@ request_answer(struct request *req, cJSON *answer)
 	request_unlink(req);
 	f = request_leave_front(req);
 	cJSON_DeleteItemFromObjectCaseSensitive(answer, "id");
-	cJSON_AddItemToObject(answer, "id", req->client_id);
-	req->client_id = NULL;
+	cJSON_AddItemToObject(answer, "id", request_id(req));
 	if (cJSON_GetObjectItemCaseSensitive(answer, "error") != NULL)
 		f->counters->errors++;
 	front_send(f, answer);
@@ -315,18 +313,43 @@ request_answer_text(struct request *req, const char *meta, size_t meta_len,
     const char *body, size_t len)
 {
 	struct front	*f;
-	char		 small[128], *id = req->id_text;
 
 	request_unlink(req);
 	f = request_leave_front(req);
-	/* Printed only if the client's text was not kept. */
-	if (*id == '\0' && !cJSON_PrintPreallocated(req->client_id,
-	    id = small, sizeof small, 0))
-		id = cJSON_PrintUnformatted(req->client_id);
-	front_send_result(f, id, strlen(id), meta, meta_len, body, len);
-	if (id != small && id != req->id_text)
-		free(id);
+	front_send_result(f, req->id, req->id_len, meta, meta_len, body, len);
 	request_free(req);
+}
+
+/*
+ * Answer the request with the child's answer line (valid JSON-RPC), passed
+ * on byte for byte but for its id, which becomes the client's, and, with
+ * meta (a JSON text), result._meta["mcp-broker/session"] set to meta.
+ * Returns -1 (nothing done) if the line is not an object.
+ */
+int
+request_answer_line(struct request *req, const char *line, size_t len,
+    const char *meta, size_t meta_len, int error)
+{
+	struct wire_edit	 e[2] = {
+		{ WIRE_SET, { "id", NULL }, req->id, req->id_len },
+		{ WIRE_SET, { "result", "_meta", MCP_META_SESSION, NULL },
+		    meta, meta_len },
+	};
+	struct front		*f;
+	char			*out;
+	size_t			 out_len;
+
+	if ((out = wire_rewrite(line, len, e, meta != NULL ? 2 : 1, 0,
+	    &out_len)) == NULL)
+		return (-1);
+	request_unlink(req);
+	f = request_leave_front(req);
+	if (error)
+		f->counters->errors++;
+	front_send_line(f, out, out_len);
+	free(out);
+	request_free(req);
+	return (0);
 }
 
 /* Answer the request with an error (takes data), then free it. */
@@ -338,8 +361,7 @@ request_fail(struct request *req, int code, const char *message,
 
 	request_unlink(req);
 	f = request_leave_front(req);
-	front_send_error(f, req->client_id, code, message, data);
-	req->client_id = NULL;
+	front_send_error(f, request_id(req), code, message, data);
 	request_free(req);
 }
 
@@ -416,34 +438,44 @@ request_timeout_cb(evutil_socket_t fd, short events, void *arg)
 }
 
 /*
- * The child reported progress on req: pass it to the client under the
- * client's own token, and restart the request's clock.
+ * The child reported progress on req (its notification line): pass it to
+ * the client byte for byte but for the token, which becomes the client's
+ * own, and restart the request's clock.
  */
 void
-request_progress(struct request *req, const cJSON *params)
+request_progress(struct request *req, const char *line, size_t len)
 {
-	cJSON	*copy;
+	struct wire_edit	 e = { WIRE_SET,
+				    { "params", "progressToken", NULL },
+				    NULL, 0 };
+	char			*token, *out;
+	size_t			 out_len;
 
 	if (req->timer_set)
 		request_arm(req);
 	if (req->client_token == NULL)
 		return;
-	copy = cJSON_Duplicate(params, 1);
-	cJSON_DeleteItemFromObjectCaseSensitive(copy, "progressToken");
-	cJSON_AddItemToObject(copy, "progressToken",
-	    cJSON_Duplicate(req->client_token, 1));
-	front_send(req->front, jsonrpc_notification("notifications/progress",
-	    copy));
+	token = cJSON_PrintUnformatted(req->client_token);
+	e.text = token;
+	e.len = strlen(token);
+	if ((out = wire_rewrite(line, len, &e, 1, 0, &out_len)) != NULL)
+		front_send_line(req->front, out, out_len);
+	free(out);
+	free(token);
 }
 
-/* The pending request the client sent under id, or NULL. */
+/*
+ * The pending request the client sent under id (its text), or NULL. Ids
+ * compare as scan_id_equal() says: strings by what they decode to,
+ * numbers by their exact text.
+ */
 struct request *
-request_find(struct front *f, const cJSON *id)
+request_find(struct front *f, const char *id, size_t len)
 {
 	struct request	*req;
 
 	TAILQ_FOREACH(req, &f->requests, front_entry) {
-		if (cJSON_Compare(req->client_id, id, 1))
+		if (scan_id_equal(req->id, req->id_len, id, len))
 			return (req);
 	}
 	return (NULL);
@@ -637,18 +669,20 @@ request_fail_all(struct request_set *set, int code, const char *message)
 }
 
 /*
- * A child's request (its id copied) now waits for the answer of client f,
- * which sees it under an id of its own.
+ * A child's request (its id as written, copied) now waits for the answer
+ * of client f, which sees it under an id of its own.
  */
 struct upcall *
-upcall_new(struct request_set *set, struct front *f, const cJSON *child_id)
+upcall_new(struct request_set *set, struct front *f, const char *child_id,
+    size_t len)
 {
 	struct upcall	*up;
 
 	up = xcalloc(1, sizeof *up);
 	up->set = set;
 	up->front = f;
-	up->child_id = cJSON_Duplicate(child_id, 1);
+	up->child_id = xstrndup(child_id, len);
+	up->child_id_len = len;
 	up->client_id = ++f->next_upcall;
 	TAILQ_INSERT_TAIL(&set->upcalls, up, set_entry);
 	set->nupcalls++;
@@ -663,29 +697,31 @@ upcall_client_id(struct upcall *up)
 	return (up->client_id);
 }
 
-/* The upcall the client answers under id, or NULL. */
+/* The upcall the client answers under id (its text), or NULL. */
 struct upcall *
-upcall_find(struct front *f, const cJSON *id)
+upcall_find(struct front *f, const char *id, size_t len)
 {
 	struct upcall	*up;
+	char		 mine[24];
+	int		 n;
 
-	if (!cJSON_IsNumber(id))
-		return (NULL);
 	TAILQ_FOREACH(up, &f->upcalls, front_entry) {
-		if (id->valuedouble == (double)up->client_id)
+		n = snprintf(mine, sizeof mine, "%lld",
+		    (long long)up->client_id);
+		if (scan_id_equal(mine, (size_t)n, id, len))
 			return (up);
 	}
 	return (NULL);
 }
 
-/* The upcall the child made under id, or NULL. */
+/* The upcall the child made under id (its text), or NULL. */
 struct upcall *
-upcall_find_child(struct request_set *set, const cJSON *id)
+upcall_find_child(struct request_set *set, const char *id, size_t len)
 {
 	struct upcall	*up;
 
 	TAILQ_FOREACH(up, &set->upcalls, set_entry) {
-		if (cJSON_Compare(up->child_id, id, 1))
+		if (scan_id_equal(up->child_id, up->child_id_len, id, len))
 			return (up);
 	}
 	return (NULL);
@@ -698,16 +734,24 @@ upcall_count(struct request_set *set)
 	return (set->nupcalls);
 }
 
-/* The client answered: the answer (taken) goes to the child. */
+/*
+ * The client answered (its answer line, valid JSON-RPC): the answer goes
+ * to the child byte for byte but for its id, which becomes the child's.
+ */
 void
-upcall_answer(struct upcall *up, cJSON *answer)
+upcall_answer(struct upcall *up, const char *line, size_t len)
 {
 	struct request_set	*set = up->set;
+	struct wire_edit	 e = { WIRE_SET, { "id", NULL }, up->child_id,
+				    up->child_id_len };
+	char			*out;
+	size_t			 out_len;
 
-	cJSON_DeleteItemFromObjectCaseSensitive(answer, "id");
-	cJSON_AddItemToObject(answer, "id", cJSON_Duplicate(up->child_id, 1));
+	out = wire_rewrite(line, len, &e, 1, 0, &out_len);
 	upcall_free(up);
-	set->ops->write(answer, set->arg);
+	if (out != NULL)
+		set->ops->write_text(out, out_len, set->arg);
+	free(out);
 }
 
 /* The client went away before answering: the child gets an error. */
@@ -715,8 +759,9 @@ void
 upcall_abandon(struct upcall *up)
 {
 	struct request_set	*set = up->set;
-	cJSON			*id = cJSON_Duplicate(up->child_id, 1);
+	cJSON			*id;
 
+	id = jsonrpc_id_raw(up->child_id, up->child_id_len);
 	upcall_free(up);
 	set->ops->write(jsonrpc_error(id, RPC_INTERNAL_ERROR,
 	    "The client asked went away before answering.", NULL), set->arg);
@@ -756,6 +801,6 @@ upcall_free(struct upcall *up)
 	TAILQ_REMOVE(&up->set->upcalls, up, set_entry);
 	up->set->nupcalls--;
 	TAILQ_REMOVE(&up->front->upcalls, up, front_entry);
-	cJSON_Delete(up->child_id);
+	free(up->child_id);
 	free(up);
 }

@@ -34,6 +34,8 @@ enum request_kind {
 struct request_set_ops {
 	/* Write a message (taken) to the child. */
 	void	(*write)(cJSON *, void *);
+	/* Write a message written as text (no newline) to the child. */
+	void	(*write_text)(const char *, size_t, void *);
 	/* The error data about the session (the caller owns it): its
 	   server and thread, and with full its end and stderr tail. */
 	cJSON	*(*error_data)(void *, int);
@@ -45,7 +47,6 @@ struct request_set_ops {
 struct request	*request_new(struct front *, enum request_kind, cJSON *,
 		     const char *, size_t);
 void		 request_set_text(struct request *, char *, size_t);
-void		 request_set_msg(struct request *, cJSON *);
 void		 request_set_token(struct request *, cJSON *);
 void		 request_start_clock(struct request *, struct event_base *,
 		     long, long);
@@ -53,17 +54,19 @@ void		 request_start_clock(struct request *, struct event_base *,
 enum request_kind request_kind(struct request *);
 struct front	*request_front(struct request *);
 const char	*request_text(struct request *, size_t *);
-cJSON		*request_take_msg(struct request *);
+const char	*request_client_id(struct request *, size_t *);
 int		 request_wants_progress(struct request *);
 void		 request_set_child_token(struct request *, int64_t);
 
 void		 request_answer(struct request *, cJSON *);
 void		 request_answer_text(struct request *, const char *, size_t,
 		     const char *, size_t);
+int		 request_answer_line(struct request *, const char *, size_t,
+		     const char *, size_t, int);
 void		 request_fail(struct request *, int, const char *, cJSON *);
 void		 request_cancel(struct request *);
-void		 request_progress(struct request *, const cJSON *);
-struct request	*request_find(struct front *, const cJSON *);
+void		 request_progress(struct request *, const char *, size_t);
+struct request	*request_find(struct front *, const char *, size_t);
 void		 request_front_gone(struct front *);
 
 struct request_set *request_set_new(const struct request_set_ops *, void *);
@@ -80,12 +83,13 @@ size_t		 request_set_count(struct request_set *);
 void		 request_fail_all(struct request_set *, int, const char *);
 
 struct upcall	*upcall_new(struct request_set *, struct front *,
-		     const cJSON *);
+		     const char *, size_t);
 int64_t		 upcall_client_id(struct upcall *);
-struct upcall	*upcall_find(struct front *, const cJSON *);
-struct upcall	*upcall_find_child(struct request_set *, const cJSON *);
+struct upcall	*upcall_find(struct front *, const char *, size_t);
+struct upcall	*upcall_find_child(struct request_set *, const char *,
+		     size_t);
 size_t		 upcall_count(struct request_set *);
-void		 upcall_answer(struct upcall *, cJSON *);
+void		 upcall_answer(struct upcall *, const char *, size_t);
 void		 upcall_abandon(struct upcall *);
 void		 upcall_cancel(struct upcall *, const char *);
 void		 upcall_cancel_all(struct request_set *, const char *);

@@ -7,6 +7,7 @@
 
 #include "errors.h"
 #include "route.h"
+#include "scan.h"
 
 static const struct {
 	const char		*name;
@@ -25,6 +26,8 @@ static const struct {
 static int	route_fail(struct route_fault *, int, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static int	route_string(const cJSON *, const char *, const char **);
+static int	route_name(const char *, const char *, struct route_fault *);
+static int	route_utf8_valid(const unsigned char *, size_t);
 static int	route_forward(const cJSON *, struct route *,
 		    struct route_fault *);
 static int	route_broker(size_t, const cJSON *, struct route *,
@@ -58,6 +61,15 @@ route_string(const cJSON *params, const char *name, const char **value)
 	return (0);
 }
 
+/* The name rule on a name member cJSON read (route_check_name()). */
+static int
+route_name(const char *what, const char *name, struct route_fault *fault)
+{
+	if (name == NULL)
+		return (0);
+	return (route_check_name(what, name, strlen(name), 0, fault));
+}
+
 /*
  * Check a request for method with params (may be NULL). Returns 0 with
  * route filled in, or -1 with the JSON-RPC error to answer in fault.
@@ -70,10 +82,15 @@ route_parse(const char *method, const cJSON *params, struct route *route,
 
 	memset(route, 0, sizeof *route);
 	if (strncmp(method, "broker/", 7) != 0)
-		return (route_forward(params, route, fault));
+		return (route_forward(params, route, fault) != 0 ||
+		    route_name("server", route->server, fault) != 0 ||
+		    route_name("thread", route->thread, fault) != 0 ? -1 : 0);
 	for (i = 0; i < ROUTE_NMETHODS; i++) {
 		if (strcmp(method, route_methods[i].name) == 0)
-			return (route_broker(i, params, route, fault));
+			return (route_broker(i, params, route, fault) != 0 ||
+			    route_name("server", route->server, fault) != 0 ||
+			    route_name("thread", route->thread, fault) != 0 ?
+			    -1 : 0);
 	}
 	return (route_fail(fault, RPC_METHOD_NOT_FOUND, "Unknown broker "
 	    "method '%.64s'; the broker has broker/status, broker/session, "
@@ -208,6 +225,105 @@ route_broker(size_t i, const cJSON *params, struct route *route,
 		break;
 	default:
 		break;
+	}
+	return (0);
+}
+
+/* Whether the len bytes at p are valid UTF-8 (no overlong form, no
+   surrogate, nothing past U+10FFFF). */
+static int
+route_utf8_valid(const unsigned char *p, size_t len)
+{
+	size_t		i = 0, n, k;
+	unsigned long	c;
+
+	while (i < len) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (p[i] >= 0xc2 && p[i] <= 0xdf) {
+			n = 1;
+			c = p[i] & 0x1f;
+		} else if (p[i] >= 0xe0 && p[i] <= 0xef) {
+			n = 2;
+			c = p[i] & 0x0f;
+		} else if (p[i] >= 0xf0 && p[i] <= 0xf4) {
+			n = 3;
+			c = p[i] & 0x07;
+		} else
+			return (0);
+		if (len - i <= n)
+			return (0);
+		for (k = 1; k <= n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return (0);
+			c = (c << 6) | (p[i + k] & 0x3f);
+		}
+		if ((n == 2 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
+		    (n == 3 && (c < 0x10000 || c > 0x10ffff)))
+			return (0);
+		i += n + 1;
+	}
+	return (1);
+}
+
+/*
+ * Check a name (what: "server" or "thread") of len bytes as it decodes,
+ * NULs included; lone: it held a lone surrogate escape. Returns 0, or -1
+ * with fault saying which rule it breaks.
+ */
+int
+route_check_name(const char *what, const char *name, size_t len, int lone,
+    struct route_fault *fault)
+{
+	size_t	max, i;
+
+	max = strcmp(what, "server") == 0 ? ROUTE_SERVER_MAX : ROUTE_THREAD_MAX;
+	if (len == 0)
+		return (route_fail(fault, RPC_INVALID_PARAMS, "%s must be a "
+		    "non-empty string.", what));
+	if (len > max)
+		return (route_fail(fault, RPC_INVALID_PARAMS, "%s must be at "
+		    "most %zu bytes.", what, max));
+	if (lone || !route_utf8_valid((const unsigned char *)name, len))
+		return (route_fail(fault, RPC_INVALID_PARAMS, "%s must be "
+		    "valid UTF-8%s.", what, lone ? " (a lone surrogate escape "
+		    "is no character)" : ""));
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return (route_fail(fault, RPC_INVALID_PARAMS, "%s must "
+			    "not contain control characters (U+0000-U+001F, "
+			    "U+007F).", what));
+	}
+	return (0);
+}
+
+/*
+ * Check params.server and params.thread of a request line (valid JSON)
+ * by the name rule, where they are strings; other types are left to
+ * route_parse(). Returns 0, or -1 with fault filled in.
+ */
+int
+route_check_names(const char *line, size_t len, struct route_fault *fault)
+{
+	static const char *const names[] = { "server", "thread" };
+	struct scan_member	 params, m;
+	char			 buf[ROUTE_THREAD_MAX + 1];
+	size_t			 i, n;
+	int			 lone;
+
+	if (scan_find(line, len, "params", &params) != 0 ||
+	    *params.value.p != '{')
+		return (0);
+	for (i = 0; i < sizeof names / sizeof *names; i++) {
+		if (scan_find(params.value.p, params.value.len, names[i],
+		    &m) != 0 || *m.value.p != '"')
+			continue;
+		lone = scan_string_decode(m.value.p, m.value.len, buf,
+		    sizeof buf, &n) == SCAN_DECODE_LONE;
+		if (route_check_name(names[i], buf, n, lone, fault) != 0)
+			return (-1);
 	}
 	return (0);
 }

@@ -3,6 +3,12 @@
  * the routing members of a forwarded MCP request (server, thread,
  * timeout_ms, the progress token) and the parameters of the broker's own
  * methods. Pure functions on cJSON, so they are fuzzed on their own.
+ *
+ * Names (server, thread) follow one rule wherever a method takes them:
+ * non-empty, valid UTF-8, no control characters (U+0000-U+001F, U+007F),
+ * at most ROUTE_SERVER_MAX and ROUTE_THREAD_MAX bytes. It is checked on
+ * the line's text, where JSON escapes count as what they decode to (a
+ * tree cuts a string at an escaped NUL), before anything is looked up.
  */
 #ifndef DAEMON_ROUTE_H
 #define DAEMON_ROUTE_H
@@ -11,6 +17,8 @@
 
 /* Longest thread name accepted (it is a key, shown in tables and logs). */
 #define ROUTE_THREAD_MAX	256
+/* Longest server name accepted (config names are as long at most). */
+#define ROUTE_SERVER_MAX	64
 /* Longest per-call timeout_ms accepted (a day). */
 #define ROUTE_TIMEOUT_MAX_MS	86400000L
 
@@ -45,5 +53,8 @@ struct route_fault {
 int	route_parse(const char *, const cJSON *, struct route *,
 	    struct route_fault *);
 void	route_strip(cJSON *);
+int	route_check_name(const char *, const char *, size_t, int,
+	    struct route_fault *);
+int	route_check_names(const char *, size_t, struct route_fault *);
 
 #endif

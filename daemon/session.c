@@ -66,12 +66,17 @@ struct session {
 
 	int			 end_code;	/* error for what is left */
 	char			*end_why;
+
+	const char		*line;		/* the child's line being
+						   handled, or NULL */
+	size_t			 line_len;
 };
 
 static void	session_line_cb(const char *, size_t, void *);
 static void	session_broken_cb(const char *, void *);
 static void	session_finished_cb(void *);
 static void	session_send_cb(cJSON *, void *);
+static void	session_write_text_cb(const char *, size_t, void *);
 static void	session_waiting_cb(void *);
 static void	session_ready_cb(void *);
 static void	session_failed_cb(const char *, void *);
@@ -84,6 +89,9 @@ static void	session_timer_cb(evutil_socket_t, short, void *);
 
 static void	session_send(struct session *, struct request *);
 static int	session_fast_answer(struct session *, const char *, size_t);
+static void	session_response(struct session *, struct jsonrpc_msg *);
+static void	session_refused(struct session *, struct jsonrpc_fault *);
+static void	session_write(struct session *, const char *, size_t);
 static struct request *session_take(struct session *, int64_t);
 static void	session_garbage(struct session *, const char *);
 static void	session_break(struct session *, int, const char *);
@@ -115,6 +123,7 @@ static const struct mcpclient_cbs session_client_cbs = {
 
 static const struct request_set_ops session_request_ops = {
 	.write = session_send_cb,
+	.write_text = session_write_text_cb,
 	.error_data = session_error_data_cb,
 	.changed = session_changed_cb,
 };
@@ -281,6 +290,27 @@ session_send_cb(cJSON *msg, void *arg)
 	process_send(s->process, msg);
 }
 
+/* Write a line (without its newline) to the child. */
+static void
+session_write(struct session *s, const char *line, size_t len)
+{
+	struct evbuffer	*out;
+
+	if ((out = process_output(s->process)) == NULL)
+		return;
+	if (evbuffer_add(out, line, len) != 0 ||
+	    (len > 0 && line[len - 1] != '\n' && evbuffer_add(out, "\n", 1)))
+		fatalx("evbuffer_add");
+	process_written(s->process);
+}
+
+/* Write a message written as text to the child (request set's op). */
+static void
+session_write_text_cb(const char *line, size_t len, void *arg)
+{
+	session_write(arg, line, len);
+}
+
 /*
  * Keep the owner's view current: a session with requests queued or in
  * flight, or still starting, is busy and can be neither evicted nor
@@ -324,8 +354,8 @@ session_send(struct session *s, struct request *req)
 	struct evbuffer_iovec	 v;
 	struct evbuffer		*out;
 	const char		*tail;
-	cJSON			*msg;
-	size_t			 len;
+	char			*line, *ready, *end;
+	size_t			 len, ready_len;
 	int64_t			 id;
 
 	if (request_kind(req) == REQUEST_SESSION_INFO) {
@@ -335,10 +365,10 @@ session_send(struct session *s, struct request *req)
 	}
 	id = mcpclient_next_id(s->client);
 	s->calls++;
-	if ((tail = request_text(req, &len)) != NULL &&
-	    !mcpclient_modern(s->client)) {
+	tail = request_text(req, &len);
+	request_send(s->requests, req, id);
+	if (!mcpclient_modern(s->client)) {
 		/* Checked as text on arrival: only the id goes in front. */
-		request_send(s->requests, req, id);
 		if ((out = process_output(s->process)) == NULL)
 			return;
 		if (evbuffer_reserve_space(out, (ev_ssize_t)
@@ -350,12 +380,13 @@ session_send(struct session *s, struct request *req)
 		process_written(s->process);
 		return;
 	}
-	msg = request_take_msg(req);
-	cJSON_ReplaceItemInObjectCaseSensitive(msg, "id",
-	    cJSON_CreateNumber((double)id));
-	mcpclient_prepare(s->client, msg);
-	request_send(s->requests, req, id);
-	process_send(s->process, msg);
+	line = xmalloc(wire_request_size(len));
+	end = wire_request_fill(line, id, tail, len);
+	if ((ready = mcpclient_prepare(s->client, line, (size_t)(end - line),
+	    &ready_len)) != NULL)
+		session_write(s, ready, ready_len);
+	free(ready);
+	free(line);
 }
 
 /* One line from the child's stdout. */
@@ -365,32 +396,20 @@ session_line_cb(const char *data, size_t len, void *arg)
 	struct session		*s = arg;
 	struct jsonrpc_msg	 msg;
 	struct jsonrpc_fault	 fault;
-	struct request		*req;
-	cJSON			*answer;
 
 	if (s->state == SESSION_READY && session_fast_answer(s, data, len))
 		return;
 	if (jsonrpc_parse(data, len, &msg, &fault) != 0) {
-		session_garbage(s, fault.message);
+		session_refused(s, &fault);
 		jsonrpc_fault_clear(&fault);
 		return;
 	}
+	s->line = data;
+	s->line_len = len;
 	switch (msg.kind) {
 	case JSONRPC_RESPONSE:
-		if (mcpclient_response(s->client, &msg) ||
-		    !cJSON_IsNumber(msg.id))
-			break;
-		/* The broker's ids are small integers; others are not ours. */
-		if (msg.id->valuedouble < 1 || msg.id->valuedouble > 1e15 ||
-		    msg.id->valuedouble != (double)(int64_t)msg.id->valuedouble ||
-		    (req = session_take(s, (int64_t)msg.id->valuedouble)) ==
-		    NULL)
-			break;
-		if (msg.result != NULL)
-			mcp_set_result_meta(msg.result, session_meta(s));
-		answer = msg.root;
-		msg.root = NULL;
-		request_answer(req, answer);
+		if (!mcpclient_response(s->client, &msg))
+			session_response(s, &msg);
 		break;
 	case JSONRPC_REQUEST:
 		mcpclient_request(s->client, &msg);
@@ -399,7 +418,87 @@ session_line_cb(const char *data, size_t len, void *arg)
 		mcpclient_notification(s->client, &msg);
 		break;
 	}
+	s->line = NULL;
 	jsonrpc_msg_clear(&msg);
+}
+
+/*
+ * The request in flight the child's id text names (the broker's ids are
+ * plain integers of at most 15 digits; others are not ours), taken out of
+ * the session; NULL if none.
+ */
+static struct request *
+session_take_text(struct session *s, const char *id, size_t len)
+{
+	int64_t	n = 0;
+	size_t	i;
+
+	if (id == NULL || len == 0 || len > 15 || *id == '0')
+		return (NULL);
+	for (i = 0; i < len; i++) {
+		if (id[i] < '0' || id[i] > '9')
+			return (NULL);
+		n = n * 10 + (id[i] - '0');
+	}
+	return (session_take(s, n));
+}
+
+/*
+ * An answer from the child to a forwarded request: passed on byte for
+ * byte under the client's id, a result with the session's _meta added.
+ * A result that is not an object cannot carry it, and MCP results are
+ * objects: the request fails at once instead.
+ */
+static void
+session_response(struct session *s, struct jsonrpc_msg *msg)
+{
+	struct request	*req;
+	char		*message;
+
+	if ((req = session_take_text(s, msg->id_text, msg->id_len)) == NULL)
+		return;
+	if (msg->result != NULL && !cJSON_IsObject(msg->result)) {
+		xasprintf(&message, "The server's answer could not be passed "
+		    "on: its result is not a JSON object.");
+		session_log(s, LOG_LEVEL_WARNING, "session %s: %s thread %s: "
+		    "%s", s->id, s->server, s->thread, message);
+		request_fail(req, RPC_INTERNAL_ERROR, message,
+		    session_error_data(s, 0));
+		free(message);
+		return;
+	}
+	if (request_answer_line(req, s->line, s->line_len, msg->result !=
+	    NULL ? s->meta_text : NULL, s->meta_len, msg->error != NULL) != 0)
+		request_fail(req, RPC_INTERNAL_ERROR, "The server's answer "
+		    "could not be passed on: it is not a JSON object.",
+		    session_error_data(s, 0));
+}
+
+/*
+ * A line from the child that is not a JSON-RPC message the broker can
+ * take. If its id can still be read and names a request in flight, that
+ * request fails at once with -32603 saying why, rather than at its
+ * timeout; any other such line is skipped as garbage.
+ */
+static void
+session_refused(struct session *s, struct jsonrpc_fault *fault)
+{
+	struct request	*req;
+	char		*id, *message;
+
+	id = fault->id != NULL ? fault->id->valuestring : NULL;
+	if (s->state != SESSION_READY || (req = session_take_text(s, id,
+	    id != NULL ? strlen(id) : 0)) == NULL) {
+		session_garbage(s, fault->message);
+		return;
+	}
+	xasprintf(&message, "The server's answer could not be passed on: %s",
+	    fault->message);
+	session_log(s, LOG_LEVEL_WARNING, "session %s: %s thread %s: %s",
+	    s->id, s->server, s->thread, message);
+	request_fail(req, RPC_INTERNAL_ERROR, message,
+	    session_error_data(s, 0));
+	free(message);
 }
 
 /*
@@ -537,11 +636,19 @@ session_timer_cb(evutil_socket_t fd, short events, void *arg)
 static void
 session_upcall_cb(struct jsonrpc_msg *msg, int sampling, void *arg)
 {
-	struct session	*s = arg;
-	struct request	*req;
-	struct upcall	*up;
-	struct front	*f = NULL;
-	cJSON		*params, *meta;
+	struct session		*s = arg;
+	struct request		*req;
+	struct upcall		*up;
+	struct front		*f = NULL;
+	struct wire_edit	 e[2] = {
+		{ WIRE_SET, { "id", NULL }, NULL, 0 },
+		{ WIRE_SET, { "params", "_meta", MCP_META_SESSION, NULL },
+		    NULL, 0 },
+	};
+	cJSON			*meta;
+	char			 id[24], *meta_text, *out;
+	size_t			 out_len;
+	int			 n;
 
 	for (req = request_first_sent(s->requests); req != NULL;
 	    req = request_next_sent(req)) {
@@ -551,27 +658,33 @@ session_upcall_cb(struct jsonrpc_msg *msg, int sampling, void *arg)
 		}
 	}
 	if (f == NULL || upcall_count(s->requests) >= SESSION_MAX_UPCALLS) {
-		process_send(s->process, jsonrpc_error(cJSON_Duplicate(msg->id,
-		    1), RPC_METHOD_NOT_FOUND, f == NULL ? "No client of this "
+		process_send(s->process, jsonrpc_error(jsonrpc_id_raw(
+		    msg->id_text, msg->id_len), RPC_METHOD_NOT_FOUND, f == NULL ? "No client of this "
 		    "session can answer this request now." : "Too many "
 		    "requests to clients are waiting (SESSION_MAX_UPCALLS).",
 		    NULL));
 		return;
 	}
-	up = upcall_new(s->requests, f, msg->id);
+	up = upcall_new(s->requests, f, msg->id_text, msg->id_len);
 
-	/* Tell the client which session asks. */
-	params = cJSON_Duplicate(msg->params, 1);
-	if (params == NULL)
-		params = cJSON_CreateObject();
-	if (cJSON_IsObject(params)) {
-		meta = session_meta(s);
-		cJSON_AddStringToObject(meta, "server", s->server);
-		cJSON_AddStringToObject(meta, "thread", s->thread);
-		mcp_set_result_meta(params, meta);
-	}
-	front_send(f, jsonrpc_request(cJSON_CreateNumber((double)
-	    upcall_client_id(up)), msg->method, params));
+	/* Passed on byte for byte, but under the client's id and telling
+	   it which session asks. */
+	n = snprintf(id, sizeof id, "%lld", (long long)upcall_client_id(up));
+	e[0].text = id;
+	e[0].len = (size_t)n;
+	meta = session_meta(s);
+	cJSON_AddStringToObject(meta, "server", s->server);
+	cJSON_AddStringToObject(meta, "thread", s->thread);
+	meta_text = cJSON_PrintUnformatted(meta);
+	cJSON_Delete(meta);
+	e[1].text = meta_text;
+	e[1].len = strlen(meta_text);
+	out = wire_rewrite(s->line, s->line_len, e, msg->params == NULL ||
+	    cJSON_IsObject(msg->params) ? 2 : 1, 0, &out_len);
+	if (out != NULL)
+		front_send_line(f, out, out_len);
+	free(out);
+	free(meta_text);
 }
 
 /* Progress from the child: to the client that asked for it. */
@@ -581,8 +694,9 @@ session_progress_cb(const cJSON *params, double token, void *arg)
 	struct session	*s = arg;
 	struct request	*req;
 
+	(void)params;
 	if ((req = request_find_token(s->requests, token)) != NULL)
-		request_progress(req, params);
+		request_progress(req, s->line, s->line_len);
 	else
 		session_log(s, LOG_LEVEL_DEBUG, "session %s: dropping "
 		    "progress for token %g", s->id, token);
@@ -592,10 +706,15 @@ session_progress_cb(const cJSON *params, double token, void *arg)
 static void
 session_cancelled_cb(const cJSON *id, void *arg)
 {
-	struct session	*s = arg;
-	struct upcall	*up;
+	static const char *const path[] = { "params", "requestId", NULL };
+	struct session		*s = arg;
+	struct upcall		*up;
+	struct scan_member	 m;
 
-	if ((up = upcall_find_child(s->requests, id)) != NULL)
+	if (id == NULL || scan_path(s->line, s->line_len, path, &m) != 0)
+		return;
+	if ((up = upcall_find_child(s->requests, m.value.p, m.value.len)) !=
+	    NULL)
 		upcall_cancel(up, "the server cancelled it");
 }
 

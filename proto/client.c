@@ -136,9 +136,30 @@ client_now_ms(void)
 cJSON *
 client_recv(struct client *c, int timeout_ms, char **cause)
 {
+	cJSON	*msg;
+	char	*line;
+	size_t	 len;
+
+	if ((line = client_recv_line(c, timeout_ms, &len, cause)) == NULL)
+		return (NULL);
+	msg = cJSON_ParseWithLength(line, len);
+	free(line);
+	if (msg == NULL)
+		xasprintf(cause, "the broker sent a line that is not JSON");
+	return (msg);
+}
+
+/*
+ * Read the next line as the broker wrote it (without its newline),
+ * waiting at most timeout_ms (-1: forever). Returns it allocated and
+ * NUL-terminated with *len its length, or NULL with *cause set.
+ */
+char *
+client_recv_line(struct client *c, int timeout_ms, size_t *len, char **cause)
+{
 	struct frame_line	 line;
 	struct pollfd		 pfd;
-	cJSON			*msg;
+	char			*text;
 	long			 deadline, left;
 	int			 n;
 
@@ -146,14 +167,10 @@ client_recv(struct client *c, int timeout_ms, char **cause)
 	for (;;) {
 		switch (frame_next(&c->frame, c->in, &line)) {
 		case FRAME_LINE:
-			msg = cJSON_ParseWithLength(line.data, line.len);
+			text = xstrndup(line.data, line.len);
+			*len = line.len;
 			frame_done(&c->frame, c->in, &line);
-			if (msg == NULL) {
-				xasprintf(cause, "the broker sent a line that "
-				    "is not JSON");
-				return (NULL);
-			}
-			return (msg);
+			return (text);
 		case FRAME_TOO_LONG:
 			xasprintf(cause, "the broker sent a message over %u "
 			    "bytes", CLIENT_MAX_MESSAGE);

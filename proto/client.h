@@ -18,6 +18,7 @@ void		 client_close(struct client *);
 int		 client_send(struct client *, const cJSON *, char **);
 int		 client_send_raw(struct client *, const void *, size_t, char **);
 cJSON		*client_recv(struct client *, int, char **);
+char		*client_recv_line(struct client *, int, size_t *, char **);
 cJSON		*client_call(struct client *, const char *, cJSON *, int,
 		     char **);
 

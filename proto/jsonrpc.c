@@ -9,25 +9,31 @@
 
 #include "errors.h"
 #include "jsonrpc.h"
+#include "scan.h"
 #include "xmalloc.h"
 
 /* Up to this many members, repeated keys are looked for pairwise. */
 #define JSONRPC_PAIRWISE_KEYS	16
 
-static int	jsonrpc_refuse(struct jsonrpc_fault *, const cJSON *, int,
-		    const char *, ...) __attribute__((format(printf, 4, 5)));
+static int	jsonrpc_refuse(struct jsonrpc_fault *, const struct scan_span *,
+		    int, const char *, ...)
+		    __attribute__((format(printf, 4, 5)));
 static int	jsonrpc_check_error_object(const cJSON *);
 static int	jsonrpc_number_exact(const cJSON *);
-static const char *jsonrpc_skip_value(const char *, const char *);
-static cJSON	*jsonrpc_keep_raw_id(cJSON *, cJSON *, const char *, size_t);
 static const char *jsonrpc_duplicate_key(const cJSON *);
 static int	jsonrpc_compare_keys(const void *, const void *);
-static const char *jsonrpc_check_duplicates(const cJSON *);
+static int	jsonrpc_nul_keys(const char *, size_t, int);
+static void	jsonrpc_escape(char *, size_t, const char *);
+static const char *jsonrpc_check_duplicates(const cJSON *, const char **,
+		    const char **);
 
-/* Fill fault, keeping a copy of id if it is one a reply may carry. */
+/*
+ * Fill fault, with the id's text (NULL or absent: null) as a raw item that
+ * prints as the peer wrote it.
+ */
 static int
-jsonrpc_refuse(struct jsonrpc_fault *fault, const cJSON *id, int code,
-    const char *fmt, ...)
+jsonrpc_refuse(struct jsonrpc_fault *fault, const struct scan_span *id,
+    int code, const char *fmt, ...)
 {
 	va_list	ap;
 
@@ -36,9 +42,22 @@ jsonrpc_refuse(struct jsonrpc_fault *fault, const cJSON *id, int code,
 	vsnprintf(fault->message, sizeof fault->message, fmt, ap);
 	va_end(ap);
 	fault->id = NULL;
-	if (id != NULL && jsonrpc_id_valid(id))
-		fault->id = cJSON_Duplicate(id, 1);
+	if (id != NULL && id->p != NULL)
+		fault->id = jsonrpc_id_raw(id->p, id->len);
 	return (-1);
+}
+
+/* The id text (a JSON string or number) as a raw item; the caller owns it. */
+cJSON *
+jsonrpc_id_raw(const char *text, size_t len)
+{
+	char	*copy;
+	cJSON	*raw;
+
+	copy = xstrndup(text, len);
+	raw = cJSON_CreateRaw(copy);
+	free(copy);
+	return (raw);
 }
 
 /* An id is a string or a number (MCP: never null). */
@@ -62,105 +81,6 @@ static int
 jsonrpc_number_exact(const cJSON *n)
 {
 	return (n->valuedouble == (double)n->valueint);
-}
-
-/* Skip one JSON value starting at p (already valid JSON); returns past it. */
-static const char *
-jsonrpc_skip_value(const char *p, const char *end)
-{
-	int	depth = 0, in_string = 0;
-
-	for (; p < end; p++) {
-		if (in_string) {
-			if (*p == '\\')
-				p++;
-			else if (*p == '"') {
-				in_string = 0;
-				if (depth == 0)
-					return (p + 1);
-			}
-			continue;
-		}
-		switch (*p) {
-		case '"':
-			in_string = 1;
-			break;
-		case '{':
-		case '[':
-			depth++;
-			break;
-		case '}':
-		case ']':
-			if (depth == 0)
-				return (p);
-			if (--depth == 0)
-				return (p + 1);
-			break;
-		case ',':
-			if (depth == 0)
-				return (p);
-			break;
-		default:
-			/* cJSON skips every byte up to ' ' as whitespace. */
-			if ((unsigned char)*p <= ' ' && depth == 0)
-				return (p);
-			break;
-		}
-	}
-	return (p);
-}
-
-/*
- * Replace the top-level number id of root with its text in data, as a raw
- * item that prints exactly as received. Returns the id now in root, or
- * NULL if the text cannot be found unambiguously (an escaped key, say).
- */
-static cJSON *
-jsonrpc_keep_raw_id(cJSON *root, cJSON *id, const char *data, size_t len)
-{
-	const char	*p = data, *end = data + len, *key, *value;
-	char		*text, *stop;
-	cJSON		*raw;
-
-	/* The line is one valid object: walk its members at depth 1. */
-	while (p < end && *p != '{')
-		p++;
-	p++;
-	while (p < end) {
-		while (p < end && *p != '"' && *p != '}')
-			p++;
-		if (p >= end || *p == '}')
-			break;
-		key = p;
-		p = jsonrpc_skip_value(p, end);
-		while (p < end && *p != ':')
-			p++;
-		p++;
-		while (p < end && (unsigned char)*p <= ' ')
-			p++;
-		value = p;
-		p = jsonrpc_skip_value(p, end);
-		if (p - key >= 4 && strncmp(key, "\"id\"", 4) == 0) {
-			if (value >= p || !(*value == '-' ||
-			    (*value >= '0' && *value <= '9')))
-				return (NULL);
-			text = xstrndup(value, (size_t)(p - value));
-			/* It must be the number cJSON read, or it is not
-			   the member cJSON took for the id. */
-			if (strtod(text, &stop) != id->valuedouble ||
-			    *stop != '\0') {
-				free(text);
-				return (NULL);
-			}
-			raw = cJSON_CreateRaw(text);
-			free(text);
-			cJSON_ReplaceItemInObjectCaseSensitive(root, "id", raw);
-			return (raw);
-		}
-		while (p < end && *p != ',' && *p != '}')
-			p++;
-	}
-	return (NULL);
 }
 
 /*
@@ -217,26 +137,93 @@ jsonrpc_compare_keys(const void *a, const void *b)
 
 /*
  * The first repeated key in the objects the broker reads or rewrites:
- * the message, its params or result, and their _meta. NULL if none.
+ * the message, its params, result or error, and their _meta. NULL if
+ * none; else *where and *meta say where it is ("" at the top).
  */
 static const char *
-jsonrpc_check_duplicates(const cJSON *root)
+jsonrpc_check_duplicates(const cJSON *root, const char **where,
+    const char **meta)
 {
-	static const char *const members[] = { "params", "result" };
+	static const char *const members[] = { "params", "result", "error" };
 	const cJSON	*part;
 	const char	*dup;
 	size_t		 i;
 
+	*where = *meta = "";
 	if ((dup = jsonrpc_duplicate_key(root)) != NULL)
 		return (dup);
 	for (i = 0; i < sizeof members / sizeof *members; i++) {
 		part = cJSON_GetObjectItemCaseSensitive(root, members[i]);
-		if ((dup = jsonrpc_duplicate_key(part)) != NULL ||
-		    (dup = jsonrpc_duplicate_key(
+		*where = members[i];
+		*meta = "";
+		if ((dup = jsonrpc_duplicate_key(part)) != NULL)
+			return (dup);
+		*meta = "._meta";
+		if ((dup = jsonrpc_duplicate_key(
 		    cJSON_GetObjectItemCaseSensitive(part, "_meta"))) != NULL)
 			return (dup);
 	}
 	return (NULL);
+}
+
+/*
+ * Whether the object text at data, or (depth permitting) its params,
+ * result, error or _meta, has a key holding an escaped NUL. cJSON cuts
+ * such a key short ("id\u0000x" reads as "id"), so the tree and the text
+ * would disagree on which member is which.
+ */
+static int
+jsonrpc_nul_keys(const char *data, size_t len, int depth)
+{
+	static const char *const inner[] = { "params", "result", "error",
+					     "_meta" };
+	struct scan_iter	 it;
+	struct scan_member	 m;
+	char			 buf[64];
+	size_t			 n, i;
+
+	if (scan_iter_start(&it, data, len) != 0)
+		return (0);
+	while (scan_iter_next(&it, &m) == 1) {
+		if (memchr(m.key.p, '\\', m.key.len) != NULL) {
+			scan_string_decode(m.key.p, m.key.len, buf, sizeof buf,
+			    &n);
+			if (memchr(buf, '\0', n < sizeof buf ? n : sizeof buf) !=
+			    NULL || (n > sizeof buf && memmem(m.key.p,
+			    m.key.len, "\\u0000", 6) != NULL))
+				return (1);
+		}
+		if (depth == 0 || *m.value.p != '{')
+			continue;
+		for (i = depth == 2 ? 0 : 3; i < sizeof inner / sizeof *inner;
+		    i++) {
+			if (scan_key_equal(&m.key, inner[i]) &&
+			    jsonrpc_nul_keys(m.value.p, m.value.len,
+			    depth - 1))
+				return (1);
+		}
+	}
+	return (0);
+}
+
+/*
+ * Copy the peer's text s to buf (size bytes, NUL-terminated, cut short if
+ * need be) with control characters as \xNN: it goes into a message that
+ * is also logged, and no peer may split or forge a log line.
+ */
+static void
+jsonrpc_escape(char *buf, size_t size, const char *s)
+{
+	const unsigned char	*u;
+	size_t			 n = 0;
+
+	for (u = (const unsigned char *)s; *u != '\0' && n + 5 < size; u++) {
+		if (*u < 0x20 || *u == 0x7f)
+			n += (size_t)snprintf(buf + n, size - n, "\\x%02x", *u);
+		else
+			buf[n++] = (char)*u;
+	}
+	buf[n] = '\0';
 }
 
 /* A JSON-RPC error object has an integer code and a string message. */
@@ -257,32 +244,40 @@ jsonrpc_check_error_object(const cJSON *error)
 }
 
 /*
- * Parse one line into msg. Returns 0, or -1 with fault filled in: -32700
- * for text that is not JSON, -32600 for JSON that is not a valid JSON-RPC
- * 2.0 message (batches included: the broker does not accept them).
+ * Parse one line into msg. The line is first scanned as strict JSON, so
+ * what cJSON would take but the grammar does not (a raw control byte
+ * between tokens, "01", a lone surrogate escape) is refused. Returns 0,
+ * or -1 with fault filled in: -32700 for text that is not JSON, -32600
+ * for JSON that is not a valid JSON-RPC 2.0 message (batches included:
+ * the broker does not accept them). A refusal carries the id whenever it
+ * could be read. msg->id_text is the id as written (borrowed from data).
  */
 int
 jsonrpc_parse(const char *data, size_t len, struct jsonrpc_msg *msg,
     struct jsonrpc_fault *fault)
 {
-	cJSON		*root, *version, *method, *id, *params, *result, *error;
-	const char	*end, *dup;
+	struct scan_span	 idt;
+	cJSON			*root, *version, *method, *id, *params;
+	cJSON			*result, *error;
+	const char		*dup, *where, *meta;
+	char			 key[48];
+	int			 lone;
 
 	memset(msg, 0, sizeof *msg);
 	memset(fault, 0, sizeof *fault);
 
-	if ((root = cJSON_ParseWithLengthOpts(data, len, &end, 0)) == NULL)
-		return (jsonrpc_refuse(fault, NULL, RPC_PARSE_ERROR,
+	if (scan_line(data, len, &idt, &lone) != 0)
+		return (jsonrpc_refuse(fault, &idt, RPC_PARSE_ERROR,
 		    "The message is not valid JSON."));
-	while (end < data + len && (*end == ' ' || *end == '\t' ||
-	    *end == '\r' || *end == '\n'))
-		end++;
-	if (end != data + len) {
-		cJSON_Delete(root);
-		return (jsonrpc_refuse(fault, NULL, RPC_PARSE_ERROR,
-		    "The line holds more than one JSON value; send one "
-		    "message per line."));
-	}
+	fault->grammar_ok = 1;
+	if (lone)
+		return (jsonrpc_refuse(fault, &idt, RPC_PARSE_ERROR,
+		    "The message holds a lone surrogate escape (\\uD800-"
+		    "\\uDFFF without its pair), which stands for no "
+		    "character."));
+	if ((root = cJSON_ParseWithLength(data, len)) == NULL)
+		return (jsonrpc_refuse(fault, &idt, RPC_PARSE_ERROR,
+		    "The message is not valid JSON."));
 	if (cJSON_IsArray(root)) {
 		cJSON_Delete(root);
 		return (jsonrpc_refuse(fault, NULL, RPC_INVALID_REQUEST,
@@ -295,21 +290,36 @@ jsonrpc_parse(const char *data, size_t len, struct jsonrpc_msg *msg,
 		    "A JSON-RPC message must be a JSON object."));
 	}
 
-	if ((dup = jsonrpc_check_duplicates(root)) != NULL) {
-		jsonrpc_refuse(fault, NULL, RPC_INVALID_REQUEST, "The message "
-		    "repeats the key \"%.40s\"; each key may appear once.", dup);
+	if (memmem(data, len, "\\u0000", 6) != NULL &&
+	    jsonrpc_nul_keys(data, len, 2)) {
+		jsonrpc_refuse(fault, &idt, RPC_INVALID_REQUEST, "A key of the "
+		    "message holds an escaped NUL (\\u0000), which no key the "
+		    "broker reads may hold.");
+		goto fail;
+	}
+	if ((dup = jsonrpc_check_duplicates(root, &where, &meta)) != NULL) {
+		jsonrpc_escape(key, sizeof key, dup);
+		jsonrpc_refuse(fault, &idt, RPC_INVALID_REQUEST, "The message "
+		    "repeats the key '%s%s%s%s'; each key may appear once.",
+		    where, meta, *where != '\0' ? "." : "", key);
 		goto fail;
 	}
 	id = cJSON_GetObjectItemCaseSensitive(root, "id");
 	if (cJSON_IsNumber(id) && !jsonrpc_number_exact(id) &&
-	    (id = jsonrpc_keep_raw_id(root, id, data, len)) == NULL) {
-		jsonrpc_refuse(fault, NULL, RPC_INVALID_REQUEST, "\"id\" must "
-		    "be a string, or a number written plainly.");
-		goto fail;
+	    idt.p != NULL) {
+		/* Kept as written: cJSON would print it through %g. */
+		id = jsonrpc_id_raw(idt.p, idt.len);
+		cJSON_ReplaceItemInObjectCaseSensitive(root, "id", id);
 	}
+	if (id != NULL && !jsonrpc_id_valid(id))
+		idt.p = NULL;
+	msg->line = data;
+	msg->line_len = len;
+	msg->id_text = idt.p;
+	msg->id_len = idt.len;
 	version = cJSON_GetObjectItemCaseSensitive(root, "jsonrpc");
 	if (!cJSON_IsString(version) || strcmp(version->valuestring, "2.0")) {
-		jsonrpc_refuse(fault, id, RPC_INVALID_REQUEST,
+		jsonrpc_refuse(fault, &idt, RPC_INVALID_REQUEST,
 		    "The message must carry \"jsonrpc\": \"2.0\".");
 		goto fail;
 	}
@@ -317,7 +327,7 @@ jsonrpc_parse(const char *data, size_t len, struct jsonrpc_msg *msg,
 	method = cJSON_GetObjectItemCaseSensitive(root, "method");
 	if (method != NULL) {
 		if (!cJSON_IsString(method) || *method->valuestring == '\0') {
-			jsonrpc_refuse(fault, id, RPC_INVALID_REQUEST,
+			jsonrpc_refuse(fault, &idt, RPC_INVALID_REQUEST,
 			    "\"method\" must be a non-empty string.");
 			goto fail;
 		}
@@ -329,7 +339,7 @@ jsonrpc_parse(const char *data, size_t len, struct jsonrpc_msg *msg,
 		params = cJSON_GetObjectItemCaseSensitive(root, "params");
 		if (params != NULL && !cJSON_IsObject(params) &&
 		    !cJSON_IsArray(params)) {
-			jsonrpc_refuse(fault, id, RPC_INVALID_REQUEST,
+			jsonrpc_refuse(fault, &idt, RPC_INVALID_REQUEST,
 			    "\"params\" must be an object or an array.");
 			goto fail;
 		}
@@ -344,13 +354,13 @@ jsonrpc_parse(const char *data, size_t len, struct jsonrpc_msg *msg,
 	result = cJSON_GetObjectItemCaseSensitive(root, "result");
 	error = cJSON_GetObjectItemCaseSensitive(root, "error");
 	if (id == NULL || (result == NULL && error == NULL)) {
-		jsonrpc_refuse(fault, id, RPC_INVALID_REQUEST,
+		jsonrpc_refuse(fault, &idt, RPC_INVALID_REQUEST,
 		    "The message has no \"method\", so it must be a response "
 		    "with an \"id\" and a \"result\" or an \"error\".");
 		goto fail;
 	}
 	if (result != NULL && error != NULL) {
-		jsonrpc_refuse(fault, id, RPC_INVALID_REQUEST,
+		jsonrpc_refuse(fault, &idt, RPC_INVALID_REQUEST,
 		    "A response carries \"result\" or \"error\", not both.");
 		goto fail;
 	}
@@ -360,7 +370,7 @@ jsonrpc_parse(const char *data, size_t len, struct jsonrpc_msg *msg,
 		goto fail;
 	}
 	if (error != NULL && jsonrpc_check_error_object(error) != 0) {
-		jsonrpc_refuse(fault, id, RPC_INVALID_REQUEST,
+		jsonrpc_refuse(fault, &idt, RPC_INVALID_REQUEST,
 		    "\"error\" must be an object with an integer \"code\" and "
 		    "a string \"message\".");
 		goto fail;

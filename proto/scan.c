@@ -18,6 +18,9 @@
 struct scan {
 	const char	*p;
 	const char	*end;
+	int		 max_depth;
+	int		 lone_ok;	/* take lone surrogate escapes */
+	int		 lone;		/* and one was seen */
 };
 
 static void	scan_ws(struct scan *);
@@ -111,7 +114,7 @@ scan_string(struct scan *sc)
 {
 	const unsigned char	*p, *q, *e, *end = (const unsigned char *)sc->end;
 	uint64_t		 x;
-	long			 code;
+	long			 code, low;
 	int			 n;
 
 	if (sc->p >= sc->end || *sc->p != '"')
@@ -163,16 +166,18 @@ scan_string(struct scan *sc)
 		case 'u':
 			/* As cJSON: a high surrogate must be followed by a
 			   low one, and a low one never stands alone. */
-			if ((code = scan_hex4(p + 1, end)) == -1 ||
-			    (code >= 0xdc00 && code <= 0xdfff))
+			if ((code = scan_hex4(p + 1, end)) == -1)
 				return (-1);
 			p += 5;
-			if (code >= 0xd800 && code <= 0xdbff) {
-				if (end - p < 6 || p[0] != '\\' || p[1] != 'u' ||
-				    (code = scan_hex4(p + 2, end)) < 0xdc00 ||
-				    code > 0xdfff)
-					return (-1);
+			if (code >= 0xd800 && code <= 0xdbff && end - p >= 6 &&
+			    p[0] == '\\' && p[1] == 'u' &&
+			    (low = scan_hex4(p + 2, end)) >= 0xdc00 &&
+			    low <= 0xdfff)
 				p += 6;
+			else if (code >= 0xd800 && code <= 0xdfff) {
+				if (!sc->lone_ok)
+					return (-1);
+				sc->lone = 1;
 			}
 			break;
 		default:
@@ -270,7 +275,7 @@ scan_object(struct scan *sc, int depth, int *plain)
 	const char	*key[SCAN_MAX_KEYS], *start;
 	size_t		 klen[SCAN_MAX_KEYS], n = 0, i, j;
 
-	if (depth > SCAN_MAX_DEPTH)
+	if (depth > sc->max_depth)
 		return (-1);
 	sc->p++;
 	scan_ws(sc);
@@ -326,7 +331,7 @@ scan_object(struct scan *sc, int depth, int *plain)
 static int
 scan_array(struct scan *sc, int depth)
 {
-	if (depth > SCAN_MAX_DEPTH)
+	if (depth > sc->max_depth)
 		return (-1);
 	sc->p++;
 	scan_ws(sc);
@@ -358,7 +363,7 @@ scan_array(struct scan *sc, int depth)
 int
 scan_result(const char *data, size_t len, struct scan_result *r)
 {
-	struct scan	 sc = { data, data + len };
+	struct scan	 sc = { data, data + len, SCAN_MAX_DEPTH, 0, 0 };
 	const char	*key, *value, *inner;
 	int		 seen_version = 0, seen_id = 0, seen_result = 0;
 	int		 plain = 1, negative, digits;
@@ -444,7 +449,7 @@ scan_result(const char *data, size_t len, struct scan_result *r)
 int
 scan_request(const char *data, size_t len, struct scan_request *r)
 {
-	struct scan	 sc = { data, data + len };
+	struct scan	 sc = { data, data + len, SCAN_MAX_DEPTH, 0, 0 };
 	const char	*key, *inner, *value, *mkey, *minner;
 	size_t		 klen[SCAN_MAX_KEYS], i, j;
 	int		 seen_version = 0, seen_id = 0, seen_method = 0;
@@ -608,4 +613,304 @@ scan_request_id(const struct scan_request *r)
 	if (n <= INT_MAX && n >= INT_MIN && strcmp(text, "-0") != 0)
 		return (cJSON_CreateNumber((double)n));
 	return (cJSON_CreateRaw(text));
+}
+
+/*
+ * Scan a whole line as one strict JSON value (RFC 8259: no other
+ * whitespace than space, tab, CR and LF, so a raw NUL or other control
+ * byte anywhere outside a string is an error, as it is inside one). If the
+ * value is an object, its top-level "id" member goes to *id once its value
+ * is scanned, when it is a string or a number and no other "id" came
+ * before: a refusal can still name it if the line breaks after it.
+ * *lone is set if a string holds a lone surrogate escape (the grammar
+ * allows it; the broker never takes one). Returns 0 or -1.
+ */
+int
+scan_line(const char *data, size_t len, struct scan_span *id, int *lone)
+{
+	struct scan	 sc = { data, data + len, SCAN_LINE_MAX_DEPTH, 1, 0 };
+	struct scan_span key;
+	const char	*value, *end;
+	int		 ids = 0, rc = -1;
+
+	id->p = NULL;
+	id->len = 0;
+	*lone = 0;
+	scan_ws(&sc);
+	if (sc.p >= sc.end)
+		return (-1);
+	if (*sc.p != '{') {
+		if (scan_value(&sc, 0) != 0)
+			goto out;
+		goto tail;
+	}
+	sc.p++;
+	scan_ws(&sc);
+	if (sc.p < sc.end && *sc.p == '}') {
+		sc.p++;
+		goto tail;
+	}
+	for (;;) {
+		key.p = sc.p;
+		if (sc.p >= sc.end || *sc.p != '"' || scan_string(&sc) != 0)
+			goto out;
+		key.len = (size_t)(sc.p - key.p);
+		scan_ws(&sc);
+		if (sc.p >= sc.end || *sc.p++ != ':')
+			goto out;
+		scan_ws(&sc);
+		value = sc.p;
+		if (scan_value(&sc, 1) != 0)
+			goto out;
+		end = sc.p;
+		scan_ws(&sc);
+		/* The id is read once what follows it shows where it ends
+		   ("01" is no 0). */
+		if (sc.p >= sc.end || (*sc.p != ',' && *sc.p != '}'))
+			goto out;
+		if (scan_key_equal(&key, "id") && ids++ == 0 &&
+		    (*value == '"' || *value == '-' ||
+		    (*value >= '0' && *value <= '9'))) {
+			id->p = value;
+			id->len = (size_t)(end - value);
+		} else if (scan_key_equal(&key, "id")) {
+			/* Two ids: which one is meant is anyone's guess. */
+			id->p = NULL;
+			id->len = 0;
+		}
+		if (*sc.p == '}') {
+			sc.p++;
+			break;
+		}
+		if (*sc.p++ != ',')
+			goto out;
+		scan_ws(&sc);
+	}
+tail:
+	scan_ws(&sc);
+	if (sc.p == sc.end)
+		rc = 0;
+out:
+	*lone = sc.lone;
+	return (rc);
+}
+
+/* Begin walking the members of the object text (valid JSON) at data. */
+int
+scan_iter_start(struct scan_iter *it, const char *data, size_t len)
+{
+	struct scan	sc = { data, data + len, SCAN_LINE_MAX_DEPTH, 1, 0 };
+
+	scan_ws(&sc);
+	if (sc.p >= sc.end || *sc.p != '{')
+		return (-1);
+	it->p = sc.p + 1;
+	it->end = sc.end;
+	it->started = 0;
+	return (0);
+}
+
+/*
+ * The next member of the object being walked: 1 with m filled in, 0 past
+ * the last one, -1 if the text is not a JSON object after all.
+ */
+int
+scan_iter_next(struct scan_iter *it, struct scan_member *m)
+{
+	struct scan	sc = { it->p, it->end, SCAN_LINE_MAX_DEPTH, 1, 0 };
+
+	scan_ws(&sc);
+	if (sc.p >= sc.end)
+		return (-1);
+	if (*sc.p == '}') {
+		it->p = sc.p + 1;
+		return (0);
+	}
+	if (it->started) {
+		if (*sc.p++ != ',')
+			return (-1);
+		scan_ws(&sc);
+	}
+	it->started = 1;
+	m->key.p = sc.p;
+	if (sc.p >= sc.end || *sc.p != '"' || scan_string(&sc) != 0)
+		return (-1);
+	m->key.len = (size_t)(sc.p - m->key.p);
+	scan_ws(&sc);
+	if (sc.p >= sc.end || *sc.p++ != ':')
+		return (-1);
+	scan_ws(&sc);
+	m->value.p = sc.p;
+	if (scan_value(&sc, 1) != 0)
+		return (-1);
+	m->value.len = (size_t)(sc.p - m->value.p);
+	it->p = sc.p;
+	return (1);
+}
+
+/* The member of the object text at data whose key decodes to key. */
+int
+scan_find(const char *data, size_t len, const char *key,
+    struct scan_member *m)
+{
+	struct scan_iter	it;
+
+	if (scan_iter_start(&it, data, len) != 0)
+		return (-1);
+	while (scan_iter_next(&it, m) == 1) {
+		if (scan_key_equal(&m->key, key))
+			return (0);
+	}
+	return (-1);
+}
+
+/*
+ * The member at path (keys, NULL-terminated) from the object text at
+ * data: {"params", "_meta", "progressToken", NULL}. Returns 0 or -1.
+ */
+int
+scan_path(const char *data, size_t len, const char *const *path,
+    struct scan_member *m)
+{
+	for (; *path != NULL; path++) {
+		if (scan_find(data, len, *path, m) != 0)
+			return (-1);
+		data = m->value.p;
+		len = m->value.len;
+	}
+	return (0);
+}
+
+/* Put code point c as UTF-8 at out (room permitting); returns its size. */
+static size_t
+scan_put_utf8(char *out, size_t room, long c)
+{
+	unsigned char	b[4];
+	size_t		n, i;
+
+	if (c < 0x80) {
+		b[0] = (unsigned char)c;
+		n = 1;
+	} else if (c < 0x800) {
+		b[0] = (unsigned char)(0xc0 | (c >> 6));
+		b[1] = (unsigned char)(0x80 | (c & 0x3f));
+		n = 2;
+	} else if (c < 0x10000) {
+		b[0] = (unsigned char)(0xe0 | (c >> 12));
+		b[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3f));
+		b[2] = (unsigned char)(0x80 | (c & 0x3f));
+		n = 3;
+	} else {
+		b[0] = (unsigned char)(0xf0 | (c >> 18));
+		b[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3f));
+		b[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3f));
+		b[3] = (unsigned char)(0x80 | (c & 0x3f));
+		n = 4;
+	}
+	for (i = 0; i < n && i < room; i++)
+		out[i] = (char)b[i];
+	return (n);
+}
+
+/*
+ * Decode the JSON string text (valid, quotes included) at data into out,
+ * at most size bytes of it: escapes become what they stand for, a NUL
+ * included. *lenp gets the whole decoded length, even past size. Returns
+ * SCAN_DECODE_LONE if a lone surrogate escape was in it (it is decoded
+ * as the three bytes UTF-8 would give it, which are not valid UTF-8), or
+ * 0.
+ */
+int
+scan_string_decode(const char *data, size_t len, char *out, size_t size,
+    size_t *lenp)
+{
+	const unsigned char	*p = (const unsigned char *)data + 1;
+	const unsigned char	*end = (const unsigned char *)data + len - 1;
+	size_t			 n = 0, k;
+	long			 c, low;
+	int			 rc = 0;
+
+	while (p < end) {
+		if (*p != '\\') {
+			if (n < size)
+				out[n] = (char)*p;
+			n++;
+			p++;
+			continue;
+		}
+		p++;
+		switch (*p) {
+		case 'b': c = '\b'; break;
+		case 'f': c = '\f'; break;
+		case 'n': c = '\n'; break;
+		case 'r': c = '\r'; break;
+		case 't': c = '\t'; break;
+		case 'u':
+			c = scan_hex4(p + 1, end);
+			p += 4;
+			if (c >= 0xd800 && c <= 0xdbff && end - p >= 7 &&
+			    p[1] == '\\' && p[2] == 'u' &&
+			    (low = scan_hex4(p + 3, end)) >= 0xdc00 &&
+			    low <= 0xdfff) {
+				c = 0x10000 + ((c - 0xd800) << 10) +
+				    (low - 0xdc00);
+				p += 6;
+			} else if (c >= 0xd800 && c <= 0xdfff)
+				rc = SCAN_DECODE_LONE;
+			break;
+		default:
+			c = *p;	/* '"', '\\' or '/' */
+			break;
+		}
+		p++;
+		k = scan_put_utf8(n < size ? out + n : out, n < size ?
+		    size - n : 0, c);
+		n += k;
+	}
+	*lenp = n;
+	return (rc);
+}
+
+/*
+ * Whether the key text k (a JSON string, quotes included) decodes to
+ * key. Keys written plainly cost a memcmp.
+ */
+int
+scan_key_equal(const struct scan_span *k, const char *key)
+{
+	char	buf[64];
+	size_t	len = strlen(key), n;
+
+	if (memchr(k->p, '\\', k->len) == NULL)
+		return (k->len == len + 2 && memcmp(k->p + 1, key, len) == 0);
+	if (len > sizeof buf)
+		return (0);
+	scan_string_decode(k->p, k->len, buf, sizeof buf, &n);
+	return (n == len && memcmp(buf, key, len) == 0);
+}
+
+/*
+ * Whether two request ids (JSON texts, valid) are the same id: strings
+ * by the text they decode to, numbers by their exact text (1 and 1.0 are
+ * different ids), a string never equal to a number.
+ */
+int
+scan_id_equal(const char *a, size_t alen, const char *b, size_t blen)
+{
+	char	*da, *db;
+	size_t	 na, nb;
+	int	 equal;
+
+	if (alen == blen && memcmp(a, b, alen) == 0)
+		return (1);
+	if (alen == 0 || blen == 0 || *a != '"' || *b != '"')
+		return (0);
+	da = xmalloc(alen);
+	db = xmalloc(blen);
+	scan_string_decode(a, alen, da, alen, &na);
+	scan_string_decode(b, blen, db, blen, &nb);
+	equal = na == nb && memcmp(da, db, na) == 0;
+	free(da);
+	free(db);
+	return (equal);
 }

@@ -1,7 +1,15 @@
 /*
- * A validating scan of one JSON-RPC success response, without building a
- * tree: the fast path for a child's answers, which can be megabytes of
- * result the broker only has to pass on.
+ * JSON as text, for a broker that reads with a tree but writes from the
+ * bytes it was given. scan_line() checks a whole line as strict JSON
+ * (RFC 8259) and finds its id even where the line breaks after it; the
+ * member walk (scan_iter_*, scan_find, scan_path) gives the spans of the
+ * members the broker reads or rewrites, keys compared as they decode;
+ * scan_string_decode() and scan_id_equal() read strings and ids the way
+ * the protocol document says they compare.
+ *
+ * Two fast paths scan without building a tree at all. The first is a
+ * validating scan of one JSON-RPC success response: a child's answers
+ * can be megabytes of result the broker only has to pass on.
  *
  * It accepts only the plain shape {"jsonrpc":"2.0","id":<integer>,
  * "result":{...}} (members in any order, each once, strict JSON
@@ -53,8 +61,44 @@ struct scan_request {
 	size_t		 nmembers;
 };
 
+/* A piece of a scanned line (p NULL: absent). */
+struct scan_span {
+	const char	*p;
+	size_t		 len;
+};
+
+/* One member of an object: its key (quotes included) and value, as text. */
+struct scan_member {
+	struct scan_span	 key;
+	struct scan_span	 value;
+};
+
+/* Walking the members of an object's text. */
+struct scan_iter {
+	const char	*p;
+	const char	*end;
+	int		 started;
+};
+
+/* Deepest nesting a whole line may have (cJSON, which reads it after the
+   scan, stops at 1000). */
+#define SCAN_LINE_MAX_DEPTH	512
+
+/* scan_string_decode(): a lone surrogate escape was decoded. */
+#define SCAN_DECODE_LONE	1
+
 int	scan_result(const char *, size_t, struct scan_result *);
 int	scan_request(const char *, size_t, struct scan_request *);
 cJSON	*scan_request_id(const struct scan_request *);
+
+int	scan_line(const char *, size_t, struct scan_span *, int *);
+int	scan_iter_start(struct scan_iter *, const char *, size_t);
+int	scan_iter_next(struct scan_iter *, struct scan_member *);
+int	scan_find(const char *, size_t, const char *, struct scan_member *);
+int	scan_path(const char *, size_t, const char *const *,
+	    struct scan_member *);
+int	scan_string_decode(const char *, size_t, char *, size_t, size_t *);
+int	scan_key_equal(const struct scan_span *, const char *);
+int	scan_id_equal(const char *, size_t, const char *, size_t);
 
 #endif

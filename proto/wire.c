@@ -237,3 +237,145 @@ wire_error_line(const char *id_text, int code, const char *message,
 		*lenp = len;
 	return (line);
 }
+
+/* A growing piece of text. */
+struct wire_buf {
+	char	*p;
+	size_t	 len;
+	size_t	 size;
+};
+
+/* Append len bytes of s to b. */
+static void
+wire_buf_add(struct wire_buf *b, const char *s, size_t len)
+{
+	if (b->len + len + 2 > b->size) {
+		b->size = (b->len + len + 2) * 2;
+		b->p = xrealloc(b->p, b->size);
+	}
+	memcpy(b->p + b->len, s, len);
+	b->len += len;
+}
+
+/* Append a member's key, written plainly, and its colon. */
+static void
+wire_buf_key(struct wire_buf *b, const char *key)
+{
+	wire_buf_add(b, "\"", 1);
+	wire_buf_add(b, key, strlen(key));
+	wire_buf_add(b, "\":", 2);
+}
+
+/*
+ * Write the object text obj to b with the edits marked in active (their
+ * path keys from depth on apply here) done to it. Every member no edit
+ * names is copied as it was written; done collects the edits applied.
+ */
+static int
+wire_object(struct wire_buf *b, const char *obj, size_t len,
+    const struct wire_edit *e, size_t n, unsigned active, int depth,
+    unsigned *done)
+{
+	struct scan_iter	 it;
+	struct scan_member	 m;
+	const char		*key;
+	unsigned		 here, deeper, group;
+	size_t			 i, j;
+	int			 first = 1, r, set;
+
+	if (scan_iter_start(&it, obj, len) != 0)
+		return (-1);
+	wire_buf_add(b, "{", 1);
+	while ((r = scan_iter_next(&it, &m)) == 1) {
+		here = deeper = 0;
+		set = -1;
+		for (i = 0; i < n; i++) {
+			if (!(active & (1u << i)) ||
+			    !scan_key_equal(&m.key, e[i].path[depth]))
+				continue;
+			if (e[i].path[depth + 1] == NULL) {
+				here |= 1u << i;
+				if (e[i].op == WIRE_SET)
+					set = (int)i;
+			} else
+				deeper |= 1u << i;
+		}
+		*done |= here;
+		if (here != 0 && set == -1)
+			continue;	/* deleted */
+		if (!first)
+			wire_buf_add(b, ",", 1);
+		first = 0;
+		wire_buf_add(b, m.key.p, m.key.len);
+		wire_buf_add(b, ":", 1);
+		if (set != -1)
+			wire_buf_add(b, e[set].text, e[set].len);
+		else if (deeper != 0 && *m.value.p == '{') {
+			if (wire_object(b, m.value.p, m.value.len, e, n,
+			    deeper, depth + 1, done) != 0)
+				return (-1);
+		} else if (deeper != 0)
+			wire_object(b, "{}", 2, e, n, deeper, depth + 1, done);
+		else
+			wire_buf_add(b, m.value.p, m.value.len);
+	}
+	if (r != 0)
+		return (-1);
+
+	/* What the object did not have is added at its end. */
+	for (i = 0; i < n; i++) {
+		if (!(active & (1u << i)) || (*done & (1u << i)) ||
+		    e[i].op != WIRE_SET)
+			continue;
+		key = e[i].path[depth];
+		group = 0;
+		for (j = i; j < n; j++) {
+			if ((active & (1u << j)) && !(*done & (1u << j)) &&
+			    e[j].op == WIRE_SET &&
+			    strcmp(e[j].path[depth], key) == 0)
+				group |= 1u << j;
+		}
+		if (!first)
+			wire_buf_add(b, ",", 1);
+		first = 0;
+		wire_buf_key(b, key);
+		if (e[i].path[depth + 1] == NULL) {
+			wire_buf_add(b, e[i].text, e[i].len);
+			*done |= 1u << i;
+		} else
+			wire_object(b, "{}", 2, e, n, group, depth + 1, done);
+	}
+	wire_buf_add(b, "}", 1);
+	return (0);
+}
+
+/*
+ * The JSON object text at obj with edits done to it, as text: a member
+ * deleted, or its value set (a member set that is missing is added at the
+ * end of its object, and so are the objects on its path; one on the path
+ * that is not an object is replaced by one). Everything else is copied
+ * byte for byte, members in their order, whitespace between members
+ * aside. Allocated and NUL-terminated, with a '\n' before the NUL when
+ * newline is set; *lenp gets its length. NULL if obj is not an object.
+ */
+char *
+wire_rewrite(const char *obj, size_t len, const struct wire_edit *e,
+    size_t n, int newline, size_t *lenp)
+{
+	struct wire_buf	b = { NULL, 0, 0 };
+	unsigned	done = 0;
+
+	if (n > WIRE_EDITS_MAX)
+		return (NULL);
+	b.size = len + 64;
+	b.p = xmalloc(b.size);
+	if (wire_object(&b, obj, len, e, n, (1u << n) - 1, 0, &done) != 0) {
+		free(b.p);
+		return (NULL);
+	}
+	if (newline)
+		wire_buf_add(&b, "\n", 1);
+	b.p[b.len] = '\0';
+	*lenp = b.len;
+	return (b.p);
+}

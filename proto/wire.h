@@ -48,4 +48,26 @@ char	*wire_result_fill(char *, const char *id, size_t id_len,
 char	*wire_error_line(const char *id_text, int code, const char *message,
 	     size_t *lenp);
 
+/* Most edits one wire_rewrite() takes. */
+#define WIRE_EDITS_MAX	16
+/* Most keys on an edit's path. */
+#define WIRE_PATH_MAX	4
+
+enum wire_op {
+	WIRE_DELETE,	/* remove the member */
+	WIRE_SET,	/* set its value, adding the member if missing */
+};
+
+/* One change to a message's text, at the member path names. */
+struct wire_edit {
+	enum wire_op	 op;
+	const char	*path[WIRE_PATH_MAX + 1];	/* NULL-terminated */
+	const char	*text;		/* WIRE_SET: the value's JSON text */
+	size_t		 len;
+};
+
+/* The object text with the edits done to it (see wire.c). */
+char	*wire_rewrite(const char *, size_t, const struct wire_edit *, size_t,
+	     int, size_t *);
+
 #endif

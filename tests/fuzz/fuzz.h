@@ -20,6 +20,8 @@
 
 #include "frame.h"
 #include "jsonrpc.h"
+#include "scan.h"
+#include "wire.h"
 #include "xmalloc.h"
 
 /* A broken invariant: abort, so libFuzzer saves the input. */
@@ -47,7 +49,9 @@ static enum frame_status fuzz_ref_next(struct fuzz_ref *, const uint8_t **,
 static void	fuzz_feed(const uint8_t *, size_t, size_t, fuzz_line_fn *,
 		    void *);
 static char	*fuzz_print(const cJSON *);
-static void	fuzz_check_id(const char *, size_t, const cJSON *);
+static void	fuzz_check_id(const char *, size_t, const char *, size_t);
+static void	fuzz_check_numbers(const char *, size_t,
+		    const struct scan_span *, size_t, const char *, size_t);
 static void	fuzz_check_rewrite(const struct jsonrpc_msg *);
 
 /*
@@ -151,46 +155,75 @@ fuzz_print(const cJSON *item)
 }
 
 /*
- * An id kept from line (a message's or a fault's) must go back as the
- * peer wrote it (jsonrpc.h): a number cJSON prints exactly, or raw text
- * that is a bare number with the value of the "id" cJSON itself read
- * from the line (the first one, as for every other member).
+ * The id kept from line (a message's or a fault's; NULL: none) must be
+ * the id exactly as the line wrote it, and one must be kept whenever the
+ * line's id could be read: a refusal carries it.
  */
 static void
-fuzz_check_id(const char *line, size_t len, const cJSON *kept)
+fuzz_check_id(const char *line, size_t len, const char *text, size_t tlen)
 {
-	cJSON		*root;
-	const cJSON	*id;
-	const char	*p;
-	char		*end;
-	double		 v;
+	struct scan_span	id;
+	int			lone;
 
-	if (kept == NULL)
-		return;
-	FUZZ_CHECK((root = cJSON_ParseWithLength(line, len)) != NULL);
-	id = cJSON_GetObjectItemCaseSensitive(root, "id");
-	FUZZ_CHECK(id != NULL);
-	if (cJSON_IsRaw(kept)) {
-		FUZZ_CHECK(cJSON_IsNumber(id));
-		for (p = kept->valuestring; *p != '\0'; p++)
-			FUZZ_CHECK(strchr("0123456789+-.eE", *p) != NULL);
-		v = strtod(kept->valuestring, &end);
-		FUZZ_CHECK(*end == '\0');
-		if (v != id->valuedouble) {
-			fprintf(stderr, "id %.17g kept as the text %s\n",
-			    id->valuedouble, kept->valuestring);
+	(void)scan_line(line, len, &id, &lone);
+	if (text == NULL) {
+		if (id.p != NULL) {
+			fprintf(stderr, "the readable id %.*s was not kept\n",
+			    (int)id.len, id.p);
 			abort();
 		}
-	} else if (cJSON_IsNumber(kept)) {
-		/* Kept as a number: cJSON must print it as written. */
-		FUZZ_CHECK(id->valuedouble == kept->valuedouble);
-		v = kept->valuedouble;
-		if (!(v < 1e15 && v > -1e15 && v == (double)(long long)v)) {
-			fprintf(stderr, "id %.17g kept as a number\n", v);
+		return;
+	}
+	if (id.p == NULL || id.len != tlen || memcmp(id.p, text, tlen) != 0) {
+		fprintf(stderr, "id %.*s kept as %.*s\n", (int)id.len,
+		    id.p != NULL ? id.p : "", (int)tlen, text);
+		abort();
+	}
+}
+
+/*
+ * Every number token of the JSON text src (outside strings and outside
+ * the skip spans, the values the broker replaces) must be in out byte for
+ * byte: nothing is re-printed through a double.
+ */
+static void
+fuzz_check_numbers(const char *src, size_t len, const struct scan_span *skip,
+    size_t nskip, const char *out, size_t out_len)
+{
+	const char	*p = src, *end = src + len, *start;
+	size_t		 i;
+	int		 skipped;
+
+	while (p < end) {
+		if (*p == '"') {
+			for (p++; p < end && *p != '"'; p++) {
+				if (*p == '\\')
+					p++;
+			}
+			p++;
+			continue;
+		}
+		if (*p != '-' && (*p < '0' || *p > '9')) {
+			p++;
+			continue;
+		}
+		start = p;
+		while (p < end && strchr("0123456789+-.eE", *p) != NULL &&
+		    *p != '\0')
+			p++;
+		skipped = 0;
+		for (i = 0; i < nskip; i++) {
+			if (skip[i].p != NULL && start >= skip[i].p &&
+			    start < skip[i].p + skip[i].len)
+				skipped = 1;
+		}
+		if (!skipped && memmem(out, out_len, start,
+		    (size_t)(p - start)) == NULL) {
+			fprintf(stderr, "the number %.*s did not pass: %.*s\n",
+			    (int)(p - start), start, (int)out_len, out);
 			abort();
 		}
 	}
-	cJSON_Delete(root);
 }
 
 /*

@@ -37,6 +37,7 @@ static int	fuzz_child_id_is(const cJSON *, int64_t);
 static int	fuzz_child_same(const cJSON *, const cJSON *);
 static void	fuzz_child_fast(const char *, size_t);
 static void	fuzz_child_line(const char *, size_t, void *);
+static void	fuzz_child_passed(struct jsonrpc_msg *);
 
 /* cJSON allocates through xmalloc, and only errors are logged. */
 int
@@ -273,6 +274,88 @@ fuzz_child_fast(const char *line, size_t len)
 	free(text);
 }
 
+/*
+ * What the broker passes on of a message it accepted, written from the
+ * child's text (request_answer_line, request_progress, the upcall): one
+ * line jsonrpc_parse accepts, with the broker's edits made, and every
+ * number the child wrote in it byte for byte but those of the values the
+ * broker replaces.
+ */
+static void
+fuzz_child_passed(struct jsonrpc_msg *msg)
+{
+	static const char *const meta_path[] = { "result", "_meta",
+						 MCP_META_SESSION, NULL };
+	static const char *const token_path[] = { "params", "progressToken",
+						  NULL };
+	static const char *const up_path[] = { "params", "_meta",
+					       MCP_META_SESSION, NULL };
+	struct wire_edit	 e[2];
+	struct scan_span	 skip[2];
+	struct scan_member	 m;
+	struct jsonrpc_msg	 sent;
+	struct jsonrpc_fault	 fault;
+	const char *const	*path = NULL;
+	char			*out;
+	size_t			 len, n = 0;
+
+	memset(e, 0, sizeof e);
+	memset(skip, 0, sizeof skip);
+	if (msg->kind == JSONRPC_RESPONSE) {
+		if (msg->result != NULL && !cJSON_IsObject(msg->result))
+			return;		/* failed with -32603 instead */
+		e[n++] = (struct wire_edit){ WIRE_SET, { "id", NULL },
+		    FUZZ_CHILD_FAST_ID, 1 };
+		if (msg->result != NULL) {
+			e[n++] = (struct wire_edit){ WIRE_SET, { "result",
+			    "_meta", MCP_META_SESSION, NULL },
+			    FUZZ_CHILD_FAST_META,
+			    strlen(FUZZ_CHILD_FAST_META) };
+			path = meta_path;
+		}
+	} else if (msg->kind == JSONRPC_NOTIFICATION &&
+	    strcmp(msg->method, "notifications/progress") == 0) {
+		if (!cJSON_IsObject(msg->params))
+			return;
+		e[n++] = (struct wire_edit){ WIRE_SET, { "params",
+		    "progressToken", NULL }, "\"tok\"", 5 };
+		path = token_path;
+	} else if (msg->kind == JSONRPC_REQUEST) {
+		e[n++] = (struct wire_edit){ WIRE_SET, { "id", NULL }, "1", 1 };
+		if (msg->params == NULL || cJSON_IsObject(msg->params)) {
+			e[n++] = (struct wire_edit){ WIRE_SET, { "params",
+			    "_meta", MCP_META_SESSION, NULL },
+			    FUZZ_CHILD_FAST_META,
+			    strlen(FUZZ_CHILD_FAST_META) };
+			path = up_path;
+		}
+	} else
+		return;
+	out = wire_rewrite(msg->line, msg->line_len, e, n, 0, &len);
+	FUZZ_CHECK(out != NULL && memchr(out, '\n', len) == NULL);
+	if (jsonrpc_parse(out, len, &sent, &fault) != 0) {
+		fprintf(stderr, "the broker would pass on a line it refuses "
+		    "(%s): %.*s\n", fault.message, (int)len, out);
+		abort();
+	}
+	FUZZ_CHECK(sent.kind == msg->kind);
+	if (msg->kind != JSONRPC_NOTIFICATION)
+		FUZZ_CHECK(sent.id_len == 1);
+	if (path != NULL) {
+		FUZZ_CHECK(scan_path(out, len, path, &m) == 0);
+		if (scan_path(msg->line, msg->line_len, path, &m) == 0)
+			skip[0] = m.value;
+	}
+	/* The id the child wrote is replaced; its numbers go elsewhere. */
+	if (msg->id_text != NULL) {
+		skip[1].p = msg->id_text;
+		skip[1].len = msg->id_len;
+	}
+	fuzz_check_numbers(msg->line, msg->line_len, skip, 2, out, len);
+	jsonrpc_msg_clear(&sent);
+	free(out);
+}
+
 /* One line from the child: parse it, look at it, write it back. */
 static void
 fuzz_child_line(const char *line, size_t len, void *arg)
@@ -285,15 +368,18 @@ fuzz_child_line(const char *line, size_t len, void *arg)
 	if (jsonrpc_parse(line, len, &msg, &fault) != 0) {
 		FUZZ_CHECK(fault.code == RPC_PARSE_ERROR ||
 		    fault.code == RPC_INVALID_REQUEST);
-		fuzz_check_id(line, len, fault.id);
+		fuzz_check_id(line, len, fault.id != NULL ?
+		    fault.id->valuestring : NULL, fault.id != NULL ?
+		    strlen(fault.id->valuestring) : 0);
 		jsonrpc_fault_clear(&fault);
 		return;
 	}
+	fuzz_child_passed(&msg);
 	if (msg.kind == JSONRPC_RESPONSE)
 		fuzz_child_response(&msg);
 	else
 		fuzz_child_request(&msg);
-	fuzz_check_id(line, len, msg.id);
+	fuzz_check_id(line, len, msg.id_text, msg.id_len);
 	fuzz_check_rewrite(&msg);
 	jsonrpc_msg_clear(&msg);
 	jsonrpc_fault_clear(&fault);

@@ -3,8 +3,11 @@
  * to the point where a request is routed. Framing with a small cap,
  * JSON-RPC parsing, the routing members and broker/ method params,
  * stripping the routing members, and writing a message back; and the fast
- * path for forwarded requests (scan_request, broker_forward_text) against
- * all that.
+ * path for forwarded requests (scan_request, dispatch_forward_text)
+ * against all that. Ids kept are the ids as written, a refusal keeps
+ * every id it could read, an accepted name follows the name rule on both
+ * paths alike, and the line the child gets holds every number of the
+ * params byte for byte.
  */
 #include <limits.h>
 #include <stddef.h>
@@ -24,6 +27,8 @@ int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static void	fuzz_client_route(const struct jsonrpc_msg *);
+static void	fuzz_client_forward(const struct jsonrpc_msg *,
+		    const struct route *);
 static cJSON	*fuzz_client_fast_id(const struct scan_request *);
 static char	*fuzz_client_child_line(const struct scan_request *,
 		    size_t *);
@@ -49,10 +54,19 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static void
 fuzz_client_route(const struct jsonrpc_msg *msg)
 {
+	static const char *const server_path[] = { "params", "server", NULL };
 	struct route		 route;
 	struct route_fault	 fault;
+	struct scan_member	 m;
 	cJSON			*params;
+	char			 buf[ROUTE_SERVER_MAX + 1];
+	size_t			 n;
 
+	/* The name rule is checked on the text first, as dispatch does. */
+	if (route_check_names(msg->line, msg->line_len, &fault) != 0) {
+		FUZZ_CHECK(fault.code == RPC_INVALID_PARAMS);
+		return;
+	}
 	if (route_parse(msg->method, msg->params, &route, &fault) != 0) {
 		FUZZ_CHECK(fault.code == RPC_METHOD_NOT_FOUND ||
 		    fault.code == RPC_INVALID_PARAMS);
@@ -60,8 +74,24 @@ fuzz_client_route(const struct jsonrpc_msg *msg)
 		    sizeof fault.message) != NULL);
 		return;
 	}
+	/* An accepted name is valid UTF-8 without control characters, and
+	   the tree's copy is the whole name the text decodes to. */
+	if (route.server != NULL) {
+		FUZZ_CHECK(route_check_name("server", route.server,
+		    strlen(route.server), 0, &fault) == 0);
+		FUZZ_CHECK(scan_path(msg->line, msg->line_len, server_path,
+		    &m) == 0);
+		scan_string_decode(m.value.p, m.value.len, buf, sizeof buf,
+		    &n);
+		FUZZ_CHECK(n == strlen(route.server) &&
+		    memcmp(buf, route.server, n) == 0);
+	}
+	if (route.thread != NULL)
+		FUZZ_CHECK(route_check_name("thread", route.thread,
+		    strlen(route.thread), 0, &fault) == 0);
 	if (route.method != ROUTE_FORWARD)
 		return;
+	fuzz_client_forward(msg, &route);
 
 	FUZZ_CHECK(route.server != NULL && *route.server != '\0');
 	FUZZ_CHECK(route.thread != NULL && *route.thread != '\0');
@@ -80,6 +110,73 @@ fuzz_client_route(const struct jsonrpc_msg *msg)
 	FUZZ_CHECK(cJSON_GetObjectItemCaseSensitive(params,
 	    "timeout_ms") == NULL);
 	cJSON_Delete(params);
+}
+
+/*
+ * The full path's line for the child (dispatch_tail, then the session's
+ * {"jsonrpc":"2.0","id":7 in front): one line jsonrpc_parse accepts, a
+ * request for the same method without the routing members, and every
+ * number of the client's params in it byte for byte.
+ */
+static void
+fuzz_client_forward(const struct jsonrpc_msg *msg, const struct route *route)
+{
+	static const char *const path[] = { "params", "_meta",
+					    "progressToken", NULL };
+	static const char *const names[] = { "server", "thread",
+					     "timeout_ms" };
+	const struct wire_edit	 e[] = {
+		{ WIRE_DELETE, { "jsonrpc", NULL }, NULL, 0 },
+		{ WIRE_DELETE, { "id", NULL }, NULL, 0 },
+		{ WIRE_DELETE, { "params", "server", NULL }, NULL, 0 },
+		{ WIRE_DELETE, { "params", "thread", NULL }, NULL, 0 },
+		{ WIRE_DELETE, { "params", "timeout_ms", NULL }, NULL, 0 },
+		{ WIRE_SET, { "params", "_meta", "progressToken", NULL },
+		    "77", 2 },
+	};
+	struct scan_member	 params, m;
+	struct scan_span	 skip[4];
+	struct jsonrpc_msg	 sent;
+	struct jsonrpc_fault	 fault;
+	char			*tail, *line, *end;
+	size_t			 len, i;
+
+	tail = wire_rewrite(msg->line, msg->line_len, e, route->progress_token
+	    != NULL ? 6 : 5, 1, &len);
+	FUZZ_CHECK(tail != NULL && len >= 2 && tail[len - 1] == '\n');
+	FUZZ_CHECK(memchr(tail, '\n', len - 1) == NULL);
+	tail[0] = ',';
+	line = xmalloc(wire_request_size(len));
+	end = wire_request_fill(line, 7, tail, len);
+	if (jsonrpc_parse(line, (size_t)(end - line) - 1, &sent, &fault) != 0) {
+		fprintf(stderr, "the full path sent the child a line it "
+		    "refuses (%s): %.*s", fault.message, (int)(end - line),
+		    line);
+		abort();
+	}
+	FUZZ_CHECK(sent.kind == JSONRPC_REQUEST);
+	FUZZ_CHECK(strcmp(sent.method, msg->method) == 0);
+	FUZZ_CHECK(sent.id_len == 1 && *sent.id_text == '7');
+	for (i = 0; i < 3; i++)
+		FUZZ_CHECK(cJSON_GetObjectItemCaseSensitive(sent.params,
+		    names[i]) == NULL);
+
+	FUZZ_CHECK(scan_find(msg->line, msg->line_len, "params", &params) ==
+	    0);
+	memset(skip, 0, sizeof skip);
+	for (i = 0; i < 3; i++) {
+		if (scan_find(params.value.p, params.value.len, names[i],
+		    &m) == 0)
+			skip[i] = m.value;
+	}
+	if (route->progress_token != NULL &&
+	    scan_path(msg->line, msg->line_len, path, &m) == 0)
+		skip[3] = m.value;
+	fuzz_check_numbers(params.value.p, params.value.len, skip, 4, line,
+	    (size_t)(end - line));
+	jsonrpc_msg_clear(&sent);
+	free(line);
+	free(tail);
 }
 
 /* The id broker_forward_text keeps for the client's answer. */
@@ -187,13 +284,17 @@ fuzz_client_fast(const char *line, size_t len)
 	FUZZ_CHECK(strlen(msg.method) == rq.method_len - 2 &&
 	    memcmp(msg.method, rq.method + 1, rq.method_len - 2) == 0);
 	id = fuzz_client_fast_id(&rq);
-	fuzz_client_same("id", id, msg.id, line, len);
 	cJSON_Delete(id);
+	/* Both paths keep the id as the client wrote it. */
+	FUZZ_CHECK(msg.id_len == rq.id_len &&
+	    memcmp(msg.id_text, rq.id, rq.id_len) == 0);
 
-	routed = route_parse(msg.method, msg.params, &route, &rfault) == 0;
-	if (rq.server_len == 0 || rq.thread_len == 0 ||
-	    rq.thread_len > ROUTE_THREAD_MAX) {
-		/* broker_forward_text declines: the full path answers. */
+	routed = route_check_names(line, len, &rfault) == 0 &&
+	    route_parse(msg.method, msg.params, &route, &rfault) == 0;
+	if (route_check_name("server", rq.server, rq.server_len, 0,
+	    &rfault) != 0 || route_check_name("thread", rq.thread,
+	    rq.thread_len, 0, &rfault) != 0) {
+		/* dispatch_forward_text declines: the full path refuses. */
 		FUZZ_CHECK(!routed);
 		jsonrpc_msg_clear(&msg);
 		return;
@@ -251,13 +352,15 @@ fuzz_client_line(const char *line, size_t len, void *arg)
 		FUZZ_CHECK(fault.code == RPC_PARSE_ERROR ||
 		    fault.code == RPC_INVALID_REQUEST);
 		FUZZ_CHECK(fault.id == NULL || jsonrpc_id_valid(fault.id));
-		fuzz_check_id(line, len, fault.id);
+		fuzz_check_id(line, len, fault.id != NULL ?
+		    fault.id->valuestring : NULL, fault.id != NULL ?
+		    strlen(fault.id->valuestring) : 0);
 		jsonrpc_fault_clear(&fault);
 		return;
 	}
 	if (msg.kind == JSONRPC_REQUEST || msg.kind == JSONRPC_NOTIFICATION)
 		fuzz_client_route(&msg);
-	fuzz_check_id(line, len, msg.id);
+	fuzz_check_id(line, len, msg.id_text, msg.id_len);
 	fuzz_check_rewrite(&msg);
 	jsonrpc_msg_clear(&msg);
 	jsonrpc_fault_clear(&fault);

@@ -748,6 +748,18 @@ recv_msg(struct client *c)
 	return (m);
 }
 
+/* The next line from the daemon as it wrote it (the caller frees it). */
+char *
+recv_line(struct client *c)
+{
+	char	*line, *cause = NULL;
+	size_t	 len;
+
+	line = client_recv_line(c, HARNESS_TIMEOUT_MS, &len, &cause);
+	ck_assert_msg(line != NULL, "no line from the daemon: %s", cause);
+	return (line);
+}
+
 /* The result member of a response (fails the test on an error). */
 cJSON *
 result_of(cJSON *response)

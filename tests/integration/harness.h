@@ -69,6 +69,7 @@ void		 send_call(struct client *, long, const char *, const char *,
 void		 send_call_as(struct client *, cJSON *, const char *,
 		     const char *, const char *, const char *, const char *);
 cJSON		*recv_msg(struct client *);
+char		*recv_line(struct client *);
 cJSON		*result_of(cJSON *);
 int		 error_code(cJSON *);
 cJSON		*error_data(cJSON *);

@@ -11,6 +11,7 @@
 static void	fake_front_send(void *, cJSON *);
 static void	fake_front_send_result(void *, const char *, size_t,
 		    const char *, size_t, const char *, size_t);
+static void	fake_front_send_line(void *, const char *, size_t);
 static void	fake_front_pause(void *);
 static void	fake_front_resume(void *);
 static void	fake_front_close(void *, const char *);
@@ -18,6 +19,7 @@ static void	fake_front_close(void *, const char *);
 static const struct front_ops fake_front_ops = {
 	.send = fake_front_send,
 	.send_result = fake_front_send_result,
+	.send_line = fake_front_send_line,
 	.pause = fake_front_pause,
 	.resume = fake_front_resume,
 	.close = fake_front_close,
@@ -40,6 +42,8 @@ fake_front_clear(struct fake_front *ff)
 {
 	cJSON_Delete(ff->sent);
 	ff->sent = NULL;
+	free(ff->last_line);
+	ff->last_line = NULL;
 }
 
 /* The oldest message not popped (the caller owns it), or NULL. */
@@ -58,12 +62,37 @@ fake_front_waiting(struct fake_front *ff)
 	return ((size_t)cJSON_GetArraySize(ff->sent));
 }
 
-/* Keep a message; takes it. */
+/*
+ * Keep a message; takes it. It is kept as a front end would have sent
+ * it, printed and read back (raw ids become numbers or strings).
+ */
 static void
 fake_front_send(void *arg, cJSON *msg)
 {
 	struct fake_front	*ff = arg;
+	char			*text;
 
+	text = cJSON_PrintUnformatted(msg);
+	cJSON_Delete(msg);
+	if ((msg = cJSON_Parse(text)) == NULL)
+		msg = cJSON_CreateString("send: not JSON");
+	free(text);
+	cJSON_AddItemToArray(ff->sent, msg);
+	ff->nsent++;
+}
+
+/* Keep a message sent as text, parsed; the text is kept as lastline. */
+static void
+fake_front_send_line(void *arg, const char *line, size_t len)
+{
+	struct fake_front	*ff = arg;
+	cJSON			*msg;
+
+	free(ff->last_line);
+	ff->last_line = xstrndup(line, len);
+	if (memchr(line, '\n', len) != NULL ||
+	    (msg = cJSON_ParseWithLength(line, len)) == NULL)
+		msg = cJSON_CreateString("send_line: not one JSON line");
 	cJSON_AddItemToArray(ff->sent, msg);
 	ff->nsent++;
 }

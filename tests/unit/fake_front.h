@@ -21,6 +21,7 @@ struct fake_front {
 	struct counters	 counters;	/* unless the test passes its own */
 	cJSON		*sent;		/* messages not popped, oldest first */
 	size_t		 nsent;		/* all messages so far */
+	char		*last_line;	/* the last sent as text */
 	size_t		 nresults;	/* of which by send_result */
 	int		 pauses;
 	int		 resumes;

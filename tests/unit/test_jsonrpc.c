@@ -117,7 +117,10 @@ id_valid(cJSON *v)
 
 START_TEST(test_text_that_is_not_json_is_a_parse_error_with_null_id)
 {
+	/* Null unless the id was read before the text broke. */
 	expect_refused("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":",
+	    RPC_PARSE_ERROR, "1");
+	expect_refused("{\"jsonrpc\":\"2.0\",\"method\":,\"id\":1}",
 	    RPC_PARSE_ERROR, NULL);
 	expect_refused("hello", RPC_PARSE_ERROR, NULL);
 	expect_refused("{'jsonrpc':'2.0'}", RPC_PARSE_ERROR, NULL);
@@ -130,7 +133,7 @@ START_TEST(test_trailing_data_after_the_message_is_a_parse_error)
 	/* One line, one message: the rest is not ignored. */
 	expect_refused("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\"}"
 	    "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"b\"}",
-	    RPC_PARSE_ERROR, NULL);
+	    RPC_PARSE_ERROR, "1");
 	expect_refused("{\"jsonrpc\":\"2.0\",\"method\":\"a\"} x",
 	    RPC_PARSE_ERROR, NULL);
 	expect_refused("{\"jsonrpc\":\"2.0\",\"method\":\"a\"}]",
@@ -552,8 +555,11 @@ START_TEST(test_repeated_key_in_params_is_refused)
 {
 	expect_refused("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
 	    "\"params\":{\"server\":\"a\",\"thread\":\"t\",\"thread\":\"u\"}}",
-	    -32600, NULL);
-	ck_assert_ptr_nonnull(strstr(fault.message, "\"thread\""));
+	    -32600, "1");
+	ck_assert_ptr_nonnull(strstr(fault.message, "'params.thread'"));
+	expect_refused("{\"jsonrpc\":\"2.0\",\"id\":\"s\\u00e9\",\"method\":"
+	    "\"tools/call\",\"params\":{\"a\":1,\"a\":2}}", -32600,
+	    "\"s\\u00e9\"");
 }
 END_TEST
 
@@ -561,9 +567,16 @@ START_TEST(test_repeated_key_in_meta_is_refused)
 {
 	expect_refused("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
 	    "\"params\":{\"_meta\":{\"progressToken\":1,\"progressToken\":2}}}",
-	    -32600, NULL);
+	    -32600, "1");
 	expect_refused("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":"
-	    "{\"_meta\":1,\"_meta\":{}}}", -32600, NULL);
+	    "{\"_meta\":1,\"_meta\":{}}}", -32600, "1");
+	expect_refused("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":"
+	    "{\"_meta\":{\"x\":1,\"x\":2}}}", -32600, "1");
+	ck_assert_ptr_nonnull(strstr(fault.message, "'result._meta.x'"));
+	/* The peer's key is escaped: the message is logged too. */
+	expect_refused("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":"
+	    "{\"a\\nb\":1,\"a\\nb\":2}}", -32600, "1");
+	ck_assert_ptr_nonnull(strstr(fault.message, "'result.a\\x0ab'"));
 }
 END_TEST
 
@@ -580,8 +593,8 @@ START_TEST(test_repeated_key_among_many_params_is_refused)
 		off += (size_t)snprintf(text + off, sizeof text - off,
 		    "\"k%02d\":%d,", i, i);
 	snprintf(text + off, sizeof text - off, "\"k17\":0}}");
-	expect_refused(text, -32600, NULL);
-	ck_assert_ptr_nonnull(strstr(fault.message, "\"k17\""));
+	expect_refused(text, -32600, "1");
+	ck_assert_ptr_nonnull(strstr(fault.message, "'params.k17'"));
 	snprintf(text + off, sizeof text - off, "\"k99\":0}}");
 	ck_assert_int_eq(parse(text), 0);
 }
@@ -595,18 +608,53 @@ START_TEST(test_repeated_key_deeper_is_left_alone)
 }
 END_TEST
 
-START_TEST(test_big_id_after_control_byte_is_kept_verbatim)
+START_TEST(test_a_raw_control_byte_is_not_whitespace)
 {
-	ck_assert_int_eq(parse("{\"jsonrpc\":\"2.0\",\"id\":\v"
-	    "12345678901234567890\v,\"method\":\"ping\"}"), 0);
+	/* cJSON skips any byte up to ' ' between tokens; JSON does not. */
+	expect_refused("{\"jsonrpc\":\"2.0\",\"id\":\v"
+	    "12345678901234567890\v,\"method\":\"ping\"}", RPC_PARSE_ERROR,
+	    NULL);
+	expect_refused("{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"ping\"}"
+	    "\x01", RPC_PARSE_ERROR, "7");
+	ck_assert_int_eq(jsonrpc_parse("{\"jsonrpc\":\"2.0\",\"id\":7,"
+	    "\"method\":\"ping\"}\0", 37, &msg, &fault), -1);
+	ck_assert_int_eq(fault.code, RPC_PARSE_ERROR);
+	expect_json(fault.id, "7");
+}
+END_TEST
+
+START_TEST(test_big_id_under_escaped_key_is_kept_verbatim)
+{
+	ck_assert_int_eq(parse("{\"jsonrpc\":\"2.0\",\"\\u0069d\":"
+	    "12345678901234567890,\"method\":\"ping\"}"), 0);
+	ck_assert_int_eq(msg.id_len, 20);
+	ck_assert_int_eq(memcmp(msg.id_text, "12345678901234567890", 20), 0);
 	expect_json(msg.id, "12345678901234567890");
 }
 END_TEST
 
-START_TEST(test_big_id_under_escaped_key_is_refused)
+START_TEST(test_a_key_the_broker_reads_may_not_hold_an_escaped_nul)
 {
-	expect_refused("{\"jsonrpc\":\"2.0\",\"\\u0069d\":"
-	    "12345678901234567890,\"method\":\"ping\"}", -32600, NULL);
+	/* cJSON would read "id\u0000x" as "id", and "params\u0000" as
+	   params. */
+	expect_refused("{\"jsonrpc\":\"2.0\",\"id\\u0000x\":5,\"method\":"
+	    "\"m\"}", -32600, NULL);
+	expect_refused("{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"m\","
+	    "\"params\":{\"server\\u0000\":\"x\"}}", -32600, "5");
+	expect_refused("{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"_meta\":"
+	    "{\"k\\u0000\":1}}}", -32600, "5");
+	/* Deeper, and in values, a NUL is the server's business. */
+	ck_assert_int_eq(parse("{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":"
+	    "\"m\",\"params\":{\"a\":{\"k\\u0000\":\"\\u0000\"}}}"), 0);
+}
+END_TEST
+
+START_TEST(test_a_lone_surrogate_escape_is_a_parse_error_with_the_id)
+{
+	expect_refused("{\"jsonrpc\":\"2.0\",\"id\":\"q\",\"method\":\"x\","
+	    "\"params\":{\"a\":\"\\ud800\"}}", RPC_PARSE_ERROR, "\"q\"");
+	ck_assert_int_eq(parse("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+	    "\"x\",\"params\":{\"a\":\"\\ud83d\\ude00\"}}"), 0);
 }
 END_TEST
 
@@ -676,8 +724,10 @@ jsonrpc_suite(void)
 	tcase_add_test(tc, test_repeated_key_in_meta_is_refused);
 	tcase_add_test(tc, test_repeated_key_among_many_params_is_refused);
 	tcase_add_test(tc, test_repeated_key_deeper_is_left_alone);
-	tcase_add_test(tc, test_big_id_after_control_byte_is_kept_verbatim);
-	tcase_add_test(tc, test_big_id_under_escaped_key_is_refused);
+	tcase_add_test(tc, test_a_raw_control_byte_is_not_whitespace);
+	tcase_add_test(tc, test_big_id_under_escaped_key_is_kept_verbatim);
+	tcase_add_test(tc, test_a_lone_surrogate_escape_is_a_parse_error_with_the_id);
+	tcase_add_test(tc, test_a_key_the_broker_reads_may_not_hold_an_escaped_nul);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -63,11 +63,13 @@ static void	client_init(struct fake_client *);
 static void	client_send_cb(void *, cJSON *);
 static void	client_send_result_cb(void *, const char *, size_t,
 		    const char *, size_t, const char *, size_t);
+static void	client_send_line_cb(void *, const char *, size_t);
 static void	client_pause_cb(void *);
 static void	client_resume_cb(void *);
 static void	client_close_cb(void *, const char *);
 static void	client_sent(struct fake_client *);
 static void	session_write_cb(cJSON *, void *);
+static void	session_write_text_cb(const char *, size_t, void *);
 static cJSON	*session_error_data_cb(void *, int);
 static void	session_changed_cb(void *);
 static void	tick_cb(evutil_socket_t, short, void *);
@@ -90,6 +92,7 @@ static Suite	*request_suite(void);
 static const struct front_ops client_ops = {
 	client_send_cb,
 	client_send_result_cb,
+	client_send_line_cb,
 	client_pause_cb,
 	client_resume_cb,
 	client_close_cb,
@@ -97,6 +100,7 @@ static const struct front_ops client_ops = {
 
 static const struct request_set_ops session_ops = {
 	session_write_cb,
+	session_write_text_cb,
 	session_error_data_cb,
 	session_changed_cb,
 };
@@ -154,12 +158,18 @@ client_init(struct fake_client *c)
 	c->lines = cJSON_CreateArray();
 }
 
-/* The front end sends a message: kept, in order. */
+/* The front end sends a message: kept, in order, as it reads back. */
 static void
 client_send_cb(void *arg, cJSON *msg)
 {
 	struct fake_client	*c = arg;
+	char			*text;
 
+	text = cJSON_PrintUnformatted(msg);
+	cJSON_Delete(msg);
+	msg = cJSON_Parse(text);
+	free(text);
+	ck_assert_msg(msg != NULL, "sent a message that is not JSON");
 	cJSON_AddItemToArray(c->sent, msg);
 	client_sent(c);
 }
@@ -177,6 +187,19 @@ client_send_result_cb(void *arg, const char *id, size_t id_len,
 	*end = '\0';
 	cJSON_AddItemToArray(c->lines, cJSON_CreateString(line));
 	free(line);
+	client_sent(c);
+}
+
+/* The front end sends a message written as text: kept, parsed. */
+static void
+client_send_line_cb(void *arg, const char *line, size_t len)
+{
+	struct fake_client	*c = arg;
+	cJSON			*msg;
+
+	msg = cJSON_ParseWithLength(line, len);
+	ck_assert_msg(msg != NULL, "sent a line that is not JSON");
+	cJSON_AddItemToArray(c->sent, msg);
 	client_sent(c);
 }
 
@@ -217,12 +240,31 @@ client_sent(struct fake_client *c)
 	}
 }
 
-/* The session writes a message to its child: kept, in order. */
+/* The session writes a message to its child: kept, in order, as it
+   reads back. */
 static void
 session_write_cb(cJSON *msg, void *arg)
 {
 	struct fake_session	*s = arg;
+	char			*text;
 
+	text = cJSON_PrintUnformatted(msg);
+	cJSON_Delete(msg);
+	msg = cJSON_Parse(text);
+	free(text);
+	ck_assert_msg(msg != NULL, "wrote a message that is not JSON");
+	cJSON_AddItemToArray(s->written, msg);
+}
+
+/* The session writes a message as text to its child: kept, parsed. */
+static void
+session_write_text_cb(const char *line, size_t len, void *arg)
+{
+	struct fake_session	*s = arg;
+	cJSON			*msg;
+
+	msg = cJSON_ParseWithLength(line, len);
+	ck_assert_msg(msg != NULL, "wrote a line that is not JSON");
 	cJSON_AddItemToArray(s->written, msg);
 }
 
@@ -252,22 +294,25 @@ session_changed_cb(void *arg)
 static void
 tick_cb(evutil_socket_t fd, short events, void *arg)
 {
-	struct request	*req;
-	cJSON		*params;
+	static const char	 line[] = "{\"jsonrpc\":\"2.0\",\"method\":"
+				    "\"notifications/progress\",\"params\":"
+				    "{\"progressToken\":1,\"progress\":1}}";
+	struct request		*req;
+	char			*id;
 
 	(void)fd;
 	(void)events;
 	(void)arg;
 	/* A request kept alive past its cap would stop at the tenth. */
-	if ((req = request_find(&client.front, ticking_id)) == NULL ||
-	    ticks == 10) {
+	id = cJSON_PrintUnformatted(ticking_id);
+	req = request_find(&client.front, id, strlen(id));
+	free(id);
+	if (req == NULL || ticks == 10) {
 		event_del(ticker);
 		return;
 	}
 	ticks++;
-	params = json("{\"progressToken\":1,\"progress\":1}");
-	request_progress(req, params);
-	cJSON_Delete(params);
+	request_progress(req, line, sizeof line - 1);
 }
 
 /* text parsed; the test JSON must be valid. */
@@ -315,13 +360,8 @@ queued_request(struct fake_client *c, const char *id)
 static struct upcall *
 new_upcall(struct fake_client *c, const char *child_id)
 {
-	struct upcall	*up;
-	cJSON		*id;
-
-	id = json(child_id);
-	up = upcall_new(session.set, &c->front, id);
-	cJSON_Delete(id);
-	return (up);
+	return (upcall_new(session.set, &c->front, child_id,
+	    strlen(child_id)));
 }
 
 /* A child's answer with an empty result (its id is replaced). */
@@ -441,9 +481,8 @@ START_TEST(test_answer_goes_back_under_the_clients_string_id)
 
 	expect_json(nth(client.sent, 1, 0), "{\"jsonrpc\":\"2.0\","
 	    "\"id\":\"abc\",\"result\":{\"x\":1}}");
-	id = json("\"abc\"");
-	ck_assert_ptr_null(request_find(&client.front, id));
-	cJSON_Delete(id);
+	(void)id;
+	ck_assert_ptr_null(request_find(&client.front, "\"abc\"", 5));
 	expect_client_has_nothing(&client);
 	ck_assert_uint_eq(request_set_count(session.set), 0);
 	ck_assert_ptr_null(request_take(session.set, 1));
@@ -694,27 +733,27 @@ START_TEST(test_the_session_hears_of_each_change_to_its_count)
 }
 END_TEST
 
-START_TEST(test_a_text_request_is_parsed_when_taken_as_a_tree)
+START_TEST(test_a_request_is_found_by_its_id_as_written)
 {
-	struct request	*req;
-	const char	*tail, *text;
-	cJSON		*msg;
-	size_t		 len;
+	struct request	*req, *big, *neg, *frac, *esc;
 
 	req = new_request(&client, "5");
-	tail = ",\"method\":\"tools/list\",\"params\":{}}\n";
-	request_set_text(req, xstrdup(tail), strlen(tail));
-	text = request_text(req, &len);
-	ck_assert_uint_eq(len, strlen(tail));
-	ck_assert_int_eq(strncmp(text, ",\"method\"", 9), 0);
-
-	msg = request_take_msg(req);
-	expect_json(msg, "{\"jsonrpc\":\"2.0\",\"id\":0,"
-	    "\"method\":\"tools/list\",\"params\":{}}");
-	cJSON_Delete(msg);
-	ck_assert_ptr_null(request_text(req, &len));
-	ck_assert_uint_eq(len, 0);
-	ck_assert_ptr_null(request_take_msg(req));
+	big = new_request(&client, "123456789012");
+	neg = new_request(&client, "-0");
+	frac = new_request(&client, "1.5");
+	esc = new_request(&client, "\"\\u00e9t\\/\"");
+	ck_assert_ptr_eq(request_find(&client.front, "5", 1), req);
+	ck_assert_ptr_eq(request_find(&client.front, "123456789012", 12),
+	    big);
+	ck_assert_ptr_eq(request_find(&client.front, "-0", 2), neg);
+	ck_assert_ptr_eq(request_find(&client.front, "1.5", 3), frac);
+	/* Strings by what they decode to, numbers by their text. */
+	ck_assert_ptr_eq(request_find(&client.front, "\"\xc3\xa9t/\"", 6),
+	    esc);
+	ck_assert_ptr_null(request_find(&client.front, "0", 1));
+	ck_assert_ptr_null(request_find(&client.front, "1.50", 4));
+	ck_assert_ptr_null(request_find(&client.front, "\"5\"", 3));
+	ck_assert_ptr_null(request_find(&other.front, "5", 1));
 }
 END_TEST
 
@@ -882,17 +921,16 @@ END_TEST
 
 START_TEST(test_progress_goes_to_the_client_under_its_own_token)
 {
+	static const char line[] = "{\"jsonrpc\":\"2.0\",\"method\":"
+	    "\"notifications/progress\",\"params\":{\"progressToken\":12,"
+	    "\"progress\":3,\"total\":10,\"message\":\"m\"}}";
 	struct request	*req;
-	cJSON		*params;
 
 	req = new_request(&client, "\"p\"");
 	request_set_token(req, json("\"tok-A\""));
 	ck_assert(request_wants_progress(req));
 	request_send(session.set, req, 4);
-	params = json("{\"progressToken\":12,\"progress\":3,\"total\":10,"
-	    "\"message\":\"m\"}");
-	request_progress(req, params);
-	cJSON_Delete(params);
+	request_progress(req, line, sizeof line - 1);
 
 	expect_json(nth(client.sent, 1, 0), "{\"jsonrpc\":\"2.0\",\"method\":"
 	    "\"notifications/progress\",\"params\":{\"progressToken\":"
@@ -903,14 +941,14 @@ END_TEST
 
 START_TEST(test_progress_without_a_client_token_is_not_passed_on)
 {
+	static const char line[] = "{\"jsonrpc\":\"2.0\",\"method\":"
+	    "\"notifications/progress\",\"params\":{\"progressToken\":12,"
+	    "\"progress\":3}}";
 	struct request	*req;
-	cJSON		*params;
 
 	req = sent_request(&client, "1", 4);
 	ck_assert(!request_wants_progress(req));
-	params = json("{\"progressToken\":12,\"progress\":3}");
-	request_progress(req, params);
-	cJSON_Delete(params);
+	request_progress(req, line, sizeof line - 1);
 
 	ck_assert_int_eq(cJSON_GetArraySize(client.sent), 0);
 }
@@ -919,18 +957,10 @@ END_TEST
 START_TEST(test_a_request_is_found_by_the_token_the_child_sees)
 {
 	struct request	*req, *plain;
-	cJSON		*msg;
 
 	req = new_request(&client, "\"p\"");
 	request_set_token(req, json("\"tok-A\""));
-	request_set_msg(req, json("{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":"
-	    "\"tools/call\",\"params\":{\"_meta\":{\"progressToken\":"
-	    "\"tok-A\"}}}"));
 	request_set_child_token(req, 12);
-	msg = request_take_msg(req);
-	expect_json(msg, "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":"
-	    "\"tools/call\",\"params\":{\"_meta\":{\"progressToken\":12}}}");
-	cJSON_Delete(msg);
 	request_send(session.set, req, 4);
 	plain = sent_request(&client, "2", 5);
 
@@ -948,8 +978,9 @@ END_TEST
 
 START_TEST(test_an_upcall_answer_goes_to_the_child_under_its_own_id)
 {
+	static const char answer[] = "{\"jsonrpc\":\"2.0\",\"id\":1,"
+	    "\"result\":{\"role\":\"assistant\"}}";
 	struct upcall	*up, *second;
-	cJSON		*id;
 
 	up = new_upcall(&client, "\"s-1\"");
 	second = new_upcall(&client, "\"s-2\"");
@@ -957,27 +988,20 @@ START_TEST(test_an_upcall_answer_goes_to_the_child_under_its_own_id)
 	ck_assert_int_eq(upcall_client_id(second), 2);
 	ck_assert_uint_eq(upcall_count(session.set), 2);
 
-	id = json("1");
-	ck_assert_ptr_eq(upcall_find(&client.front, id), up);
-	ck_assert_ptr_null(upcall_find(&other.front, id));
-	cJSON_Delete(id);
-	id = json("\"1\"");
-	ck_assert_ptr_null(upcall_find(&client.front, id));
-	cJSON_Delete(id);
-	id = json("\"s-1\"");
-	ck_assert_ptr_eq(upcall_find_child(session.set, id), up);
-	cJSON_Delete(id);
+	ck_assert_ptr_eq(upcall_find(&client.front, "1", 1), up);
+	ck_assert_ptr_null(upcall_find(&other.front, "1", 1));
+	ck_assert_ptr_null(upcall_find(&client.front, "\"1\"", 3));
+	ck_assert_ptr_eq(upcall_find_child(session.set, "\"s-1\"", 5), up);
+	ck_assert_ptr_eq(upcall_find_child(session.set, "\"s\\u002d1\"", 10),
+	    up);
 
-	upcall_answer(up, json("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":"
-	    "{\"role\":\"assistant\"}}"));
+	upcall_answer(up, answer, sizeof answer - 1);
 
 	expect_json(nth(session.written, 1, 0), "{\"jsonrpc\":\"2.0\","
 	    "\"id\":\"s-1\",\"result\":{\"role\":\"assistant\"}}");
 	ck_assert_int_eq(cJSON_GetArraySize(client.sent), 0);
 	ck_assert_uint_eq(upcall_count(session.set), 1);
-	id = json("1");
-	ck_assert_ptr_null(upcall_find(&client.front, id));
-	cJSON_Delete(id);
+	ck_assert_ptr_null(upcall_find(&client.front, "1", 1));
 }
 END_TEST
 
@@ -1097,8 +1121,10 @@ END_TEST
 
 START_TEST(test_progress_whose_send_drops_the_client_stops_the_clock)
 {
+	static const char line[] = "{\"jsonrpc\":\"2.0\",\"method\":"
+	    "\"notifications/progress\",\"params\":{\"progressToken\":1,"
+	    "\"progress\":1}}";
 	struct request	*req;
-	cJSON		*params;
 
 	req = new_request(&client, "1");
 	request_set_token(req, json("7"));
@@ -1106,9 +1132,7 @@ START_TEST(test_progress_whose_send_drops_the_client_stops_the_clock)
 	request_start_clock(req, base, 50, 1000);
 
 	client.drop_on_send = 1;
-	params = json("{\"progressToken\":1,\"progress\":1}");
-	request_progress(req, params);
-	cJSON_Delete(params);
+	request_progress(req, line, sizeof line - 1);
 
 	expect_member(nth(client.sent, 1, 0), "method",
 	    "\"notifications/progress\"");
@@ -1161,7 +1185,7 @@ request_suite(void)
 	tcase_add_test(tc, test_take_returns_null_for_unknown_and_late_ids);
 	tcase_add_test(tc, test_dequeue_hands_back_queued_requests_in_order);
 	tcase_add_test(tc, test_the_session_hears_of_each_change_to_its_count);
-	tcase_add_test(tc, test_a_text_request_is_parsed_when_taken_as_a_tree);
+	tcase_add_test(tc, test_a_request_is_found_by_its_id_as_written);
 	tcase_add_test(tc,
 	    test_front_gone_cancels_every_request_and_abandons_every_upcall);
 	tcase_add_test(tc,

@@ -35,6 +35,8 @@ static void	expect_no_extras(void);
 static void	expect_json(const cJSON *, const char *);
 static char	*string_of(size_t);
 static void	expect_thread_of(size_t, int);
+static void	expect_bad_name(const char *, const char *, size_t, int,
+		    const char *);
 static Suite	*route_suite(void);
 
 /* Nothing parsed yet. */
@@ -958,6 +960,69 @@ START_TEST(test_strip_of_null_params_is_harmless)
 END_TEST
 
 /* Every route behaviour, one test case each. */
+/* The name rule. */
+
+/* name (len bytes) must be refused for what, the message holding words. */
+static void
+expect_bad_name(const char *what, const char *name, size_t len, int lone,
+    const char *words)
+{
+	struct route_fault	f;
+
+	ck_assert_int_eq(route_check_name(what, name, len, lone, &f), -1);
+	ck_assert_int_eq(f.code, -32602);
+	ck_assert_msg(strstr(f.message, words) != NULL, "%s: %s", words,
+	    f.message);
+	ck_assert_msg(strncmp(f.message, what, strlen(what)) == 0, "%s",
+	    f.message);
+}
+
+START_TEST(test_names_follow_one_rule)
+{
+	struct route_fault	f;
+	char			long_name[300];
+
+	ck_assert_int_eq(route_check_name("thread", "t-\xc3\xa9\xf0\x9f\x98\x80",
+	    8, 0, &f), 0);
+	expect_bad_name("thread", "", 0, 0, "non-empty");
+	expect_bad_name("thread", "al\0one", 6, 0, "control characters");
+	expect_bad_name("thread", "a\x1f", 2, 0, "control characters");
+	expect_bad_name("thread", "a\x7f", 2, 0, "control characters");
+	expect_bad_name("thread", "\xff", 1, 0, "valid UTF-8");
+	expect_bad_name("thread", "\xc0\xaf", 2, 0, "valid UTF-8");
+	expect_bad_name("thread", "\xed\xa0\x80", 3, 0, "valid UTF-8");
+	expect_bad_name("thread", "\xf4\x90\x80\x80", 4, 0, "valid UTF-8");
+	expect_bad_name("thread", "\xe2\x82", 2, 0, "valid UTF-8");
+	expect_bad_name("thread", "x", 1, 1, "lone surrogate");
+	memset(long_name, 'a', sizeof long_name);
+	ck_assert_int_eq(route_check_name("server", long_name, 64, 0, &f), 0);
+	expect_bad_name("server", long_name, 65, 0, "at most 64 bytes");
+	ck_assert_int_eq(route_check_name("thread", long_name, 256, 0, &f), 0);
+	expect_bad_name("thread", long_name, 257, 0, "at most 256 bytes");
+}
+END_TEST
+
+START_TEST(test_names_are_checked_on_the_lines_text)
+{
+	struct route_fault	f;
+	const char		*line;
+
+	line = "{\"params\":{\"server\":\"demo\\u0000x\",\"thread\":\"t\"}}";
+	ck_assert_int_eq(route_check_names(line, strlen(line), &f), -1);
+	ck_assert_ptr_nonnull(strstr(f.message, "server must not contain"));
+	line = "{\"params\":{\"server\":\"demo\",\"thr\\u0065ad\":\"\\ud800\"}}";
+	ck_assert_int_eq(route_check_names(line, strlen(line), &f), -1);
+	ck_assert_ptr_nonnull(strstr(f.message, "thread must be valid UTF-8"));
+	/* Other types are route_parse()'s to refuse. */
+	line = "{\"params\":{\"server\":1,\"thread\":[]}}";
+	ck_assert_int_eq(route_check_names(line, strlen(line), &f), 0);
+	line = "{\"params\":[\"server\"]}";
+	ck_assert_int_eq(route_check_names(line, strlen(line), &f), 0);
+	line = "{\"params\":{\"server\":\"d\\u00e9mo\",\"thread\":\"t\\/1\"}}";
+	ck_assert_int_eq(route_check_names(line, strlen(line), &f), 0);
+}
+END_TEST
+
 static Suite *
 route_suite(void)
 {
@@ -1062,6 +1127,10 @@ route_suite(void)
 	    test_strip_without_routing_members_changes_nothing);
 	tcase_add_test(tc, test_strip_can_leave_empty_params);
 	tcase_add_test(tc, test_strip_of_null_params_is_harmless);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("names");
+	tcase_add_test(tc, test_names_follow_one_rule);
+	tcase_add_test(tc, test_names_are_checked_on_the_lines_text);
 	suite_add_tcase(s, tc);
 	return (s);
 }

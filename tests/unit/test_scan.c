@@ -48,6 +48,7 @@ static struct route_fault	 rfault;
 static cJSON			*child_tree, *stripped, *fast_id;
 static char			*child, *id_printed, *want_id_printed;
 
+static void	expect_line(const char *, size_t, int, const char *);
 static void	setup(void);
 static void	teardown(void);
 static int	scan_bytes(const char *, size_t);
@@ -2101,6 +2102,152 @@ START_TEST(test_the_child_gets_the_params_members_in_the_clients_order)
 END_TEST
 
 /* The tests, grouped as above. */
+/* The line scan, member walks, keys, strings and ids as text. */
+
+/* line must be scanned valid (1) or not (0), with id_text read (NULL:
+   none). */
+static void
+expect_line(const char *line, size_t len, int valid, const char *id_text)
+{
+	struct scan_span	id;
+	int			lone;
+
+	ck_assert_msg((scan_line(line, len, &id, &lone) == 0) == valid,
+	    "%s: want %s", line, valid ? "valid" : "refused");
+	if (id_text == NULL)
+		ck_assert_msg(id.p == NULL, "%s: id read", line);
+	else {
+		ck_assert_msg(id.p != NULL, "%s: id not read", line);
+		ck_assert_uint_eq(id.len, strlen(id_text));
+		ck_assert(memcmp(id.p, id_text, id.len) == 0);
+	}
+}
+
+START_TEST(test_line_scan_is_strict_json)
+{
+	expect_line("{\"id\":1}", 8, 1, "1");
+	expect_line(" {\"a\":[1,2.5e-3,true,null,{}],\"id\":\"x\"}\r\n", 41, 1,
+	    "\"x\"");
+	expect_line("[1,2]", 5, 1, NULL);
+	expect_line("{\"id\":01}", 9, 0, NULL);
+	expect_line("{\"id\":1.}", 9, 0, NULL);
+	expect_line("{\"id\":1,}", 9, 0, "1");
+	expect_line("{\"id\":1}x", 9, 0, "1");
+	expect_line("", 0, 0, NULL);
+	/* A raw NUL or other control byte is no whitespace. */
+	expect_line("{\"id\":1,\0\"a\":1}", 15, 0, "1");
+	expect_line("{\"a\":1\x0b,\"id\":1}", 15, 0, NULL);
+	expect_line("{\"id\":\"a\x01\"}", 11, 0, NULL);
+}
+END_TEST
+
+START_TEST(test_line_scan_reads_the_id_only_when_it_is_sure)
+{
+	/* Read before the break, not after. */
+	expect_line("{\"id\":\"q\",\"x\":}", 15, 0, "\"q\"");
+	expect_line("{\"x\":,\"id\":\"q\"}", 15, 0, NULL);
+	/* An escaped key counts as what it decodes to. */
+	expect_line("{\"\\u0069d\":-0}", 14, 1, "-0");
+	/* Two ids: neither. */
+	expect_line("{\"id\":1,\"id\":2}", 15, 1, NULL);
+	/* Not a string or a number: none. */
+	expect_line("{\"id\":null}", 11, 1, NULL);
+	expect_line("{\"id\":[1]}", 10, 1, NULL);
+	/* Deeper ids are not the message's. */
+	expect_line("{\"p\":{\"id\":1}}", 14, 1, NULL);
+}
+END_TEST
+
+START_TEST(test_line_scan_reports_lone_surrogates)
+{
+	struct scan_span	id;
+	int			lone;
+
+	ck_assert_int_eq(scan_line("{\"a\":\"\\ud800\"}", 14, &id, &lone), 0);
+	ck_assert_int_eq(lone, 1);
+	ck_assert_int_eq(scan_line("{\"a\":\"\\udc00x\"}", 15, &id, &lone),
+	    0);
+	ck_assert_int_eq(lone, 1);
+	ck_assert_int_eq(scan_line("{\"a\":\"\\ud83d\\ude00\"}", 20, &id,
+	    &lone), 0);
+	ck_assert_int_eq(lone, 0);
+}
+END_TEST
+
+START_TEST(test_members_are_walked_and_found_by_decoded_key)
+{
+	static const char	 obj[] = " { \"a\" : 1 , \"b\\u0063\":{\"x\":[]},"
+				    "\"d\":\"\\\"\" } ";
+	static const char *const path[] = { "bc", "x", NULL };
+	struct scan_iter	 it;
+	struct scan_member	 m;
+	int			 n = 0;
+
+	ck_assert_int_eq(scan_iter_start(&it, obj, sizeof obj - 1), 0);
+	while (scan_iter_next(&it, &m) == 1)
+		n++;
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_eq(scan_find(obj, sizeof obj - 1, "d", &m), 0);
+	ck_assert_uint_eq(m.value.len, 4);
+	ck_assert_int_eq(scan_path(obj, sizeof obj - 1, path, &m), 0);
+	ck_assert_uint_eq(m.value.len, 2);
+	ck_assert_int_eq(scan_find(obj, sizeof obj - 1, "e", &m), -1);
+	ck_assert_int_eq(scan_iter_start(&it, "[]", 2), -1);
+	ck_assert_int_eq(scan_iter_start(&it, "{}", 2), 0);
+	ck_assert_int_eq(scan_iter_next(&it, &m), 0);
+}
+END_TEST
+
+START_TEST(test_strings_decode_to_what_they_stand_for)
+{
+	char	buf[32];
+	size_t	n;
+
+	ck_assert_int_eq(scan_string_decode("\"al\\u0000one\"", 13, buf,
+	    sizeof buf, &n), 0);
+	ck_assert_uint_eq(n, 6);
+	ck_assert(memcmp(buf, "al\0one", 6) == 0);
+	ck_assert_int_eq(scan_string_decode("\"\\u00e9\\/\\ud83d\\ude00\\n\"",
+	    24, buf, sizeof buf, &n), 0);
+	ck_assert_uint_eq(n, 8);
+	ck_assert(memcmp(buf, "\xc3\xa9/\xf0\x9f\x98\x80\n", 8) == 0);
+	ck_assert_int_eq(scan_string_decode("\"\\ud800\"", 8, buf, sizeof buf,
+	    &n), SCAN_DECODE_LONE);
+	/* The whole length, even past the room given. */
+	ck_assert_int_eq(scan_string_decode("\"abcdef\"", 8, buf, 2, &n), 0);
+	ck_assert_uint_eq(n, 6);
+}
+END_TEST
+
+START_TEST(test_keys_compare_as_they_decode)
+{
+	struct scan_span	k;
+
+	k.p = "\"id\"";
+	k.len = 4;
+	ck_assert(scan_key_equal(&k, "id"));
+	ck_assert(!scan_key_equal(&k, "i"));
+	k.p = "\"\\u0069\\u0064\"";
+	k.len = 14;
+	ck_assert(scan_key_equal(&k, "id"));
+	k.p = "\"i\\u0000d\"";
+	k.len = 10;
+	ck_assert(!scan_key_equal(&k, "id"));
+}
+END_TEST
+
+START_TEST(test_ids_compare_strings_by_value_and_numbers_by_text)
+{
+	ck_assert(scan_id_equal("1", 1, "1", 1));
+	ck_assert(!scan_id_equal("1", 1, "1.0", 3));
+	ck_assert(!scan_id_equal("-0", 2, "0", 1));
+	ck_assert(!scan_id_equal("1", 1, "\"1\"", 3));
+	ck_assert(scan_id_equal("\"\\u00e9\"", 8, "\"\xc3\xa9\"", 4));
+	ck_assert(scan_id_equal("\"a\\/b\"", 6, "\"a/b\"", 5));
+	ck_assert(!scan_id_equal("\"a\\u0000b\"", 10, "\"a\"", 3));
+}
+END_TEST
+
 static Suite *
 scan_suite(void)
 {
@@ -2232,6 +2379,16 @@ scan_suite(void)
 	    test_accepted_requests_go_to_the_child_as_the_full_path_sends_them);
 	tcase_add_test(tc,
 	    test_the_child_gets_the_params_members_in_the_clients_order);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("text");
+	tcase_add_test(tc, test_line_scan_is_strict_json);
+	tcase_add_test(tc, test_line_scan_reads_the_id_only_when_it_is_sure);
+	tcase_add_test(tc, test_line_scan_reports_lone_surrogates);
+	tcase_add_test(tc, test_members_are_walked_and_found_by_decoded_key);
+	tcase_add_test(tc, test_strings_decode_to_what_they_stand_for);
+	tcase_add_test(tc, test_keys_compare_as_they_decode);
+	tcase_add_test(tc,
+	    test_ids_compare_strings_by_value_and_numbers_by_text);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -214,16 +214,18 @@ run_for_ms(int ms)
 	event_base_dispatch(base);
 }
 
-/* A request of ff under id (JSON text) for method, held as a tree. */
+/* A request of ff under id (JSON text) for method, its id printed. */
 static struct request *
 forward(struct fake_front *ff, const char *id, const char *method)
 {
 	struct request	*req;
 
+	char		*tail;
+
 	req = request_new(&ff->front, REQUEST_FORWARD, cJSON_Parse(id), NULL,
 	    0);
-	request_set_msg(req, jsonrpc_request(cJSON_CreateNumber(0), method,
-	    cJSON_CreateObject()));
+	xasprintf(&tail, ",\"method\":\"%s\",\"params\":{}}\n", method);
+	request_set_text(req, tail, strlen(tail));
 	return (req);
 }
 
@@ -827,6 +829,8 @@ END_TEST
 
 START_TEST(test_sampling_goes_to_client_that_opted_in_and_back)
 {
+	static const char	 answer[] = "{\"jsonrpc\":\"2.0\",\"id\":1,"
+				    "\"result\":{\"role\":\"assistant\"}}";
 	struct server_conf	 sc;
 	struct fake_front	 other;
 	struct session		*s;
@@ -860,13 +864,13 @@ START_TEST(test_sampling_goes_to_client_that_opted_in_and_back)
 	/* The client sees an id of the broker's, not the child's. */
 	id = cJSON_GetObjectItemCaseSensitive(msg, "id");
 	ck_assert(cJSON_IsNumber(id));
-	ck_assert_ptr_null(upcall_find(&other.front, id));
-	up = upcall_find(&client.front, id);
+	ck_assert_int_eq(id->valueint, 1);
+	ck_assert_ptr_null(upcall_find(&other.front, "1", 1));
+	up = upcall_find(&client.front, "1", 1);
 	ck_assert_ptr_nonnull(up);
 	cJSON_Delete(msg);
 
-	upcall_answer(up, cJSON_Parse("{\"jsonrpc\":\"2.0\",\"id\":1,"
-	    "\"result\":{\"role\":\"assistant\"}}"));
+	upcall_answer(up, answer, sizeof answer - 1);
 	msg = fake_process_pop(p);
 	ck_assert_str_eq(str(msg, "id"), "up-7");
 	ck_assert_str_eq(str(path(msg, "result", NULL, NULL), "role"),

@@ -43,6 +43,8 @@ static void	expect_request_line(int64_t, const char *, const char *);
 static void	expect_result(const char *, const char *, const char *,
 		    const char *);
 static void	expect_same(const cJSON *, const char *);
+static void	expect_rewrite(const char *, const struct wire_edit *, size_t,
+		    const char *);
 static Suite	*wire_suite(void);
 
 /* Nothing scanned or written yet. */
@@ -675,6 +677,150 @@ START_TEST(test_error_line_of_a_plain_message_is_the_old_refusal_line)
 END_TEST
 
 /* The tests, grouped by line. */
+/* wire_rewrite: the splice of a message's text. */
+
+/* obj rewritten by the edits must be exactly want. */
+static void
+expect_rewrite(const char *obj, const struct wire_edit *e, size_t n,
+    const char *want)
+{
+	char	*got;
+	size_t	 len;
+
+	got = wire_rewrite(obj, strlen(obj), e, n, 0, &len);
+	ck_assert_msg(got != NULL, "refused: %s", obj);
+	ck_assert_uint_eq(len, strlen(got));
+	ck_assert_msg(strcmp(got, want) == 0, "%s\n  gave %s\n  want %s", obj,
+	    got, want);
+	free(got);
+}
+
+START_TEST(test_rewrite_sets_a_value_and_keeps_everything_else)
+{
+	const struct wire_edit	e[] = {
+		{ WIRE_SET, { "id", NULL }, "\"x\"", 3 },
+	};
+
+	expect_rewrite("{\"jsonrpc\":\"2.0\",\"result\":{\"n\":"
+	    "123456789012345678901234567890,\"h\":1e400,\"z\":-0,\"o\":1.0,"
+	    "\"s\":1E+2,\"e\":\"\\u00e9\\/\"},\"id\":7}", e, 1,
+	    "{\"jsonrpc\":\"2.0\",\"result\":{\"n\":"
+	    "123456789012345678901234567890,\"h\":1e400,\"z\":-0,\"o\":1.0,"
+	    "\"s\":1E+2,\"e\":\"\\u00e9\\/\"},\"id\":\"x\"}");
+}
+END_TEST
+
+START_TEST(test_rewrite_deletes_a_member_first_last_or_only)
+{
+	const struct wire_edit	e[] = {
+		{ WIRE_DELETE, { "a", NULL }, NULL, 0 },
+	};
+
+	expect_rewrite("{\"a\":1,\"b\":2,\"c\":3}", e, 1, "{\"b\":2,\"c\":3}");
+	expect_rewrite("{\"b\":2,\"c\":3,\"a\":1}", e, 1, "{\"b\":2,\"c\":3}");
+	expect_rewrite("{\"b\":2,\"a\":1,\"c\":3}", e, 1, "{\"b\":2,\"c\":3}");
+	expect_rewrite("{\"a\":1}", e, 1, "{}");
+	expect_rewrite("{}", e, 1, "{}");
+	expect_rewrite("{\"b\":{\"a\":1}}", e, 1, "{\"b\":{\"a\":1}}");
+}
+END_TEST
+
+START_TEST(test_rewrite_takes_whitespace_everywhere)
+{
+	const struct wire_edit	e[] = {
+		{ WIRE_DELETE, { "p", "s", NULL }, NULL, 0 },
+		{ WIRE_SET, { "p", "m", "t", NULL }, "9", 1 },
+	};
+
+	/* Whitespace inside values stays; between members it may go. */
+	expect_rewrite(" {\r\n\"p\" :\t{ \"s\" : \"x\" , \"v\" : [ 1 , 2 ] ,"
+	    " \"m\" : { \"t\" : \"old\" , \"u\" : 1 } } } ", e, 2,
+	    "{\"p\":{\"v\":[ 1 , 2 ],\"m\":{\"t\":9,\"u\":1}}}");
+}
+END_TEST
+
+START_TEST(test_rewrite_reads_escaped_keys_as_they_decode)
+{
+	const struct wire_edit	e[] = {
+		{ WIRE_DELETE, { "params", "server", NULL }, NULL, 0 },
+		{ WIRE_SET, { "id", NULL }, "1", 1 },
+	};
+
+	expect_rewrite("{\"\\u0069d\":\"a\",\"par\\u0061ms\":{\"serv\\u0065r\":"
+	    "\"x\",\"k\\u00e9\":1}}", e, 2,
+	    "{\"\\u0069d\":1,\"par\\u0061ms\":{\"k\\u00e9\":1}}");
+}
+END_TEST
+
+START_TEST(test_rewrite_adds_what_is_missing_at_the_end)
+{
+	const struct wire_edit	e[] = {
+		{ WIRE_SET, { "result", "_meta", "s", NULL }, "{\"g\":1}", 7 },
+	};
+
+	/* Into the result's own _meta, keeping its members. */
+	expect_rewrite("{\"result\":{\"_meta\":{\"k\":1e400},\"x\":1}}", e, 1,
+	    "{\"result\":{\"_meta\":{\"k\":1e400,\"s\":{\"g\":1}},\"x\":1}}");
+	/* A _meta member where there is none. */
+	expect_rewrite("{\"result\":{\"x\":1}}", e, 1,
+	    "{\"result\":{\"x\":1,\"_meta\":{\"s\":{\"g\":1}}}}");
+	expect_rewrite("{\"result\":{}}", e, 1,
+	    "{\"result\":{\"_meta\":{\"s\":{\"g\":1}}}}");
+	/* A _meta that is not an object is replaced by one. */
+	expect_rewrite("{\"result\":{\"_meta\":[1]}}", e, 1,
+	    "{\"result\":{\"_meta\":{\"s\":{\"g\":1}}}}");
+	/* An existing member of that name is replaced. */
+	expect_rewrite("{\"result\":{\"_meta\":{\"s\":2,\"t\":3}}}", e, 1,
+	    "{\"result\":{\"_meta\":{\"s\":{\"g\":1},\"t\":3}}}");
+	/* Objects on the path are made. */
+	expect_rewrite("{\"id\":1}", e, 1,
+	    "{\"id\":1,\"result\":{\"_meta\":{\"s\":{\"g\":1}}}}");
+}
+END_TEST
+
+START_TEST(test_rewrite_groups_several_members_added_to_one_object)
+{
+	const struct wire_edit	e[] = {
+		{ WIRE_SET, { "params", "_meta", "a", NULL }, "1", 1 },
+		{ WIRE_SET, { "params", "_meta", "b", NULL }, "2", 1 },
+		{ WIRE_SET, { "params", "_meta", "c", NULL }, "3", 1 },
+	};
+
+	expect_rewrite("{\"method\":\"m\"}", e, 3, "{\"method\":\"m\","
+	    "\"params\":{\"_meta\":{\"a\":1,\"b\":2,\"c\":3}}}");
+	expect_rewrite("{\"params\":{\"_meta\":{\"b\":0,\"x\":-0}}}", e, 3,
+	    "{\"params\":{\"_meta\":{\"b\":2,\"x\":-0,\"a\":1,\"c\":3}}}");
+}
+END_TEST
+
+START_TEST(test_rewrite_refuses_what_is_not_an_object)
+{
+	const struct wire_edit	e[] = {
+		{ WIRE_SET, { "id", NULL }, "1", 1 },
+	};
+	size_t			len;
+
+	ck_assert_ptr_null(wire_rewrite("[1]", 3, e, 1, 0, &len));
+	ck_assert_ptr_null(wire_rewrite("{\"a\":}", 6, e, 1, 0, &len));
+	ck_assert_ptr_null(wire_rewrite("", 0, e, 1, 0, &len));
+}
+END_TEST
+
+START_TEST(test_rewrite_adds_a_newline_when_asked)
+{
+	const struct wire_edit	e[] = {
+		{ WIRE_DELETE, { "x", NULL }, NULL, 0 },
+	};
+	char			*got;
+	size_t			 len;
+
+	got = wire_rewrite("{\"x\":1,\"y\":2}", 13, e, 1, 1, &len);
+	ck_assert_str_eq(got, "{\"y\":2}\n");
+	ck_assert_uint_eq(len, 8);
+	free(got);
+}
+END_TEST
+
 static Suite *
 wire_suite(void)
 {
@@ -736,6 +882,18 @@ wire_suite(void)
 	tcase_add_test(tc, test_error_line_is_nul_terminated_and_lenp_optional);
 	tcase_add_test(tc,
 	    test_error_line_of_a_plain_message_is_the_old_refusal_line);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("rewrite");
+	tcase_add_test(tc, test_rewrite_sets_a_value_and_keeps_everything_else);
+	tcase_add_test(tc, test_rewrite_deletes_a_member_first_last_or_only);
+	tcase_add_test(tc, test_rewrite_takes_whitespace_everywhere);
+	tcase_add_test(tc, test_rewrite_reads_escaped_keys_as_they_decode);
+	tcase_add_test(tc, test_rewrite_adds_what_is_missing_at_the_end);
+	tcase_add_test(tc,
+	    test_rewrite_groups_several_members_added_to_one_object);
+	tcase_add_test(tc, test_rewrite_refuses_what_is_not_an_object);
+	tcase_add_test(tc, test_rewrite_adds_a_newline_when_asked);
 	suite_add_tcase(s, tc);
 
 	return (s);
