@@ -442,6 +442,11 @@ mcpclient_notification(struct mcpclient *m, struct jsonrpc_msg *msg)
 		data = cJSON_GetObjectItemCaseSensitive(msg->params, "data");
 		text = cJSON_IsString(data) ? xstrdup(data->valuestring) :
 		    cJSON_PrintUnformatted(data);
+		if (!m->cbs.may_log(text != NULL ? strlen(text) : 0,
+		    m->arg)) {
+			free(text);
+			return;
+		}
 		mcpclient_log(m, mcp_log_level(cJSON_IsString(level) ?
 		    level->valuestring : NULL), "session %s: %s thread %s: "
 		    "%s%s%s: %.512s", m->ctx->session, m->ctx->server,

@@ -51,6 +51,8 @@ struct mcpclient_cbs {
 	void	(*progress)(const cJSON *, double, void *);
 	/* The child withdrew one of its own requests (its id). */
 	void	(*cancelled)(const cJSON *, void *);
+	/* Whether a log message of so many bytes may reach the log now. */
+	int	(*may_log)(size_t, void *);
 };
 
 struct mcpclient *mcpclient_new(const struct server_conf *,

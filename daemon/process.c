@@ -44,7 +44,7 @@ struct process {
 	size_t			 tail_first;
 	size_t			 tail_count;
 
-	/* The stderr log's rate limit: this window's use, what it dropped. */
+	/* The child's log rate limit: this window's use, what it dropped. */
 	struct event		*err_timer;	/* reports what was dropped */
 	double			 err_window;	/* when the window began */
 	size_t			 err_lines;
@@ -81,9 +81,8 @@ static void	process_emptied_cb(void *);
 static void	process_escalate(struct process *);
 static void	process_maybe_finish(struct process *);
 static void	process_add_tail(struct process *, const char *, size_t);
-static int	process_stderr_allow(struct process *, size_t);
-static void	process_stderr_report(struct process *);
-static void	process_stderr_timer_cb(evutil_socket_t, short, void *);
+static void	process_log_report(struct process *);
+static void	process_log_timer_cb(evutil_socket_t, short, void *);
 static int	process_stdin_full(struct process *);
 static void	process_log(struct process *, enum log_level, const char *,
 		    ...) __attribute__((format(printf, 3, 4)));
@@ -185,7 +184,7 @@ process_wire(struct process *p)
 	    process_stderr_cb);
 
 	p->timer = evtimer_new(p->env.base, process_timer_cb, p);
-	p->err_timer = evtimer_new(p->env.base, process_stderr_timer_cb, p);
+	p->err_timer = evtimer_new(p->env.base, process_log_timer_cb, p);
 	p->err_window = clock_s();
 }
 
@@ -201,7 +200,7 @@ process_free(struct process *p)
 	stream_free(p->err);
 	event_free(p->timer);
 	if (p->err_timer != NULL) {
-		process_stderr_report(p);
+		process_log_report(p);
 		event_free(p->err_timer);
 	}
 	child_free(p->child);
@@ -306,7 +305,7 @@ process_stderr_cb(struct stream *st, const char *data, size_t len, void *arg)
 
 	(void)st;
 	process_add_tail(p, data, len);
-	if (process_stderr_allow(p, len))
+	if (process_log_allow(p, len))
 		process_log(p, LOG_LEVEL_INFO, "session %s: %s[%ld] stderr: "
 		    "%.*s", p->ctx->session, p->ctx->server, (long)p->pid,
 		    (int)len, data);
@@ -333,29 +332,30 @@ process_add_tail(struct process *p, const char *data, size_t len)
 }
 
 /*
- * Whether a stderr line of len bytes may be logged: yes while the window
- * has lines and bytes left; otherwise it is counted, and the window's end
- * reports how many were dropped.
+ * Whether a line of len bytes the child wrote for the log (a stderr line,
+ * a log notification) may be logged: yes while the window has lines and
+ * bytes left; otherwise it is counted, and the window's end reports how
+ * many were dropped.
  */
-static int
-process_stderr_allow(struct process *p, size_t len)
+int
+process_log_allow(struct process *p, size_t len)
 {
 	struct timeval	tv;
 	double		now = clock_s(), left;
 
 	if (p->err_dropped == 0 &&
-	    now - p->err_window >= PROCESS_STDERR_LOG_WINDOW_S) {
+	    now - p->err_window >= PROCESS_LOG_WINDOW_S) {
 		p->err_window = now;
 		p->err_lines = p->err_bytes = 0;
 	}
-	if (p->err_dropped == 0 && p->err_lines < PROCESS_STDERR_LOG_LINES &&
-	    p->err_bytes + len <= PROCESS_STDERR_LOG_BYTES) {
+	if (p->err_dropped == 0 && p->err_lines < PROCESS_LOG_LINES &&
+	    p->err_bytes + len <= PROCESS_LOG_BYTES) {
 		p->err_lines++;
 		p->err_bytes += len;
 		return (1);
 	}
 	if (p->err_dropped++ == 0) {
-		left = p->err_window + PROCESS_STDERR_LOG_WINDOW_S - now;
+		left = p->err_window + PROCESS_LOG_WINDOW_S - now;
 		clock_tv(left > 0 ? (int)(left * 1000) + 1 : 0, &tv);
 		evtimer_add(p->err_timer, &tv);
 	}
@@ -363,31 +363,31 @@ process_stderr_allow(struct process *p, size_t len)
 	return (0);
 }
 
-/* Say how many stderr lines the window dropped, and start a new one. */
+/* Say how many lines the window dropped, and start a new one. */
 static void
-process_stderr_report(struct process *p)
+process_log_report(struct process *p)
 {
 	if (p->err_dropped != 0)
-		process_log(p, LOG_LEVEL_WARNING, "session %s: %zu stderr "
-		    "lines (%zu bytes) not logged in the last %d s (rate "
-		    "limit: PROCESS_STDERR_LOG_LINES %d lines, "
-		    "PROCESS_STDERR_LOG_BYTES %d bytes per %d s)",
+		process_log(p, LOG_LEVEL_WARNING, "session %s: %zu lines of "
+		    "stderr and log messages (%zu bytes) not logged in the "
+		    "last %d s (rate limit: PROCESS_LOG_LINES %d lines, "
+		    "PROCESS_LOG_BYTES %d bytes per %d s)",
 		    p->ctx->session, p->err_dropped,
-		    p->err_dropped_bytes, PROCESS_STDERR_LOG_WINDOW_S,
-		    PROCESS_STDERR_LOG_LINES, PROCESS_STDERR_LOG_BYTES,
-		    PROCESS_STDERR_LOG_WINDOW_S);
+		    p->err_dropped_bytes, PROCESS_LOG_WINDOW_S,
+		    PROCESS_LOG_LINES, PROCESS_LOG_BYTES,
+		    PROCESS_LOG_WINDOW_S);
 	p->err_dropped = p->err_dropped_bytes = 0;
 	p->err_lines = p->err_bytes = 0;
 	p->err_window = clock_s();
 }
 
-/* The end of a window that dropped stderr lines. */
+/* The end of a window that dropped lines. */
 static void
-process_stderr_timer_cb(evutil_socket_t fd, short events, void *arg)
+process_log_timer_cb(evutil_socket_t fd, short events, void *arg)
 {
 	(void)fd;
 	(void)events;
-	process_stderr_report(arg);
+	process_log_report(arg);
 }
 
 /* EOF, an error or an over-long line on stdout or stderr. */

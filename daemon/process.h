@@ -21,14 +21,14 @@
 #define PROCESS_STDERR_LINES	20
 #define PROCESS_STDERR_LINE_MAX	1024
 /*
- * A child's stderr reaches the log at most PROCESS_STDERR_LOG_LINES lines
- * and PROCESS_STDERR_LOG_BYTES bytes per PROCESS_STDERR_LOG_WINDOW_S
- * seconds; the rest is counted and reported once per window. The tail
- * sees every line.
+ * What a child writes to the daemon's log (its stderr lines and its log
+ * notifications) reaches it at most PROCESS_LOG_LINES lines and
+ * PROCESS_LOG_BYTES bytes per PROCESS_LOG_WINDOW_S seconds; the rest is
+ * counted and reported once per window. The tail sees every stderr line.
  */
-#define PROCESS_STDERR_LOG_LINES	100
-#define PROCESS_STDERR_LOG_BYTES	16384
-#define PROCESS_STDERR_LOG_WINDOW_S	10
+#define PROCESS_LOG_LINES	100
+#define PROCESS_LOG_BYTES	16384
+#define PROCESS_LOG_WINDOW_S	10
 /* Bytes queued for a child's stdin before the process counts as broken. */
 #define PROCESS_STDIN_MAX_FACTOR 4
 
@@ -80,5 +80,6 @@ void		 process_close(struct process *);
 pid_t		 process_pid(struct process *);
 int		 process_status(struct process *, int *);
 cJSON		*process_stderr_tail(struct process *);
+int		 process_log_allow(struct process *, size_t);
 
 #endif

@@ -83,6 +83,7 @@ static void	session_failed_cb(const char *, void *);
 static void	session_upcall_cb(struct jsonrpc_msg *, int, void *);
 static void	session_progress_cb(const cJSON *, double, void *);
 static void	session_cancelled_cb(const cJSON *, void *);
+static int	session_may_log_cb(size_t, void *);
 static cJSON	*session_error_data_cb(void *, int);
 static void	session_changed_cb(void *);
 static void	session_timer_cb(evutil_socket_t, short, void *);
@@ -119,6 +120,7 @@ static const struct mcpclient_cbs session_client_cbs = {
 	.upcall = session_upcall_cb,
 	.progress = session_progress_cb,
 	.cancelled = session_cancelled_cb,
+	.may_log = session_may_log_cb,
 };
 
 static const struct request_set_ops session_request_ops = {
@@ -716,6 +718,15 @@ session_cancelled_cb(const cJSON *id, void *arg)
 	if ((up = upcall_find_child(s->requests, m.value.p, m.value.len)) !=
 	    NULL)
 		upcall_cancel(up, "the server cancelled it");
+}
+
+/* A log message of the child's shares its stderr's budget in the log. */
+static int
+session_may_log_cb(size_t len, void *arg)
+{
+	struct session	*s = arg;
+
+	return (s->process == NULL || process_log_allow(s->process, len));
 }
 
 /*

@@ -229,9 +229,10 @@ START_TEST(test_a_stderr_flood_is_rate_limited_in_the_log)
 	cJSON_Delete(r);
 
 	/* Once per window: how many lines were not logged, and the bound. */
-	ck_assert_msg(wait_log(d, REPORT_WAIT_MS, "session ", " stderr lines (",
-	    " bytes) not logged in the last 10 s (rate limit: "
-	    "PROCESS_STDERR_LOG_LINES", NULL), "no report of dropped lines");
+	ck_assert_msg(wait_log(d, REPORT_WAIT_MS, "session ", " lines of "
+	    "stderr and log messages (", " bytes) not logged in the last 10 s "
+	    "(rate limit: PROCESS_LOG_LINES", NULL), "no report of dropped "
+	    "lines");
 	ck_assert_int_eq(stat(d->log, &st), 0);
 	ck_assert_msg(st.st_size < FLOOD_LOG_MAX, "the log grew to %lld "
 	    "bytes for %d MB of stderr", (long long)st.st_size,
@@ -246,6 +247,32 @@ START_TEST(test_a_stderr_flood_is_rate_limited_in_the_log)
 	ck_assert_msg(tail_has(tail, last), "the tail lacks \"%s\"", last);
 	ck_assert(tail_has(tail, "fake-mcp flood line 499999 "));
 	cJSON_Delete(r);
+	r = tool_call(c, "fake", "t1", "counter", NULL);
+	ck_assert_int_eq(count_of(r), 1);
+	cJSON_Delete(r);
+	client_close(c);
+}
+END_TEST
+
+/* Log notifications share the budget: a flood of them cannot fill the
+   log either, and the daemon says how many it left out. */
+START_TEST(test_a_log_message_flood_is_rate_limited_in_the_log)
+{
+	struct client	*c = daemon_connect(d);
+	cJSON		*p, *r;
+	char		*cause = NULL;
+
+	p = cJSON_Parse("{\"server\":\"fake\",\"thread\":\"t1\",\"name\":"
+	    "\"log_flood\",\"arguments\":{\"count\":20000}}");
+	r = client_call(c, "tools/call", p, FLOOD_CALL_MS, &cause);
+	ck_assert_msg(r != NULL, "log_flood: %s", cause);
+	ck_assert_ptr_nonnull(result_of(r));
+	cJSON_Delete(r);
+	ck_assert_msg(wait_log(d, REPORT_WAIT_MS, "session ", " lines of "
+	    "stderr and log messages (", " not logged in the last 10 s",
+	    NULL), "no report of dropped log messages");
+	ck_assert_int_le(log_count(d, "fake-mcp log flood ", NULL), 300);
+	/* The daemon still answers. */
 	r = tool_call(c, "fake", "t1", "counter", NULL);
 	ck_assert_int_eq(count_of(r), 1);
 	cJSON_Delete(r);
@@ -397,6 +424,7 @@ names_suite(void)
 
 	tc = harness_add_tcase(s, "stderr rate", setup_fake, teardown, 180);
 	tcase_add_test(tc, test_a_stderr_flood_is_rate_limited_in_the_log);
+	tcase_add_test(tc, test_a_log_message_flood_is_rate_limited_in_the_log);
 
 	tc = harness_add_tcase(s, "socket", NULL, NULL, 60);
 	tcase_add_test(tc, test_exit_keeps_another_daemons_socket_at_the_path);

@@ -30,6 +30,8 @@ struct owner {
 	cJSON	*upcalls;	/* [sampling, the message] per upcall */
 	cJSON	*progress;	/* [token, params] per progress */
 	cJSON	*cancelled;	/* the ids withdrawn */
+	size_t	 log_asked;	/* log messages offered to the log */
+	size_t	 log_bytes;	/* and their bytes */
 };
 
 /*
@@ -61,6 +63,7 @@ static void	failed_cb(const char *, void *);
 static void	upcall_cb(struct jsonrpc_msg *, int, void *);
 static void	progress_cb(const cJSON *, double, void *);
 static void	cancelled_cb(const cJSON *, void *);
+static int	may_log_cb(size_t, void *);
 static cJSON	*prepare(struct mcpclient *, const char *);
 static cJSON	*json(const char *);
 static void	declare(const char *);
@@ -81,6 +84,7 @@ static const struct mcpclient_cbs cbs = {
 	upcall_cb,
 	progress_cb,
 	cancelled_cb,
+	may_log_cb,
 };
 
 /* A server of protocol "auto" that declares nothing; no machine yet. */
@@ -233,6 +237,17 @@ cancelled_cb(const cJSON *id, void *arg)
 	owner_note(o, "cancelled");
 	cJSON_AddItemToArray(o->cancelled, id != NULL ?
 	    cJSON_Duplicate(id, 1) : cJSON_CreateNull());
+}
+
+/* A log message is offered to the log: count it, and let it through. */
+static int
+may_log_cb(size_t len, void *arg)
+{
+	struct owner	*o = arg;
+
+	o->log_asked++;
+	o->log_bytes += len;
+	return (1);
 }
 
 /* text parsed; the test JSON must be valid. */
@@ -865,6 +880,9 @@ START_TEST(test_list_changes_and_log_messages_are_counted)
 	    "{\"tools/list_changed\":2,\"resources/list_changed\":0,"
 	    "\"prompts/list_changed\":0,\"resources/updated\":1,"
 	    "\"message\":1}");
+	/* The message asked the log's budget for its text's bytes. */
+	ck_assert_uint_eq(owner.log_asked, 1);
+	ck_assert_uint_eq(owner.log_bytes, strlen("{\"a\":1}"));
 }
 END_TEST
 
