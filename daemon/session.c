@@ -91,7 +91,8 @@ static void	session_timer_cb(evutil_socket_t, short, void *);
 static void	session_send(struct session *, struct request *);
 static int	session_fast_answer(struct session *, const char *, size_t);
 static void	session_response(struct session *, struct jsonrpc_msg *);
-static void	session_refused(struct session *, struct jsonrpc_fault *);
+static void	session_refused(struct session *, const char *, size_t,
+		    struct jsonrpc_fault *);
 static void	session_write(struct session *, const char *, size_t);
 static struct request *session_take(struct session *, int64_t);
 static void	session_garbage(struct session *, const char *);
@@ -402,7 +403,7 @@ session_line_cb(const char *data, size_t len, void *arg)
 	if (s->state == SESSION_READY && session_fast_answer(s, data, len))
 		return;
 	if (jsonrpc_parse(data, len, &msg, &fault) != 0) {
-		session_refused(s, &fault);
+		session_refused(s, data, len, &fault);
 		jsonrpc_fault_clear(&fault);
 		return;
 	}
@@ -478,17 +479,32 @@ session_response(struct session *s, struct jsonrpc_msg *msg)
 
 /*
  * A line from the child that is not a JSON-RPC message the broker can
- * take. If its id can still be read and names a request in flight, that
- * request fails at once with -32603 saying why, rather than at its
- * timeout; any other such line is skipped as garbage.
+ * take. A request of the child's own (it has a method) gets the error
+ * back under its id, as a client would; an answer whose id can still be
+ * read and names a request in flight fails that request at once with
+ * -32603 saying why, rather than at its timeout. Anything else is
+ * skipped as garbage.
  */
 static void
-session_refused(struct session *s, struct jsonrpc_fault *fault)
+session_refused(struct session *s, const char *data, size_t len,
+    struct jsonrpc_fault *fault)
 {
-	struct request	*req;
-	char		*id, *message;
+	struct scan_member	 m;
+	struct request		*req;
+	char			*id, *message, *line;
+	size_t			 line_len;
 
 	id = fault->id != NULL ? fault->id->valuestring : NULL;
+	if (fault->grammar_ok && scan_find(data, len, "method", &m) == 0) {
+		session_garbage(s, fault->message);
+		if (id != NULL) {
+			line = wire_error_line(id, fault->code,
+			    fault->message, &line_len);
+			session_write(s, line, line_len);
+			free(line);
+		}
+		return;
+	}
 	if (s->state != SESSION_READY || (req = session_take_text(s, id,
 	    id != NULL ? strlen(id) : 0)) == NULL) {
 		session_garbage(s, fault->message);

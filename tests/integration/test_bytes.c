@@ -497,6 +497,33 @@ START_TEST(test_an_answer_the_broker_cannot_pass_on_fails_the_request_at_once)
 }
 END_TEST
 
+/*
+ * A request of the child's own that the broker cannot take, under the
+ * same id as a request in flight (both sides count from 1), is the
+ * child's mistake: it gets the error, and the client's request is
+ * answered as usual.
+ */
+START_TEST(test_a_bad_request_from_the_child_fails_no_client_request)
+{
+	struct client	*c = daemon_connect(d);
+	char		*got;
+	cJSON		*msg, *result;
+
+	got = raw_call(c, "\"b1\"", "",
+	    "{\"jsonrpc\":\"2.0\",\"id\":@ID@,\"method\":"
+	    "\"sampling/createMessage\",\"params\":{\"x\":\"\\ud800\"}}",
+	    "{\"jsonrpc\":\"2.0\",\"id\":@ID@,\"result\":{\"ok\":true}}",
+	    "fake");
+	msg = cJSON_Parse(got);
+	result = cJSON_GetObjectItem(msg, "result");
+	ck_assert_msg(result != NULL, "the client's request failed: %s", got);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(result, "ok")));
+	cJSON_Delete(msg);
+	free(got);
+	client_close(c);
+}
+END_TEST
+
 /* Names. */
 
 START_TEST(test_bad_names_are_refused_before_any_lookup)
@@ -644,6 +671,8 @@ bytes_suite(void)
 	    test_a_repeated_key_in_params_is_answered_under_the_readable_id);
 	tcase_add_test(tc,
 	    test_an_answer_the_broker_cannot_pass_on_fails_the_request_at_once);
+	tcase_add_test(tc,
+	    test_a_bad_request_from_the_child_fails_no_client_request);
 
 	tc = harness_add_tcase(s, "names", setup, teardown, 60);
 	tcase_add_test(tc, test_bad_names_are_refused_before_any_lookup);
