@@ -623,6 +623,22 @@ START_TEST(test_a_raw_control_byte_is_not_whitespace)
 }
 END_TEST
 
+/* A number longer than any buffer a parser might read it into is still
+   JSON, and the message is taken (the number passes on from its text). */
+START_TEST(test_a_number_too_long_for_cjson_is_still_json)
+{
+	ck_assert_int_eq(parse("{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":"
+	    "\"tools/call\",\"params\":{\"s\":\"-1 2\\\"3\",\"n\":"
+	    "1234567890123456789012345678901234567890123456789012345678901234"
+	    "567890e-5,\"m\":-0.5}}"), 0);
+	ck_assert_str_eq(msg.method, "tools/call");
+	ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(msg.params, "n")));
+	expect_json(cJSON_GetObjectItem(msg.params, "m"), "-0.5");
+	ck_assert_str_eq(cJSON_GetObjectItem(msg.params, "s")->valuestring,
+	    "-1 2\"3");
+}
+END_TEST
+
 START_TEST(test_big_id_under_escaped_key_is_kept_verbatim)
 {
 	ck_assert_int_eq(parse("{\"jsonrpc\":\"2.0\",\"\\u0069d\":"
@@ -726,6 +742,7 @@ jsonrpc_suite(void)
 	tcase_add_test(tc, test_repeated_key_deeper_is_left_alone);
 	tcase_add_test(tc, test_a_raw_control_byte_is_not_whitespace);
 	tcase_add_test(tc, test_big_id_under_escaped_key_is_kept_verbatim);
+	tcase_add_test(tc, test_a_number_too_long_for_cjson_is_still_json);
 	tcase_add_test(tc, test_a_lone_surrogate_escape_is_a_parse_error_with_the_id);
 	tcase_add_test(tc, test_a_key_the_broker_reads_may_not_hold_an_escaped_nul);
 	suite_add_tcase(s, tc);
