@@ -428,7 +428,7 @@ session_line_cb(const char *data, size_t len, void *arg)
 /*
  * The request in flight the child's id text names (the broker's ids are
  * plain integers of at most 15 digits; others are not ours), taken out of
- * the session; NULL if none.
+ * the session; NULL (logged) if none.
  */
 static struct request *
 session_take_text(struct session *s, const char *id, size_t len)
@@ -436,12 +436,18 @@ session_take_text(struct session *s, const char *id, size_t len)
 	int64_t	n = 0;
 	size_t	i;
 
-	if (id == NULL || len == 0 || len > 15 || *id == '0')
+	if (id == NULL)
 		return (NULL);
-	for (i = 0; i < len; i++) {
+	for (i = 0; i < len && len <= 15 && *id != '0'; i++) {
 		if (id[i] < '0' || id[i] > '9')
-			return (NULL);
+			break;
 		n = n * 10 + (id[i] - '0');
+	}
+	if (len == 0 || i < len) {
+		session_log(s, LOG_LEVEL_DEBUG, "session %s: dropping an "
+		    "answer to id %.*s, which is none of the broker's", s->id,
+		    (int)(len > 64 ? 64 : len), id);
+		return (NULL);
 	}
 	return (session_take(s, n));
 }
