@@ -216,7 +216,8 @@ FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Iproto -Idaemon \
 	      -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	      $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 FUZZ_SRC_client = tests/fuzz/fuzz_client.c proto/frame.c proto/jsonrpc.c \
-		  proto/xmalloc.c proto/scan.c proto/wire.c daemon/route.c
+		  proto/xmalloc.c proto/scan.c proto/wire.c proto/escape.c \
+		  daemon/route.c
 FUZZ_SRC_child	= tests/fuzz/fuzz_child.c proto/frame.c proto/jsonrpc.c \
 		  proto/xmalloc.c proto/scan.c proto/wire.c proto/escape.c \
 		  daemon/mcp.c daemon/log.c

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "errors.h"
+#include "escape.h"
 #include "route.h"
 #include "scan.h"
 
@@ -27,7 +28,6 @@ static int	route_fail(struct route_fault *, int, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static int	route_string(const cJSON *, const char *, const char **);
 static int	route_name(const char *, const char *, struct route_fault *);
-static int	route_utf8_valid(const unsigned char *, size_t);
 static int	route_forward(const cJSON *, struct route *,
 		    struct route_fault *);
 static int	route_broker(size_t, const cJSON *, struct route *,
@@ -229,45 +229,6 @@ route_broker(size_t i, const cJSON *params, struct route *route,
 	return (0);
 }
 
-/* Whether the len bytes at p are valid UTF-8 (no overlong form, no
-   surrogate, nothing past U+10FFFF). */
-static int
-route_utf8_valid(const unsigned char *p, size_t len)
-{
-	size_t		i = 0, n, k;
-	unsigned long	c;
-
-	while (i < len) {
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if (p[i] >= 0xc2 && p[i] <= 0xdf) {
-			n = 1;
-			c = p[i] & 0x1f;
-		} else if (p[i] >= 0xe0 && p[i] <= 0xef) {
-			n = 2;
-			c = p[i] & 0x0f;
-		} else if (p[i] >= 0xf0 && p[i] <= 0xf4) {
-			n = 3;
-			c = p[i] & 0x07;
-		} else
-			return (0);
-		if (len - i <= n)
-			return (0);
-		for (k = 1; k <= n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return (0);
-			c = (c << 6) | (p[i + k] & 0x3f);
-		}
-		if ((n == 2 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
-		    (n == 3 && (c < 0x10000 || c > 0x10ffff)))
-			return (0);
-		i += n + 1;
-	}
-	return (1);
-}
-
 /*
  * Check a name (what: "server" or "thread") of len bytes as it decodes,
  * NULs included; lone: it held a lone surrogate escape. Returns 0, or -1
@@ -286,7 +247,7 @@ route_check_name(const char *what, const char *name, size_t len, int lone,
 	if (len > max)
 		return (route_fail(fault, RPC_INVALID_PARAMS, "%s must be at "
 		    "most %zu bytes.", what, max));
-	if (lone || !route_utf8_valid((const unsigned char *)name, len))
+	if (lone || !escape_utf8_valid(name, len))
 		return (route_fail(fault, RPC_INVALID_PARAMS, "%s must be "
 		    "valid UTF-8%s.", what, lone ? " (a lone surrogate escape "
 		    "is no character)" : ""));

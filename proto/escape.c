@@ -178,3 +178,20 @@ escape_utf8(const char *s, size_t len)
 	buf[out] = '\0';
 	return (buf);
 }
+
+/* Whether len bytes of s are valid UTF-8 (NUL and controls included). */
+int
+escape_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 i = 0, n;
+
+	while (i < len) {
+		if (p[i] < 0x80)
+			n = 1;
+		else if ((n = escape_sequence(p + i, len - i)) == 0)
+			return (0);
+		i += n;
+	}
+	return (1);
+}

@@ -28,5 +28,6 @@ size_t	 escape_text(char *, size_t, const char *, size_t, int);
 char	*escape_dup(const char *, size_t, int);
 char	*escape_json(const char *);
 char	*escape_utf8(const char *, size_t);
+int	 escape_utf8_valid(const char *, size_t);
 
 #endif
