@@ -244,7 +244,7 @@ cgroup_plan_make(const struct cgroup_sys *sys, const char *mode,
     const char *socket, struct cgroup_plan *plan)
 {
 	char	*mount = NULL, *root = NULL, *rel = NULL, *own = NULL;
-	char	*name, *slash;
+	char	*name;
 	size_t	 len;
 
 	memset(plan, 0, sizeof *plan);
@@ -264,12 +264,13 @@ cgroup_plan_make(const struct cgroup_sys *sys, const char *mode,
 			    "cgroup2 file system at %s", mode, mount);
 			goto out;
 		}
-		plan->base = xstrdup(mode);
+		/* Named after the socket there too, so that daemons sharing
+		   a config on other sockets never touch each other's. */
+		name = cgroup_base_name(socket);
+		plan->base = cgroup_join(mode, name);
 		plan->parent = xstrdup(mode);
-		if ((slash = strrchr(plan->parent, '/')) != NULL &&
-		    slash != plan->parent)
-			*slash = '\0';
-		xasprintf(&plan->why, "cgroup %s (broker.cgroup)", mode);
+		free(name);
+		xasprintf(&plan->why, "cgroup %s (broker.cgroup)", plan->base);
 		goto out;
 	}
 
@@ -684,11 +685,17 @@ cgroup_create(struct cgroup_root *r, const char *id,
 	xasprintf(&name, CGROUP_SESSION_PREFIX "%s", id);
 	cg->path = cgroup_join(r->path, name);
 	free(name);
-	if (mkdir(cg->path, 0755) == -1 && errno != EEXIST) {
+	/* A session's cgroup is new: one that exists is someone else's. */
+	if (mkdir(cg->path, 0755) == -1) {
 		xasprintf(cause, "cannot create cgroup %s: %s", cg->path,
 		    strerror(errno));
 		goto fail;
 	}
+	/* The child may not nest cgroups of its own, which would keep
+	   this one from being removed. */
+	if (cgroup_write(cg->path, "cgroup.max.descendants", "0") == -1)
+		log_warn("cgroup %s: cannot set cgroup.max.descendants",
+		    cg->path);
 	procs = cgroup_join(cg->path, "cgroup.procs");
 	cg->join_fd = open(procs, O_WRONLY | O_CLOEXEC);
 	free(procs);

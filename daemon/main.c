@@ -402,7 +402,12 @@ main(int argc, char **argv)
 			break;
 	}
 
-	/* A signal from now on must not reach the broker being freed. */
+	/*
+	 * A signal from now on must not reach the broker being freed: not
+	 * even SIGCHLD for the children an exit at once has just killed,
+	 * whose reaping would finish their sessions inside it.
+	 */
+	evsignal_del(ev_chld);
 	evsignal_del(ev_term);
 	evsignal_del(ev_int);
 	evsignal_del(ev_hup);

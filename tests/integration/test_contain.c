@@ -68,6 +68,7 @@ static char	*session_dir(const char *);
 static int	 dir_exists(const char *);
 static int	 wait_dir_gone(const char *, int);
 static int	 procs_has(const char *, pid_t);
+static int	 mkdir_in(const char *, const char *);
 static void	 remove_cgroups(const char *);
 static int	 with_cgroups(void);
 static void	 forget(struct daemon *);
@@ -296,6 +297,19 @@ procs_has(const char *dir, pid_t pid)
 	return (found);
 }
 
+/* Whether a directory name can be made in the cgroup dir. */
+static int
+mkdir_in(const char *dir, const char *name)
+{
+	char	path[PATH_MAX];
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if (mkdir(path, 0755) == -1)
+		return (0);
+	rmdir(path);
+	return (1);
+}
+
 /* Kill and remove every session cgroup under dir, then dir. */
 static void
 remove_cgroups(const char *dir)
@@ -347,6 +361,9 @@ START_TEST(test_a_setsid_grandchild_goes_with_broker_close)
 		    (long)child, dir);
 		CHECK(procs_has(dir, esc), "escapee %ld is not in %s",
 		    (long)esc, dir);
+		/* It may not nest cgroups that would outlive the kill. */
+		CHECK(!mkdir_in(dir, "nested"), "a cgroup could be nested "
+		    "in %s", dir);
 	}
 	cJSON_Delete(r);
 

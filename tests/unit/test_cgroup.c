@@ -345,14 +345,20 @@ END_TEST
 START_TEST(test_a_configured_path_must_be_in_the_cgroup2_mount)
 {
 	struct cgroup_plan	 p;
-	char			*path;
+	char			*path, *name, *want;
 
 	dir("cg");
 	xasprintf(&path, "%s/cg/brokers/one", tmp);
 	plan(path, "/", "0::/\n", &p);
-	ck_assert_str_eq(p.base, path);
+	/* Named after the socket inside it, as under "auto". */
+	name = cgroup_base_name(SOCKET);
+	xasprintf(&want, "%s/%s", path, name);
+	ck_assert_str_eq(p.base, want);
+	ck_assert_str_eq(p.parent, path);
 	ck_assert_ptr_null(p.leaf);
 	cgroup_plan_clear(&p);
+	free(want);
+	free(name);
 	free(path);
 
 	plan("/elsewhere/x", "/", "0::/\n", &p);
