@@ -34,6 +34,7 @@ struct broker {
 	struct config		*conf;
 	char			*config_path;
 	char			*socket_override;	/* --socket */
+	char			*state_dir;	/* this instance's */
 	int			 level_override;	/* --log-level, or -1 */
 	struct service		*service;	/* systemd notifications */
 	struct table		*table;
@@ -88,6 +89,7 @@ broker_new(const struct broker_params *bp)
 	b->children = bp->children;
 	b->cgroups = bp->cgroups;
 	b->conf = bp->conf;
+	b->state_dir = xstrdup(bp->state_dir);
 	b->config_path = bp->config_path != NULL ?
 	    xstrdup(bp->config_path) : NULL;
 	b->socket_override = bp->socket_override != NULL ?
@@ -118,6 +120,7 @@ broker_free(struct broker *b)
 	config_free(b->conf);
 	free(b->config_path);
 	free(b->socket_override);
+	free(b->state_dir);
 	free(b);
 }
 
@@ -427,7 +430,7 @@ broker_session_for(struct broker *b, struct front *f, const cJSON *id,
 	sp.uid = f->uid;
 	sp.thread = thread;
 	sp.id = sid;
-	sp.state_dir = b->conf->state_dir;
+	sp.state_dir = b->state_dir;
 	sp.generation = table_recall(b->table, f->uid, sc->name, thread) + 1;
 	if ((s = session_start(&sp, &broker_session_cbs, b, &cause)) ==
 	    NULL) {

@@ -45,6 +45,8 @@ struct broker_params {
 	struct config		*conf;		/* taken */
 	const char		*config_path;
 	const char		*socket_override;	/* --socket, or NULL */
+	const char		*state_dir;	/* this instance's, in
+						   broker.state_dir */
 	int			 level_override;	/* --log-level, or -1 */
 };
 

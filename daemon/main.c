@@ -286,7 +286,7 @@ main(int argc, char **argv)
 	const char		*config_path = CONFIG_DEFAULT_PATH;
 	const char		*socket_path = NULL, *level_name = NULL;
 	enum log_level		 level;
-	char			*cause, *state_dir;
+	char			*cause, *state_dir, *name;
 	int			 ch, check_only = 0;
 
 	while ((ch = getopt_long(argc, argv, "c:s:nl:Vh", longopts,
@@ -357,6 +357,10 @@ main(int argc, char **argv)
 	cgroup_plan_make(&sys, conf->cgroup, conf->socket, &plan);
 	ms.cgroups = cgroup_root_new(base, &plan);
 	cgroup_plan_clear(&plan);
+	/* Session directories, like cgroups, are per socket path. */
+	name = cgroup_base_name(conf->socket);
+	state_dir = workdir_instance(conf->state_dir, name);
+	free(name);
 	memset(&bp, 0, sizeof bp);
 	bp.base = base;
 	bp.queue = ms.queue;
@@ -366,6 +370,7 @@ main(int argc, char **argv)
 	bp.config_path = config_path;
 	bp.socket_override = socket_path;
 	bp.level_override = level_name != NULL ? (int)level : -1;
+	bp.state_dir = state_dir;
 	ms.b = broker_new(&bp);
 	/* Signals first: one sent as soon as the socket answers is ours. */
 	ev_chld = evsignal_new(base, SIGCHLD, main_sigchld_cb, &ms);
@@ -382,7 +387,6 @@ main(int argc, char **argv)
 		fatalx("%s", cause);
 	main_contain(&ms);
 	/* Only once the socket is ours: a second daemon fails before this. */
-	state_dir = xstrdup(conf->state_dir);
 	main_clean_sessions(conf, state_dir, "left by a previous instance");
 	ms.service = service_new(base, main_status_cb, &ms);
 	broker_set_service(ms.b, ms.service);

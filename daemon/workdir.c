@@ -201,6 +201,20 @@ workdir_free_list(char **list)
 	free(list);
 }
 
+/*
+ * The state directory of one daemon instance, name (made from its socket
+ * path) inside broker.state_dir, so that daemons on other sockets never
+ * clean each other's session directories (caller frees).
+ */
+char *
+workdir_instance(const char *state_dir, const char *name)
+{
+	char	*dir;
+
+	xasprintf(&dir, "%s/%s", state_dir, name);
+	return (dir);
+}
+
 /* Where a state directory keeps its session directories (caller frees). */
 char *
 workdir_base(const char *state_dir)
@@ -228,19 +242,25 @@ workdir_mkdir(const char *path, char **cause)
 }
 
 /*
- * Make state_dir and its sessions directory (mode 0700) if they are
- * missing. Returns -1 with *cause naming the path that could not be made.
+ * Make an instance's state_dir, the directory it is in, and its sessions
+ * directory (mode 0700) if they are missing. Returns -1 with *cause
+ * naming the path that could not be made.
  */
 int
 workdir_prepare(const char *state_dir, char **cause)
 {
-	char	*base;
+	char	*parent, *slash, *base;
 	int	 rc;
 
+	parent = xstrdup(state_dir);
+	if ((slash = strrchr(parent, '/')) != NULL && slash != parent)
+		*slash = '\0';
 	base = workdir_base(state_dir);
-	rc = workdir_mkdir(state_dir, cause) != 0 ||
+	rc = workdir_mkdir(parent, cause) != 0 ||
+	    workdir_mkdir(state_dir, cause) != 0 ||
 	    workdir_mkdir(base, cause) != 0 ? -1 : 0;
 	free(base);
+	free(parent);
 	return (rc);
 }
 

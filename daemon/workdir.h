@@ -3,8 +3,9 @@
  * take from its session: ${session_dir}, ${thread}, ${server} and
  * ${session_id}.
  *
- * Session directories live in <state_dir>/sessions/<session id>, mode
- * 0700, owned by the daemon's user; they are named by the session id,
+ * Session directories live in <instance>/sessions/<session id>, mode
+ * 0700, owned by the daemon's user, where <instance> is the daemon's own
+ * directory in broker.state_dir (workdir_instance()); they are named by the session id,
  * never by the client's thread name. Removal never follows a symlink.
  *
  * At load, a string that refers to a session value is kept as a template:
@@ -41,6 +42,7 @@ char	**workdir_expand_list(char *const *, const struct workdir_values *);
 char	**workdir_env(char *const *, int, const struct workdir_values *);
 void	 workdir_free_list(char **);
 
+char	*workdir_instance(const char *, const char *);
 char	*workdir_base(const char *);
 int	 workdir_prepare(const char *, char **);
 int	 workdir_create(const char *, const char *, char **, char **);

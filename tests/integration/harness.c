@@ -38,6 +38,8 @@ static void	harness_copy_bins(struct daemon *);
 static void	harness_daemon_bin(const struct daemon *, const char *,
 		    char *, size_t);
 static void	harness_expand(FILE *, const char *, const struct daemon *);
+static void	harness_daemon_run(struct daemon *,
+		    const struct daemon_limits *);
 static void	harness_replace_file(const char *, const char *,
 		    const struct daemon *);
 static int	harness_log_count_v(struct daemon *, const char *, va_list);
@@ -315,11 +317,7 @@ struct daemon *
 daemon_start_limited(const char *text, const struct daemon_limits *lim)
 {
 	struct daemon	*d;
-	struct client	*c;
 	FILE		*f;
-	char		*cause, daemon_bin[PATH_MAX];
-	long		 deadline;
-	int		 fd;
 
 	d = xcalloc(1, sizeof *d);
 	snprintf(d->dir, sizeof d->dir, "/tmp/mcpb-test.XXXXXX");
@@ -329,7 +327,6 @@ daemon_start_limited(const char *text, const struct daemon_limits *lim)
 	snprintf(d->log, sizeof d->log, "%s/broker.log", d->dir);
 	if (lim != NULL && lim->uid != 0)
 		harness_copy_bins(d);
-	harness_daemon_bin(d, "mcp-brokerd", daemon_bin, sizeof daemon_bin);
 
 	ck_assert_ptr_nonnull(f = fopen(d->config, "w"));
 	harness_expand(f, text, d);
@@ -339,6 +336,31 @@ daemon_start_limited(const char *text, const struct daemon_limits *lim)
 		ck_assert_int_eq(chown(d->config, lim->uid, lim->uid), 0);
 	}
 
+	harness_daemon_run(d, lim);
+	return (d);
+}
+
+/*
+ * Start d again on its config (so on the same socket) after it was
+ * killed, logging to restart.log; fails the test if it does not listen.
+ */
+void
+daemon_restart(struct daemon *d)
+{
+	snprintf(d->log, sizeof d->log, "%s/restart.log", d->dir);
+	harness_daemon_run(d, NULL);
+}
+
+/* Run d's daemon under lim (may be NULL) and wait until it listens. */
+static void
+harness_daemon_run(struct daemon *d, const struct daemon_limits *lim)
+{
+	struct client	*c;
+	char		*cause, daemon_bin[PATH_MAX];
+	long		 deadline;
+	int		 fd;
+
+	harness_daemon_bin(d, "mcp-brokerd", daemon_bin, sizeof daemon_bin);
 	d->pid = fork();
 	ck_assert_int_ne(d->pid, -1);
 	if (d->pid == 0) {
@@ -392,7 +414,7 @@ daemon_start_limited(const char *text, const struct daemon_limits *lim)
 	for (;;) {
 		if ((c = client_connect(d->sock, &cause)) != NULL) {
 			client_close(c);
-			return (d);
+			return;
 		}
 		free(cause);
 		if (!daemon_alive(d) || now_ms() > deadline) {

@@ -52,6 +52,7 @@ void		 daemon_write_config(struct daemon *, const char *);
 int		 daemon_stop(struct daemon *);
 void		 daemon_stop_ok(struct daemon *);
 void		 daemon_kill(struct daemon *);
+void		 daemon_restart(struct daemon *);
 void		 daemon_dump_log(struct daemon *);
 int		 daemon_alive(struct daemon *);
 int		 log_count(struct daemon *, const char *, ...)

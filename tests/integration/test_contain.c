@@ -472,9 +472,8 @@ START_TEST(test_a_restarted_daemon_kills_what_a_killed_one_left)
 {
 	struct client	*c;
 	cJSON		*r;
-	char		*dir, *cause = NULL;
+	char		*dir;
 	pid_t		 esc;
-	long		 deadline;
 	int		 status;
 
 	if (skip)
@@ -495,26 +494,7 @@ START_TEST(test_a_restarted_daemon_kills_what_a_killed_one_left)
 	CHECK(dir_exists(dir), "no cgroup %s", dir);
 
 	/* A new daemon with the same config (so the same socket). */
-	snprintf(d->log, sizeof d->log, "%s/restart.log", d->dir);
-	if ((d->pid = fork()) == 0) {
-		int	fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		execl(harness_build_path("mcp-brokerd"), "mcp-brokerd",
-		    "--config", d->config, "--log-level", "debug",
-		    (char *)NULL);
-		_exit(127);
-	}
-	ck_assert_int_gt(d->pid, 0);
-	deadline = now_ms() + GONE_MS;
-	while ((c = client_connect(d->sock, &cause)) == NULL) {
-		free(cause);
-		ck_assert_msg(now_ms() < deadline, "the new daemon did not "
-		    "listen on %s", d->sock);
-		sleep_ms(10);
-	}
-	client_close(c);
+	daemon_restart(d);
 	CHECK(wait_pid_gone(esc, GONE_MS), "escapee %ld survived the "
 	    "restart", (long)esc);
 	CHECK(wait_dir_gone(dir, GONE_MS), "%s is still there after "

@@ -1,7 +1,7 @@
 /*
  * A private directory per session, through the real daemon: each thread's
- * child runs in its own directory under <state_dir>/sessions, told by
- * MCP_BROKER_SESSION_DIR; the directory goes however the session ends
+ * child runs in its own directory under <state_dir>/<instance>/sessions,
+ * told by MCP_BROKER_SESSION_DIR; the directory goes however the session ends
  * and whatever a predecessor left is removed at start; ${thread} and
  * ${session_dir} reach argv expanded.
  */
@@ -100,7 +100,11 @@ START_TEST(test_threads_get_their_own_directory)
 	one = cwd_of(c, "t1");
 	two = cwd_of(c, "t2");
 	ck_assert_str_ne(one, two);
-	snprintf(base, sizeof base, "%s/state/sessions/", d->dir);
+	/* <state_dir>/<this daemon's, after its socket>/sessions/<id> */
+	snprintf(base, sizeof base, "%s/state/mcp-broker.", d->dir);
+	ck_assert_msg(strncmp(one, base, strlen(base)) == 0, "%s", one);
+	snprintf(base, sizeof base, "%.*s/sessions/", (int)(strrchr(one, '/') -
+	    one - strlen("/sessions")), one);
 	ck_assert_msg(strncmp(one, base, strlen(base)) == 0, "%s", one);
 	ck_assert_msg(strncmp(two, base, strlen(base)) == 0, "%s", two);
 	/* Named by the session id, never by the thread. */
@@ -286,7 +290,11 @@ START_TEST(test_directory_goes_at_daemon_exit_and_symlink_target_stays)
 	ck_assert_int_eq(access(secret, F_OK), 0);
 	unlink(secret);
 	rmdir(outside);
-	xasprintf(&base, "%s/sessions", state);
+	/* Left: <state>/<instance>/sessions, empty. */
+	base = xstrdup(dir);
+	*strrchr(base, '/') = '\0';
+	ck_assert_int_eq(rmdir(base), 0);
+	*strrchr(base, '/') = '\0';
 	ck_assert_int_eq(rmdir(base), 0);
 	ck_assert_int_eq(rmdir(state), 0);
 	free(base);
@@ -296,11 +304,12 @@ END_TEST
 
 START_TEST(test_leftovers_of_a_killed_predecessor_go_at_start)
 {
-	struct daemon	*d;
+	struct daemon	*d, *other;
 	struct client	*c;
 	char		 state[] = "/tmp/mcpb-wd-state.XXXXXX";
-	char		 path[PATH_MAX], config[PATH_MAX + 64], *dir;
-	char		*text;
+	char		 path[PATH_MAX], config[PATH_MAX + 64];
+	char		*dir, *sessions, *mine;
+	int		 status;
 
 	/* One daemon's directory, left behind by SIGKILL. */
 	ck_assert_ptr_nonnull(mkdtemp(state));
@@ -309,26 +318,40 @@ START_TEST(test_leftovers_of_a_killed_predecessor_go_at_start)
 	c = daemon_connect(d);
 	dir = cwd_of(c, "t1");
 	client_close(c);
-	daemon_kill(d);
+	kill(d->pid, SIGKILL);
+	ck_assert_int_eq(waitpid(d->pid, &status, 0), d->pid);
 	ck_assert(is_dir(dir));
 	/* And one made by hand, with something inside. */
-	snprintf(path, sizeof path, "%s/sessions/old-1", state);
+	sessions = xstrdup(dir);
+	*strrchr(sessions, '/') = '\0';
+	snprintf(path, sizeof path, "%s/old-1", sessions);
 	ck_assert_int_eq(mkdir(path, 0700), 0);
-	snprintf(path, sizeof path, "%s/sessions/old-1/file", state);
+	snprintf(path, sizeof path, "%s/old-1/file", sessions);
 	make_file(path);
 
-	d = daemon_start(config, SERVER_WD);
+	/* A daemon on another socket with the same state_dir leaves them. */
+	other = daemon_start(config, SERVER_WD);
+	c = daemon_connect(other);
+	mine = cwd_of(c, "t1");
+	client_close(c);
+	ck_assert_str_ne(mine, dir);
+	ck_assert(is_dir(dir));
+	daemon_stop_ok(other);
+	ck_assert(is_dir(dir));
+	free(mine);
+
+	/* The same socket's next daemon removes them. */
+	daemon_restart(d);
 	ck_assert_msg(wait_gone(dir, WAIT_GONE_MS), "%s is still there", dir);
-	snprintf(path, sizeof path, "%s/sessions/old-1", state);
+	snprintf(path, sizeof path, "%s/old-1", sessions);
 	ck_assert_msg(wait_gone(path, WAIT_GONE_MS), "%s is still there",
 	    path);
 	ck_assert(wait_log(d, WAIT_GONE_MS, "removed 2 session directories "
 	    "left by a previous instance", NULL));
 	daemon_stop_ok(d);
-	xasprintf(&text, "%s/sessions", state);
-	rmdir(text);
-	free(text);
-	rmdir(state);
+	snprintf(path, sizeof path, "rm -rf '%s'", state);
+	ck_assert_int_eq(system(path), 0);
+	free(sessions);
 	free(dir);
 }
 END_TEST

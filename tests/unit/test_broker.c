@@ -95,6 +95,8 @@ start_broker(const char *q)
 	memset(&diag, 0, sizeof diag);
 	memset(&bp, 0, sizeof bp);
 	bp.base = base;
+	/* No server here has a session directory. */
+	bp.state_dir = "/nonexistent/state";
 	bp.conf = config_load(config_path, &diag);
 	ck_assert_msg(bp.conf != NULL, "%s", diag.nerrors ? diag.errors[0] :
 	    "");

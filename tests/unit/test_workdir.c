@@ -360,9 +360,14 @@ START_TEST(test_create_failure_names_path_and_errno)
 	free(want);
 	free(cause);
 
+	/* The directory an instance's is in is made, not its parent. */
 	snprintf(state, sizeof state, "%s/missing/state", tmp);
+	ck_assert_int_eq(workdir_create(state, "1", &path, &cause), 0);
+	free(path);
+	snprintf(state, sizeof state, "%s/absent/missing/state", tmp);
 	ck_assert_int_eq(workdir_create(state, "1", &path, &cause), -1);
-	xasprintf(&want, "cannot create %s: %s", state, strerror(ENOENT));
+	xasprintf(&want, "cannot create %s/absent/missing: %s", tmp,
+	    strerror(ENOENT));
 	ck_assert_str_eq(cause, want);
 	free(want);
 	free(cause);
