@@ -223,16 +223,11 @@ session_spawn(struct session *s, const struct session_params *sp,
 static void
 session_remove_dir(struct session *s)
 {
-	char	*dir = s->dir, *why;
-
-	if (dir == NULL)
-		return;
-	s->dir = NULL;
-	if (workdir_remove(dir, &why) != 0) {
-		log_warnx("session %s: %s", s->id, why);
-		free(why);
+	if (s->dir != NULL) {
+		workdir_discard(s->dir);
+		free(s->dir);
+		s->dir = NULL;
 	}
-	free(dir);
 }
 
 /* Free a session that is over (or never ran a request), and its directory. */

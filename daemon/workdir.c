@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "workdir.h"
 #include "xmalloc.h"
 
@@ -450,6 +451,37 @@ workdir_remove(const char *path, char **cause)
 	if (rc != 0)
 		*cause = workdir_describe(path, &rm);
 	return (rc);
+}
+
+/*
+ * Remove a session directory in a process of its own, so that a tree of
+ * any size (a browser profile, or a server that filled it on purpose)
+ * never holds up the event loop; the daemon reaps that process like any
+ * orphan. If it cannot fork, the directory is removed here and now. What
+ * goes wrong is logged.
+ */
+void
+workdir_discard(const char *path)
+{
+	char	*why;
+	pid_t	 pid;
+
+	if ((pid = fork()) == 0) {
+		/* Hold none of the daemon's sockets or pipes open. */
+		close_range(STDERR_FILENO + 1, ~0U, 0);
+		if (workdir_remove(path, &why) != 0) {
+			log_warnx("%s", why);
+			_exit(1);
+		}
+		_exit(0);
+	}
+	if (pid == -1) {
+		log_warn("cannot fork to remove %s; removing it now", path);
+		if (workdir_remove(path, &why) != 0) {
+			log_warnx("%s", why);
+			free(why);
+		}
+	}
 }
 
 /*

@@ -47,6 +47,7 @@ char	*workdir_base(const char *);
 int	 workdir_prepare(const char *, char **);
 int	 workdir_create(const char *, const char *, char **, char **);
 int	 workdir_remove(const char *, char **);
+void	 workdir_discard(const char *);
 int	 workdir_clean(const char *, size_t *, char **);
 
 #endif

@@ -6,6 +6,7 @@
  */
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <check.h>
 #include <errno.h>
@@ -397,6 +398,29 @@ START_TEST(test_remove_nested_directories)
 }
 END_TEST
 
+/* Discarding removes the tree in a process of its own (the daemon reaps
+   it; here the test does). */
+START_TEST(test_discard_removes_in_another_process)
+{
+	char	 p[PATH_MAX], *dir, *cause;
+	int	 status;
+	pid_t	 pid;
+
+	ck_assert_int_eq(workdir_create(tmp, "s", &dir, &cause), 0);
+	snprintf(p, sizeof p, "%s/a", dir);
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	snprintf(p, sizeof p, "%s/a/f", dir);
+	make_file(p, "x");
+	workdir_discard(dir);
+	pid = waitpid(-1, &status, 0);
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_ne(pid, getpid());
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert(!exists(dir));
+	free(dir);
+}
+END_TEST
+
 START_TEST(test_remove_never_follows_a_planted_symlink)
 {
 	char	 outside[128], secret[256], p[PATH_MAX];
@@ -571,6 +595,7 @@ workdir_suite(void)
 	tcase_add_test(tc, test_create_makes_private_directory_and_base);
 	tcase_add_test(tc, test_create_failure_names_path_and_errno);
 	tcase_add_test(tc, test_remove_nested_directories);
+	tcase_add_test(tc, test_discard_removes_in_another_process);
 	tcase_add_test(tc, test_remove_never_follows_a_planted_symlink);
 	tcase_add_test(tc, test_remove_session_dir_replaced_by_symlink);
 	tcase_add_test(tc, test_remove_read_only_subdirectories);
