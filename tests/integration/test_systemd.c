@@ -641,6 +641,15 @@ START_TEST(test_installed_units_pass_systemd_analyze_verify)
 	ck_assert_msg(access(installed("bin/mcp-brokerd"), X_OK) == 0,
 	    "no executable %s", installed("bin/mcp-brokerd"));
 	free(exec);
+	/* The daemon makes a cgroup per session in its own subtree, which
+	   must be delegated to it and writable. */
+	exec = unit_value(text, "Delegate");
+	ck_assert_msg(exec != NULL && strcmp(exec, "yes") == 0,
+	    "Delegate=%s", exec != NULL ? exec : "(none)");
+	free(exec);
+	ck_assert_show(unit_value(text, "ProtectControlGroups") == NULL, text,
+	    "ProtectControlGroups= would make the delegated cgroup "
+	    "read-only");
 	free(text);
 
 	/* verify exits 0 on mere warnings: any line about our units fails. */
