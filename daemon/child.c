@@ -142,7 +142,6 @@ static void
 child_exec(const struct child_spec *spec, int fds[3], char **env,
     pid_t parent)
 {
-	extern char	**environ;
 	sigset_t	  set;
 	int		  sig;
 
@@ -174,8 +173,7 @@ child_exec(const struct child_spec *spec, int fds[3], char **env,
 		    "directory %s: %s\n", spec->cwd, strerror(errno));
 		_exit(127);
 	}
-	environ = env;
-	execvp(spec->argv[0], spec->argv);
+	execvpe(spec->argv[0], spec->argv, env);
 	dprintf(STDERR_FILENO, "mcp-brokerd: cannot execute %s: %s\n",
 	    spec->argv[0], strerror(errno));
 	_exit(127);
