@@ -183,14 +183,6 @@ request_text(struct request *req, size_t *len)
 	return (req->tail);
 }
 
-/* The client's id as it wrote it (NUL-terminated). */
-const char *
-request_client_id(struct request *req, size_t *len)
-{
-	*len = req->id_len;
-	return (req->id);
-}
-
 /* The client's id as a raw item that prints as written; the caller owns
    it. */
 static cJSON *

@@ -54,7 +54,6 @@ void		 request_start_clock(struct request *, struct event_base *,
 enum request_kind request_kind(struct request *);
 struct front	*request_front(struct request *);
 const char	*request_text(struct request *, size_t *);
-const char	*request_client_id(struct request *, size_t *);
 int		 request_wants_progress(struct request *);
 void		 request_set_child_token(struct request *, int64_t);
 
