@@ -49,6 +49,8 @@ static int	dispatch_forward_text(struct broker *, struct front *,
 static long	dispatch_timeout_ms(struct broker *,
 		    const struct server_conf *, long);
 static void	dispatch_reply(struct front *, cJSON *, cJSON *);
+static int	dispatch_refused_answer(struct front *, const char *, size_t,
+		    struct jsonrpc_fault *);
 
 /* The counters broker/status shows, by name. */
 static const struct {
@@ -98,6 +100,8 @@ dispatch_line(struct broker *b, struct front *f, const char *data,
 		return;
 	}
 	if (jsonrpc_parse(data, len, &msg, &fault) != 0) {
+		if (dispatch_refused_answer(f, data, len, &fault))
+			return;
 		/* JSON that cJSON cannot hold (a lone surrogate escape): a
 		   name holding one breaks the name rule, said as such. */
 		if (fault.grammar_ok &&
@@ -122,6 +126,38 @@ dispatch_line(struct broker *b, struct front *f, const char *data,
 		break;
 	}
 	jsonrpc_msg_clear(&msg);
+}
+
+/*
+ * A client's answer to a server's request that the broker cannot take
+ * (fault says why): the server gets the error at once instead of waiting
+ * for the client to leave, and the client, whose line was an answer,
+ * gets none (it is logged). Returns whether the line was such an answer;
+ * takes fault's id if so.
+ */
+static int
+dispatch_refused_answer(struct front *f, const char *data, size_t len,
+    struct jsonrpc_fault *fault)
+{
+	struct scan_member	 m;
+	struct upcall		*up;
+	char			*message;
+	const char		*id;
+
+	if (!fault->grammar_ok || fault->id == NULL ||
+	    scan_find(data, len, "method", &m) == 0)
+		return (0);
+	id = fault->id->valuestring;
+	if ((up = upcall_find(f, id, strlen(id))) == NULL)
+		return (0);
+	xasprintf(&message, "The client's answer could not be passed on: %s",
+	    fault->message);
+	log_warnx("client %llu: %s", (unsigned long long)f->serial, message);
+	upcall_fail(up, message);
+	free(message);
+	cJSON_Delete(fault->id);
+	fault->id = NULL;
+	return (1);
 }
 
 /* Answer id with result on f; takes both. */

@@ -750,13 +750,20 @@ upcall_answer(struct upcall *up, const char *line, size_t len)
 void
 upcall_abandon(struct upcall *up)
 {
+	upcall_fail(up, "The client asked went away before answering.");
+}
+
+/* The upcall cannot be answered: the child gets an error saying why. */
+void
+upcall_fail(struct upcall *up, const char *message)
+{
 	struct request_set	*set = up->set;
 	cJSON			*id;
 
 	id = jsonrpc_id_raw(up->child_id, up->child_id_len);
 	upcall_free(up);
-	set->ops->write(jsonrpc_error(id, RPC_INTERNAL_ERROR,
-	    "The client asked went away before answering.", NULL), set->arg);
+	set->ops->write(jsonrpc_error(id, RPC_INTERNAL_ERROR, message, NULL),
+	    set->arg);
 }
 
 /*

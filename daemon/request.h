@@ -90,6 +90,7 @@ struct upcall	*upcall_find_child(struct request_set *, const char *,
 size_t		 upcall_count(struct request_set *);
 void		 upcall_answer(struct upcall *, const char *, size_t);
 void		 upcall_abandon(struct upcall *);
+void		 upcall_fail(struct upcall *, const char *);
 void		 upcall_cancel(struct upcall *, const char *);
 void		 upcall_cancel_all(struct request_set *, const char *);
 

@@ -526,6 +526,52 @@ START_TEST(test_a_bad_request_from_the_child_fails_no_client_request)
 }
 END_TEST
 
+/*
+ * A client's answer to a server's request that the broker cannot take (a
+ * repeated key) fails that request at the server at once, saying why,
+ * rather than leaving it until the client goes away.
+ */
+START_TEST(test_a_refused_answer_from_the_client_fails_the_servers_request)
+{
+	struct client	*c = daemon_connect(d);
+	cJSON		*msg, *id, *text;
+	char		*got, *answer, *line;
+
+	cJSON_Delete(rpc(c, "broker/hello",
+	    "{\"capabilities\":{\"sampling\":{}}}"));
+	xasprintf(&line, "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":"
+	    "\"tools/call\",\"params\":{\"server\":\"asker\",\"thread\":\"t\","
+	    "\"name\":\"raw_ask\",\"arguments\":{\"line\":"
+	    "\"{\\\"jsonrpc\\\":\\\"2.0\\\",\\\"id\\\":\\\"raw-1\\\","
+	    "\\\"method\\\":\\\"sampling/createMessage\\\","
+	    "\\\"params\\\":{}}\"}}}");
+	send_line(c, line);
+	free(line);
+
+	got = recv_line(c);
+	msg = cJSON_Parse(got);
+	id = cJSON_GetObjectItem(msg, "id");
+	ck_assert_msg(cJSON_IsNumber(id), "not a request: %s", got);
+	xasprintf(&answer, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"result\":"
+	    "{\"a\":1,\"a\":2}}", id->valueint);
+	cJSON_Delete(msg);
+	free(got);
+	send_line(c, answer);
+	free(answer);
+
+	/* The server saw an error under its own id, and said so. */
+	msg = recv_msg(c);
+	text = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(
+	    result_of(msg), "content"), 0), "text");
+	ck_assert_msg(text != NULL, "no tool result");
+	expect_has(text->valuestring, "\"id\":\"raw-1\"");
+	expect_has(text->valuestring, "\"code\":-32603");
+	expect_has(text->valuestring, "could not be passed on");
+	cJSON_Delete(msg);
+	client_close(c);
+}
+END_TEST
+
 /* Names. */
 
 START_TEST(test_bad_names_are_refused_before_any_lookup)
@@ -675,6 +721,8 @@ bytes_suite(void)
 	    test_an_answer_the_broker_cannot_pass_on_fails_the_request_at_once);
 	tcase_add_test(tc,
 	    test_a_bad_request_from_the_child_fails_no_client_request);
+	tcase_add_test(tc,
+	    test_a_refused_answer_from_the_client_fails_the_servers_request);
 
 	tc = harness_add_tcase(s, "names", setup, teardown, 60);
 	tcase_add_test(tc, test_bad_names_are_refused_before_any_lookup);
