@@ -132,7 +132,10 @@ route_forward(const cJSON *params, struct route *route,
 	}
 
 	meta = cJSON_GetObjectItemCaseSensitive(params, "_meta");
-	if (meta != NULL && cJSON_IsObject(meta)) {
+	if (meta != NULL && !cJSON_IsObject(meta))
+		return (route_fail(fault, RPC_INVALID_PARAMS, "params._meta "
+		    "must be an object."));
+	if (meta != NULL) {
 		route->progress_token = cJSON_GetObjectItemCaseSensitive(meta,
 		    "progressToken");
 		token = route->progress_token;

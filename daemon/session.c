@@ -474,8 +474,8 @@ session_response(struct session *s, struct jsonrpc_msg *msg)
 	if (request_answer_line(req, s->line, s->line_len, msg->result !=
 	    NULL ? s->meta_text : NULL, s->meta_len, msg->error != NULL) != 0)
 		request_fail(req, RPC_INTERNAL_ERROR, "The server's answer "
-		    "could not be passed on: it is not a JSON object.",
-		    session_error_data(s, 0));
+		    "could not be passed on: its result._meta is not a JSON "
+		    "object.", session_error_data(s, 0));
 }
 
 /*
@@ -702,6 +702,9 @@ session_upcall_cb(struct jsonrpc_msg *msg, int sampling, void *arg)
 	    cJSON_IsObject(msg->params) ? 2 : 1, 0, &out_len);
 	if (out != NULL)
 		front_send_line(f, out, out_len);
+	else
+		upcall_fail(up, "The request could not be passed on: its "
+		    "params._meta is not a JSON object.");
 	free(out);
 	free(meta_text);
 }

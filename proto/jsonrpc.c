@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "errors.h"
+#include "escape.h"
 #include "jsonrpc.h"
 #include "scan.h"
 #include "xmalloc.h"
@@ -23,7 +24,6 @@ static int	jsonrpc_number_exact(const cJSON *);
 static const char *jsonrpc_duplicate_key(const cJSON *);
 static int	jsonrpc_compare_keys(const void *, const void *);
 static int	jsonrpc_nul_keys(const char *, size_t, int);
-static void	jsonrpc_escape(char *, size_t, const char *);
 static const char *jsonrpc_check_duplicates(const cJSON *, const char **,
 		    const char **);
 
@@ -206,26 +206,6 @@ jsonrpc_nul_keys(const char *data, size_t len, int depth)
 	return (0);
 }
 
-/*
- * Copy the peer's text s to buf (size bytes, NUL-terminated, cut short if
- * need be) with control characters as \xNN: it goes into a message that
- * is also logged, and no peer may split or forge a log line.
- */
-static void
-jsonrpc_escape(char *buf, size_t size, const char *s)
-{
-	const unsigned char	*u;
-	size_t			 n = 0;
-
-	for (u = (const unsigned char *)s; *u != '\0' && n + 5 < size; u++) {
-		if (*u < 0x20 || *u == 0x7f)
-			n += (size_t)snprintf(buf + n, size - n, "\\x%02x", *u);
-		else
-			buf[n++] = (char)*u;
-	}
-	buf[n] = '\0';
-}
-
 /* A JSON-RPC error object has an integer code and a string message. */
 static int
 jsonrpc_check_error_object(const cJSON *error)
@@ -298,7 +278,9 @@ jsonrpc_parse(const char *data, size_t len, struct jsonrpc_msg *msg,
 		goto fail;
 	}
 	if ((dup = jsonrpc_check_duplicates(root, &where, &meta)) != NULL) {
-		jsonrpc_escape(key, sizeof key, dup);
+		/* The peer's key: controls and bytes that are not UTF-8 as
+		   \xNN, so the message stays one valid line. */
+		escape_text(key, sizeof key, dup, strlen(dup), 0);
 		jsonrpc_refuse(fault, &idt, RPC_INVALID_REQUEST, "The message "
 		    "repeats the key '%s%s%s%s'; each key may appear once.",
 		    where, meta, *where != '\0' ? "." : "", key);

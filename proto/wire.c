@@ -266,6 +266,19 @@ wire_buf_key(struct wire_buf *b, const char *key)
 	wire_buf_add(b, "\":", 2);
 }
 
+/* Whether any edit marked in which sets a value. */
+static int
+wire_sets(const struct wire_edit *e, size_t n, unsigned which)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if ((which & (1u << i)) && e[i].op == WIRE_SET)
+			return (1);
+	}
+	return (0);
+}
+
 /*
  * Write the object text obj to b with the edits marked in active (their
  * path keys from depth on apply here) done to it. Every member no edit
@@ -314,10 +327,13 @@ wire_object(struct wire_buf *b, const char *obj, size_t len,
 			if (wire_object(b, m.value.p, m.value.len, e, n,
 			    deeper, depth + 1, done) != 0)
 				return (-1);
-		} else if (deeper != 0)
-			wire_object(b, "{}", 2, e, n, deeper, depth + 1, done);
-		else
+		} else if (deeper != 0 && wire_sets(e, n, deeper))
+			return (-1);	/* a member cannot go in a non-object */
+		else {
+			/* Nothing inside a non-object to delete. */
+			*done |= deeper;
 			wire_buf_add(b, m.value.p, m.value.len);
+		}
 	}
 	if (r != 0)
 		return (-1);
@@ -352,11 +368,12 @@ wire_object(struct wire_buf *b, const char *obj, size_t len,
 /*
  * The JSON object text at obj with edits done to it, as text: a member
  * deleted, or its value set (a member set that is missing is added at the
- * end of its object, and so are the objects on its path; one on the path
- * that is not an object is replaced by one). Everything else is copied
- * byte for byte, members in their order, whitespace between members
- * aside. Allocated and NUL-terminated, with a '\n' before the NUL when
- * newline is set; *lenp gets its length. NULL if obj is not an object.
+ * end of its object, and so are the objects on its path). Everything else
+ * is copied byte for byte, members in their order, whitespace between
+ * members aside. Allocated and NUL-terminated, with a '\n' before the NUL
+ * when newline is set; *lenp gets its length. NULL if obj is not an
+ * object, or if a value is to be set inside a member on its path that is
+ * not an object (replacing it would lose the peer's bytes).
  */
 char *
 wire_rewrite(const char *obj, size_t len, const struct wire_edit *e,

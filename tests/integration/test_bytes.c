@@ -468,6 +468,10 @@ START_TEST(test_an_answer_the_broker_cannot_pass_on_fails_the_request_at_once)
 		"{\"jsonrpc\":\"2.0\",\"id\":@ID@,\"result\":[1,2]}",
 		"{\"jsonrpc\":\"2.0\",\"id\":@ID@,\"result\":{\"a\":01}}",
 		"{\"jsonrpc\":\"2.0\",\"id\":@ID@,\"result\":{\"a\":\"\\ud800\"}}",
+		/* Its _meta cannot take the broker's member; replacing it
+		   would lose the server's bytes. */
+		"{\"jsonrpc\":\"2.0\",\"id\":@ID@,\"result\":{\"_meta\":"
+		    "1e400}}",
 	};
 	struct client	*c = daemon_connect(d);
 	char		*got, *id;
@@ -567,6 +571,46 @@ START_TEST(test_a_refused_answer_from_the_client_fails_the_servers_request)
 	expect_has(text->valuestring, "\"id\":\"raw-1\"");
 	expect_has(text->valuestring, "\"code\":-32603");
 	expect_has(text->valuestring, "could not be passed on");
+	cJSON_Delete(msg);
+	client_close(c);
+}
+END_TEST
+
+/*
+ * A _meta that is not an object can take none of the broker's members:
+ * a client's request holding one is refused, and a server's request
+ * holding one gets an error back, rather than either being rewritten.
+ */
+START_TEST(test_a_meta_that_is_not_an_object_is_refused_not_replaced)
+{
+	struct client	*c = daemon_connect(d);
+	cJSON		*msg, *text;
+	char		*line;
+
+	expect_refusal(c, "{\"jsonrpc\":\"2.0\",\"id\":\"m1\",\"method\":"
+	    "\"tools/call\",\"params\":{\"server\":\"fake\",\"thread\":\"t\","
+	    "\"name\":\"raw_echo\",\"_meta\":7}}", "\"m1\"", -32602,
+	    "params._meta must be an object");
+
+	cJSON_Delete(rpc(c, "broker/hello",
+	    "{\"capabilities\":{\"sampling\":{}}}"));
+	xasprintf(&line, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":"
+	    "\"tools/call\",\"params\":{\"server\":\"asker\",\"thread\":\"t\","
+	    "\"name\":\"raw_ask\",\"arguments\":{\"line\":"
+	    "\"{\\\"jsonrpc\\\":\\\"2.0\\\",\\\"id\\\":\\\"raw-1\\\","
+	    "\\\"method\\\":\\\"sampling/createMessage\\\","
+	    "\\\"params\\\":{\\\"_meta\\\":[1e400]}}\"}}}");
+	send_line(c, line);
+	free(line);
+	/* No request reaches the client: the tool's answer comes next,
+	   holding the error the server got. */
+	msg = recv_msg(c);
+	text = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(
+	    result_of(msg), "content"), 0), "text");
+	ck_assert_msg(text != NULL, "no tool result");
+	expect_has(text->valuestring, "\"id\":\"raw-1\"");
+	expect_has(text->valuestring, "\"code\":-32603");
+	expect_has(text->valuestring, "params._meta is not a JSON object");
 	cJSON_Delete(msg);
 	client_close(c);
 }
@@ -723,6 +767,8 @@ bytes_suite(void)
 	    test_a_bad_request_from_the_child_fails_no_client_request);
 	tcase_add_test(tc,
 	    test_a_refused_answer_from_the_client_fails_the_servers_request);
+	tcase_add_test(tc,
+	    test_a_meta_that_is_not_an_object_is_refused_not_replaced);
 
 	tc = harness_add_tcase(s, "names", setup, teardown, 60);
 	tcase_add_test(tc, test_bad_names_are_refused_before_any_lookup);

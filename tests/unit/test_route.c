@@ -325,14 +325,15 @@ START_TEST(test_meta_without_progress_token_has_no_token)
 }
 END_TEST
 
-START_TEST(test_meta_that_is_not_an_object_carries_no_token)
+START_TEST(test_meta_that_is_not_an_object_is_refused)
 {
-	expect_accepted("tools/call", "{\"server\":\"repl\",\"thread\":\"t\","
-	    "\"_meta\":\"progressToken\"}", ROUTE_FORWARD);
-	ck_assert_ptr_null(route.progress_token);
-	expect_accepted("tools/call", "{\"server\":\"repl\",\"thread\":\"t\","
-	    "\"_meta\":[{\"progressToken\":1.5}]}", ROUTE_FORWARD);
-	ck_assert_ptr_null(route.progress_token);
+	/* The broker could add nothing to it without losing it. */
+	expect_refused("tools/call", "{\"server\":\"repl\",\"thread\":\"t\","
+	    "\"_meta\":\"progressToken\"}", RPC_INVALID_PARAMS, "params._meta "
+	    "must be an object");
+	expect_refused("tools/call", "{\"server\":\"repl\",\"thread\":\"t\","
+	    "\"_meta\":[{\"progressToken\":1.5}]}", RPC_INVALID_PARAMS,
+	    "params._meta must be an object");
 }
 END_TEST
 
@@ -1046,7 +1047,7 @@ route_suite(void)
 	    test_integer_progress_tokens_of_15_digits_are_accepted);
 	tcase_add_test(tc, test_empty_string_progress_token_is_accepted);
 	tcase_add_test(tc, test_meta_without_progress_token_has_no_token);
-	tcase_add_test(tc, test_meta_that_is_not_an_object_carries_no_token);
+	tcase_add_test(tc, test_meta_that_is_not_an_object_is_refused);
 	tcase_add_test(tc, test_all_routing_members_together);
 	suite_add_tcase(s, tc);
 

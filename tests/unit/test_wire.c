@@ -757,6 +757,10 @@ START_TEST(test_rewrite_adds_what_is_missing_at_the_end)
 	const struct wire_edit	e[] = {
 		{ WIRE_SET, { "result", "_meta", "s", NULL }, "{\"g\":1}", 7 },
 	};
+	const struct wire_edit	d[] = {
+		{ WIRE_DELETE, { "params", "server", NULL }, NULL, 0 },
+	};
+	size_t			len;
 
 	/* Into the result's own _meta, keeping its members. */
 	expect_rewrite("{\"result\":{\"_meta\":{\"k\":1e400},\"x\":1}}", e, 1,
@@ -766,9 +770,14 @@ START_TEST(test_rewrite_adds_what_is_missing_at_the_end)
 	    "{\"result\":{\"x\":1,\"_meta\":{\"s\":{\"g\":1}}}}");
 	expect_rewrite("{\"result\":{}}", e, 1,
 	    "{\"result\":{\"_meta\":{\"s\":{\"g\":1}}}}");
-	/* A _meta that is not an object is replaced by one. */
-	expect_rewrite("{\"result\":{\"_meta\":[1]}}", e, 1,
-	    "{\"result\":{\"_meta\":{\"s\":{\"g\":1}}}}");
+	/* A _meta that is not an object cannot take the member, and
+	   replacing it would lose the peer's bytes: refused. */
+	ck_assert_ptr_null(wire_rewrite("{\"result\":{\"_meta\":[1]}}", 24, e,
+	    1, 0, &len));
+	ck_assert_ptr_null(wire_rewrite("{\"result\":5}", 12, e, 1, 0, &len));
+	/* Nothing inside a non-object to delete: it stays as it was. */
+	expect_rewrite("{\"params\":[1,2],\"x\":1e400}", d, 1,
+	    "{\"params\":[1,2],\"x\":1e400}");
 	/* An existing member of that name is replaced. */
 	expect_rewrite("{\"result\":{\"_meta\":{\"s\":2,\"t\":3}}}", e, 1,
 	    "{\"result\":{\"_meta\":{\"s\":{\"g\":1},\"t\":3}}}");
