@@ -45,6 +45,7 @@ static char	*raw_call(struct client *, const char *, const char *,
 		     const char *, const char *, const char *);
 static void	 expect_has(const char *, const char *);
 static void	 expect_lacks(const char *, const char *);
+static void	 expect_server_error(struct client *, const char *);
 static void	 expect_refusal(struct client *, const char *, const char *,
 		     int, const char *);
 static int	 quiet(struct client *, int);
@@ -531,6 +532,25 @@ START_TEST(test_a_bad_request_from_the_child_fails_no_client_request)
 END_TEST
 
 /*
+ * The next message on c is raw_ask's answer: the line the server read
+ * back, -32603 under its own id "raw-1", with words in the message.
+ */
+static void
+expect_server_error(struct client *c, const char *words)
+{
+	cJSON	*msg, *text;
+
+	msg = recv_msg(c);
+	text = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(
+	    result_of(msg), "content"), 0), "text");
+	ck_assert_msg(text != NULL, "no tool result");
+	expect_has(text->valuestring, "\"id\":\"raw-1\"");
+	expect_has(text->valuestring, "\"code\":-32603");
+	expect_has(text->valuestring, words);
+	cJSON_Delete(msg);
+}
+
+/*
  * A client's answer to a server's request that the broker cannot take (a
  * repeated key) fails that request at the server at once, saying why,
  * rather than leaving it until the client goes away.
@@ -538,7 +558,7 @@ END_TEST
 START_TEST(test_a_refused_answer_from_the_client_fails_the_servers_request)
 {
 	struct client	*c = daemon_connect(d);
-	cJSON		*msg, *id, *text;
+	cJSON		*msg, *id;
 	char		*got, *answer, *line;
 
 	cJSON_Delete(rpc(c, "broker/hello",
@@ -564,14 +584,7 @@ START_TEST(test_a_refused_answer_from_the_client_fails_the_servers_request)
 	free(answer);
 
 	/* The server saw an error under its own id, and said so. */
-	msg = recv_msg(c);
-	text = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(
-	    result_of(msg), "content"), 0), "text");
-	ck_assert_msg(text != NULL, "no tool result");
-	expect_has(text->valuestring, "\"id\":\"raw-1\"");
-	expect_has(text->valuestring, "\"code\":-32603");
-	expect_has(text->valuestring, "could not be passed on");
-	cJSON_Delete(msg);
+	expect_server_error(c, "could not be passed on");
 	client_close(c);
 }
 END_TEST
@@ -584,7 +597,6 @@ END_TEST
 START_TEST(test_a_meta_that_is_not_an_object_is_refused_not_replaced)
 {
 	struct client	*c = daemon_connect(d);
-	cJSON		*msg, *text;
 	char		*line;
 
 	expect_refusal(c, "{\"jsonrpc\":\"2.0\",\"id\":\"m1\",\"method\":"
@@ -604,14 +616,7 @@ START_TEST(test_a_meta_that_is_not_an_object_is_refused_not_replaced)
 	free(line);
 	/* No request reaches the client: the tool's answer comes next,
 	   holding the error the server got. */
-	msg = recv_msg(c);
-	text = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(
-	    result_of(msg), "content"), 0), "text");
-	ck_assert_msg(text != NULL, "no tool result");
-	expect_has(text->valuestring, "\"id\":\"raw-1\"");
-	expect_has(text->valuestring, "\"code\":-32603");
-	expect_has(text->valuestring, "params._meta is not a JSON object");
-	cJSON_Delete(msg);
+	expect_server_error(c, "params._meta is not a JSON object");
 	client_close(c);
 }
 END_TEST
