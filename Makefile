@@ -34,9 +34,10 @@ CORE_SRC   = daemon/config.c daemon/config_server.c daemon/walk.c \
 	     daemon/mcp.c daemon/clock.c daemon/child.c daemon/stream.c \
 	     daemon/front.c daemon/request.c daemon/process.c \
 	     daemon/mcpclient.c daemon/session.c daemon/broker.c \
-	     daemon/dispatch.c daemon/service.c daemon/workdir.c daemon/cgroup.c
+	     daemon/dispatch.c daemon/service.c daemon/workdir.c daemon/cgroup.c \
+	     daemon/metrics.c
 DAEMON_SRC = daemon/main.c $(CORE_SRC) daemon/conn.c daemon/listener.c
-CTL_SRC	   = daemon/ctl.c
+CTL_SRC	   = daemon/ctl.c daemon/ctl_logs.c daemon/ctl_top.c
 DEMO_SRC   = daemon/demo_server.c
 
 UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire walk request mcpclient \

@@ -17,18 +17,12 @@
 #include <time.h>
 
 #include "client.h"
+#include "ctl.h"
 #include "escape.h"
 #include "jsonrpc.h"
 #include "version.h"
 #include "xmalloc.h"
 
-#define CTL_EXIT_OK		0
-#define CTL_EXIT_ANSWER		1
-#define CTL_EXIT_USAGE		2
-/* How long the ctl waits for an answer (a first call may start a server). */
-#define CTL_TIMEOUT_MS		(10 * 60 * 1000)
-/* How names and messages in rows are escaped (text keeps its lines). */
-#define CTL_ESCAPE_ROW		ESCAPE_BACKSLASH
 /* The thread `tools` uses when none is given. */
 #define CTL_DEFAULT_THREAD	"mcp-brokerctl"
 
@@ -55,19 +49,14 @@ static const struct ctl_command ctl_commands[] = {
 	{ "reload", ctl_reload, "reload" },
 	{ "session", ctl_session, "session SERVER THREAD" },
 	{ "servers", ctl_servers, "servers" },
+	{ "logs", ctl_logs, "logs SERVER THREAD [-f]" },
+	{ "top", ctl_top, "top" },
+	{ "metrics", ctl_metrics, "metrics" },
 };
 
-static void	ctl_usage(void) __attribute__((noreturn));
-static int	ctl_request(struct client *, const char *, cJSON *, cJSON **);
-static void	ctl_print_json(const cJSON *);
-static void	ctl_fprint_json(FILE *, const cJSON *);
-static char	*ctl_text(const cJSON *, int);
-static char	*ctl_field(const cJSON *, const char *);
-static int	ctl_json_flag(int *, char ***);
-static void	ctl_duration(char *, size_t, double);
 
 /* Print how to call mcp-brokerctl and exit 2. */
-static void
+void
 ctl_usage(void)
 {
 	size_t	i;
@@ -83,7 +72,7 @@ ctl_usage(void)
  * Call method and put the result in *result (caller owns it). Returns an
  * exit status: an error answer is printed and gives CTL_EXIT_ANSWER.
  */
-static int
+int
 ctl_request(struct client *c, const char *method, cJSON *params,
     cJSON **result)
 {
@@ -117,14 +106,14 @@ ctl_request(struct client *c, const char *method, cJSON *params,
 }
 
 /* Print a tree as indented JSON on stdout. */
-static void
+void
 ctl_print_json(const cJSON *item)
 {
 	ctl_fprint_json(stdout, item);
 }
 
 /* Print a tree as indented JSON, safe for a terminal (escape_json). */
-static void
+void
 ctl_fprint_json(FILE *f, const cJSON *item)
 {
 	char	*text, *safe;
@@ -140,7 +129,7 @@ ctl_fprint_json(FILE *f, const cJSON *item)
  * A string from the daemon, escaped for the terminal (flags as for
  * escape_text); "?" if it is not a string. The caller frees it.
  */
-static char *
+char *
 ctl_text(const cJSON *item, int flags)
 {
 	if (!cJSON_IsString(item))
@@ -150,7 +139,7 @@ ctl_text(const cJSON *item, int flags)
 }
 
 /* Take a leading --json off the arguments. */
-static int
+int
 ctl_json_flag(int *argc, char ***argv)
 {
 	if (*argc > 0 && strcmp((*argv)[0], "--json") == 0) {
@@ -162,7 +151,7 @@ ctl_json_flag(int *argc, char ***argv)
 }
 
 /* Seconds as "42s", "7m", "3h", "2d". */
-static void
+void
 ctl_duration(char *buf, size_t len, double s)
 {
 	if (s < 120)
@@ -176,7 +165,7 @@ ctl_duration(char *buf, size_t len, double s)
 }
 
 /* The string member name of obj, escaped for a row (caller frees). */
-static char *
+char *
 ctl_field(const cJSON *obj, const char *name)
 {
 	return (ctl_text(cJSON_GetObjectItem(obj, name), CTL_ESCAPE_ROW));
@@ -404,6 +393,31 @@ ctl_servers(struct client *c, int argc, char **argv)
 	if ((rc = ctl_request(c, "broker/servers", NULL, &r)) != CTL_EXIT_OK)
 		return (rc);
 	ctl_print_json(r);
+	cJSON_Delete(r);
+	return (CTL_EXIT_OK);
+}
+
+/* metrics: the daemon's metrics as OpenMetrics text, as /metrics has them. */
+int
+ctl_metrics(struct client *c, int argc, char **argv)
+{
+	cJSON	*r, *text;
+	int	 rc;
+
+	(void)argv;
+	if (argc != 0)
+		ctl_usage();
+	if ((rc = ctl_request(c, "broker/metrics", NULL, &r)) != CTL_EXIT_OK)
+		return (rc);
+	text = cJSON_GetObjectItemCaseSensitive(r, "text");
+	if (!cJSON_IsString(text)) {
+		fprintf(stderr, "mcp-brokerctl: the daemon sent no metrics "
+		    "text\n");
+		cJSON_Delete(r);
+		return (CTL_EXIT_ANSWER);
+	}
+	/* The daemon writes it; names in it are escaped as labels are. */
+	fputs(text->valuestring, stdout);
 	cJSON_Delete(r);
 	return (CTL_EXIT_OK);
 }
