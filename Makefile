@@ -32,7 +32,8 @@ PROTO_SRC  = proto/frame.c proto/jsonrpc.c proto/xmalloc.c proto/client.c \
 CORE_SRC   = daemon/config.c daemon/config_server.c daemon/walk.c \
 	     daemon/log.c daemon/table.c daemon/route.c \
 	     daemon/mcp.c daemon/clock.c daemon/child.c daemon/stream.c \
-	     daemon/front.c daemon/request.c daemon/process.c \
+	     daemon/front.c daemon/counters.c daemon/latency.c \
+	     daemon/request.c daemon/process.c \
 	     daemon/mcpclient.c daemon/session.c daemon/broker.c \
 	     daemon/dispatch.c daemon/service.c daemon/workdir.c daemon/cgroup.c \
 	     daemon/metrics.c
@@ -41,8 +42,8 @@ CTL_SRC	   = daemon/ctl.c daemon/ctl_logs.c daemon/ctl_top.c
 DEMO_SRC   = daemon/demo_server.c
 
 UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire walk request mcpclient \
-	     log session broker child workdir cgroup
-INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd \
+	     log session broker child workdir cgroup latency
+INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd metrics \
 		    workdir names share contain bytes
 INTEROP_TESTS = npm_servers
 
@@ -91,17 +92,20 @@ UNIT_DEPS_stream  = daemon/stream.c daemon/log.c
 UNIT_DEPS_child	  = daemon/child.c daemon/log.c
 UNIT_DEPS_walk	  = daemon/walk.c daemon/log.c
 UNIT_DEPS_cgroup  = daemon/cgroup.c daemon/log.c
-UNIT_DEPS_request = daemon/request.c daemon/front.c daemon/mcp.c \
+UNIT_DEPS_latency = daemon/latency.c
+UNIT_DEPS_request = daemon/request.c daemon/front.c daemon/counters.c \
+		    daemon/latency.c daemon/mcp.c \
 		    daemon/clock.c daemon/log.c
 UNIT_DEPS_mcpclient = daemon/mcpclient.c daemon/mcp.c daemon/log.c
 UNIT_DEPS_session = daemon/session.c daemon/request.c daemon/front.c \
+		    daemon/counters.c daemon/latency.c \
 		    daemon/mcpclient.c daemon/mcp.c daemon/clock.c \
 		    daemon/child.c daemon/log.c tests/unit/fake_process.c \
 		    tests/unit/fake_front.c daemon/workdir.c
 UNIT_DEPS_workdir = $(UNIT_DEPS_config)
 UNIT_DEPS_broker  = $(UNIT_DEPS_session) $(UNIT_DEPS_config) \
 		    daemon/broker.c daemon/dispatch.c daemon/table.c \
-		    daemon/route.c daemon/service.c
+		    daemon/route.c daemon/service.c daemon/metrics.c
 
 .SECONDEXPANSION:
 .SECONDARY:

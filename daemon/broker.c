@@ -18,6 +18,7 @@
 #include "counters.h"
 #include "errors.h"
 #include "front.h"
+#include "latency.h"
 #include "log.h"
 #include "process.h"
 #include "request.h"
@@ -50,6 +51,8 @@ struct broker {
 	uint64_t		 next_session;	/* for session ids */
 	int64_t			 next_token;	/* progress tokens to children */
 	struct counters		 counters;
+	struct latency_list	 latencies;	/* by server */
+	int			 access_log;	/* the config's, now */
 	int			 exiting;
 };
 
@@ -70,6 +73,8 @@ static int	broker_evict(struct broker *, struct table_entry *,
 static int	broker_visible(struct front *, struct table_entry *);
 static int	broker_peer_in_group(gid_t, gid_t, const gid_t *, int);
 static cJSON	*broker_server_data(const char *);
+static void	broker_hold_latencies(struct broker *, const struct config *,
+		    int);
 
 static const struct session_cbs broker_session_cbs = {
 	.busy = broker_session_busy_cb,
@@ -101,7 +106,28 @@ broker_new(const struct broker_params *bp)
 	b->started_mono = clock_s();
 	b->euid = geteuid();
 	b->idle_timer = evtimer_new(b->base, broker_idle_cb, b);
+	LIST_INIT(&b->latencies);
+	broker_hold_latencies(b, b->conf, 1);
+	b->access_log = b->conf->access_log;
 	return (b);
+}
+
+/*
+ * Hold (or let go of) the latency histogram of each server of conf: a
+ * server keeps its counts while it is configured, and across reloads.
+ */
+static void
+broker_hold_latencies(struct broker *b, const struct config *conf, int hold)
+{
+	size_t	i;
+
+	for (i = 0; i < conf->nservers; i++) {
+		if (hold)
+			latency_get(&b->latencies, conf->servers[i].name);
+		else
+			latency_release(latency_find(&b->latencies,
+			    conf->servers[i].name));
+	}
 }
 
 /*
@@ -117,6 +143,7 @@ broker_free(struct broker *b)
 		f->ops->close(f->arg, "the broker is exiting");
 	table_free(b->table);
 	event_free(b->idle_timer);
+	latency_free_all(&b->latencies);
 	config_free(b->conf);
 	free(b->config_path);
 	free(b->socket_override);
@@ -196,6 +223,41 @@ size_t
 broker_nsessions(struct broker *b)
 {
 	return (table_count(b->table));
+}
+
+/* Requests the clients have unanswered, over every front end. */
+size_t
+broker_in_flight(struct broker *b)
+{
+	struct front	*f;
+	size_t		 n = 0;
+
+	TAILQ_FOREACH(f, &b->fronts, entry)
+		n += f->nrequests;
+	return (n);
+}
+
+/* Sessions of server in state. */
+size_t
+broker_count_sessions(struct broker *b, const char *server, int state)
+{
+	struct table_entry	*e;
+	size_t			 n = 0;
+
+	for (e = table_first(b->table); e != NULL; e = table_next(b->table,
+	    e)) {
+		if (strcmp(table_server(e), server) == 0 &&
+		    (int)session_state(table_value(e)) == state)
+			n++;
+	}
+	return (n);
+}
+
+/* The latency histograms, one per server configured or still running. */
+struct latency_list *
+broker_latencies(struct broker *b)
+{
+	return (&b->latencies);
 }
 
 /* A progress token no child has been given yet. */
@@ -432,6 +494,8 @@ broker_session_for(struct broker *b, struct front *f, const cJSON *id,
 	sp.id = sid;
 	sp.state_dir = b->state_dir;
 	sp.generation = table_recall(b->table, f->uid, sc->name, thread) + 1;
+	sp.latency = latency_find(&b->latencies, sc->name);
+	sp.access_log = &b->access_log;
 	if ((s = session_start(&sp, &broker_session_cbs, b, &cause)) ==
 	    NULL) {
 		data = broker_server_data(sc->name);
@@ -862,8 +926,11 @@ broker_reload(struct broker *b, cJSON **result, cJSON **errors)
 		    "configuration changed on reload");
 	}
 
+	broker_hold_latencies(b, conf, 1);
+	broker_hold_latencies(b, b->conf, 0);
 	config_free(b->conf);
 	b->conf = conf;
+	b->access_log = conf->access_log;
 	log_set_level(conf->log_level);
 	/* Idle timeouts may have changed: look at every server again. */
 	evtimer_del(b->idle_timer);

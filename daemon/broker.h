@@ -30,6 +30,7 @@ struct config;
 struct counters;
 struct event_base;
 struct front;
+struct latency_list;
 struct request;
 struct server_conf;
 struct service;
@@ -62,6 +63,9 @@ struct event_base *broker_base(struct broker *);
 struct stream_queue *broker_queue(struct broker *);
 size_t		 broker_nclients(struct broker *);
 size_t		 broker_nsessions(struct broker *);
+size_t		 broker_in_flight(struct broker *);
+size_t		 broker_count_sessions(struct broker *, const char *, int);
+struct latency_list *broker_latencies(struct broker *);
 double		 broker_uptime(struct broker *);
 int64_t		 broker_next_token(struct broker *);
 

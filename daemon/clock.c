@@ -15,6 +15,16 @@ clock_ms(void)
 	return ((uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000);
 }
 
+/* Monotonic microseconds. */
+uint64_t
+clock_us(void)
+{
+	struct timespec	now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return ((uint64_t)now.tv_sec * 1000000 + (uint64_t)now.tv_nsec / 1000);
+}
+
 /* Monotonic seconds, with a fraction. */
 double
 clock_s(void)

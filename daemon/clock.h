@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 uint64_t	 clock_ms(void);
+uint64_t	 clock_us(void);
 double		 clock_s(void);
 void		 clock_tv(int64_t, struct timeval *);
 

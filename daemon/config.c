@@ -349,6 +349,12 @@ config_parse_broker(struct walk *walk, struct config *conf,
 				    "\"error\"");
 			} else
 				conf->log_level = level;
+		} else if (strcmp(item->string, "access_log") == 0) {
+			if (!cJSON_IsBool(item))
+				walk_error(walk, path, "expected true or "
+				    "false");
+			else
+				conf->access_log = cJSON_IsTrue(item);
 		} else if (strcmp(item->string, "allow_uids") == 0) {
 			/* A repeated key is an error; keep the first. */
 			if (!conf->allow_uids_set &&

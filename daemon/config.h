@@ -38,6 +38,7 @@ struct config {
 	int			 shutdown_grace_ms;
 	size_t			 max_message_bytes;
 	enum log_level		 log_level;
+	int			 access_log;	/* a line per request at info */
 	char			*state_dir;	/* absolute; sessions/ inside */
 
 	/*

@@ -8,6 +8,13 @@
 
 #include <stdint.h>
 
+/*
+ * The error codes counted one by one (JSON-RPC's, the broker's and the
+ * MCP ones servers send); any other code is counted as "other", so a
+ * server inventing codes cannot grow the table.
+ */
+#define COUNTERS_NCODES	17
+
 struct counters {
 	uint64_t	sessions_started;
 	uint64_t	sessions_evicted;
@@ -19,6 +26,12 @@ struct counters {
 	uint64_t	requests;
 	uint64_t	errors;
 	uint64_t	clients_accepted;
+	/* errors by code: counters_codes[i], the last any other code */
+	uint64_t	errors_by_code[COUNTERS_NCODES + 1];
 };
+
+extern const int counters_codes[COUNTERS_NCODES];
+
+void	counters_error(struct counters *, int);
 
 #endif

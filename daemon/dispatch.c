@@ -17,6 +17,7 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "mcp.h"
+#include "metrics.h"
 #include "request.h"
 #include "route.h"
 #include "scan.h"
@@ -37,6 +38,8 @@ static void	dispatch_close(struct broker *, struct front *, cJSON *,
 static void	dispatch_servers(struct broker *, struct front *, cJSON *,
 		    const struct route *);
 static void	dispatch_reload(struct broker *, struct front *, cJSON *,
+		    const struct route *);
+static void	dispatch_metrics(struct broker *, struct front *, cJSON *,
 		    const struct route *);
 static void	dispatch_hello(struct broker *, struct front *, cJSON *,
 		    const struct route *);
@@ -79,6 +82,7 @@ static const dispatch_method_fn dispatch_methods[] = {
 	[ROUTE_SERVERS] = dispatch_servers,
 	[ROUTE_RELOAD] = dispatch_reload,
 	[ROUTE_HELLO] = dispatch_hello,
+	[ROUTE_METRICS] = dispatch_metrics,
 };
 
 /*
@@ -492,6 +496,33 @@ dispatch_hello(struct broker *b, struct front *f, cJSON *id,
 	cJSON_AddStringToObject(r, "version", BROKER_VERSION);
 	cJSON_AddNumberToObject(r, "uid", f->uid);
 	cJSON_AddBoolToObject(r, "admin", f->admin);
+	dispatch_reply(f, id, r);
+}
+
+/*
+ * broker/metrics: the OpenMetrics text /metrics serves (admins only: it
+ * counts every user's sessions).
+ */
+static void
+dispatch_metrics(struct broker *b, struct front *f, cJSON *id,
+    const struct route *route)
+{
+	cJSON	*r;
+	char	*text;
+	size_t	 len;
+
+	(void)route;
+	if (!f->admin) {
+		front_send_errorf(f, id, RPC_FORBIDDEN, NULL, "Only root, the "
+		    "daemon's own user and admin_group may read the "
+		    "metrics.");
+		return;
+	}
+	text = metrics_text(b, &len);
+	r = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "content_type", METRICS_CONTENT_TYPE);
+	cJSON_AddStringToObject(r, "text", text);
+	free(text);
 	dispatch_reply(f, id, r);
 }
 

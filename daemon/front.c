@@ -44,7 +44,7 @@ void
 front_send_error(struct front *f, cJSON *id, int code, const char *message,
     cJSON *data)
 {
-	f->counters->errors++;
+	counters_error(f->counters, code);
 	front_send(f, jsonrpc_error(id, code, message, data));
 }
 

@@ -318,7 +318,7 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		log_warnx("refusing a client: uid %ld (pid %ld) is not in "
 		    "allow_uids or allow_groups", (long)cred.uid,
 		    (long)cred.pid);
-		broker_counters(b)->errors++;
+		counters_error(broker_counters(b), RPC_FORBIDDEN);
 		listener_refuse(fd, RPC_FORBIDDEN, "This user may not use the "
 		    "broker (allow_uids, allow_groups).");
 		return;
@@ -327,7 +327,7 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		log_warnx("refusing a client (uid %ld): %s reached%s",
 		    (long)cred.uid, bound, admin ? " with the admin reserve" :
 		    "");
-		broker_counters(b)->errors++;
+		counters_error(broker_counters(b), RPC_AT_CAPACITY);
 		xasprintf(&msg, "%s connections already (broker.%s%s); "
 		    "retry later.", strcmp(bound, "max_clients") == 0 ?
 		    "The broker has all its" : "Your user has all its", bound,

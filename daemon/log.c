@@ -64,6 +64,13 @@ log_set_level(enum log_level level)
 	log_min = level;
 }
 
+/* Whether a line at level would be written. */
+int
+log_enabled(enum log_level level)
+{
+	return (level >= log_min);
+}
+
 /* Parse a level name; returns 0 or -1 if unknown. */
 int
 log_level_parse(const char *name, enum log_level *level)
@@ -175,6 +182,18 @@ log_ctx_vat(enum log_level level, const struct log_ctx *ctx, const char *fmt,
     va_list ap)
 {
 	log_write_ctx(level, ctx, NULL, fmt, ap);
+}
+
+/* A line about one session, with its fields for the journal. */
+void
+log_ctx_at(enum log_level level, const struct log_ctx *ctx, const char *fmt,
+    ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_write_ctx(level, ctx, NULL, fmt, ap);
+	va_end(ap);
 }
 
 /* A warning with strerror(errno). */

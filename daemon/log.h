@@ -36,6 +36,7 @@ struct log_ctx {
 
 void	log_init(enum log_level);
 void	log_set_level(enum log_level);
+int	log_enabled(enum log_level);
 int	log_level_parse(const char *, enum log_level *);
 
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
@@ -44,6 +45,8 @@ void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_at(enum log_level, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
+void	log_ctx_at(enum log_level, const struct log_ctx *, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
 void	log_ctx_vat(enum log_level, const struct log_ctx *, const char *,
 	    va_list) __attribute__((format(printf, 3, 0)));
 void	fatal(const char *, ...)

@@ -8,6 +8,10 @@
 
 #include <stddef.h>
 
+/* What the text is, for an HTTP Content-Type. */
+#define METRICS_CONTENT_TYPE \
+	"application/openmetrics-text; version=1.0.0; charset=utf-8"
+
 struct broker;
 
 char	*metrics_text(struct broker *, size_t *);

@@ -16,6 +16,7 @@
 #include "errors.h"
 #include "front.h"
 #include "jsonrpc.h"
+#include "latency.h"
 #include "log.h"
 #include "mcp.h"
 #include "request.h"
@@ -37,6 +38,10 @@ struct request {
 	enum request_where	 where;
 	struct front		*front;		/* NULL once finished */
 	struct request_set	*set;		/* NULL unless queued or sent */
+	struct request_set	*owner;		/* the set that took it, for
+						   its finish: kept when it
+						   leaves the set to be
+						   answered */
 	char			*id;		/* the client's id as written:
 						   id_small, or allocated */
 	size_t			 id_len;
@@ -48,6 +53,7 @@ struct request {
 	int64_t			 child_id;	/* 0 until sent */
 	cJSON			*client_token;	/* owned progress token */
 	int64_t			 child_token;	/* 0: no progress asked */
+	uint64_t		 started_us;	/* monotonic, when it came */
 
 	struct event		 timer;		/* request timeout */
 	int			 timer_set;
@@ -83,7 +89,14 @@ struct request_set {
 	size_t				 nbuckets;
 	TAILQ_HEAD(, upcall)		 upcalls;
 	size_t				 nupcalls;
+
+	struct latency			*latency;	/* held, or NULL */
+	const struct log_ctx		*ctx;		/* the owner's */
+	const int			*access_log;	/* the owner's */
 };
+
+/* Longest method or tool name the request log writes. */
+#define REQUEST_LOG_NAME	128
 
 static void	request_timeout_cb(evutil_socket_t, short, void *);
 static void	request_arm(struct request *);
@@ -94,6 +107,11 @@ static void	request_tell_child(struct request_set *, int64_t,
 static void	request_hash_grow(struct request_set *);
 static void	upcall_free(struct upcall *);
 static cJSON	*request_id(struct request *);
+static void	request_done(struct request *, int, const char *);
+static void	request_log(struct request *, struct request_set *,
+		    enum log_level, uint64_t, int, const char *);
+static void	request_name(struct request *, const char *const *, char *,
+		    size_t);
 
 /*
  * A new request from front under the client's id: id_text as the client
@@ -113,6 +131,7 @@ request_new(struct front *f, enum request_kind kind, cJSON *client_id,
 	memset(req, 0, sizeof *req);
 	req->kind = kind;
 	req->front = f;
+	req->started_us = clock_us();
 	if (id_len == 0) {
 		printed = cJSON_PrintUnformatted(client_id);
 		id_text = printed != NULL ? printed : "null";
@@ -284,14 +303,22 @@ request_leave_front(struct request *req)
 void
 request_answer(struct request *req, cJSON *answer)
 {
-	struct front	*f;
+	struct front		*f;
+	cJSON			*error;
+	int			 code = 0;
 
 	request_unlink(req);
 	f = request_leave_front(req);
 	cJSON_DeleteItemFromObjectCaseSensitive(answer, "id");
 	cJSON_AddItemToObject(answer, "id", request_id(req));
-	if (cJSON_GetObjectItemCaseSensitive(answer, "error") != NULL)
-		f->counters->errors++;
+	if ((error = cJSON_GetObjectItemCaseSensitive(answer, "error")) !=
+	    NULL) {
+		code = cJSON_GetObjectItemCaseSensitive(error, "code") !=
+		    NULL ? cJSON_GetObjectItemCaseSensitive(error,
+		    "code")->valueint : 0;
+		counters_error(f->counters, code);
+	}
+	request_done(req, code, NULL);
 	front_send(f, answer);
 	request_free(req);
 }
@@ -304,10 +331,11 @@ void
 request_answer_text(struct request *req, const char *meta, size_t meta_len,
     const char *body, size_t len)
 {
-	struct front	*f;
+	struct front		*f;
 
 	request_unlink(req);
 	f = request_leave_front(req);
+	request_done(req, 0, NULL);
 	front_send_result(f, req->id, req->id_len, meta, meta_len, body, len);
 	request_free(req);
 }
@@ -327,17 +355,25 @@ request_answer_line(struct request *req, const char *line, size_t len,
 		{ WIRE_SET, { "result", "_meta", MCP_META_SESSION, NULL },
 		    meta, meta_len },
 	};
+	static const char *const code_path[] = { "error", "code", NULL };
+	struct scan_member	 m;
 	struct front		*f;
 	char			*out;
 	size_t			 out_len;
+	int			 code = 0;
 
 	if ((out = wire_rewrite(line, len, e, meta != NULL ? 2 : 1, 0,
 	    &out_len)) == NULL)
 		return (-1);
 	request_unlink(req);
 	f = request_leave_front(req);
-	if (error)
-		f->counters->errors++;
+	if (error) {
+		/* The child's code, valid JSON-RPC: an integer. */
+		if (scan_path(line, len, code_path, &m) == 0)
+			code = (int)strtol(m.value.p, NULL, 10);
+		counters_error(f->counters, code);
+	}
+	request_done(req, code, NULL);
 	front_send_line(f, out, out_len);
 	free(out);
 	request_free(req);
@@ -349,12 +385,112 @@ void
 request_fail(struct request *req, int code, const char *message,
     cJSON *data)
 {
-	struct front	*f;
+	struct front		*f;
 
 	request_unlink(req);
 	f = request_leave_front(req);
+	request_done(req, code, NULL);
 	front_send_error(f, request_id(req), code, message, data);
 	request_free(req);
+}
+
+/*
+ * A request is finished, with code (0: a result) or how it ended (how,
+ * when nobody was answered): count its latency on its session's server,
+ * and write the request log line. Requests no session took count
+ * nowhere.
+ */
+static void
+request_done(struct request *req, int code, const char *how)
+{
+	struct request_set	*set = req->owner;
+	enum log_level		 level;
+	uint64_t		 us;
+
+	if (set == NULL)
+		return;
+	us = clock_us() - req->started_us;
+	if (set->latency != NULL)
+		latency_observe(set->latency, us);
+	level = set->access_log != NULL && *set->access_log ?
+	    LOG_LEVEL_INFO : LOG_LEVEL_DEBUG;
+	if (set->ctx != NULL && log_enabled(level))
+		request_log(req, set, level, us, code, how);
+}
+
+/* Write the request log line: who, what, how long, how it ended. */
+static void
+request_log(struct request *req, struct request_set *set,
+    enum log_level level, uint64_t us, int code, const char *how)
+{
+	static const char *const method_path[] = { "method", NULL };
+	static const char *const tool_path[] = { "params", "name", NULL };
+	char	 method[REQUEST_LOG_NAME], tool[REQUEST_LOG_NAME];
+	char	 outcome[32];
+
+	if (req->kind == REQUEST_SESSION_INFO)
+		snprintf(method, sizeof method, "broker/session");
+	else
+		request_name(req, method_path, method,
+		    sizeof method);
+	tool[0] = '\0';
+	if (strcmp(method, "tools/call") == 0)
+		request_name(req, tool_path, tool, sizeof tool);
+	if (how != NULL)
+		snprintf(outcome, sizeof outcome, "%s", how);
+	else if (code != 0)
+		snprintf(outcome, sizeof outcome, "error %d", code);
+	else
+		snprintf(outcome, sizeof outcome, "ok");
+	log_ctx_at(level, set->ctx, "request %s %s: %s%s%s, %.3f ms, %s",
+	    set->ctx->server, set->ctx->thread, method, tool[0] != '\0' ?
+	    " " : "", tool, (double)us / 1000, outcome);
+}
+
+/*
+ * The string at path in the request's text, decoded into buf ("?" if
+ * it is not there or not a string; cut at len).
+ */
+static void
+request_name(struct request *req, const char *const *path, char *buf,
+    size_t len)
+{
+	struct scan_member	 m;
+	char			*text;
+	size_t			 n, text_len;
+
+	snprintf(buf, len, "?");
+	if (req->tail == NULL || req->tail_len < 2)
+		return;
+	/* The tail is what follows the id: make it an object again. */
+	text_len = (size_t)xasprintf(&text, "{\"id\":0%.*s", (int)req->tail_len,
+	    req->tail);
+	while (text_len > 0 && text[text_len - 1] == '\n')
+		text_len--;
+	if (scan_path(text, text_len, path, &m) == 0 && m.value.len >= 2 &&
+	    m.value.p[0] == '"') {
+		scan_string_decode(m.value.p, m.value.len, buf, len - 1, &n);
+		buf[n < len - 1 ? n : len - 1] = '\0';
+	}
+	free(text);
+}
+
+/*
+ * What the set's finished requests are counted on and logged as: the
+ * histogram of the session's server (held until the set is freed), its
+ * log context, and where to read whether every request is logged at
+ * info (access_log, which a reload may change) or only at debug.
+ */
+void
+request_set_watch(struct request_set *set, struct latency *l,
+    const struct log_ctx *ctx, const int *access_log)
+{
+	if (l != NULL)
+		latency_hold(l);
+	latency_release(set->latency);
+	set->latency = l;
+	set->ctx = ctx;
+	set->access_log = access_log;
 }
 
 /*
@@ -371,6 +507,7 @@ request_cancel(struct request *req)
 
 	request_unlink(req);
 	request_leave_front(req);
+	request_done(req, 0, "cancelled");
 	if (sent)
 		request_tell_child(set, child_id,
 		    "the client cancelled or disconnected");
@@ -521,6 +658,7 @@ request_set_free(struct request_set *set)
 		fatalx("request set freed with %zu requests",
 		    set->nqueue + set->nsent);
 	upcall_cancel_all(set, "the session ended");
+	latency_release(set->latency);
 	free(set->hash);
 	free(set);
 }
@@ -529,7 +667,7 @@ request_set_free(struct request_set *set)
 void
 request_queue(struct request_set *set, struct request *req)
 {
-	req->set = set;
+	req->set = req->owner = set;
 	req->where = REQUEST_QUEUED;
 	TAILQ_INSERT_TAIL(&set->queue, req, set_entry);
 	set->nqueue++;
@@ -555,7 +693,7 @@ request_dequeue(struct request_set *set)
 void
 request_send(struct request_set *set, struct request *req, int64_t child_id)
 {
-	req->set = set;
+	req->set = req->owner = set;
 	req->where = REQUEST_SENT;
 	req->child_id = child_id;
 	/* Grow first: the new request is hashed once, below. */

@@ -21,6 +21,7 @@ static const struct {
 	{ "broker/servers", ROUTE_SERVERS, { NULL } },
 	{ "broker/reload", ROUTE_RELOAD, { NULL } },
 	{ "broker/hello", ROUTE_HELLO, { "capabilities" } },
+	{ "broker/metrics", ROUTE_METRICS, { NULL } },
 };
 #define ROUTE_NMETHODS	(sizeof route_methods / sizeof route_methods[0])
 
@@ -94,7 +95,8 @@ route_parse(const char *method, const cJSON *params, struct route *route,
 	}
 	return (route_fail(fault, RPC_METHOD_NOT_FOUND, "Unknown broker "
 	    "method '%.64s'; the broker has broker/status, broker/session, "
-	    "broker/close, broker/servers, broker/reload and broker/hello.",
+	    "broker/close, broker/servers, broker/reload, broker/hello and "
+	    "broker/metrics.",
 	    method));
 }
 

@@ -30,6 +30,7 @@ enum route_method {
 	ROUTE_SERVERS,
 	ROUTE_RELOAD,
 	ROUTE_HELLO,
+	ROUTE_METRICS,
 };
 
 /* A checked request. Strings and items are borrowed from the params. */

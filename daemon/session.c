@@ -176,6 +176,7 @@ session_start(const struct session_params *sp, const struct session_cbs *cbs,
 	s->meta_len = strlen(s->meta_text);
 	cJSON_Delete(meta);
 	s->requests = request_set_new(&session_request_ops, s);
+	request_set_watch(s->requests, sp->latency, &s->ctx, sp->access_log);
 	s->client = mcpclient_new(sc, &s->ctx, &session_client_cbs, s);
 	s->timer = evtimer_new(s->base, session_timer_cb, s);
 

@@ -28,6 +28,7 @@
 struct process_env;
 struct request;
 struct server_conf;
+struct latency;
 struct session;
 
 enum session_state {
@@ -57,6 +58,8 @@ struct session_params {
 	const char			*id;	/* unique for the daemon's life */
 	const char			*state_dir;	/* session_dir's base */
 	unsigned			 generation;
+	struct latency			*latency;	/* its server's */
+	const int			*access_log;	/* the owner's */
 };
 
 struct session	*session_start(const struct session_params *,

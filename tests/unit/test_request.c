@@ -18,6 +18,8 @@
 #include "counters.h"
 #include "errors.h"
 #include "front.h"
+#include "latency.h"
+#include "log.h"
 #include "request.h"
 #include "wire.h"
 #include "xmalloc.h"
@@ -1164,6 +1166,56 @@ START_TEST(test_a_timeout_whose_error_drops_the_client_cancels_the_rest)
 }
 END_TEST
 
+/*
+ * Every way a request of a watched set finishes is counted once on its
+ * server's histogram: a result, an error answer, a failure, a cancel;
+ * a request no set took is counted nowhere.
+ */
+START_TEST(test_every_finished_request_of_a_watched_set_is_counted_once)
+{
+	struct latency_list	 list = LIST_HEAD_INITIALIZER(list);
+	struct latency		*l;
+	struct log_ctx		 ctx = { "fake", "t1", "s1", 0 };
+	struct request		*req, *taken;
+	const char		*line;
+	int			 access_log = 0, i;
+
+	l = latency_get(&list, "fake");
+	request_set_watch(session.set, l, &ctx, &access_log);
+	ck_assert_uint_eq(l->refs, 2);
+
+	req = sent_request(&client, "1", 1);
+	ck_assert_ptr_eq(taken = request_take(session.set, 1), req);
+	request_answer(taken, empty_result());
+	req = sent_request(&client, "2", 2);
+	taken = request_take(session.set, 2);
+	line = "{\"jsonrpc\":\"2.0\",\"id\":2,\"error\":{\"code\":-32602,"
+	    "\"message\":\"no\"}}";
+	request_answer_line(taken, line, strlen(line), NULL, 0, 1);
+	req = queued_request(&client, "3");
+	request_fail(req, RPC_START_FAILED, "no", NULL);
+	req = sent_request(&client, "4", 4);
+	request_cancel(req);
+	ck_assert_uint_eq(l->count, 4);
+	/* The child's code is counted as its own. */
+	for (i = 0; counters_codes[i] != RPC_INVALID_PARAMS; i++)
+		continue;
+	ck_assert_uint_eq(client.front.counters->errors_by_code[i], 1);
+
+	/* Not taken by a set: not a request of any server. */
+	req = new_request(&client, "5");
+	request_fail(req, RPC_INVALID_PARAMS, "no", NULL);
+	ck_assert_uint_eq(l->count, 4);
+
+	/* The set holds the histogram until it is freed. */
+	latency_release(l);
+	ck_assert_ptr_eq(latency_find(&list, "fake"), l);
+	request_set_free(session.set);
+	session.set = NULL;
+	ck_assert_ptr_null(latency_find(&list, "fake"));
+}
+END_TEST
+
 static Suite *
 request_suite(void)
 {
@@ -1221,6 +1273,8 @@ request_suite(void)
 	    test_progress_whose_send_drops_the_client_stops_the_clock);
 	tcase_add_test(tc,
 	    test_a_timeout_whose_error_drops_the_client_cancels_the_rest);
+	tcase_add_test(tc,
+	    test_every_finished_request_of_a_watched_set_is_counted_once);
 	suite_add_tcase(s, tc);
 	return (s);
 }
