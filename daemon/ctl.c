@@ -21,13 +21,12 @@
 #include "defaults.h"
 #include "escape.h"
 #include "jsonrpc.h"
+#include "mcp.h"
 #include "version.h"
 #include "xmalloc.h"
 
 /* The thread `tools` uses when none is given (its session is closed after). */
 #define CTL_DEFAULT_THREAD	"mcp-brokerctl"
-/* Where the result of a forwarded call says which session answered. */
-#define CTL_META_SESSION	"mcp-broker/session"
 
 struct ctl_command {
 	const char	*name;
@@ -59,7 +58,7 @@ static const struct ctl_command ctl_commands[] = {
 	{ "session", ctl_session, "session SERVER THREAD",
 	    "one session in full, as JSON" },
 	{ "servers", ctl_servers, "servers",
-	    "the configured servers and their sessions, as JSON" },
+	    "the configured servers with their session counts, as JSON" },
 	{ "logs", ctl_logs, "logs SERVER THREAD [-f]",
 	    "a session's stderr tail; -f follows it until the session ends" },
 	{ "top", ctl_top, "top",
@@ -163,7 +162,7 @@ ctl_result_session(const cJSON *r, const char **id, int *generation)
 	cJSON	*meta, *sid, *gen;
 
 	meta = cJSON_GetObjectItemCaseSensitive(
-	    cJSON_GetObjectItemCaseSensitive(r, "_meta"), CTL_META_SESSION);
+	    cJSON_GetObjectItemCaseSensitive(r, "_meta"), MCP_META_SESSION);
 	sid = cJSON_GetObjectItemCaseSensitive(meta, "id");
 	gen = cJSON_GetObjectItemCaseSensitive(meta, "generation");
 	if (!cJSON_IsString(sid) || !cJSON_IsNumber(gen))
