@@ -8,7 +8,7 @@ SANITIZE ?=
 CC	?= cc
 PKGS	 = libevent_core libcjson libsystemd
 DEBS	 = gcc libc6-dev make pkg-config libevent-dev libcjson-dev \
-	   libsystemd-dev check
+	   libsystemd-dev check groff-base
 
 ifeq ($(SANITIZE),1)
 B	 = build/asan
@@ -56,8 +56,8 @@ TEST_BINS = $(patsubst %,$(B)/tests/unit/test_%,$(UNIT_TESTS)) \
 	    $(patsubst %,$(B)/tests/interop/test_%,$(INTEROP_TESTS)) \
 	    $(B)/tests/fake-mcp
 
-.PHONY: all deps run check check-layout check-unit check-integration check-interop \
-	check-valgrind fuzz tests npm-deps clean install
+.PHONY: all deps run check check-layout check-man check-unit check-integration \
+	check-interop check-valgrind fuzz tests npm-deps clean install
 
 all: $(BINS)
 
@@ -183,8 +183,8 @@ run: deps
 check: deps
 	@$(MAKE) --no-print-directory npm-deps
 	@$(MAKE) --no-print-directory tests
-	@$(MAKE) --no-print-directory check-layout check-unit check-integration \
-	    check-interop
+	@$(MAKE) --no-print-directory check-layout check-man check-unit \
+	    check-integration check-interop
 
 export MCPB_BUILD = $(CURDIR)/$(B)
 export MCPB_TOP = $(CURDIR)
@@ -192,6 +192,17 @@ export MCPB_TOP = $(CURDIR)
 # The shape of the code: no include cycle, no .c file over 1,000 lines.
 check-layout:
 	@tests/layout/check.sh
+
+# Each man page renders with no warning at all (groff -ww), else it fails.
+MAN_PAGES = daemon/mcp-brokerctl.1 conf/mcp-broker.json.5 daemon/mcp-brokerd.8
+
+check-man:
+	@set -e; for m in $(MAN_PAGES); do \
+		out=$$(groff -man -ww -z $$m 2>&1) || { echo "$$m: groff" \
+		    "failed"; echo "$$out"; exit 1; }; \
+		if [ -n "$$out" ]; then echo "$$m: groff warns:"; \
+		    echo "$$out"; exit 1; fi; \
+	done; echo "man pages: $(MAN_PAGES) render without warnings"
 
 check-unit: tests
 	@set -e; for t in $(UNIT_TESTS); do $(B)/tests/unit/test_$$t; done
@@ -251,6 +262,7 @@ fuzz: deps
 BINDIR	    = $(PREFIX)/bin
 LIBEXECDIR  = $(PREFIX)/libexec/mcp-broker
 UNITDIR	    = $(PREFIX)/lib/systemd/system
+MANDIR	    = $(PREFIX)/share/man
 SYSUSERSDIR = $(PREFIX)/lib/sysusers.d
 TMPFILESDIR = $(PREFIX)/lib/tmpfiles.d
 CONFDIR	    = /etc/mcp-broker
@@ -262,8 +274,13 @@ SUBST	    = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
-	    $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(CONFDIR)
+	    $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(CONFDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8
 	install -m 755 build/mcp-brokerd build/mcp-brokerctl $(DESTDIR)$(BINDIR)/
+	install -m 644 daemon/mcp-brokerctl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 conf/mcp-broker.json.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 daemon/mcp-brokerd.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 755 build/mcp-demo-server $(DESTDIR)$(LIBEXECDIR)/
 	$(SUBST) systemd/mcp-broker.service.in > \
 	    $(DESTDIR)$(UNITDIR)/mcp-broker.service

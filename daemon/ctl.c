@@ -18,18 +18,21 @@
 
 #include "client.h"
 #include "ctl.h"
+#include "defaults.h"
 #include "escape.h"
 #include "jsonrpc.h"
+#include "mcp.h"
 #include "version.h"
 #include "xmalloc.h"
 
-/* The thread `tools` uses when none is given. */
+/* The thread `tools` uses when none is given (its session is closed after). */
 #define CTL_DEFAULT_THREAD	"mcp-brokerctl"
 
 struct ctl_command {
 	const char	*name;
 	int		 (*fn)(struct client *, int, char **);
 	const char	*usage;
+	const char	*what;		/* one line for --help */
 };
 
 static int	ctl_status(struct client *, int, char **);
@@ -41,31 +44,132 @@ static int	ctl_session(struct client *, int, char **);
 static int	ctl_servers(struct client *, int, char **);
 
 static const struct ctl_command ctl_commands[] = {
-	{ "status", ctl_status, "status [--json]" },
-	{ "call", ctl_call, "call [--json] SERVER THREAD TOOL [JSON-ARGS]" },
-	{ "tools", ctl_tools, "tools [--json] SERVER [THREAD]" },
+	{ "status", ctl_status, "status [--json]",
+	    "the daemon and your sessions, as a table (or JSON)" },
+	{ "call", ctl_call, "call [--json] SERVER THREAD TOOL [JSON-ARGS]",
+	    "call a tool in the session for SERVER and THREAD" },
+	{ "tools", ctl_tools, "tools [--json] SERVER [THREAD]",
+	    "list SERVER's tools (no THREAD: on a session closed after)" },
 	{ "close", ctl_close,
-	    "close --thread T | --server S | --all | SERVER THREAD" },
-	{ "reload", ctl_reload, "reload" },
-	{ "session", ctl_session, "session SERVER THREAD" },
-	{ "servers", ctl_servers, "servers" },
-	{ "logs", ctl_logs, "logs SERVER THREAD [-f]" },
-	{ "top", ctl_top, "top" },
-	{ "metrics", ctl_metrics, "metrics" },
+	    "close --thread T | --server S | --all | SERVER THREAD",
+	    "close sessions; their keys start again at generation 1" },
+	{ "reload", ctl_reload, "reload",
+	    "make the daemon re-read its configuration" },
+	{ "session", ctl_session, "session SERVER THREAD",
+	    "one session in full, as JSON" },
+	{ "servers", ctl_servers, "servers",
+	    "the configured servers with their session counts, as JSON" },
+	{ "logs", ctl_logs, "logs SERVER THREAD [-f]",
+	    "a session's stderr tail; -f follows it until the session ends" },
+	{ "top", ctl_top, "top",
+	    "a live table of the sessions, refreshed every second; q quits" },
+	{ "metrics", ctl_metrics, "metrics",
+	    "the daemon's metrics as OpenMetrics text (admins only)" },
 };
 
+static void	ctl_help(FILE *);
+static int	ctl_connect_failed(const char *, char *);
+static int	ctl_probe(struct client *, const char *, const char *,
+		    char **);
+static int	ctl_result_session(const cJSON *, const char **, int *);
+static void	ctl_close_own(struct client *, const char *, const char *);
 
-/* Print how to call mcp-brokerctl and exit 2. */
-void
-ctl_usage(void)
+/* Print the usage, each command with what it does, on f. */
+static void
+ctl_help(FILE *f)
 {
 	size_t	i;
 
-	fprintf(stderr, "usage: mcp-brokerctl [--socket PATH] command ...\n");
+	fprintf(f, "usage: mcp-brokerctl [--socket PATH] COMMAND [ARGS]\n"
+	    "       mcp-brokerctl --help | --version\n\ncommands:\n");
 	for (i = 0; i < sizeof ctl_commands / sizeof *ctl_commands; i++)
-		fprintf(stderr, "       mcp-brokerctl %s\n",
-		    ctl_commands[i].usage);
+		fprintf(f, "  %s\n      %s\n", ctl_commands[i].usage,
+		    ctl_commands[i].what);
+	fprintf(f, "\noptions:\n"
+	    "  -s, --socket PATH  the daemon's socket (else $MCP_BROKER_SOCKET, "
+	    "else\n                     %s)\n"
+	    "  -h, --help         print this help and exit\n"
+	    "  -V, --version      print the version and exit\n\n"
+	    "Exit status: 0 success, 1 an error answer, 2 a usage or "
+	    "connection error.\nSee mcp-brokerctl(1).\n", DEFAULT_SOCKET);
+}
+
+/* Print how to call mcp-brokerctl on stderr and exit 2. */
+void
+ctl_usage(void)
+{
+	ctl_help(stderr);
 	exit(CTL_EXIT_USAGE);
+}
+
+/*
+ * Say that the socket did not answer (cause names it, where says where its
+ * path came from) and how to choose another. Takes cause. Returns the
+ * exit status.
+ */
+static int
+ctl_connect_failed(const char *where, char *cause)
+{
+	char	*safe;
+
+	safe = escape_dup(cause, strlen(cause), 0);
+	fprintf(stderr, "mcp-brokerctl: %s (%s)\n", safe, where);
+	fprintf(stderr, "mcp-brokerctl: is mcp-brokerd running? Choose "
+	    "another socket with --socket PATH or MCP_BROKER_SOCKET=PATH\n");
+	free(safe);
+	free(cause);
+	return (CTL_EXIT_USAGE);
+}
+
+/*
+ * Ask whether a session for (server, thread) is running, without starting
+ * one: *id is its id (caller frees), or NULL if there is none. Returns an
+ * exit status (CTL_EXIT_USAGE if the daemon could not be asked).
+ */
+static int
+ctl_probe(struct client *c, const char *server, const char *thread,
+    char **id)
+{
+	cJSON	*params, *answer, *sid;
+	char	*cause;
+
+	*id = NULL;
+	params = cJSON_CreateObject();
+	cJSON_AddStringToObject(params, "server", server);
+	cJSON_AddStringToObject(params, "thread", thread);
+	if ((answer = client_call(c, "broker/session", params, CTL_TIMEOUT_MS,
+	    &cause)) == NULL) {
+		fprintf(stderr, "mcp-brokerctl: %s\n", cause);
+		free(cause);
+		return (CTL_EXIT_USAGE);
+	}
+	/* An error here means no session (or no such server: said later). */
+	sid = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+	    answer, "result"), "id");
+	if (cJSON_IsString(sid))
+		*id = xstrdup(sid->valuestring);
+	cJSON_Delete(answer);
+	return (CTL_EXIT_OK);
+}
+
+/*
+ * The session a forwarded result names in _meta["mcp-broker/session"]:
+ * its id and generation. Returns 0, or -1 if the result names none.
+ */
+static int
+ctl_result_session(const cJSON *r, const char **id, int *generation)
+{
+	cJSON	*meta, *sid, *gen;
+
+	meta = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(r, "_meta"), MCP_META_SESSION);
+	sid = cJSON_GetObjectItemCaseSensitive(meta, "id");
+	gen = cJSON_GetObjectItemCaseSensitive(meta, "generation");
+	if (!cJSON_IsString(sid) || !cJSON_IsNumber(gen))
+		return (-1);
+	*id = sid->valuestring;
+	*generation = gen->valueint;
+	return (0);
 }
 
 /*
@@ -228,13 +332,19 @@ ctl_status(struct client *c, int argc, char **argv)
 	return (CTL_EXIT_OK);
 }
 
-/* call: one tools/call; prints its text content, or the result as JSON. */
+/*
+ * call: one tools/call; prints its text content, or the result as JSON.
+ * In text, a call answered by a new process for a key that had one before
+ * (generation > 1) says so on stderr: what the server kept is gone.
+ */
 static int
 ctl_call(struct client *c, int argc, char **argv)
 {
-	cJSON	*params, *args = NULL, *r, *content, *item, *text, *is_error;
-	char	*safe;
-	int	 rc, json, printed = 0;
+	cJSON		*params, *args = NULL, *r, *content, *item, *text;
+	cJSON		*is_error;
+	const char	*id;
+	char		*safe, *before = NULL, *server, *thread;
+	int		 rc, json, printed = 0, generation;
 
 	json = ctl_json_flag(&argc, &argv);
 	if (argc != 3 && argc != 4)
@@ -252,12 +362,34 @@ ctl_call(struct client *c, int argc, char **argv)
 	cJSON_AddStringToObject(params, "name", argv[2]);
 	cJSON_AddItemToObject(params, "arguments", args != NULL ? args :
 	    cJSON_CreateObject());
-	if ((rc = ctl_request(c, "tools/call", params, &r)) != CTL_EXIT_OK)
+	/* Which process held the key before, to tell a new one after. */
+	if (!json && (rc = ctl_probe(c, argv[0], argv[1], &before)) !=
+	    CTL_EXIT_OK) {
+		cJSON_Delete(params);
 		return (rc);
+	}
+	if ((rc = ctl_request(c, "tools/call", params, &r)) != CTL_EXIT_OK) {
+		free(before);
+		return (rc);
+	}
 	is_error = cJSON_GetObjectItemCaseSensitive(r, "isError");
 	if (json)
 		ctl_print_json(r);
 	else {
+		if (ctl_result_session(r, &id, &generation) == 0 &&
+		    generation > 1 && (before == NULL ||
+		    strcmp(before, id) != 0)) {
+			server = escape_dup(argv[0], strlen(argv[0]),
+			    CTL_ESCAPE_ROW);
+			thread = escape_dup(argv[1], strlen(argv[1]),
+			    CTL_ESCAPE_ROW);
+			fprintf(stderr, "mcp-brokerctl: session %s/%s is "
+			    "generation %d: a new server process, state from "
+			    "earlier calls is gone\n", server, thread,
+			    generation);
+			free(server);
+			free(thread);
+		}
 		content = cJSON_GetObjectItemCaseSensitive(r, "content");
 		cJSON_ArrayForEach(item, content) {
 			text = cJSON_GetObjectItemCaseSensitive(item, "text");
@@ -273,26 +405,69 @@ ctl_call(struct client *c, int argc, char **argv)
 			ctl_print_json(r);
 	}
 	rc = cJSON_IsTrue(is_error) ? CTL_EXIT_ANSWER : CTL_EXIT_OK;
+	free(before);
 	cJSON_Delete(r);
 	return (rc);
 }
 
-/* tools: the server's tools, a line each. */
+/*
+ * Close the session for (server, thread) that this run started, quietly;
+ * only a failure to reach the daemon is said.
+ */
+static void
+ctl_close_own(struct client *c, const char *server, const char *thread)
+{
+	cJSON	*params, *answer;
+	char	*cause;
+
+	params = cJSON_CreateObject();
+	cJSON_AddStringToObject(params, "server", server);
+	cJSON_AddStringToObject(params, "thread", thread);
+	if ((answer = client_call(c, "broker/close", params, CTL_TIMEOUT_MS,
+	    &cause)) == NULL) {
+		fprintf(stderr, "mcp-brokerctl: could not close the session "
+		    "of thread \"%s\": %s\n", thread, cause);
+		free(cause);
+		return;
+	}
+	cJSON_Delete(answer);
+}
+
+/*
+ * tools: the server's tools, a line each. Without THREAD they are listed
+ * on a session of CTL_DEFAULT_THREAD, closed afterwards if this run
+ * started it (one that was running already is left as it was).
+ */
 static int
 ctl_tools(struct client *c, int argc, char **argv)
 {
-	cJSON	*params, *r, *tool, *name, *desc;
-	char	*safe_name, *safe_desc;
-	int	 rc, json;
+	cJSON		*params, *r, *tool, *name, *desc;
+	const char	*thread;
+	char		*safe_name, *safe_desc, *before = NULL;
+	int		 rc, json, own = 0;
 
 	json = ctl_json_flag(&argc, &argv);
 	if (argc != 1 && argc != 2)
 		ctl_usage();
+	thread = argc == 2 ? argv[1] : CTL_DEFAULT_THREAD;
+	if (argc == 1) {
+		if ((rc = ctl_probe(c, argv[0], thread, &before)) !=
+		    CTL_EXIT_OK)
+			return (rc);
+		own = before == NULL;
+		fprintf(stderr, "mcp-brokerctl: no THREAD given: listing on %s "
+		    "session of thread \"%s\", %s\n", own ? "a" : "the running",
+		    thread, own ? "closed afterwards" : "left running");
+		free(before);
+	}
 	params = cJSON_CreateObject();
 	cJSON_AddStringToObject(params, "server", argv[0]);
-	cJSON_AddStringToObject(params, "thread", argc == 2 ? argv[1] :
-	    CTL_DEFAULT_THREAD);
-	if ((rc = ctl_request(c, "tools/list", params, &r)) != CTL_EXIT_OK)
+	cJSON_AddStringToObject(params, "thread", thread);
+	rc = ctl_request(c, "tools/list", params, &r);
+	/* Even after an error: a session may have started meanwhile. */
+	if (own)
+		ctl_close_own(c, argv[0], thread);
+	if (rc != CTL_EXIT_OK)
 		return (rc);
 	if (json)
 		ctl_print_json(r);
@@ -429,20 +604,27 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char	*path = NULL;
+	const char	*path = NULL, *where = "the path given with --socket", *env;
 	struct client	*c;
 	char		*cause;
 	size_t		 i;
 	int		 ch, rc;
 
 	/* Stop at the command: its own flags (--json) follow it. */
-	while ((ch = getopt_long(argc, argv, "+s:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+s:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			path = optarg;
 			break;
+		case 'h':
+			ctl_help(stdout);
+			return (CTL_EXIT_OK);
+		case 'V':
+			printf("mcp-brokerctl %s\n", BROKER_VERSION);
+			return (CTL_EXIT_OK);
 		default:
 			ctl_usage();
 		}
@@ -459,13 +641,14 @@ main(int argc, char **argv)
 		ctl_usage();
 
 	xmalloc_cjson_hooks();
-	if (path == NULL)
+	if (path == NULL) {
+		env = getenv("MCP_BROKER_SOCKET");
+		where = env != NULL && *env != '\0' ? "the path in $MCP_BROKER_SOCKET" :
+		    "the default path";
 		path = client_default_socket();
-	if ((c = client_connect(path, &cause)) == NULL) {
-		fprintf(stderr, "mcp-brokerctl: %s\n", cause);
-		free(cause);
-		return (CTL_EXIT_USAGE);
 	}
+	if ((c = client_connect(path, &cause)) == NULL)
+		return (ctl_connect_failed(where, cause));
 	rc = ctl_commands[i].fn(c, argc - 1, argv + 1);
 	client_close(c);
 	return (rc);

@@ -50,7 +50,7 @@ struct main_state {
 	uint64_t		 exit_deadline;	/* monotonic ms */
 };
 
-static void	main_usage(void) __attribute__((noreturn));
+static void	main_usage(int) __attribute__((noreturn));
 static void	main_stdio(void);
 static void	main_sigchld_cb(evutil_socket_t, short, void *);
 static void	main_sigterm_cb(evutil_socket_t, short, void *);
@@ -61,13 +61,34 @@ static void	main_contain(struct main_state *);
 static void	main_status_cb(struct service_status *, void *);
 static struct config *main_load(const char *);
 
-/* Print how to call mcp-brokerd and exit 2. */
+/*
+ * Print how to call mcp-brokerd and exit with status: asked for (0) on
+ * stdout with each option explained, after a wrong usage (2) on stderr.
+ */
 static void
-main_usage(void)
+main_usage(int status)
 {
-	fprintf(stderr, "usage: mcp-brokerd [--config FILE] [--socket PATH] "
-	    "[--check-config] [--log-level LEVEL] [--version]\n");
-	exit(2);
+	FILE	*f = status == 0 ? stdout : stderr;
+
+	fprintf(f, "usage: mcp-brokerd [--config FILE] [--socket PATH] "
+	    "[--check-config]\n                   [--log-level LEVEL]\n"
+	    "       mcp-brokerd --help | --version\n");
+	if (status != 0)
+		exit(status);
+	fprintf(f, "\n"
+	    "Keeps MCP servers running as child processes, one session per\n"
+	    "(uid, server, thread), and routes JSON-RPC requests from its "
+	    "Unix socket\nto them. Runs in the foreground.\n\n"
+	    "  -c, --config FILE      configuration file [%s]\n"
+	    "  -s, --socket PATH      listen on PATH instead of broker.socket\n"
+	    "  -n, --check-config     validate the configuration and exit\n"
+	    "  -l, --log-level LEVEL  debug, info, warning or error (else "
+	    "broker.log_level)\n"
+	    "  -h, --help             print this help and exit\n"
+	    "  -V, --version          print the version and exit\n\n"
+	    "See mcp-brokerd(8) and mcp-broker.json(5).\n",
+	    CONFIG_DEFAULT_PATH);
+	exit(0);
 }
 
 /* Make sure fds 0-2 are open, so no socket or pipe lands on them. */
@@ -307,12 +328,14 @@ main(int argc, char **argv)
 		case 'V':
 			printf("mcp-brokerd %s\n", BROKER_VERSION);
 			return (0);
+		case 'h':
+			main_usage(0);
 		default:
-			main_usage();
+			main_usage(2);
 		}
 	}
 	if (optind != argc)
-		main_usage();
+		main_usage(2);
 	if (level_name != NULL && log_level_parse(level_name, &level) != 0) {
 		fprintf(stderr, "mcp-brokerd: unknown log level '%s' (debug, "
 		    "info, warning, error)\n", level_name);

@@ -17,6 +17,7 @@
 
 #include <check.h>
 
+#include "defaults.h"
 #include "harness.h"
 
 /* How long one run of the ctl may take. */
@@ -76,12 +77,13 @@ ctl_drain(int fd, char **buf, size_t *len)
 }
 
 /*
- * Run mcp-brokerctl with argv (NULL-terminated, without the program
- * name), $MCP_BROKER_SOCKET set to env_socket (NULL: unset), and capture
- * its output and exit status.
+ * Run the program prog of the build (mcp-brokerctl, mcp-brokerd) with
+ * argv (NULL-terminated, without the program name), $MCP_BROKER_SOCKET
+ * set to env_socket (NULL: unset), and capture its output and exit status.
  */
 static void
-ctl_runv(struct ctl_run *r, const char *env_socket, const char **argv)
+prog_runv(struct ctl_run *r, const char *prog, const char *env_socket,
+    const char **argv)
 {
 	const char	*args[CTL_MAX_ARGS + 2];
 	struct pollfd	 pfd[2];
@@ -91,7 +93,7 @@ ctl_runv(struct ctl_run *r, const char *env_socket, const char **argv)
 	long		 deadline;
 	pid_t		 pid;
 
-	args[0] = "mcp-brokerctl";
+	args[0] = prog;
 	for (n = 0; argv[n] != NULL; n++) {
 		ck_assert_int_lt(n, CTL_MAX_ARGS);
 		args[n + 1] = argv[n];
@@ -113,7 +115,7 @@ ctl_runv(struct ctl_run *r, const char *env_socket, const char **argv)
 			setenv("MCP_BROKER_SOCKET", env_socket, 1);
 		else
 			unsetenv("MCP_BROKER_SOCKET");
-		execv(harness_build_path("mcp-brokerctl"), (char **)args);
+		execv(harness_build_path(prog), (char **)args);
 		_exit(127);
 	}
 	close(out[1]);
@@ -147,8 +149,15 @@ ctl_runv(struct ctl_run *r, const char *env_socket, const char **argv)
 	r->out = buf[0] != NULL ? buf[0] : strdup("");
 	r->err = buf[1] != NULL ? buf[1] : strdup("");
 	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-	ck_assert_msg(open_fds == 0, "mcp-brokerctl did not finish within "
-	    "%d ms", CTL_RUN_MS);
+	ck_assert_msg(open_fds == 0, "%s did not finish within %d ms", prog,
+	    CTL_RUN_MS);
+}
+
+/* Run mcp-brokerctl as prog_runv does. */
+static void
+ctl_runv(struct ctl_run *r, const char *env_socket, const char **argv)
+{
+	prog_runv(r, "mcp-brokerctl", env_socket, argv);
 }
 
 /* Run mcp-brokerctl --socket <the daemon's> followed by the args. */
@@ -761,6 +770,282 @@ START_TEST(test_call_text_keeps_its_lines_and_escapes_controls)
 }
 END_TEST
 
+/* The commands --help must list, each with what it does. */
+static const char *ctl_command_names[] = { "status", "call", "tools",
+    "close", "reload", "session", "servers", "logs", "top", "metrics" };
+
+/* Fail unless text has a line that starts with two blanks and word. */
+static void
+assert_help_lists(const char *text, const char *word)
+{
+	char	want[64];
+
+	snprintf(want, sizeof want, "\n  %s", word);
+	ck_assert_msg(strstr(text, want) != NULL, "--help does not list %s:\n%s",
+	    word, text);
+}
+
+START_TEST(test_help_of_both_programs_is_on_stdout_with_exit_0)
+{
+	const char	*help[] = { "--help", NULL };
+	const char	*h[] = { "-h", NULL };
+	struct ctl_run	 r;
+	size_t		 i;
+
+	ctl_runv(&r, NULL, help);
+	ctl_expect(&r, 0);
+	ck_assert_str_eq(r.err, "");
+	ck_assert_msg(strncmp(r.out, "usage: mcp-brokerctl ", 21) == 0,
+	    "stdout: %s", r.out);
+	for (i = 0; i < sizeof ctl_command_names / sizeof *ctl_command_names;
+	    i++)
+		assert_help_lists(r.out, ctl_command_names[i]);
+	/* Every command has its line of meaning under its usage. */
+	ck_assert_ptr_nonnull(strstr(r.out, "\n  tools [--json] SERVER "
+	    "[THREAD]\n      "));
+	ck_assert_ptr_nonnull(strstr(r.out, "--socket PATH"));
+	ck_assert_ptr_nonnull(strstr(r.out, "MCP_BROKER_SOCKET"));
+	ctl_run_free(&r);
+
+	prog_runv(&r, "mcp-brokerd", NULL, h);
+	ctl_expect(&r, 0);
+	ck_assert_str_eq(r.err, "");
+	ck_assert_msg(strncmp(r.out, "usage: mcp-brokerd ", 19) == 0,
+	    "stdout: %s", r.out);
+	ck_assert_ptr_nonnull(strstr(r.out, "--config FILE"));
+	ck_assert_ptr_nonnull(strstr(r.out, "--check-config"));
+	ctl_run_free(&r);
+}
+END_TEST
+
+START_TEST(test_version_of_both_programs_is_the_daemons_version)
+{
+	const char	*version[] = { "--version", NULL };
+	struct client	*c;
+	cJSON		*resp;
+	char		 want[128];
+	struct ctl_run	 r;
+
+	c = daemon_connect(d);
+	resp = rpc(c, "broker/status", NULL);
+	client_close(c);
+
+	snprintf(want, sizeof want, "mcp-brokerctl %s\n",
+	    json_string(result_of(resp), "version"));
+	ctl_runv(&r, NULL, version);
+	ctl_expect(&r, 0);
+	ck_assert_str_eq(r.out, want);
+	ck_assert_str_eq(r.err, "");
+	ctl_run_free(&r);
+
+	snprintf(want, sizeof want, "mcp-brokerd %s\n",
+	    json_string(result_of(resp), "version"));
+	prog_runv(&r, "mcp-brokerd", NULL, version);
+	ctl_expect(&r, 0);
+	ck_assert_str_eq(r.out, want);
+	ck_assert_str_eq(r.err, "");
+	ctl_run_free(&r);
+	cJSON_Delete(resp);
+}
+END_TEST
+
+START_TEST(test_wrong_usage_of_both_programs_is_on_stderr_with_exit_2)
+{
+	const char	*bad_ctl[] = { "--socket", d->sock, "no-such-command",
+	    NULL };
+	const char	*bad_opt[] = { "--no-such-option", NULL };
+	const char	*bad_daemon[] = { "--no-such-option", NULL };
+	const char	*extra[] = { "--check-config", "extra", NULL };
+	struct ctl_run	 r;
+
+	ctl_runv(&r, NULL, bad_ctl);
+	ctl_expect(&r, 2);
+	ck_assert_str_eq(r.out, "");
+	ck_assert_ptr_nonnull(strstr(r.err, "usage: mcp-brokerctl"));
+	ctl_run_free(&r);
+
+	ctl_runv(&r, NULL, bad_opt);
+	ctl_expect(&r, 2);
+	ck_assert_str_eq(r.out, "");
+	ck_assert_ptr_nonnull(strstr(r.err, "usage: mcp-brokerctl"));
+	ctl_run_free(&r);
+
+	prog_runv(&r, "mcp-brokerd", NULL, bad_daemon);
+	ctl_expect(&r, 2);
+	ck_assert_str_eq(r.out, "");
+	ck_assert_ptr_nonnull(strstr(r.err, "usage: mcp-brokerd"));
+	ctl_run_free(&r);
+
+	prog_runv(&r, "mcp-brokerd", NULL, extra);
+	ctl_expect(&r, 2);
+	ck_assert_str_eq(r.out, "");
+	ck_assert_ptr_nonnull(strstr(r.err, "usage: mcp-brokerd"));
+	ctl_run_free(&r);
+}
+END_TEST
+
+/*
+ * Fail unless the run says it could not connect to path, where the path
+ * came from, and how to choose another socket.
+ */
+static void
+assert_connect_error(struct ctl_run *r, const char *path, const char *where)
+{
+	char	want[512];
+
+	ctl_expect(r, 2);
+	ck_assert_str_eq(r->out, "");
+	snprintf(want, sizeof want, "mcp-brokerctl: cannot connect to %s: ",
+	    path);
+	ck_assert_msg(strncmp(r->err, want, strlen(want)) == 0, "stderr: %s",
+	    r->err);
+	snprintf(want, sizeof want, "(%s)\n", where);
+	ck_assert_msg(strstr(r->err, want) != NULL, "no \"%s\" in: %s", want,
+	    r->err);
+	ck_assert_msg(strstr(r->err, "\nmcp-brokerctl: is mcp-brokerd running? "
+	    "Choose another socket with --socket PATH or "
+	    "MCP_BROKER_SOCKET=PATH\n") != NULL, "no hint in: %s", r->err);
+}
+
+START_TEST(test_connection_error_names_the_socket_and_where_it_came_from)
+{
+	char		 path[400];
+	const char	*given[] = { "--socket", path, "status", NULL };
+	const char	*status[] = { "status", NULL };
+	struct ctl_run	 r;
+
+	snprintf(path, sizeof path, "%s/no-such.sock", d->dir);
+	ctl_runv(&r, NULL, given);
+	assert_connect_error(&r, path, "the path given with --socket");
+	ctl_run_free(&r);
+
+	ctl_runv(&r, path, status);
+	assert_connect_error(&r, path, "the path in $MCP_BROKER_SOCKET");
+	ctl_run_free(&r);
+
+	/* The default, unless a daemon really listens there. */
+	if (access(DEFAULT_SOCKET, F_OK) != 0) {
+		ctl_runv(&r, NULL, status);
+		assert_connect_error(&r, DEFAULT_SOCKET, "the default path");
+		ctl_run_free(&r);
+	}
+}
+END_TEST
+
+START_TEST(test_tools_without_thread_closes_the_session_it_started)
+{
+	struct ctl_run	 r;
+	cJSON		*resp;
+
+	ctl_run(&r, "tools", "fake", NULL);
+	ctl_expect(&r, 0);
+	ck_assert_ptr_nonnull(strstr(r.out, "counter"));
+	ck_assert_str_eq(r.err, "mcp-brokerctl: no THREAD given: listing on "
+	    "a session of thread \"mcp-brokerctl\", closed afterwards\n");
+	ctl_run_free(&r);
+	ck_assert_int_eq(cJSON_GetArraySize(status_sessions(&resp)), 0);
+	cJSON_Delete(resp);
+
+	/* --json lists the same way and leaves nothing either. */
+	ctl_run(&r, "tools", "--json", "fake", NULL);
+	ctl_expect(&r, 0);
+	ck_assert_ptr_nonnull(strstr(r.err, "closed afterwards"));
+	ctl_run_free(&r);
+	ck_assert_int_eq(cJSON_GetArraySize(status_sessions(&resp)), 0);
+	cJSON_Delete(resp);
+}
+END_TEST
+
+START_TEST(test_tools_without_thread_leaves_a_running_session_alone)
+{
+	struct ctl_run	 r;
+	cJSON		*resp, *sessions;
+	char		*id;
+
+	start_session("mcp-brokerctl");
+	sessions = status_sessions(&resp);
+	ck_assert_int_eq(cJSON_GetArraySize(sessions), 1);
+	id = strdup(json_string(cJSON_GetArrayItem(sessions, 0), "id"));
+	cJSON_Delete(resp);
+
+	ctl_run(&r, "tools", "fake", NULL);
+	ctl_expect(&r, 0);
+	ck_assert_str_eq(r.err, "mcp-brokerctl: no THREAD given: listing on "
+	    "the running session of thread \"mcp-brokerctl\", left running\n");
+	ctl_run_free(&r);
+
+	sessions = status_sessions(&resp);
+	ck_assert_int_eq(cJSON_GetArraySize(sessions), 1);
+	ck_assert_str_eq(json_string(cJSON_GetArrayItem(sessions, 0), "id"),
+	    id);
+	cJSON_Delete(resp);
+	free(id);
+}
+END_TEST
+
+/* Crash the session for (fake, thread): its key's next child is the next. */
+static void
+crash_session(const char *thread)
+{
+	struct client	*c = daemon_connect(d);
+	cJSON		*resp;
+
+	resp = tool_call(c, "fake", thread, "crash", NULL);
+	ck_assert_int_eq(error_code(resp), -32012);
+	cJSON_Delete(resp);
+	client_close(c);
+}
+
+START_TEST(test_call_on_a_new_generation_says_so_on_stderr)
+{
+	struct ctl_run	 r;
+	cJSON		*j;
+
+	ctl_run(&r, "call", "fake", "t1", "counter", NULL);
+	ctl_expect(&r, 0);
+	ck_assert_str_eq(r.out, "1\n");
+	ck_assert_str_eq(r.err, "");
+	ctl_run_free(&r);
+
+	crash_session("t1");
+	ctl_run(&r, "call", "fake", "t1", "counter", NULL);
+	ctl_expect(&r, 0);
+	ck_assert_str_eq(r.out, "1\n");
+	ck_assert_str_eq(r.err, "mcp-brokerctl: session fake/t1 is "
+	    "generation 2: a new server process, state from earlier calls is "
+	    "gone\n");
+	ctl_run_free(&r);
+
+	/* The same process again: nothing to say. */
+	ctl_run(&r, "call", "fake", "t1", "counter", NULL);
+	ctl_expect(&r, 0);
+	ck_assert_str_eq(r.out, "2\n");
+	ck_assert_str_eq(r.err, "");
+	ctl_run_free(&r);
+
+	/* --json is unchanged: the generation is in the JSON only. */
+	crash_session("t1");
+	ctl_run(&r, "call", "--json", "fake", "t1", "counter", NULL);
+	ctl_expect(&r, 0);
+	ck_assert_str_eq(r.err, "");
+	ck_assert_msg((j = cJSON_Parse(r.out)) != NULL, "not JSON: %s", r.out);
+	ck_assert_int_eq((int)json_number(j,
+	    "_meta.mcp-broker/session.generation"), 3);
+	cJSON_Delete(j);
+	ctl_run_free(&r);
+
+	/* A close forgets the key: generation 1, a fresh start, no line. */
+	ctl_run(&r, "close", "fake", "t1", NULL);
+	ctl_expect(&r, 0);
+	ctl_run_free(&r);
+	ctl_run(&r, "call", "fake", "t1", "counter", NULL);
+	ctl_expect(&r, 0);
+	ck_assert_str_eq(r.out, "1\n");
+	ck_assert_str_eq(r.err, "");
+	ctl_run_free(&r);
+}
+END_TEST
+
 static Suite *
 ctl_suite(void)
 {
@@ -799,6 +1084,20 @@ ctl_suite(void)
 
 	tc = harness_add_tcase(s, "socket", setup, teardown, 60);
 	tcase_add_test(tc, test_socket_comes_from_the_environment);
+
+	tc = harness_add_tcase(s, "manners", setup, teardown, 60);
+	tcase_add_test(tc, test_help_of_both_programs_is_on_stdout_with_exit_0);
+	tcase_add_test(tc,
+	    test_version_of_both_programs_is_the_daemons_version);
+	tcase_add_test(tc,
+	    test_wrong_usage_of_both_programs_is_on_stderr_with_exit_2);
+	tcase_add_test(tc,
+	    test_connection_error_names_the_socket_and_where_it_came_from);
+	tcase_add_test(tc,
+	    test_tools_without_thread_closes_the_session_it_started);
+	tcase_add_test(tc,
+	    test_tools_without_thread_leaves_a_running_session_alone);
+	tcase_add_test(tc, test_call_on_a_new_generation_says_so_on_stderr);
 	return (s);
 }
 
