@@ -44,7 +44,7 @@ DEMO_SRC   = daemon/demo_server.c
 UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire walk request mcpclient \
 	     log session broker child workdir cgroup latency
 INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd metrics \
-		    workdir names share contain bytes
+		    workdir names share contain bytes paste
 INTEROP_TESTS = npm_servers
 
 obj	 = $(patsubst %.c,$(B)/obj/%.o,$(1))

@@ -447,6 +447,7 @@ config_parse(const char *text, size_t len, struct config_diag *diag)
 	struct config	*conf;
 	cJSON		*root;
 	const cJSON	*item;
+	const char	*key;
 	char		*path;
 	int		 cap_ok = 1;
 
@@ -459,8 +460,15 @@ config_parse(const char *text, size_t len, struct config_diag *diag)
 	walk_check_duplicates(&walk, root, NULL);
 	for (item = root->child; item != NULL; item = item->next) {
 		if (strcmp(item->string, "broker") == 0 ||
-		    strcmp(item->string, "mcpServers") == 0)
+		    strcmp(item->string, "mcpServers") == 0 ||
+		    strcmp(item->string, "servers") == 0)
 			continue;
+		/* VS Code's prompts for secrets: the broker asks nobody. */
+		if (strcmp(item->string, "inputs") == 0) {
+			walk_warning(&walk, "inputs", "ignored (the broker "
+			    "cannot prompt for inputs; give values in env)");
+			continue;
+		}
 		path = walk_path_key(NULL, item->string);
 		walk_error(&walk, path, "unknown key");
 		free(path);
@@ -468,10 +476,18 @@ config_parse(const char *text, size_t len, struct config_diag *diag)
 	/* The broker first: server checks compare against its values. */
 	if ((item = cJSON_GetObjectItemCaseSensitive(root, "broker")) != NULL)
 		cap_ok = config_parse_broker(&walk, conf, item);
-	item = cJSON_GetObjectItemCaseSensitive(root, "mcpServers");
+	/* VS Code's mcp.json names the servers "servers". */
+	key = "mcpServers";
+	if ((item = cJSON_GetObjectItemCaseSensitive(root, key)) == NULL &&
+	    (item = cJSON_GetObjectItemCaseSensitive(root, "servers")) != NULL)
+		key = "servers";
+	else if (item != NULL &&
+	    cJSON_GetObjectItemCaseSensitive(root, "servers") != NULL)
+		walk_error(&walk, "servers", "mcpServers is given too: use "
+		    "one of the two");
 	if (item != NULL) {
-		conf->servers = config_server_parse_all(&walk, item, cap_ok ?
-		    conf->max_request_timeout_s : CONFIG_UNSET,
+		conf->servers = config_server_parse_all(&walk, item, key,
+		    cap_ok ? conf->max_request_timeout_s : CONFIG_UNSET,
 		    &conf->nservers);
 	}
 	cJSON_Delete(root);

@@ -59,7 +59,8 @@ static const char *const config_client_capabilities[] = {
 
 /* Keys other MCP hosts put in a server entry; harmless to skip. */
 static const char *const config_server_ignored[] = {
-	"autoApprove", "alwaysAllow", "timeout", "description", NULL
+	"autoApprove", "alwaysAllow", "timeout", "description", "disabledTools",
+	"dev", NULL
 };
 
 static int	 config_server_in_list(const char *, const char *const *);
@@ -463,12 +464,6 @@ config_server_parse(struct walk *walk, struct server_conf *sc,
 		walk_error(walk, path, "expected an object");
 		return;
 	}
-	/* Only the reason matters: a remote entry's other keys are noise. */
-	if (config_server_remote(entry)) {
-		walk_error(walk, path, "only stdio servers are brokered "
-		    "(this entry is a remote server)");
-		return;
-	}
 	walk_check_duplicates(walk, entry, path);
 	/* Read first: args and env are checked against them. */
 	item = cJSON_GetObjectItemCaseSensitive(entry, "session_dir");
@@ -560,13 +555,18 @@ config_server_parse(struct walk *walk, struct server_conf *sc,
 }
 
 /*
- * The server entries of the "mcpServers" object, their count in *np (the
- * caller frees each with config_server_clear, then the array); cap is as
- * for config_server_parse. NULL with *np 0 if it is not an object.
+ * The server entries of the object under key ("mcpServers", or "servers"
+ * as VS Code names it), their count in *np (the caller frees each with
+ * config_server_clear, then the array); cap is as for
+ * config_server_parse. NULL with *np 0 if it is not an object.
+ *
+ * An entry for a remote server (a url, or a type other than stdio) is
+ * skipped with a warning rather than refused, so that a host's whole
+ * config pastes in: the broker runs the stdio servers of it.
  */
 struct server_conf *
-config_server_parse_all(struct walk *walk, const cJSON *servers, int cap,
-    size_t *np)
+config_server_parse_all(struct walk *walk, const cJSON *servers,
+    const char *key, int cap, size_t *np)
 {
 	const cJSON		*entry;
 	struct server_conf	*list, *sc;
@@ -575,16 +575,22 @@ config_server_parse_all(struct walk *walk, const cJSON *servers, int cap,
 
 	*np = 0;
 	if (!cJSON_IsObject(servers)) {
-		walk_error(walk, "mcpServers", "expected an object");
+		walk_error(walk, key, "expected an object");
 		return (NULL);
 	}
-	walk_check_duplicates(walk, servers, "mcpServers");
+	walk_check_duplicates(walk, servers, key);
 	for (entry = servers->child; entry != NULL; entry = entry->next)
 		n++;
 	list = xcalloc(n, sizeof *list);
 
 	for (entry = servers->child; entry != NULL; entry = entry->next) {
-		path = walk_path_key("mcpServers", entry->string);
+		path = walk_path_key(key, entry->string);
+		if (cJSON_IsObject(entry) && config_server_remote(entry)) {
+			walk_warning(walk, path, "skipped: only stdio servers "
+			    "are brokered (this entry is a remote server)");
+			free(path);
+			continue;
+		}
 		if (!config_server_name_valid(entry->string)) {
 			walk_error(walk, path, "a server name must be 1 to "
 			    "%d characters, each a letter, a digit, \".\", "

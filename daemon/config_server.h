@@ -75,7 +75,7 @@ struct server_conf {
 #define CONFIG_MAX_TIMEOUT_S	1000000
 
 struct server_conf *config_server_parse_all(struct walk *, const cJSON *,
-	    int, size_t *);
+		     const char *, int, size_t *);
 void	config_server_clear(struct server_conf *);
 int	config_server_equal(const struct server_conf *,
 	    const struct server_conf *);

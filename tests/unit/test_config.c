@@ -664,7 +664,7 @@ END_TEST
 
 START_TEST(test_rejects_unknown_top_level_key)
 {
-	expect_error("{'servers':{}}", "servers: unknown key");
+	expect_error("{'server':{}}", "server: unknown key");
 }
 END_TEST
 
@@ -1562,27 +1562,75 @@ START_TEST(test_rejects_non_boolean_disabled)
 }
 END_TEST
 
-START_TEST(test_rejects_remote_server_by_url)
+/* A host's remote entry is skipped with a warning; the rest loads. */
+START_TEST(test_skips_remote_server_by_url_with_a_warning)
 {
-	expect_server_error("{'url':'https://example.org/mcp'}",
-	    "mcpServers.x: only stdio servers are brokered (this entry is a "
-	    "remote server)");
+	struct config_diag	 diag = { 0 };
+	struct config		*conf;
+
+	conf = parse_q("{'mcpServers':{'web':{'url':'https://example.org/mcp',"
+	    "'headers':{'Authorization':'x'}},'local':{'command':'a'}}}",
+	    &diag);
+	ck_assert_ptr_nonnull(conf);
+	ck_assert_uint_eq(conf->nservers, 1);
+	ck_assert_str_eq(conf->servers[0].name, "local");
+	ck_assert_ptr_null(config_find_server(conf, "web"));
+	ck_assert(has_warning(&diag, "mcpServers.web: skipped: only stdio "
+	    "servers are brokered (this entry is a remote server)"));
+	config_free(conf);
+	config_diag_clear(&diag);
 }
 END_TEST
 
-START_TEST(test_rejects_remote_server_by_type)
+START_TEST(test_skips_remote_server_by_type_with_a_warning)
 {
 	static const char	*types[] = { "sse", "http", "streamable-http",
 				     "websocket" };
+	struct config_diag	 diag = { 0 };
+	struct config		*conf;
 	size_t			 i;
-	char			*body;
+	char			*text;
 
 	for (i = 0; i < sizeof types / sizeof types[0]; i++) {
-		xasprintf(&body, "{'type':'%s','command':'a'}", types[i]);
-		expect_server_error(body, "mcpServers.x: only stdio servers "
-		    "are brokered (this entry is a remote server)");
-		free(body);
+		xasprintf(&text, "{'mcpServers':{'x':{'type':'%s',"
+		    "'command':'a'}}}", types[i]);
+		conf = parse_q(text, &diag);
+		ck_assert_ptr_nonnull(conf);
+		ck_assert_uint_eq(conf->nservers, 0);
+		ck_assert(has_warning(&diag, "mcpServers.x: skipped: only "
+		    "stdio servers are brokered (this entry is a remote "
+		    "server)"));
+		config_free(conf);
+		config_diag_clear(&diag);
+		free(text);
 	}
+}
+END_TEST
+
+/* VS Code's mcp.json: "servers", "inputs", and its own entry keys. */
+START_TEST(test_accepts_vscode_servers_and_inputs)
+{
+	struct config_diag	 diag = { 0 };
+	struct config		*conf;
+
+	conf = parse_q("{'inputs':[{'type':'promptString','id':'k'}],"
+	    "'servers':{'fs':{'type':'stdio','command':'a','args':['b'],"
+	    "'dev':{'watch':'x'}},'gh':{'type':'http',"
+	    "'url':'https://api.example/mcp'}}}", &diag);
+	ck_assert_ptr_nonnull(conf);
+	ck_assert_uint_eq(conf->nservers, 1);
+	ck_assert_str_eq(conf->servers[0].name, "fs");
+	ck_assert(has_warning(&diag, "servers.gh: skipped: only stdio "
+	    "servers are brokered (this entry is a remote server)"));
+	ck_assert(has_warning(&diag, "inputs: ignored (the broker cannot "
+	    "prompt for inputs; give values in env)"));
+	config_free(conf);
+	config_diag_clear(&diag);
+	expect_error("{'servers':{'a':{'command':'a'}},"
+	    "'mcpServers':{'b':{'command':'b'}}}",
+	    "servers: mcpServers is given too: use one of the two");
+	expect_error("{'servers':{'a':{'command':'a','cmd':'a'}}}",
+	    "servers.a.cmd: unknown key");
 }
 END_TEST
 
@@ -1916,7 +1964,8 @@ START_TEST(test_collects_all_errors_not_just_the_first)
 	    "'broker':{'max_sessions':0,'log_level':'loud','allow_uids':1},"
 	    "'mcpServers':{'ok':{'command':'a'},"
 	    "'bad':{'args':[true,'x',{}],'env':{'9':'v'},'frob':1},"
-	    "'remote':{'url':'http://h/'}}}", &diag);
+	    "'remote':{'url':'http://h/'},'bad name':{'command':'a'}}}",
+	    &diag);
 	ck_assert_ptr_null(conf);
 	ck_assert(has_error(&diag, "extra: unknown key"));
 	ck_assert(has_error(&diag, "broker.max_sessions: expected an integer "
@@ -1935,8 +1984,8 @@ START_TEST(test_collects_all_errors_not_just_the_first)
 	ck_assert(has_error(&diag, "mcpServers.bad.frob: unknown key"));
 	ck_assert(has_error(&diag, "mcpServers.bad: \"command\" is "
 	    "required"));
-	ck_assert(has_error(&diag, "mcpServers.remote: only stdio servers "
-	    "are brokered (this entry is a remote server)"));
+	ck_assert(has_warning(&diag, "mcpServers.remote: skipped: only stdio "
+	    "servers are brokered (this entry is a remote server)"));
 	ck_assert_uint_eq(diag.nerrors, 10);
 	config_diag_clear(&diag);
 }
@@ -2435,8 +2484,9 @@ config_suite(void)
 	tcase_add_test(tc,
 	    test_rejects_server_request_timeout_above_broker_cap);
 	tcase_add_test(tc, test_rejects_non_boolean_disabled);
-	tcase_add_test(tc, test_rejects_remote_server_by_url);
-	tcase_add_test(tc, test_rejects_remote_server_by_type);
+	tcase_add_test(tc, test_skips_remote_server_by_url_with_a_warning);
+	tcase_add_test(tc, test_skips_remote_server_by_type_with_a_warning);
+	tcase_add_test(tc, test_accepts_vscode_servers_and_inputs);
 	tcase_add_test(tc, test_rejects_non_string_type);
 	tcase_add_test(tc, test_rejects_unknown_server_key);
 	suite_add_tcase(s, tc);
