@@ -50,7 +50,7 @@ static const struct ctl_command ctl_commands[] = {
 	{ "session", ctl_session, "session SERVER THREAD" },
 	{ "servers", ctl_servers, "servers" },
 	{ "logs", ctl_logs, "logs SERVER THREAD [-f]" },
-	{ "top", ctl_top, "top" },
+	{ "top", ctl_top, "top   (a live table on a terminal; q quits)" },
 	{ "metrics", ctl_metrics, "metrics" },
 };
 
@@ -76,8 +76,8 @@ int
 ctl_request(struct client *c, const char *method, cJSON *params,
     cJSON **result)
 {
-	cJSON	*answer, *error, *code, *message, *data;
-	char	*cause, *text;
+	cJSON	*answer;
+	char	*cause;
 
 	*result = NULL;
 	if ((answer = client_call(c, method, params, CTL_TIMEOUT_MS,
@@ -86,6 +86,20 @@ ctl_request(struct client *c, const char *method, cJSON *params,
 		free(cause);
 		return (CTL_EXIT_USAGE);
 	}
+	return (ctl_answer(answer, result));
+}
+
+/*
+ * Take an answer (freed here): its result goes to *result (caller owns
+ * it), or its error is printed and gives CTL_EXIT_ANSWER.
+ */
+int
+ctl_answer(cJSON *answer, cJSON **result)
+{
+	cJSON	*error, *code, *message, *data;
+	char	*text;
+
+	*result = NULL;
 	if ((error = cJSON_GetObjectItemCaseSensitive(answer, "error")) !=
 	    NULL) {
 		code = cJSON_GetObjectItemCaseSensitive(error, "code");
