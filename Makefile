@@ -8,7 +8,7 @@ SANITIZE ?=
 CC	?= cc
 PKGS	 = libevent_core libcjson libsystemd
 DEBS	 = gcc libc6-dev make pkg-config libevent-dev libcjson-dev \
-	   libsystemd-dev check groff-base
+	   libsystemd-dev check groff-base tmux
 
 ifeq ($(SANITIZE),1)
 B	 = build/asan
@@ -36,15 +36,15 @@ CORE_SRC   = daemon/config.c daemon/config_server.c daemon/walk.c \
 	     daemon/request.c daemon/process.c \
 	     daemon/mcpclient.c daemon/session.c daemon/broker.c \
 	     daemon/dispatch.c daemon/service.c daemon/workdir.c daemon/cgroup.c \
-	     daemon/metrics.c
+	     daemon/metrics.c daemon/proctree.c
 DAEMON_SRC = daemon/main.c $(CORE_SRC) daemon/conn.c daemon/listener.c
 CTL_SRC	   = daemon/ctl.c daemon/ctl_logs.c daemon/ctl_top.c
 DEMO_SRC   = daemon/demo_server.c
 
 UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire walk request mcpclient \
-	     log session broker child workdir cgroup latency
+	     log session broker child workdir cgroup latency proctree
 INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd metrics \
-		    workdir names share contain bytes paste
+		    workdir names share contain bytes paste top
 INTEROP_TESTS = npm_servers
 
 obj	 = $(patsubst %.c,$(B)/obj/%.o,$(1))
@@ -93,6 +93,7 @@ UNIT_DEPS_child	  = daemon/child.c daemon/log.c
 UNIT_DEPS_walk	  = daemon/walk.c daemon/log.c
 UNIT_DEPS_cgroup  = daemon/cgroup.c daemon/log.c
 UNIT_DEPS_latency = daemon/latency.c
+UNIT_DEPS_proctree = daemon/proctree.c daemon/log.c
 UNIT_DEPS_request = daemon/request.c daemon/front.c daemon/counters.c \
 		    daemon/latency.c daemon/mcp.c \
 		    daemon/clock.c daemon/log.c
@@ -105,7 +106,8 @@ UNIT_DEPS_session = daemon/session.c daemon/request.c daemon/front.c \
 UNIT_DEPS_workdir = $(UNIT_DEPS_config)
 UNIT_DEPS_broker  = $(UNIT_DEPS_session) $(UNIT_DEPS_config) \
 		    daemon/broker.c daemon/dispatch.c daemon/table.c \
-		    daemon/route.c daemon/service.c daemon/metrics.c
+		    daemon/route.c daemon/service.c daemon/metrics.c \
+		    daemon/proctree.c
 
 .SECONDEXPANSION:
 .SECONDARY:

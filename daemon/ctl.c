@@ -62,7 +62,8 @@ static const struct ctl_command ctl_commands[] = {
 	{ "logs", ctl_logs, "logs SERVER THREAD [-f]",
 	    "a session's stderr tail; -f follows it until the session ends" },
 	{ "top", ctl_top, "top",
-	    "a live table of the sessions, refreshed every second; q quits" },
+	    "a live table of the sessions on a terminal, refreshed every "
+	    "second; q quits" },
 	{ "metrics", ctl_metrics, "metrics",
 	    "the daemon's metrics as OpenMetrics text (admins only)" },
 };
@@ -180,8 +181,8 @@ int
 ctl_request(struct client *c, const char *method, cJSON *params,
     cJSON **result)
 {
-	cJSON	*answer, *error, *code, *message, *data;
-	char	*cause, *text;
+	cJSON	*answer;
+	char	*cause;
 
 	*result = NULL;
 	if ((answer = client_call(c, method, params, CTL_TIMEOUT_MS,
@@ -190,6 +191,20 @@ ctl_request(struct client *c, const char *method, cJSON *params,
 		free(cause);
 		return (CTL_EXIT_USAGE);
 	}
+	return (ctl_answer(answer, result));
+}
+
+/*
+ * Take an answer (freed here): its result goes to *result (caller owns
+ * it), or its error is printed and gives CTL_EXIT_ANSWER.
+ */
+int
+ctl_answer(cJSON *answer, cJSON **result)
+{
+	cJSON	*error, *code, *message, *data;
+	char	*text;
+
+	*result = NULL;
 	if ((error = cJSON_GetObjectItemCaseSensitive(answer, "error")) !=
 	    NULL) {
 		code = cJSON_GetObjectItemCaseSensitive(error, "code");

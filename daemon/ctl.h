@@ -24,6 +24,7 @@ struct client;
 
 void	 ctl_usage(void) __attribute__((noreturn));
 int	 ctl_request(struct client *, const char *, cJSON *, cJSON **);
+int	 ctl_answer(cJSON *, cJSON **);
 void	 ctl_print_json(const cJSON *);
 void	 ctl_fprint_json(FILE *, const cJSON *);
 char	*ctl_text(const cJSON *, int);

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "mcp.h"
 #include "metrics.h"
+#include "proctree.h"
 #include "request.h"
 #include "route.h"
 #include "scan.h"
@@ -392,7 +393,6 @@ dispatch_status(struct broker *b, struct front *f, cJSON *id,
 	cJSON			*r, *list;
 	size_t			 i;
 
-	(void)route;
 	r = cJSON_CreateObject();
 	cJSON_AddStringToObject(r, "version", BROKER_VERSION);
 	cJSON_AddNumberToObject(r, "pid", getpid());
@@ -400,7 +400,10 @@ dispatch_status(struct broker *b, struct front *f, cJSON *id,
 	cJSON_AddNumberToObject(r, "max_sessions",
 	    broker_config(b)->max_sessions);
 	cJSON_AddNumberToObject(r, "clients", (double)broker_nclients(b));
-	cJSON_AddItemToObject(r, "sessions", broker_list_sessions(b, f));
+	list = broker_list_sessions(b, f);
+	if (route->rss)
+		proctree_add_rss(list);
+	cJSON_AddItemToObject(r, "sessions", list);
 	cJSON_AddItemToObject(r, "servers", broker_list_servers(b));
 	list = cJSON_AddObjectToObject(r, "counters");
 	for (i = 0; i < sizeof dispatch_counters / sizeof *dispatch_counters;

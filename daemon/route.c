@@ -15,7 +15,7 @@ static const struct {
 	enum route_method	 method;
 	const char		*keys[4];	/* the params it accepts */
 } route_methods[] = {
-	{ "broker/status", ROUTE_STATUS, { NULL } },
+	{ "broker/status", ROUTE_STATUS, { "rss" } },
 	{ "broker/session", ROUTE_SESSION, { "server", "thread", "create" } },
 	{ "broker/close", ROUTE_CLOSE, { "server", "thread", "all" } },
 	{ "broker/servers", ROUTE_SERVERS, { NULL } },
@@ -177,6 +177,13 @@ route_broker(size_t i, const cJSON *params, struct route *route,
 	}
 
 	switch (route->method) {
+	case ROUTE_STATUS:
+		item = cJSON_GetObjectItemCaseSensitive(params, "rss");
+		if (item != NULL && !cJSON_IsBool(item))
+			return (route_fail(fault, RPC_INVALID_PARAMS,
+			    "broker/status: rss must be true or false."));
+		route->rss = cJSON_IsTrue(item);
+		break;
 	case ROUTE_SESSION:
 		item = cJSON_GetObjectItemCaseSensitive(params, "create");
 		if (item != NULL && !cJSON_IsBool(item))

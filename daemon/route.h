@@ -40,6 +40,7 @@ struct route {
 	const char		*thread;
 	long			 timeout_ms;	/* 0: the server's default */
 	const cJSON		*progress_token; /* _meta.progressToken */
+	int			 rss;		/* broker/status */
 	int			 create;	/* broker/session */
 	int			 all;		/* broker/close */
 	int			 sampling;	/* broker/hello */

@@ -121,6 +121,7 @@ static void
 expect_no_extras(void)
 {
 	ck_assert_int_eq(route.create, 0);
+	ck_assert_int_eq(route.rss, 0);
 	ck_assert_int_eq(route.all, 0);
 	ck_assert_int_eq(route.sampling, 0);
 	ck_assert_int_eq(route.elicitation, 0);
@@ -572,6 +573,21 @@ START_TEST(test_parameterless_methods_refuse_any_parameter)
 		expect_invalid(methods[i], "{\"server\":\"repl\","
 		    "\"thread\":\"t\"}", "'server'");
 	}
+}
+END_TEST
+
+START_TEST(test_status_takes_rss_true_or_false)
+{
+	expect_accepted("broker/status", "{\"rss\":true}", ROUTE_STATUS);
+	ck_assert_int_eq(route.rss, 1);
+	expect_accepted("broker/status", "{\"rss\":false}", ROUTE_STATUS);
+	ck_assert_int_eq(route.rss, 0);
+	expect_accepted("broker/status", "{}", ROUTE_STATUS);
+	ck_assert_int_eq(route.rss, 0);
+	expect_invalid("broker/status", "{\"rss\":1}", "rss");
+	ck_assert_ptr_nonnull(strstr(fault.message, "broker/status"));
+	expect_invalid("broker/status", "{\"rss\":\"yes\"}", "rss");
+	expect_invalid("broker/servers", "{\"rss\":true}", "'rss'");
 }
 END_TEST
 
@@ -1080,6 +1096,7 @@ route_suite(void)
 	tcase_add_test(tc,
 	    test_parameterless_methods_accept_absent_or_empty_params);
 	tcase_add_test(tc, test_parameterless_methods_refuse_any_parameter);
+	tcase_add_test(tc, test_status_takes_rss_true_or_false);
 	tcase_add_test(tc,
 	    test_broker_params_not_an_object_is_invalid_params);
 	tcase_add_test(tc, test_unknown_broker_method_is_method_not_found);
