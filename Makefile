@@ -6,9 +6,12 @@ DESTDIR	?=
 SANITIZE ?=
 
 CC	?= cc
-PKGS	 = libevent_core libcjson libsystemd
+PKGS	 = libevent_core libevent_extra libcjson libsystemd
 DEBS	 = gcc libc6-dev make pkg-config libevent-dev libcjson-dev \
 	   libsystemd-dev check
+# What the tests need beyond the build: prometheus (with promtool) scrapes
+# /metrics in test_http.
+TEST_DEBS = prometheus
 
 ifeq ($(SANITIZE),1)
 B	 = build/asan
@@ -29,21 +32,23 @@ CHECKLIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 PROTO_SRC  = proto/frame.c proto/jsonrpc.c proto/xmalloc.c proto/client.c \
 	     proto/scan.c proto/wire.c proto/escape.c
-CORE_SRC   = daemon/config.c daemon/config_server.c daemon/walk.c \
+CORE_SRC   = daemon/config.c daemon/config_server.c daemon/config_http.c \
+	     daemon/walk.c \
 	     daemon/log.c daemon/table.c daemon/route.c \
 	     daemon/mcp.c daemon/clock.c daemon/child.c daemon/stream.c \
 	     daemon/front.c daemon/request.c daemon/process.c \
 	     daemon/mcpclient.c daemon/session.c daemon/broker.c \
 	     daemon/dispatch.c daemon/service.c daemon/workdir.c daemon/cgroup.c \
 	     daemon/metrics.c
-DAEMON_SRC = daemon/main.c $(CORE_SRC) daemon/conn.c daemon/listener.c
+DAEMON_SRC = daemon/main.c $(CORE_SRC) daemon/conn.c daemon/listener.c \
+	     daemon/http.c
 CTL_SRC	   = daemon/ctl.c daemon/ctl_logs.c daemon/ctl_top.c
 DEMO_SRC   = daemon/demo_server.c
 
 UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire walk request mcpclient \
-	     log session broker child workdir cgroup
+	     log session broker child workdir cgroup config_http
 INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd \
-		    workdir names share contain bytes
+		    workdir names share contain bytes http
 INTEROP_TESTS = npm_servers
 
 obj	 = $(patsubst %.c,$(B)/obj/%.o,$(1))
@@ -81,7 +86,9 @@ $(B)/tests/fake-mcp: $(call obj,tests/fixtures/fake_mcp.c) $(PROTO_OBJ)
 UNIT_DEPS_frame	  =
 UNIT_DEPS_jsonrpc =
 UNIT_DEPS_config  = daemon/config.c daemon/config_server.c daemon/walk.c \
+		    daemon/config_http.c \
 		    daemon/log.c daemon/workdir.c
+UNIT_DEPS_config_http = daemon/config_http.c daemon/walk.c daemon/log.c
 UNIT_DEPS_log	  = daemon/log.c
 UNIT_DEPS_table	  = daemon/table.c
 UNIT_DEPS_route	  = daemon/route.c
@@ -177,6 +184,7 @@ run: deps
 # Every test: unit, integration against the real daemon, interop with npm
 # servers. TESTS_B tells the tests where the binaries are.
 check: deps
+	@$(MAKE) --no-print-directory deps DEBS="$(TEST_DEBS)"
 	@$(MAKE) --no-print-directory npm-deps
 	@$(MAKE) --no-print-directory tests
 	@$(MAKE) --no-print-directory check-layout check-unit check-integration \
