@@ -6,9 +6,13 @@ DESTDIR	?=
 SANITIZE ?=
 
 CC	?= cc
-PKGS	 = libevent_core libcjson libsystemd
+PKGS	 = libevent_core libevent_extra libcjson libsystemd
 DEBS	 = gcc libc6-dev make pkg-config libevent-dev libcjson-dev \
-	   libsystemd-dev check groff-base tmux
+	   libsystemd-dev check
+# What the tests need beyond the build: prometheus (with promtool) checks
+# and scrapes the metrics, tmux drives `mcp-brokerctl top`, groff checks
+# the man pages.
+TEST_DEBS = prometheus tmux groff-base
 
 ifeq ($(SANITIZE),1)
 B	 = build/asan
@@ -29,7 +33,8 @@ CHECKLIBS = $(shell pkg-config --libs check 2>/dev/null)
 
 PROTO_SRC  = proto/frame.c proto/jsonrpc.c proto/xmalloc.c proto/client.c \
 	     proto/scan.c proto/wire.c proto/escape.c
-CORE_SRC   = daemon/config.c daemon/config_server.c daemon/walk.c \
+CORE_SRC   = daemon/config.c daemon/config_server.c daemon/config_http.c \
+	     daemon/walk.c \
 	     daemon/log.c daemon/table.c daemon/route.c \
 	     daemon/mcp.c daemon/clock.c daemon/child.c daemon/stream.c \
 	     daemon/front.c daemon/counters.c daemon/latency.c \
@@ -37,14 +42,15 @@ CORE_SRC   = daemon/config.c daemon/config_server.c daemon/walk.c \
 	     daemon/mcpclient.c daemon/session.c daemon/broker.c \
 	     daemon/dispatch.c daemon/service.c daemon/workdir.c daemon/cgroup.c \
 	     daemon/metrics.c daemon/proctree.c
-DAEMON_SRC = daemon/main.c $(CORE_SRC) daemon/conn.c daemon/listener.c
+DAEMON_SRC = daemon/main.c $(CORE_SRC) daemon/conn.c daemon/listener.c \
+	     daemon/http.c
 CTL_SRC	   = daemon/ctl.c daemon/ctl_logs.c daemon/ctl_top.c
 DEMO_SRC   = daemon/demo_server.c
 
 UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire walk request mcpclient \
-	     log session broker child workdir cgroup latency proctree
+	     log session broker child workdir cgroup latency proctree config_http
 INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd metrics \
-		    workdir names share contain bytes paste top
+		    workdir names share contain bytes paste top http
 INTEROP_TESTS = npm_servers
 
 obj	 = $(patsubst %.c,$(B)/obj/%.o,$(1))
@@ -82,7 +88,9 @@ $(B)/tests/fake-mcp: $(call obj,tests/fixtures/fake_mcp.c) $(PROTO_OBJ)
 UNIT_DEPS_frame	  =
 UNIT_DEPS_jsonrpc =
 UNIT_DEPS_config  = daemon/config.c daemon/config_server.c daemon/walk.c \
+		    daemon/config_http.c \
 		    daemon/log.c daemon/workdir.c
+UNIT_DEPS_config_http = daemon/config_http.c daemon/walk.c daemon/log.c
 UNIT_DEPS_log	  = daemon/log.c
 UNIT_DEPS_table	  = daemon/table.c
 UNIT_DEPS_route	  = daemon/route.c
@@ -183,6 +191,7 @@ run: deps
 # Every test: unit, integration against the real daemon, interop with npm
 # servers. TESTS_B tells the tests where the binaries are.
 check: deps
+	@$(MAKE) --no-print-directory deps DEBS="$(TEST_DEBS)"
 	@$(MAKE) --no-print-directory npm-deps
 	@$(MAKE) --no-print-directory tests
 	@$(MAKE) --no-print-directory check-layout check-man check-unit \

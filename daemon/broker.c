@@ -41,6 +41,7 @@ struct broker {
 	struct table		*table;
 	TAILQ_HEAD(, front)	 fronts;
 	size_t			 nfronts;
+	size_t			 nconns;	/* not (yet) a front's */
 
 	struct event		*idle_timer;
 	double			 idle_deadline;	/* monotonic; 0: not armed */
@@ -215,7 +216,28 @@ broker_queue(struct broker *b)
 size_t
 broker_nclients(struct broker *b)
 {
-	return (b->nfronts);
+	return (b->nfronts + b->nconns);
+}
+
+/*
+ * A connection whose user is known only per request (HTTP over TCP):
+ * counted toward max_clients, without the admin reserve. -1 (and not
+ * counted) if max_clients is reached.
+ */
+int
+broker_conn_add(struct broker *b)
+{
+	if (b->nfronts + b->nconns >= (size_t)b->conf->max_clients)
+		return (-1);
+	b->nconns++;
+	return (0);
+}
+
+/* A connection counted by broker_conn_add() has closed. */
+void
+broker_conn_gone(struct broker *b)
+{
+	b->nconns--;
 }
 
 /* Sessions in the table. */
@@ -287,7 +309,8 @@ broker_client_room(struct broker *b, uid_t uid, int admin,
 	size_t	reserve = admin ? BROKER_ADMIN_RESERVE : 0;
 	int	per_uid = b->conf->max_clients_per_uid;
 
-	if (b->nfronts >= (size_t)b->conf->max_clients + reserve) {
+	if (b->nfronts + b->nconns >= (size_t)b->conf->max_clients +
+	    reserve) {
 		*bound = "max_clients";
 		return (0);
 	}
@@ -905,6 +928,7 @@ broker_reload(struct broker *b, cJSON **result, cJSON **errors)
 		conf->socket_group = b->conf->socket_group;
 		conf->socket_group_set = b->conf->socket_group_set;
 	}
+	config_http_reload(&b->conf->http, &conf->http);
 	if (b->level_override != -1)
 		conf->log_level = (enum log_level)b->level_override;
 	/* Leftovers are looked for in the state_dir of the start. */

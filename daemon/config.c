@@ -374,7 +374,9 @@ config_parse_broker(struct walk *walk, struct config *conf,
 				conf->socket_group = (gid_t)id;
 				conf->socket_group_set = 1;
 			}
-		} else
+		} else if (strcmp(item->string, "http") == 0)
+			config_http_parse(walk, &conf->http, item, path);
+		else
 			walk_error(walk, path, "unknown key");
 		free(path);
 	}
@@ -432,6 +434,7 @@ config_default(void)
 	conf->state_dir = xstrdup(CONFIG_DEFAULT_STATE_DIR);
 	conf->servers = NULL;
 	conf->nservers = 0;
+	config_http_init(&conf->http);
 	return (conf);
 }
 
@@ -585,6 +588,7 @@ config_free(struct config *conf)
 	free(conf->cgroup);
 	free(conf->allow_uids);
 	free(conf->allow_groups);
+	config_http_clear(&conf->http);
 	free(conf);
 }
 

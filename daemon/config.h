@@ -12,6 +12,7 @@
 
 #include <cJSON.h>
 
+#include "config_http.h"
 #include "config_server.h"
 #include "log.h"
 #include "walk.h"
@@ -64,6 +65,8 @@ struct config {
 	/* Where session cgroups go: "auto", "off" or an absolute path.
 	   Read at start only, like socket. */
 	char			*cgroup;
+
+	struct config_http	 http;		/* broker.http */
 
 	struct server_conf	*servers;
 	size_t			 nservers;

@@ -24,6 +24,7 @@
 #include "clock.h"
 #include "config.h"
 #include "counters.h"
+#include "http.h"
 #include "listener.h"
 #include "log.h"
 #include "service.h"
@@ -45,6 +46,7 @@ struct main_state {
 	struct cgroup_root	*cgroups;
 	struct stream_queue	*queue;
 	struct listener		*listener;
+	struct http		*http;		/* broker.http.listen */
 	struct service		*service;
 	struct event		*exit_timer;
 	uint64_t		 exit_deadline;	/* monotonic ms */
@@ -234,6 +236,8 @@ main_sigterm_cb(evutil_socket_t sig, short events, void *arg)
 	service_stopping(ms->service);
 	listener_free(ms->listener);
 	ms->listener = NULL;
+	http_free(ms->http);
+	ms->http = NULL;
 	broker_shutdown(ms->b);
 
 	ms->exit_deadline = clock_ms() + 2 *
@@ -408,6 +412,8 @@ main(int argc, char **argv)
 	    conf->socket_group_set ? conf->socket_group : (gid_t)-1,
 	    &cause)) == NULL)
 		fatalx("%s", cause);
+	if ((ms.http = http_new(ms.b, &cause)) == NULL)
+		fatalx("%s", cause);
 	main_contain(&ms);
 	/* Only once the socket is ours: a second daemon fails before this. */
 	main_clean_sessions(conf, state_dir, "left by a previous instance");
@@ -440,6 +446,7 @@ main(int argc, char **argv)
 	evsignal_del(ev_hup);
 	service_free(ms.service);
 	listener_free(ms.listener);
+	http_free(ms.http);
 	broker_free(ms.b);
 	/* Run the deferred frees the last drops scheduled. */
 	event_base_loop(base, EVLOOP_NONBLOCK);

@@ -1,0 +1,382 @@
+/*
+ * The HTTP listeners, on libevent's evhttp.
+ *
+ * Every request goes through the same checks in the same order: the
+ * bearer token first (401 before anything else, so that a client without
+ * one learns nothing about paths or servers), then the Origin rule (403:
+ * a page of another site must not reach a loopback listener through the
+ * browser), then the path. The MCP endpoint will live here too; today
+ * only /metrics is served.
+ *
+ * Each connection counts toward broker.max_clients from the moment evhttp
+ * makes it until it closes. evhttp 2.1 tells nobody about a new
+ * connection, but it asks us for its bufferevent (evhttp_set_bevcb); the
+ * connection is adopted right after, from a deferred event, by finding it
+ * through the bufferevent's callback argument, and its close is watched
+ * with evhttp_connection_set_closecb.
+ */
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "broker.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "xmalloc.h"
+
+/* What /metrics is served as (OpenMetrics 1.0). */
+#define HTTP_METRICS_TYPE \
+	"application/openmetrics-text; version=1.0.0; charset=utf-8"
+
+/* What a connection refused at max_clients is told before it is closed. */
+#define HTTP_REFUSAL \
+	"HTTP/1.1 503 Service Unavailable\r\n" \
+	"Content-Type: text/plain; charset=utf-8\r\n" \
+	"Content-Length: 66\r\n" \
+	"Connection: close\r\n\r\n" \
+	"The broker has all its connections already (broker.max_clients).\n"
+
+/* One connection evhttp made. */
+struct http_conn {
+	struct http			*h;
+	struct bufferevent		*bev;
+	struct evhttp_connection	*evcon;		/* NULL: not adopted */
+	int				 counted;	/* broker_conn_add */
+	TAILQ_ENTRY(http_conn)		 entry;
+};
+TAILQ_HEAD(http_conns, http_conn);
+
+struct http {
+	struct broker		*b;
+	struct evhttp		*evh;
+	struct event		*adopt;
+	struct http_conns	 pending;	/* bevcb'd, not adopted */
+	struct http_conns	 conns;
+};
+
+static struct bufferevent *http_bev_cb(struct event_base *, void *);
+static void	http_adopt_cb(evutil_socket_t, short, void *);
+static void	http_close_cb(struct evhttp_connection *, void *);
+static void	http_request_cb(struct evhttp_request *, void *);
+static int	http_origin_ok(const struct config_http *, const char *);
+static int	http_answer(struct evhttp_request *, int, const char *,
+		    const char *);
+static const char *http_method_name(struct evhttp_request *);
+static int	http_serve(struct http *, struct evhttp_request *,
+		    const char *, const struct config_http_token *);
+
+/*
+ * Listen on every broker.http.listen address. An object without any
+ * listener if there is none; NULL and *cause if one cannot be bound.
+ */
+struct http *
+http_new(struct broker *b, char **cause)
+{
+	const struct config	*conf = broker_config(b);
+	const struct config_http *hc = &conf->http;
+	struct http		*h;
+	char			*host, *port;
+	size_t			 i;
+	int			 error;
+
+	h = xcalloc(1, sizeof *h);
+	h->b = b;
+	TAILQ_INIT(&h->pending);
+	TAILQ_INIT(&h->conns);
+	if (hc->nlisten == 0)
+		return (h);
+
+	if ((h->evh = evhttp_new(broker_base(b))) == NULL)
+		fatalx("cannot create the HTTP server");
+	evhttp_set_max_headers_size(h->evh, HTTP_MAX_HEADERS_BYTES);
+	evhttp_set_max_body_size(h->evh, (ev_ssize_t)conf->max_message_bytes);
+	evhttp_set_timeout(h->evh, hc->idle_timeout_s);
+	evhttp_set_bevcb(h->evh, http_bev_cb, h);
+	evhttp_set_gencb(h->evh, http_request_cb, h);
+	h->adopt = event_new(broker_base(b), -1, 0, http_adopt_cb, h);
+
+	for (i = 0; i < hc->nlisten; i++) {
+		/* Checked at load: it splits. */
+		if (config_http_split(hc->listen[i], &host, &port) != 0)
+			fatalx("broker.http.listen: bad \"%s\"", hc->listen[i]);
+		errno = 0;
+		if (evhttp_bind_socket_with_handle(h->evh, host,
+		    (ev_uint16_t)atoi(port)) == NULL) {
+			error = errno;
+			xasprintf(cause, "broker.http.listen: cannot listen on "
+			    "%s: %s", hc->listen[i], error != 0 ?
+			    strerror(error) : "no such address");
+			free(host);
+			free(port);
+			http_free(h);
+			return (NULL);
+		}
+		log_info("listening for HTTP on %s", hc->listen[i]);
+		free(host);
+		free(port);
+	}
+	return (h);
+}
+
+/* Stop listening and close every connection. */
+void
+http_free(struct http *h)
+{
+	struct http_conn	*c;
+
+	if (h == NULL)
+		return;
+	/* Closes every connection: http_close_cb frees the adopted. */
+	if (h->evh != NULL)
+		evhttp_free(h->evh);
+	while ((c = TAILQ_FIRST(&h->pending)) != NULL) {
+		TAILQ_REMOVE(&h->pending, c, entry);
+		free(c);
+	}
+	if (h->adopt != NULL)
+		event_free(h->adopt);
+	free(h);
+}
+
+/* evhttp accepted a connection and wants its bufferevent. */
+static struct bufferevent *
+http_bev_cb(struct event_base *base, void *arg)
+{
+	struct http		*h = arg;
+	struct http_conn	*c;
+
+	c = xcalloc(1, sizeof *c);
+	c->h = h;
+	if ((c->bev = bufferevent_socket_new(base, -1, 0)) == NULL)
+		fatalx("cannot make a bufferevent");
+	TAILQ_INSERT_TAIL(&h->pending, c, entry);
+	event_active(h->adopt, EV_TIMEOUT, 1);
+	return (c->bev);
+}
+
+/*
+ * The connections made since the last turn: watch their close, give them
+ * the bounds of the config in force, and count them toward max_clients,
+ * or refuse them if it is reached.
+ */
+static void
+http_adopt_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct http		*h = arg;
+	const struct config	*conf = broker_config(h->b);
+	struct http_conn	*c;
+	void			*cbarg;
+	evutil_socket_t		 sock;
+
+	(void)fd;
+	(void)events;
+	while ((c = TAILQ_FIRST(&h->pending)) != NULL) {
+		TAILQ_REMOVE(&h->pending, c, entry);
+		bufferevent_getcb(c->bev, NULL, NULL, NULL, &cbarg);
+		c->evcon = cbarg;
+		if (c->evcon == NULL ||
+		    evhttp_connection_get_bufferevent(c->evcon) != c->bev)
+			fatalx("http: a connection's bufferevent is not its own");
+		TAILQ_INSERT_TAIL(&h->conns, c, entry);
+		evhttp_connection_set_closecb(c->evcon, http_close_cb, c);
+		evhttp_connection_set_timeout(c->evcon,
+		    conf->http.idle_timeout_s);
+		evhttp_connection_set_max_body_size(c->evcon,
+		    (ev_ssize_t)conf->max_message_bytes);
+		if (broker_conn_add(h->b) == 0) {
+			c->counted = 1;
+			continue;
+		}
+		log_warnx("refusing an HTTP connection: max_clients (%d) "
+		    "reached", conf->max_clients);
+		sock = bufferevent_getfd(c->bev);
+		if (sock != -1 && write(sock, HTTP_REFUSAL,
+		    sizeof HTTP_REFUSAL - 1) == -1)
+			log_debug("could not tell the refused client why");
+		evhttp_connection_free(c->evcon);	/* http_close_cb */
+	}
+}
+
+/* A connection has closed: it no longer counts. */
+static void
+http_close_cb(struct evhttp_connection *evcon, void *arg)
+{
+	struct http_conn	*c = arg;
+
+	evhttp_connection_set_closecb(evcon, NULL, NULL);
+	if (c->counted)
+		broker_conn_gone(c->h->b);
+	TAILQ_REMOVE(&c->h->conns, c, entry);
+	free(c);
+}
+
+/*
+ * Whether an Origin header's value is allowed: a loopback host (any
+ * scheme and port) or an entry of broker.http.allowed_origins.
+ */
+static int
+http_origin_ok(const struct config_http *hc, const char *origin)
+{
+	struct evhttp_uri	*uri;
+	const char		*host;
+	char			*bare;
+	size_t			 i, len;
+	int			 ok = 0;
+
+	for (i = 0; i < hc->norigins; i++) {
+		if (strcasecmp(hc->origins[i], origin) == 0)
+			return (1);
+	}
+	if ((uri = evhttp_uri_parse(origin)) == NULL)
+		return (0);
+	if ((host = evhttp_uri_get_host(uri)) != NULL &&
+	    evhttp_uri_get_scheme(uri) != NULL) {
+		len = strlen(host);
+		if (len > 2 && host[0] == '[' && host[len - 1] == ']')
+			bare = xstrndup(host + 1, len - 2);
+		else
+			bare = xstrdup(host);
+		ok = config_http_loopback(bare);
+		free(bare);
+	}
+	evhttp_uri_free(uri);
+	return (ok);
+}
+
+/* Answer with code and a line of plain text; returns code. */
+static int
+http_answer(struct evhttp_request *req, int code, const char *reason,
+    const char *text)
+{
+	struct evkeyvalq	*out = evhttp_request_get_output_headers(req);
+	struct evbuffer		*body;
+
+	body = evbuffer_new();
+	evbuffer_add_printf(body, "%s\n", text);
+	evhttp_add_header(out, "Content-Type", "text/plain; charset=utf-8");
+	evhttp_send_reply(req, code, reason, body);
+	evbuffer_free(body);
+	return (code);
+}
+
+/* The name of a request's method, for the log. */
+static const char *
+http_method_name(struct evhttp_request *req)
+{
+	switch (evhttp_request_get_command(req)) {
+	case EVHTTP_REQ_GET:
+		return ("GET");
+	case EVHTTP_REQ_POST:
+		return ("POST");
+	case EVHTTP_REQ_HEAD:
+		return ("HEAD");
+	case EVHTTP_REQ_PUT:
+		return ("PUT");
+	case EVHTTP_REQ_DELETE:
+		return ("DELETE");
+	default:
+		return ("OTHER");
+	}
+}
+
+/*
+ * One request, in order: the token, the Origin, the user's access, the
+ * path. Logged at debug with the user's uid, never the token.
+ */
+static void
+http_request_cb(struct evhttp_request *req, void *arg)
+{
+	struct http		*h = arg;
+	const struct config_http *hc = &broker_config(h->b)->http;
+	const struct config_http_token *t = NULL;
+	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
+	struct evkeyvalq	*in = evhttp_request_get_input_headers(req);
+	const char		*auth, *origin, *path = NULL;
+	char			*peer = NULL;
+	ev_uint16_t		 port = 0;
+	int			 code;
+
+	if (uri != NULL)
+		path = evhttp_uri_get_path(uri);
+	if (path == NULL || *path == '\0')
+		path = "/";
+
+	auth = evhttp_find_header(in, "Authorization");
+	if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0) {
+		for (auth += 7; *auth == ' '; auth++)
+			/* nothing */;
+		t = config_http_find_token(hc, auth, strlen(auth));
+	}
+	origin = evhttp_find_header(in, "Origin");
+	if (t == NULL) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "WWW-Authenticate", "Bearer realm=\"mcp-broker\"");
+		code = http_answer(req, 401, "Unauthorized", "A bearer token "
+		    "of broker.http.tokens_file is required.");
+	} else if (origin != NULL && !http_origin_ok(hc, origin))
+		code = http_answer(req, 403, "Forbidden", "This Origin may not "
+		    "use the broker (broker.http.allowed_origins).");
+	else if (!broker_peer_allowed(h->b, t->uid, t->gid, t->groups,
+	    t->ngroups))
+		code = http_answer(req, 403, "Forbidden", "This user may not "
+		    "use the broker (allow_uids, allow_groups).");
+	else
+		code = http_serve(h, req, path, t);
+
+	evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer,
+	    &port);
+	if (t != NULL)
+		log_debug("http %s:%u: %s %s: %d (uid %ld)", peer,
+		    (unsigned)port, http_method_name(req), path, code,
+		    (long)t->uid);
+	else
+		log_debug("http %s:%u: %s %s: %d (no valid token)", peer,
+		    (unsigned)port, http_method_name(req), path, code);
+}
+
+/* Serve the path of an authenticated request; returns the status. */
+static int
+http_serve(struct http *h, struct evhttp_request *req, const char *path,
+    const struct config_http_token *t)
+{
+	struct evbuffer	*body;
+	char		*text;
+	size_t		 len;
+
+	if (strcmp(path, "/metrics") != 0)
+		return (http_answer(req, 404, "Not Found", "No such path; the "
+		    "broker serves /metrics."));
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", "GET");
+		return (http_answer(req, 405, "Method Not Allowed", "/metrics "
+		    "takes GET."));
+	}
+	if (!broker_peer_admin(h->b, t->uid, t->gid, t->groups, t->ngroups))
+		return (http_answer(req, 403, "Forbidden", "/metrics is for "
+		    "admins (root, the broker's user, admin_group)."));
+
+	text = metrics_text(h->b, &len);
+	body = evbuffer_new();
+	evbuffer_add(body, text, len);
+	free(text);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", HTTP_METRICS_TYPE);
+	evhttp_send_reply(req, 200, "OK", body);
+	evbuffer_free(body);
+	return (200);
+}
