@@ -49,7 +49,8 @@ static const struct ctl_command ctl_commands[] = {
 	{ "reload", ctl_reload, "reload" },
 	{ "session", ctl_session, "session SERVER THREAD" },
 	{ "servers", ctl_servers, "servers" },
-	{ "logs", ctl_logs, "logs SERVER THREAD [-f]" },
+	{ "logs", ctl_logs,
+	    "logs SERVER THREAD [-f]  (-f: until it ends or ^C; exit 0)" },
 	{ "top", ctl_top, "top" },
 	{ "metrics", ctl_metrics, "metrics" },
 };

@@ -30,6 +30,7 @@ enum route_method {
 	ROUTE_SERVERS,
 	ROUTE_RELOAD,
 	ROUTE_HELLO,
+	ROUTE_LOGS,
 };
 
 /* A checked request. Strings and items are borrowed from the params. */
@@ -43,6 +44,7 @@ struct route {
 	int			 all;		/* broker/close */
 	int			 sampling;	/* broker/hello */
 	int			 elicitation;	/* broker/hello */
+	int			 follow;	/* broker/logs */
 };
 
 struct route_fault {
