@@ -41,7 +41,7 @@ CORE_SRC   = daemon/config.c daemon/config_server.c daemon/config_http.c \
 	     daemon/request.c daemon/process.c \
 	     daemon/mcpclient.c daemon/session.c daemon/broker.c \
 	     daemon/dispatch.c daemon/service.c daemon/workdir.c daemon/cgroup.c \
-	     daemon/metrics.c daemon/proctree.c
+	     daemon/metrics.c daemon/proctree.c daemon/follow.c
 DAEMON_SRC = daemon/main.c $(CORE_SRC) daemon/conn.c daemon/listener.c \
 	     daemon/http.c
 CTL_SRC	   = daemon/ctl.c daemon/ctl_logs.c daemon/ctl_top.c
@@ -50,7 +50,7 @@ DEMO_SRC   = daemon/demo_server.c
 UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire walk request mcpclient \
 	     log session broker child workdir cgroup latency proctree config_http
 INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd metrics \
-		    workdir names share contain bytes paste top http
+		    workdir names share contain bytes paste top http logs
 INTEROP_TESTS = npm_servers
 
 obj	 = $(patsubst %.c,$(B)/obj/%.o,$(1))
@@ -115,7 +115,7 @@ UNIT_DEPS_workdir = $(UNIT_DEPS_config)
 UNIT_DEPS_broker  = $(UNIT_DEPS_session) $(UNIT_DEPS_config) \
 		    daemon/broker.c daemon/dispatch.c daemon/table.c \
 		    daemon/route.c daemon/service.c daemon/metrics.c \
-		    daemon/proctree.c
+		    daemon/proctree.c daemon/follow.c
 
 .SECONDEXPANSION:
 .SECONDARY:

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "counters.h"
 #include "errors.h"
+#include "follow.h"
 #include "front.h"
 #include "latency.h"
 #include "log.h"
@@ -39,6 +40,7 @@ struct broker {
 	int			 level_override;	/* --log-level, or -1 */
 	struct service		*service;	/* systemd notifications */
 	struct table		*table;
+	struct follows		*follows;	/* broker/logs with follow */
 	TAILQ_HEAD(, front)	 fronts;
 	size_t			 nfronts;
 	size_t			 nconns;	/* not (yet) a front's */
@@ -102,6 +104,7 @@ broker_new(const struct broker_params *bp)
 	    xstrdup(bp->socket_override) : NULL;
 	b->level_override = bp->level_override;
 	b->table = table_new();
+	b->follows = follows_new();
 	TAILQ_INIT(&b->fronts);
 	b->started = time(NULL);
 	b->started_mono = clock_s();
@@ -143,6 +146,7 @@ broker_free(struct broker *b)
 	while ((f = TAILQ_FIRST(&b->fronts)) != NULL)
 		f->ops->close(f->arg, "the broker is exiting");
 	table_free(b->table);
+	follows_free(b->follows);
 	event_free(b->idle_timer);
 	latency_free_all(&b->latencies);
 	config_free(b->conf);
@@ -210,6 +214,13 @@ struct stream_queue *
 broker_queue(struct broker *b)
 {
 	return (b->queue);
+}
+
+/* The followers of sessions' stderr. */
+struct follows *
+broker_follows(struct broker *b)
+{
+	return (b->follows);
 }
 
 /* Clients connected, over every front end. */
@@ -340,6 +351,7 @@ void
 broker_front_gone(struct broker *b, struct front *f)
 {
 	request_front_gone(f);
+	follow_front_gone(b->follows, f);
 	TAILQ_REMOVE(&b->fronts, f, entry);
 	b->nfronts--;
 	table_client_remove(b->table, f->uid);
@@ -388,6 +400,27 @@ broker_lookup(struct broker *b, uid_t uid, const char *server,
 	if ((e = table_find(b->table, uid, server, thread)) == NULL)
 		return (NULL);
 	return (table_value(e));
+}
+
+/*
+ * The live session f may see for server and thread: f's own, else for an
+ * admin another user's (the first in the table), or NULL.
+ */
+struct session *
+broker_lookup_visible(struct broker *b, struct front *f, const char *server,
+    const char *thread)
+{
+	struct table_entry	*e;
+	struct session		*s;
+
+	if ((s = broker_lookup(b, f->uid, server, thread)) != NULL ||
+	    !f->admin)
+		return (s);
+	for (e = table_first(b->table); e != NULL; e = table_next(b->table, e))
+		if (strcmp(table_server(e), server) == 0 &&
+		    strcmp(table_thread(e), thread) == 0)
+			return (table_value(e));
+	return (NULL);
 }
 
 /*
@@ -506,6 +539,8 @@ broker_session_for(struct broker *b, struct front *f, const cJSON *id,
 	limits.cpu_weight = sc->cpu_weight;
 	env.cgroups = b->cgroups;
 	env.limits = &limits;
+	env.stderr_line = follow_line_cb;
+	env.stderr_arg = b->follows;
 	snprintf(sid, sizeof sid, "%" PRIx64 "-%" PRIu64,
 	    (uint64_t)b->started, ++b->next_session);
 	sp.env = &env;
@@ -583,6 +618,7 @@ broker_end(struct broker *b, struct table_entry *e, int remember, int code,
 	struct session	*s = table_value(e);
 
 	broker_remove(b, e, remember);
+	follow_note_end(b->follows, s, reason);
 	session_close(s, code, reason);
 }
 
@@ -621,6 +657,7 @@ broker_session_finished_cb(struct session *s, void *arg)
 	struct broker	*b = arg;
 	struct timeval	 tv = { 0, 0 };
 
+	follow_session_over(b->follows, s);
 	event_base_once(b->base, -1, EV_TIMEOUT, broker_session_free_cb, s,
 	    &tv);
 }

@@ -29,6 +29,7 @@ struct child_list;
 struct config;
 struct counters;
 struct event_base;
+struct follows;
 struct front;
 struct latency_list;
 struct request;
@@ -61,6 +62,7 @@ struct config	*broker_config(struct broker *);
 struct counters	*broker_counters(struct broker *);
 struct event_base *broker_base(struct broker *);
 struct stream_queue *broker_queue(struct broker *);
+struct follows	*broker_follows(struct broker *);
 size_t		 broker_nclients(struct broker *);
 size_t		 broker_nsessions(struct broker *);
 size_t		 broker_in_flight(struct broker *);
@@ -82,6 +84,8 @@ struct session	*broker_session_for(struct broker *, struct front *,
 		     const cJSON *, const struct server_conf *, const char *);
 struct session	*broker_lookup(struct broker *, uid_t, const char *,
 		     const char *);
+struct session	*broker_lookup_visible(struct broker *, struct front *,
+		     const char *, const char *);
 void		 broker_submit(struct broker *, struct session *,
 		     struct request *, long);
 int		 broker_close_matching(struct broker *, struct front *,

@@ -60,7 +60,8 @@ static const struct ctl_command ctl_commands[] = {
 	{ "servers", ctl_servers, "servers",
 	    "the configured servers with their session counts, as JSON" },
 	{ "logs", ctl_logs, "logs SERVER THREAD [-f]",
-	    "a session's stderr tail; -f follows it until the session ends" },
+	    "a session's stderr tail; -f follows it until the session ends "
+	    "or ^C (exit 0)" },
 	{ "top", ctl_top, "top",
 	    "a live table of the sessions on a terminal, refreshed every "
 	    "second; q quits" },

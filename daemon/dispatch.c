@@ -13,6 +13,7 @@
 #include "counters.h"
 #include "dispatch.h"
 #include "errors.h"
+#include "follow.h"
 #include "front.h"
 #include "jsonrpc.h"
 #include "log.h"
@@ -43,6 +44,8 @@ static void	dispatch_reload(struct broker *, struct front *, cJSON *,
 static void	dispatch_metrics(struct broker *, struct front *, cJSON *,
 		    const struct route *);
 static void	dispatch_hello(struct broker *, struct front *, cJSON *,
+		    const struct route *);
+static void	dispatch_logs(struct broker *, struct front *, cJSON *,
 		    const struct route *);
 static void	dispatch_forward(struct broker *, struct front *,
 		    struct jsonrpc_msg *, const struct route *);
@@ -84,6 +87,7 @@ static const dispatch_method_fn dispatch_methods[] = {
 	[ROUTE_RELOAD] = dispatch_reload,
 	[ROUTE_HELLO] = dispatch_hello,
 	[ROUTE_METRICS] = dispatch_metrics,
+	[ROUTE_LOGS] = dispatch_logs,
 };
 
 /*
@@ -212,8 +216,8 @@ dispatch_request(struct broker *b, struct front *f, struct jsonrpc_msg *msg)
  * A notification from a client (msg stays the caller's).
  * notifications/cancelled for one of its requests (requestId as it sent
  * the id: strings compare by what they decode to, numbers by their text)
- * is passed on to the child under the child's id; the rest have nowhere
- * to go and are dropped.
+ * is passed on to the child under the child's id, or ends a follow of
+ * broker/logs; the rest have nowhere to go and are dropped.
  */
 void
 dispatch_notification(struct broker *b, struct front *f,
@@ -223,11 +227,13 @@ dispatch_notification(struct broker *b, struct front *f,
 	struct scan_member	 m;
 	struct request		*req;
 
-	(void)b;
-	if (strcmp(msg->method, "notifications/cancelled") == 0 &&
-	    scan_path(msg->line, msg->line_len, path, &m) == 0 &&
-	    (req = request_find(f, m.value.p, m.value.len)) != NULL)
+	if (strcmp(msg->method, "notifications/cancelled") != 0 ||
+	    scan_path(msg->line, msg->line_len, path, &m) != 0)
+		return;
+	if ((req = request_find(f, m.value.p, m.value.len)) != NULL)
 		request_cancel(req);
+	else
+		follow_cancel(broker_follows(b), f, m.value.p, m.value.len);
 }
 
 /*
@@ -482,6 +488,40 @@ dispatch_close(struct broker *b, struct front *f, cJSON *id,
 	closed = broker_close_matching(b, f, route->server, route->thread);
 	r = cJSON_CreateObject();
 	cJSON_AddNumberToObject(r, "closed", closed);
+	dispatch_reply(f, id, r);
+}
+
+/*
+ * broker/logs: the stderr tail of a session the caller may see (its own,
+ * or for an admin anyone's), and with "follow": true each new line after
+ * it until the session is over (follow.c).
+ */
+static void
+dispatch_logs(struct broker *b, struct front *f, cJSON *id,
+    const struct route *route)
+{
+	struct session	*s;
+	cJSON		*data, *tail, *r;
+
+	s = broker_lookup_visible(b, f, route->server, route->thread);
+	if (s == NULL) {
+		data = cJSON_CreateObject();
+		cJSON_AddStringToObject(data, "server", route->server);
+		cJSON_AddStringToObject(data, "thread", route->thread);
+		front_send_errorf(f, id, RPC_INVALID_PARAMS, data, "No session "
+		    "for server '%.64s' thread '%.256s'.", route->server,
+		    route->thread);
+		return;
+	}
+	data = session_error_data(s, 1);
+	tail = cJSON_DetachItemFromObjectCaseSensitive(data, "stderr_tail");
+	cJSON_Delete(data);
+	if (route->follow) {
+		follow_start(broker_follows(b), f, id, s, tail);
+		return;
+	}
+	r = cJSON_CreateObject();
+	cJSON_AddItemToObject(r, "lines", tail);
 	dispatch_reply(f, id, r);
 }
 

@@ -80,7 +80,8 @@ static void	process_empty(struct process *);
 static void	process_emptied_cb(void *);
 static void	process_escalate(struct process *);
 static void	process_maybe_finish(struct process *);
-static void	process_add_tail(struct process *, const char *, size_t);
+static const char *process_add_tail(struct process *, const char *,
+		    size_t);
 static void	process_log_report(struct process *);
 static void	process_log_timer_cb(evutil_socket_t, short, void *);
 static int	process_stdin_full(struct process *);
@@ -295,16 +296,19 @@ process_stdout_cb(struct stream *st, const char *data, size_t len, void *arg)
 }
 
 /*
- * One line of the child's stderr: kept in the tail, and logged within
- * the rate limit.
+ * One line of the child's stderr: kept in the tail, told to whoever the
+ * env names, and logged within the rate limit.
  */
 static void
 process_stderr_cb(struct stream *st, const char *data, size_t len, void *arg)
 {
 	struct process	*p = arg;
+	const char	*line;
 
 	(void)st;
-	process_add_tail(p, data, len);
+	line = process_add_tail(p, data, len);
+	if (p->env.stderr_line != NULL)
+		p->env.stderr_line(p->ctx->session, line, p->env.stderr_arg);
 	if (process_log_allow(p, len))
 		process_log(p, LOG_LEVEL_INFO, "session %s: %s[%ld] stderr: "
 		    "%.*s", p->ctx->session, p->ctx->server, (long)p->pid,
@@ -313,10 +317,10 @@ process_stderr_cb(struct stream *st, const char *data, size_t len, void *arg)
 
 /*
  * Append one stderr line to the tail ring, made valid UTF-8: the tail
- * goes out in JSON (broker/session, error data), which a stray byte of
- * the child's would make unreadable.
+ * goes out in JSON (broker/session, broker/logs, error data), which a
+ * stray byte of the child's would make unreadable. Returns the line kept.
  */
-static void
+static const char *
 process_add_tail(struct process *p, const char *data, size_t len)
 {
 	size_t	slot;
@@ -329,6 +333,7 @@ process_add_tail(struct process *p, const char *data, size_t len)
 	slot = (p->tail_first + p->tail_count) % PROCESS_STDERR_LINES;
 	p->tail[slot] = escape_utf8(data, len);
 	p->tail_count++;
+	return (p->tail[slot]);
 }
 
 /*

@@ -62,6 +62,11 @@ struct process_env {
 	int			 grace_ms;	/* each close step */
 	struct cgroup_root	*cgroups;	/* NULL: no containment */
 	const struct cgroup_limits *limits;	/* the server's, or NULL */
+	/* Told each stderr line (the session's id, the line as the tail
+	   keeps it); NULL: nobody is told. */
+	void			(*stderr_line)(const char *, const char *,
+				    void *);
+	void			*stderr_arg;
 };
 
 struct process	*process_spawn(const struct process_env *,

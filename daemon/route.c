@@ -22,6 +22,7 @@ static const struct {
 	{ "broker/reload", ROUTE_RELOAD, { NULL } },
 	{ "broker/hello", ROUTE_HELLO, { "capabilities" } },
 	{ "broker/metrics", ROUTE_METRICS, { NULL } },
+	{ "broker/logs", ROUTE_LOGS, { "server", "thread", "follow" } },
 };
 #define ROUTE_NMETHODS	(sizeof route_methods / sizeof route_methods[0])
 
@@ -95,8 +96,8 @@ route_parse(const char *method, const cJSON *params, struct route *route,
 	}
 	return (route_fail(fault, RPC_METHOD_NOT_FOUND, "Unknown broker "
 	    "method '%.64s'; the broker has broker/status, broker/session, "
-	    "broker/close, broker/servers, broker/reload, broker/hello and "
-	    "broker/metrics.",
+	    "broker/close, broker/servers, broker/reload, broker/hello, "
+	    "broker/metrics and broker/logs.",
 	    method));
 }
 
@@ -196,6 +197,21 @@ route_broker(size_t i, const cJSON *params, struct route *route,
 		    strlen(route->thread) > ROUTE_THREAD_MAX)
 			return (route_fail(fault, RPC_INVALID_PARAMS,
 			    "broker/session: server and thread must be "
+			    "non-empty strings, thread at most %d bytes.",
+			    ROUTE_THREAD_MAX));
+		break;
+	case ROUTE_LOGS:
+		item = cJSON_GetObjectItemCaseSensitive(params, "follow");
+		if (item != NULL && !cJSON_IsBool(item))
+			return (route_fail(fault, RPC_INVALID_PARAMS,
+			    "broker/logs: follow must be true or false."));
+		route->follow = cJSON_IsTrue(item);
+		if (route_string(params, "server", &route->server) != 0 ||
+		    route_string(params, "thread", &route->thread) != 0 ||
+		    route->server == NULL || route->thread == NULL ||
+		    strlen(route->thread) > ROUTE_THREAD_MAX)
+			return (route_fail(fault, RPC_INVALID_PARAMS,
+			    "broker/logs: server and thread must be "
 			    "non-empty strings, thread at most %d bytes.",
 			    ROUTE_THREAD_MAX));
 		break;

@@ -31,6 +31,7 @@ enum route_method {
 	ROUTE_RELOAD,
 	ROUTE_HELLO,
 	ROUTE_METRICS,
+	ROUTE_LOGS,
 };
 
 /* A checked request. Strings and items are borrowed from the params. */
@@ -45,6 +46,7 @@ struct route {
 	int			 all;		/* broker/close */
 	int			 sampling;	/* broker/hello */
 	int			 elicitation;	/* broker/hello */
+	int			 follow;	/* broker/logs */
 };
 
 struct route_fault {
