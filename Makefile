@@ -34,7 +34,7 @@ CHECKLIBS = $(shell pkg-config --libs check 2>/dev/null)
 PROTO_SRC  = proto/frame.c proto/jsonrpc.c proto/xmalloc.c proto/client.c \
 	     proto/scan.c proto/wire.c proto/escape.c
 CORE_SRC   = daemon/config.c daemon/config_server.c daemon/config_http.c \
-	     daemon/walk.c \
+	     daemon/walk.c daemon/access.c \
 	     daemon/log.c daemon/table.c daemon/route.c \
 	     daemon/mcp.c daemon/clock.c daemon/child.c daemon/stream.c \
 	     daemon/front.c daemon/counters.c daemon/latency.c \
@@ -115,7 +115,7 @@ UNIT_DEPS_workdir = $(UNIT_DEPS_config)
 UNIT_DEPS_broker  = $(UNIT_DEPS_session) $(UNIT_DEPS_config) \
 		    daemon/broker.c daemon/dispatch.c daemon/table.c \
 		    daemon/route.c daemon/service.c daemon/metrics.c \
-		    daemon/proctree.c daemon/follow.c
+		    daemon/proctree.c daemon/follow.c daemon/access.c
 
 .SECONDEXPANSION:
 .SECONDARY:

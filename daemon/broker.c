@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 
+#include "access.h"
 #include "broker.h"
 #include "cgroup.h"
 #include "clock.h"
@@ -74,7 +75,6 @@ static int	broker_make_room(struct broker *, struct front *,
 static int	broker_evict(struct broker *, struct table_entry *,
 		    const char *);
 static int	broker_visible(struct front *, struct table_entry *);
-static int	broker_peer_in_group(gid_t, gid_t, const gid_t *, int);
 static cJSON	*broker_server_data(const char *);
 static void	broker_hold_latencies(struct broker *, const struct config *,
 		    int);
@@ -814,59 +814,22 @@ broker_idle_cb(evutil_socket_t fd, short events, void *arg)
 		broker_idle_arm(b, next);
 }
 
-/* Whether gid is the peer's group or one of its supplementary groups. */
-static int
-broker_peer_in_group(gid_t gid, gid_t primary, const gid_t *groups, int n)
-{
-	int	i;
-
-	if (gid == primary)
-		return (1);
-	for (i = 0; i < n; i++) {
-		if (groups[i] == gid)
-			return (1);
-	}
-	return (0);
-}
-
-/*
- * Whether a peer may use the broker at all: with no allow list, anyone
- * who can open the socket may (its mode and group decide); with one, the
- * peer must be listed by uid or group. Root and the daemon's own user
- * always may.
- */
+/* Whether a peer may use the broker at all (see access.c). */
 int
 broker_peer_allowed(struct broker *b, uid_t uid, gid_t gid,
     const gid_t *groups, int ngroups)
 {
-	const struct config	*conf = b->conf;
-	size_t			 i;
-
-	if (!conf->allow_uids_set && !conf->allow_groups_set)
-		return (1);
-	if (uid == 0 || uid == b->euid)
-		return (1);
-	for (i = 0; i < conf->nallow_uids; i++) {
-		if (conf->allow_uids[i] == uid)
-			return (1);
-	}
-	for (i = 0; i < conf->nallow_groups; i++) {
-		if (broker_peer_in_group(conf->allow_groups[i], gid, groups,
-		    ngroups))
-			return (1);
-	}
-	return (0);
+	return (access_peer_allowed(b->conf, b->euid, uid, gid, groups,
+	    ngroups));
 }
 
-/* Whether a peer is an admin: root, the daemon's user, admin_group. */
+/* Whether a peer is an admin (see access.c). */
 int
 broker_peer_admin(struct broker *b, uid_t uid, gid_t gid,
     const gid_t *groups, int ngroups)
 {
-	if (uid == 0 || uid == b->euid)
-		return (1);
-	return (b->conf->admin_group_set && broker_peer_in_group(
-	    b->conf->admin_group, gid, groups, ngroups));
+	return (access_peer_admin(b->conf, b->euid, uid, gid, groups,
+	    ngroups));
 }
 
 /* Whether name is among the strings of list. */
@@ -880,38 +843,6 @@ broker_listed(const cJSON *list, const char *name)
 			return (1);
 	}
 	return (0);
-}
-
-/*
- * The differences between two configs' servers: names added, removed,
- * and changed (started differently, or newly disabled). The caller owns
- * the three arrays.
- */
-static void
-broker_diff(const struct config *old, const struct config *new,
-    cJSON **added, cJSON **removed, cJSON **changed)
-{
-	const struct server_conf	*o, *n;
-	size_t				 i;
-
-	*added = cJSON_CreateArray();
-	*removed = cJSON_CreateArray();
-	*changed = cJSON_CreateArray();
-	for (i = 0; i < old->nservers; i++) {
-		o = &old->servers[i];
-		if ((n = config_find_server(new, o->name)) == NULL)
-			cJSON_AddItemToArray(*removed,
-			    cJSON_CreateString(o->name));
-		else if (!config_server_equal(o, n) ||
-		    (n->disabled && !o->disabled))
-			cJSON_AddItemToArray(*changed,
-			    cJSON_CreateString(o->name));
-	}
-	for (i = 0; i < new->nservers; i++) {
-		if (config_find_server(old, new->servers[i].name) == NULL)
-			cJSON_AddItemToArray(*added,
-			    cJSON_CreateString(new->servers[i].name));
-	}
 }
 
 /*
@@ -976,7 +907,7 @@ broker_reload(struct broker *b, cJSON **result, cJSON **errors)
 		conf->state_dir = xstrdup(b->conf->state_dir);
 	}
 
-	broker_diff(b->conf, conf, &added, &removed, &changed);
+	config_diff(b->conf, conf, &added, &removed, &changed);
 	for (e = table_first(b->table); e != NULL; e = next) {
 		next = table_next(b->table, e);
 		if (!broker_listed(removed, table_server(e)) &&

@@ -622,3 +622,35 @@ config_find_server(const struct config *conf, const char *name)
 	}
 	return (NULL);
 }
+
+/*
+ * The differences between two configs' servers: names added, removed,
+ * and changed (started differently, or newly disabled). The caller owns
+ * the three arrays.
+ */
+void
+config_diff(const struct config *old, const struct config *new,
+    cJSON **added, cJSON **removed, cJSON **changed)
+{
+	const struct server_conf	*o, *n;
+	size_t				 i;
+
+	*added = cJSON_CreateArray();
+	*removed = cJSON_CreateArray();
+	*changed = cJSON_CreateArray();
+	for (i = 0; i < old->nservers; i++) {
+		o = &old->servers[i];
+		if ((n = config_find_server(new, o->name)) == NULL)
+			cJSON_AddItemToArray(*removed,
+			    cJSON_CreateString(o->name));
+		else if (!config_server_equal(o, n) ||
+		    (n->disabled && !o->disabled))
+			cJSON_AddItemToArray(*changed,
+			    cJSON_CreateString(o->name));
+	}
+	for (i = 0; i < new->nservers; i++) {
+		if (config_find_server(old, new->servers[i].name) == NULL)
+			cJSON_AddItemToArray(*added,
+			    cJSON_CreateString(new->servers[i].name));
+	}
+}

@@ -82,4 +82,7 @@ void		 config_diag_clear(struct config_diag *);
 const struct server_conf *config_find_server(const struct config *,
 		     const char *);
 
+void		 config_diff(const struct config *, const struct config *,
+		     cJSON **, cJSON **, cJSON **);
+
 #endif
