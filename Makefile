@@ -24,9 +24,11 @@ SANFLAGS =
 endif
 
 CFLAGS	?= -O2 -g
+# More -D flags (make bench builds its baseline daemon with one).
+DEFS	?=
 CFLAGS	+= -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	   -Wmissing-prototypes -Wstrict-prototypes -Iproto -Idaemon \
-	   $(SANFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+	   $(SANFLAGS) $(DEFS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDFLAGS	+= $(SANFLAGS)
 LIBS	 = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECKLIBS = $(shell pkg-config --libs check 2>/dev/null)
@@ -344,6 +346,8 @@ bench-deps:
 bench: deps
 	@$(MAKE) --no-print-directory bench-deps
 	@$(MAKE) --no-print-directory SANITIZE= build/mcp-brokerd $(BENCH_BINS)
+	@$(MAKE) --no-print-directory SANITIZE= B=build/bench-nohist \
+	    DEFS=-DMCPB_NO_HISTOGRAM build/bench-nohist/mcp-brokerd
 	MCPB_BUILD=$(CURDIR)/build tests/bench/run.sh
 
 clean:

@@ -65,6 +65,41 @@ status=0
 "$loadgen" --build "$build" --out "$out" --npm "$top/tests/bench" "$@" || status=$?
 end=$(date +%s)
 
+# The broker's figure on the first line of file $2 that matches $1.
+broker_figure() {
+	awk -v pat="$1" '$0 ~ pat {
+		for (i = 1; i < NF; i++) if ($i == "broker") { print $(i + 1); exit }
+	}' "$2"
+}
+
+# What the latency histograms cost: scenario 1 against a daemon built
+# without them (make bench builds it in bench-nohist), the two run in
+# turn, three times each, so the machine's drift falls on both alike.
+nohist=$(dirname "$build")/bench-nohist
+cost=$out/histogram-cost.md
+: > "$cost"
+if [ -x "$nohist/mcp-brokerd" ] && [ $status -eq 0 ]; then
+	mkdir -p "$nohist/bench"
+	cp "$build/bench/echo-server" "$nohist/bench/echo-server"
+	echo "== what the latency histograms cost (scenario 1, alternating) =="
+	for round in 1 2 3; do
+		for which in without with; do
+			dir=$build
+			[ $which = without ] && dir=$nohist
+			"$loadgen" --build "$dir" --out "$out/cost-$which-$round" \
+			    --npm "$top/tests/bench" --only 1 --scale 0.2 \
+			    >"$out/cost-$which-$round.txt" 2>&1 || status=1
+			p50=$(broker_figure 'latency p50' \
+			    "$out/cost-$which-$round.txt")
+			cpu=$(broker_figure 'of which the daemon' \
+			    "$out/cost-$which-$round.txt")
+			echo "round $round, $which histograms: p50 $p50 µs," \
+			    "daemon CPU per call $cpu µs"
+			echo "| $round | $which | $p50 | $cpu |" >> "$cost"
+		done
+	done
+fi
+
 {
 	echo "# mcp-broker benchmark"
 	echo
@@ -79,6 +114,17 @@ end=$(date +%s)
 	    "children (and, direct, the echo servers) on CPU 1."
 	echo
 	cat "$out/results-table.md"
+	if [ -s "$cost" ]; then
+		echo
+		echo "What the latency histograms cost: scenario 1 through a" \
+		    "daemon built without them (-DMCPB_NO_HISTOGRAM) and through" \
+		    "this one, in turn (broker p50 and the daemon's CPU per call," \
+		    "µs):"
+		echo
+		echo "| round | histograms | p50 | daemon CPU per call |"
+		echo "|---|---|---|---|"
+		cat "$cost"
+	fi
 } > "$out/results.md"
 
 # Latency percentiles, broker against the direct path or baseline, per
