@@ -7,6 +7,8 @@ MCPB_TOP name the build and top directories (defaults: build, .).
 """
 
 import asyncio
+import ctypes
+import faulthandler
 import json
 import os
 import shutil
@@ -32,6 +34,20 @@ from mcp_broker import deerflow  # noqa: E402
 # How long the daemon may take to listen, and to exit on SIGTERM.
 START_S = 20.0
 STOP_S = 15.0
+# A test still running after this long is hung: dump every thread and exit.
+TEST_LIMIT_S = 60
+
+
+def watchdog(test):
+    """Abort the run, with tracebacks, if test hangs."""
+    faulthandler.dump_traceback_later(TEST_LIMIT_S, exit=True)
+    test.addCleanup(faulthandler.cancel_dump_traceback_later)
+
+
+def die_with_parent():
+    """In the daemon: SIGTERM when the test run dies (PR_SET_PDEATHSIG),
+    so a run aborted by the watchdog leaves no daemon behind."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)
 
 
 class Daemon:
@@ -53,7 +69,8 @@ class Daemon:
         with open(self.log, "w") as log:
             self.proc = subprocess.Popen(
                 [os.path.join(BUILD, "mcp-brokerd"), "--config", config,
-                 "--log-level", "debug"], stdout=log, stderr=log)
+                 "--log-level", "debug"], stdout=log, stderr=log,
+                preexec_fn=die_with_parent)
         deadline = time.monotonic() + START_S
         while True:
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -106,6 +123,9 @@ class DaemonTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.daemon.stop()
+
+    def setUp(self):
+        watchdog(self)
 
     def client(self, **kw):
         c = Client(self.daemon.sock, **kw)
@@ -504,6 +524,7 @@ class TestConnectionLoss(unittest.TestCase):
     """Each test kills its own daemon under requests in flight."""
 
     def setUp(self):
+        watchdog(self)
         self.daemon = Daemon()
         self.addCleanup(self.daemon.stop)
 
