@@ -11,8 +11,8 @@ DEBS	 = gcc libc6-dev make pkg-config libevent-dev libcjson-dev \
 	   libsystemd-dev check
 # What the tests need beyond the build: prometheus (with promtool) checks
 # and scrapes the metrics, tmux drives `mcp-brokerctl top`, groff checks
-# the man pages.
-TEST_DEBS = prometheus tmux groff-base
+# the man pages, python3 runs the Python client's tests.
+TEST_DEBS = prometheus tmux groff-base python3
 
 ifeq ($(SANITIZE),1)
 B	 = build/asan
@@ -65,7 +65,8 @@ TEST_BINS = $(patsubst %,$(B)/tests/unit/test_%,$(UNIT_TESTS)) \
 	    $(B)/tests/fake-mcp
 
 .PHONY: all deps run check check-layout check-man check-unit check-integration \
-	check-interop check-valgrind fuzz tests npm-deps clean install
+	check-interop check-python check-valgrind fuzz tests npm-deps clean \
+	install
 
 all: $(BINS)
 
@@ -197,7 +198,7 @@ check: deps
 	@$(MAKE) --no-print-directory npm-deps
 	@$(MAKE) --no-print-directory tests
 	@$(MAKE) --no-print-directory check-layout check-man check-unit \
-	    check-integration check-interop
+	    check-integration check-interop check-python
 
 export MCPB_BUILD = $(CURDIR)/$(B)
 export MCPB_TOP = $(CURDIR)
@@ -226,6 +227,10 @@ check-integration: tests
 
 check-interop: tests
 	@set -e; for t in $(INTEROP_TESTS); do $(B)/tests/interop/test_$$t; done
+
+# The Python client (proto/python) against the real daemon.
+check-python: tests
+	@python3 -m unittest discover -s tests/python -v
 
 # The integration suite with the daemon under valgrind memcheck: any error
 # or leak makes the daemon exit 99 and the test that stopped it fail.
