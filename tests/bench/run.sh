@@ -73,9 +73,9 @@ broker_figure() {
 }
 
 # What the latency histograms cost: scenario 1 against a daemon built
-# without them (make bench builds it in bench-nohist), the two run in
+# without them (make bench builds it in build/bench-nohist), the two run in
 # turn, three times each, so the machine's drift falls on both alike.
-nohist=$(dirname "$build")/bench-nohist
+nohist=$build/bench-nohist
 cost=$out/histogram-cost.md
 : > "$cost"
 if [ -x "$nohist/mcp-brokerd" ] && [ $status -eq 0 ]; then
