@@ -46,7 +46,8 @@ CORE_SRC   = daemon/config.c daemon/config_server.c daemon/config_http.c \
 	     daemon/metrics.c daemon/proctree.c daemon/follow.c
 DAEMON_SRC = daemon/main.c $(CORE_SRC) daemon/conn.c daemon/listener.c \
 	     daemon/http.c
-CTL_SRC	   = daemon/ctl.c daemon/ctl_logs.c daemon/ctl_top.c
+CTL_SRC	   = daemon/ctl.c daemon/ctl_logs.c daemon/ctl_top.c \
+	     daemon/ctl_bridge.c daemon/mcp.c
 DEMO_SRC   = daemon/demo_server.c
 
 UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire walk request mcpclient \
