@@ -54,7 +54,7 @@ UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire walk request 
 	     log session broker child workdir cgroup latency proctree config_http
 INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd metrics \
 		    workdir names share contain bytes paste top http logs
-INTEROP_TESTS = npm_servers
+INTEROP_TESTS = npm_servers bridge
 
 obj	 = $(patsubst %.c,$(B)/obj/%.o,$(1))
 PROTO_OBJ  = $(call obj,$(PROTO_SRC))
