@@ -67,6 +67,9 @@ static const struct ctl_command ctl_commands[] = {
 	    "second; q quits" },
 	{ "metrics", ctl_metrics, "metrics",
 	    "the daemon's metrics as OpenMetrics text (admins only)" },
+	{ "bridge", ctl_bridge, "bridge SERVER [THREAD]",
+	    "an MCP stdio server for a host, on the session for SERVER and "
+	    "THREAD (default $MCP_BROKER_THREAD)" },
 };
 
 static void	ctl_help(FILE *);

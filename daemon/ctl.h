@@ -2,7 +2,7 @@
  * mcp-brokerctl's shared parts: exit statuses, one request and its
  * answer, and how the daemon's texts reach the terminal. Each command
  * that needs more than a screen lives in a file of its own (ctl_logs.c,
- * ctl_top.c) and is listed in ctl.c's table.
+ * ctl_top.c, ctl_bridge.c) and is listed in ctl.c's table.
  */
 #ifndef DAEMON_CTL_H
 #define DAEMON_CTL_H
@@ -36,5 +36,6 @@ void	 ctl_duration(char *, size_t, double);
 int	 ctl_logs(struct client *, int, char **);
 int	 ctl_top(struct client *, int, char **);
 int	 ctl_metrics(struct client *, int, char **);
+int	 ctl_bridge(struct client *, int, char **);
 
 #endif

@@ -83,6 +83,14 @@ client_close(struct client *c)
 	free(c);
 }
 
+/* The connection's socket, for a caller that polls it itself (nothing
+   may have been read through c yet). */
+int
+client_fd(struct client *c)
+{
+	return (c->fd);
+}
+
 /* Send raw bytes as they are (tests use it to send malformed input). */
 int
 client_send_raw(struct client *c, const void *data, size_t len, char **cause)

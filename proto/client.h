@@ -14,6 +14,7 @@ struct client;
 const char	*client_default_socket(void);
 struct client	*client_connect(const char *, char **);
 void		 client_close(struct client *);
+int		 client_fd(struct client *);
 
 int		 client_send(struct client *, const cJSON *, char **);
 int		 client_send_raw(struct client *, const void *, size_t, char **);
