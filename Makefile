@@ -105,7 +105,7 @@ UNIT_DEPS_child	  = daemon/child.c daemon/log.c
 UNIT_DEPS_walk	  = daemon/walk.c daemon/log.c
 UNIT_DEPS_cgroup  = daemon/cgroup.c daemon/log.c
 UNIT_DEPS_latency = daemon/latency.c
-UNIT_DEPS_proctree = daemon/proctree.c daemon/log.c
+UNIT_DEPS_proctree = daemon/proctree.c daemon/clock.c daemon/log.c
 UNIT_DEPS_request = daemon/request.c daemon/front.c daemon/counters.c \
 		    daemon/latency.c daemon/mcp.c \
 		    daemon/clock.c daemon/log.c

@@ -23,11 +23,21 @@
 #include "latency.h"
 #include "log.h"
 #include "process.h"
+#include "proctree.h"
 #include "request.h"
 #include "service.h"
 #include "session.h"
 #include "table.h"
 #include "xmalloc.h"
+
+/*
+ * A session out of the table whose process is still going (closing, or
+ * ending on its own), until it finishes: the metrics count it.
+ */
+struct broker_gone {
+	struct session			*session;
+	LIST_ENTRY(broker_gone)		 entry;
+};
 
 struct broker {
 	struct event_base	*base;
@@ -56,6 +66,8 @@ struct broker {
 	int64_t			 next_token;	/* progress tokens to children */
 	struct counters		 counters;
 	struct latency_list	 latencies;	/* by server */
+	struct proctree_cache	 proctree;	/* for broker/status rss */
+	LIST_HEAD(, broker_gone) gone;		/* out of the table */
 	int			 access_log;	/* the config's, now */
 	int			 exiting;
 };
@@ -111,6 +123,7 @@ broker_new(const struct broker_params *bp)
 	b->euid = geteuid();
 	b->idle_timer = evtimer_new(b->base, broker_idle_cb, b);
 	LIST_INIT(&b->latencies);
+	LIST_INIT(&b->gone);
 	broker_hold_latencies(b, b->conf, 1);
 	b->access_log = b->conf->access_log;
 	return (b);
@@ -141,7 +154,8 @@ broker_hold_latencies(struct broker *b, const struct config *conf, int hold)
 void
 broker_free(struct broker *b)
 {
-	struct front	*f;
+	struct broker_gone	*g;
+	struct front		*f;
 
 	while ((f = TAILQ_FIRST(&b->fronts)) != NULL)
 		f->ops->close(f->arg, "the broker is exiting");
@@ -149,6 +163,11 @@ broker_free(struct broker *b)
 	follows_free(b->follows);
 	event_free(b->idle_timer);
 	latency_free_all(&b->latencies);
+	proctree_cache_clear(&b->proctree);
+	while ((g = LIST_FIRST(&b->gone)) != NULL) {
+		LIST_REMOVE(g, entry);
+		free(g);
+	}
 	config_free(b->conf);
 	free(b->config_path);
 	free(b->socket_override);
@@ -270,13 +289,20 @@ broker_in_flight(struct broker *b)
 	return (n);
 }
 
-/* Sessions of server in state. */
+/* Sessions of server in state, those out of the table but not yet over
+   included. */
 size_t
 broker_count_sessions(struct broker *b, const char *server, int state)
 {
 	struct table_entry	*e;
+	struct broker_gone	*g;
 	size_t			 n = 0;
 
+	LIST_FOREACH(g, &b->gone, entry) {
+		if (strcmp(session_server(g->session), server) == 0 &&
+		    (int)session_state(g->session) == state)
+			n++;
+	}
 	for (e = table_first(b->table); e != NULL; e = table_next(b->table,
 	    e)) {
 		if (strcmp(table_server(e), server) == 0 &&
@@ -291,6 +317,13 @@ struct latency_list *
 broker_latencies(struct broker *b)
 {
 	return (&b->latencies);
+}
+
+/* The last scan of /proc, for broker/status's rss. */
+struct proctree_cache *
+broker_proctree_cache(struct broker *b)
+{
+	return (&b->proctree);
 }
 
 /* A progress token no child has been given yet. */
@@ -595,7 +628,8 @@ broker_submit(struct broker *b, struct session *s, struct request *req,
 static void
 broker_remove(struct broker *b, struct table_entry *e, int remember)
 {
-	struct session	*s = table_value(e);
+	struct session		*s = table_value(e);
+	struct broker_gone	*g;
 
 	if (remember)
 		table_remember(b->table, table_uid(e), table_server(e),
@@ -605,6 +639,9 @@ broker_remove(struct broker *b, struct table_entry *e, int remember)
 		    table_thread(e));
 	table_remove(b->table, e);
 	session_set_slot(s, NULL);
+	g = xmalloc(sizeof *g);
+	g->session = s;
+	LIST_INSERT_HEAD(&b->gone, g, entry);
 }
 
 /*
@@ -654,9 +691,17 @@ broker_session_ended_cb(struct session *s, void *arg)
 static void
 broker_session_finished_cb(struct session *s, void *arg)
 {
-	struct broker	*b = arg;
-	struct timeval	 tv = { 0, 0 };
+	struct broker		*b = arg;
+	struct broker_gone	*g;
+	struct timeval		 tv = { 0, 0 };
 
+	LIST_FOREACH(g, &b->gone, entry) {
+		if (g->session == s) {
+			LIST_REMOVE(g, entry);
+			free(g);
+			break;
+		}
+	}
 	follow_session_over(b->follows, s);
 	event_base_once(b->base, -1, EV_TIMEOUT, broker_session_free_cb, s,
 	    &tv);

@@ -32,6 +32,7 @@ struct event_base;
 struct follows;
 struct front;
 struct latency_list;
+struct proctree_cache;
 struct request;
 struct server_conf;
 struct service;
@@ -68,6 +69,7 @@ size_t		 broker_nsessions(struct broker *);
 size_t		 broker_in_flight(struct broker *);
 size_t		 broker_count_sessions(struct broker *, const char *, int);
 struct latency_list *broker_latencies(struct broker *);
+struct proctree_cache *broker_proctree_cache(struct broker *);
 double		 broker_uptime(struct broker *);
 int64_t		 broker_next_token(struct broker *);
 

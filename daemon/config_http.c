@@ -263,13 +263,16 @@ config_http_line(struct walk *walk, struct config_http *hc,
 	    sizeof *hc->tokens);
 	t = &hc->tokens[hc->ntokens];
 	memset(t, 0, sizeof *t);
+	/* The user is not quoted: with the columns swapped, it is a token. */
 	if (config_http_user(user, t) != 0) {
-		walk_error(walk, file, "line %zu: no such user \"%s\"", lineno,
-		    user);
+		walk_error(walk, file, "line %zu: no such user (the first field "
+		    "must be a user name or a uid)", lineno);
 		return;
 	}
 	t->token = xstrdup(token);
 	t->len = len;
+	if (len > hc->token_max)
+		hc->token_max = len;
 	hc->ntokens++;
 }
 
@@ -291,9 +294,13 @@ config_http_read_tokens(struct walk *walk, struct config_http *hc,
 		walk_error(walk, file, "%s", strerror(errno));
 		return;
 	}
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		walk_error(walk, file, "%s", S_ISREG(sb.st_mode) ?
-		    strerror(errno) : "not a regular file");
+	if (fstat(fd, &sb) == -1) {
+		walk_error(walk, file, "%s", strerror(errno));
+		close(fd);
+		return;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		walk_error(walk, file, "not a regular file");
 		close(fd);
 		return;
 	}
@@ -458,8 +465,10 @@ config_http_reload(const struct config_http *old, struct config_http *new)
 
 /*
  * The entry whose token is the len bytes at s, or NULL. Every entry is
- * compared in full, whatever matched, so that the time taken does not
- * tell how much of a guess was right.
+ * compared over the length of the file's longest token, whatever
+ * matched, so that the time taken tells neither how much of a guess was
+ * right nor how long a token is; a guess longer than any token is
+ * refused before comparing (the work per request stays bounded).
  */
 const struct config_http_token *
 config_http_find_token(const struct config_http *hc, const char *s,
@@ -469,9 +478,11 @@ config_http_find_token(const struct config_http *hc, const char *s,
 	size_t				 i, j, n;
 	unsigned char			 a, b, diff;
 
+	if (len > hc->token_max)
+		return (NULL);
+	n = hc->token_max;
 	for (i = 0; i < hc->ntokens; i++) {
 		t = &hc->tokens[i];
-		n = len > t->len ? len : t->len;
 		diff = (unsigned char)(len != t->len);
 		for (j = 0; j < n; j++) {
 			a = j < len ? (unsigned char)s[j] : 0;

@@ -41,6 +41,7 @@ struct config_http {
 	char			 *tokens_file;
 	struct config_http_token *tokens;
 	size_t			  ntokens;
+	size_t			  token_max;	/* the longest token's length */
 	int			  allow_remote;
 	char			**origins;	/* allowed_origins */
 	size_t			  norigins;

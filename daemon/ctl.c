@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "ctl.h"
@@ -76,6 +77,7 @@ static void	ctl_help(FILE *);
 static int	ctl_connect_failed(const char *, char *);
 static int	ctl_probe(struct client *, const char *, const char *,
 		    char **);
+static int	ctl_is(const cJSON *, const char *, const char *);
 static int	ctl_result_session(const cJSON *, const char **, int *);
 static void	ctl_close_own(struct client *, const char *, const char *);
 
@@ -127,34 +129,50 @@ ctl_connect_failed(const char *where, char *cause)
 }
 
 /*
- * Ask whether a session for (server, thread) is running, without starting
- * one: *id is its id (caller frees), or NULL if there is none. Returns an
- * exit status (CTL_EXIT_USAGE if the daemon could not be asked).
+ * Ask whether a session of ours for (server, thread) is running, without
+ * starting one: *id is its id (caller frees), or NULL if there is none.
+ * It reads broker/status, whose answer is never an error for a key with
+ * no session (broker/session's would count in the daemon's metrics).
+ * Returns an exit status (CTL_EXIT_USAGE if the daemon could not be
+ * asked).
  */
 static int
 ctl_probe(struct client *c, const char *server, const char *thread,
     char **id)
 {
-	cJSON	*params, *answer, *sid;
+	cJSON	*answer, *s, *sid;
 	char	*cause;
 
 	*id = NULL;
-	params = cJSON_CreateObject();
-	cJSON_AddStringToObject(params, "server", server);
-	cJSON_AddStringToObject(params, "thread", thread);
-	if ((answer = client_call(c, "broker/session", params, CTL_TIMEOUT_MS,
+	if ((answer = client_call(c, "broker/status", NULL, CTL_TIMEOUT_MS,
 	    &cause)) == NULL) {
 		fprintf(stderr, "mcp-brokerctl: %s\n", cause);
 		free(cause);
 		return (CTL_EXIT_USAGE);
 	}
-	/* An error here means no session (or no such server: said later). */
-	sid = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
-	    answer, "result"), "id");
-	if (cJSON_IsString(sid))
-		*id = xstrdup(sid->valuestring);
+	/* An admin sees every user's sessions: ours are under our uid. */
+	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(answer, "result"), "sessions")) {
+		sid = cJSON_GetObjectItemCaseSensitive(s, "id");
+		if (ctl_is(s, "server", server) && ctl_is(s, "thread", thread) &&
+		    cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(s, "uid")) &&
+		    (uid_t)cJSON_GetObjectItemCaseSensitive(s,
+		    "uid")->valuedouble == getuid() && cJSON_IsString(sid)) {
+			*id = xstrdup(sid->valuestring);
+			break;
+		}
+	}
 	cJSON_Delete(answer);
 	return (CTL_EXIT_OK);
+}
+
+/* Whether member name of obj is the string value. */
+static int
+ctl_is(const cJSON *obj, const char *name, const char *value)
+{
+	const cJSON	*item = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	return (cJSON_IsString(item) && strcmp(item->valuestring, value) == 0);
 }
 
 /*

@@ -46,7 +46,8 @@ static volatile sig_atomic_t	ctl_top_signo;
 static volatile sig_atomic_t	ctl_top_resized;
 
 /* The signals top catches, and how they were handled before. */
-static const int	ctl_top_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGWINCH };
+static const int	ctl_top_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+			    SIGWINCH };
 #define CTL_TOP_NSIGNALS	(sizeof ctl_top_signals / sizeof *ctl_top_signals)
 
 /* One session's calls at the last refresh, by session id. */
@@ -222,7 +223,12 @@ ctl_top_start(struct ctl_top *top)
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = ctl_top_signal_cb;
 	sigemptyset(&sa.sa_mask);
-	/* No SA_RESTART: a signal wakes the wait for a key at once. */
+	/*
+	 * SA_RESTART, so a resize cannot cut a write to the terminal short
+	 * (stdio would drop the rest, the restore included); poll() still
+	 * returns EINTR, so a signal wakes the wait for a key at once.
+	 */
+	sa.sa_flags = SA_RESTART;
 	for (i = 0; i < CTL_TOP_NSIGNALS; i++)
 		sigaction(ctl_top_signals[i], &sa, &top->old[i]);
 	top->caught = 1;
@@ -245,12 +251,20 @@ ctl_top_start(struct ctl_top *top)
 	return (0);
 }
 
-/* Give the terminal back as it was, and the signals their old handlers. */
+/*
+ * Give the terminal back as it was, and the signals their old handlers;
+ * the signals top catches wait while it writes, so none cuts the restore.
+ */
 static void
 ctl_top_stop(struct ctl_top *top)
 {
-	size_t	i;
+	sigset_t	block, old;
+	size_t		i;
 
+	sigemptyset(&block);
+	for (i = 0; i < CTL_TOP_NSIGNALS; i++)
+		sigaddset(&block, ctl_top_signals[i]);
+	sigprocmask(SIG_BLOCK, &block, &old);
 	if (top->raw) {
 		fputs("\033[?25h\033[?1049l", stdout);
 		fflush(stdout);
@@ -262,6 +276,7 @@ ctl_top_stop(struct ctl_top *top)
 			sigaction(ctl_top_signals[i], &top->old[i], NULL);
 		top->caught = 0;
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 /*

@@ -408,7 +408,7 @@ dispatch_status(struct broker *b, struct front *f, cJSON *id,
 	cJSON_AddNumberToObject(r, "clients", (double)broker_nclients(b));
 	list = broker_list_sessions(b, f);
 	if (route->rss)
-		proctree_add_rss(list);
+		proctree_add_rss(broker_proctree_cache(b), list);
 	cJSON_AddItemToObject(r, "sessions", list);
 	cJSON_AddItemToObject(r, "servers", broker_list_servers(b));
 	list = cJSON_AddObjectToObject(r, "counters");

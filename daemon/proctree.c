@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "proctree.h"
 #include "xmalloc.h"
@@ -258,20 +259,26 @@ proctree_rss(const struct proctree *pt, pid_t root, uint64_t *bytes)
  * for, is left without the member.
  */
 void
-proctree_add_rss(cJSON *sessions)
+proctree_add_rss(struct proctree_cache *cache, cJSON *sessions)
 {
 	struct proctree	*pt;
 	const cJSON	*pid;
 	cJSON		*s;
-	uint64_t	 bytes;
+	uint64_t	 bytes, now = clock_ms();
 
 	if (cJSON_GetArraySize(sessions) == 0)
 		return;
-	if ((pt = proctree_scan("/proc", PROCTREE_MAX_PROCS)) == NULL) {
+	if (cache->pt != NULL && now - cache->at_ms < PROCTREE_CACHE_MS)
+		pt = cache->pt;
+	else if ((pt = proctree_scan("/proc", PROCTREE_MAX_PROCS)) == NULL) {
 		log_warn("rss_bytes: cannot read /proc");
 		return;
+	} else {
+		proctree_free(cache->pt);
+		cache->pt = pt;
+		cache->at_ms = now;
 	}
-	if (proctree_truncated(pt))
+	if (proctree_truncated(pt) && cache->at_ms == now)
 		log_warnx("rss_bytes: more than %d processes on the host "
 		    "(PROCTREE_MAX_PROCS); the memory of processes past the "
 		    "first %d is not counted", PROCTREE_MAX_PROCS,
@@ -283,5 +290,13 @@ proctree_add_rss(cJSON *sessions)
 		if (proctree_rss(pt, (pid_t)pid->valuedouble, &bytes) == 0)
 			cJSON_AddNumberToObject(s, "rss_bytes", (double)bytes);
 	}
-	proctree_free(pt);
+}
+
+/* Free the cached scan. */
+void
+proctree_cache_clear(struct proctree_cache *cache)
+{
+	proctree_free(cache->pt);
+	cache->pt = NULL;
+	cache->at_ms = 0;
 }

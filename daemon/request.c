@@ -425,7 +425,8 @@ request_done(struct request *req, int code, const char *how)
 	    LOG_LEVEL_INFO : LOG_LEVEL_DEBUG;
 	if (!REQUEST_TIMED && !log_enabled(level))
 		return;
-	us = clock_us() - req->started_us;
+	/* The baseline build has no start time: it logs 0. */
+	us = REQUEST_TIMED ? clock_us() - req->started_us : 0;
 	if (REQUEST_TIMED && set->latency != NULL)
 		latency_observe(set->latency, us);
 	if (set->ctx != NULL && log_enabled(level))

@@ -40,6 +40,14 @@ setup_quiet(void)
 	d = daemon_start("", "\"fake\":{\"command\":\"@FAKE@\"}");
 }
 
+/* A server that outlives its stdin: its sessions take a while to close. */
+static void
+setup_linger(void)
+{
+	d = daemon_start("\"shutdown_grace_ms\":1500",
+	    "\"fake\":{\"command\":\"@FAKE@\",\"args\":[\"--linger\"]}");
+}
+
 static void
 teardown(void)
 {
@@ -247,6 +255,27 @@ START_TEST(test_the_gauges_follow_sessions_clients_and_requests)
 }
 END_TEST
 
+/* A closing session is counted as closing until its process is gone. */
+START_TEST(test_a_closing_session_is_counted_until_its_process_is_gone)
+{
+	struct client	*c = daemon_connect(d);
+	pid_t		 pid;
+	const char	*closing =
+	    "mcp_broker_sessions{server=\"fake\",state=\"closing\"}";
+
+	cJSON_Delete(tool_call(c, "fake", "t1", "echo", "{\"text\":\"a\"}"));
+	pid = session_pid(c, "fake", "t1");
+	ck_assert_int_eq(close_sessions(c, "{\"all\":true}"), 1);
+	ck_assert_double_eq(metric(c, closing), 1);
+	ck_assert_double_eq(metric(c,
+	    "mcp_broker_sessions{server=\"fake\",state=\"ready\"}"), 0);
+	ck_assert(wait_pid_gone(pid, 10000));
+	sleep_ms(200);
+	ck_assert_double_eq(metric(c, closing), 0);
+	client_close(c);
+}
+END_TEST
+
 START_TEST(test_metrics_are_for_admins_only)
 {
 	struct client	*c;
@@ -401,6 +430,9 @@ metrics_suite(void)
 	tcase_add_test(tc, test_metrics_are_for_admins_only);
 	tcase_add_test(tc,
 	    test_a_reload_keeps_a_servers_counts_and_drops_a_removed_one);
+	tc = harness_add_tcase(s, "closing", setup_linger, teardown, 60);
+	tcase_add_test(tc,
+	    test_a_closing_session_is_counted_until_its_process_is_gone);
 	tc = harness_add_tcase(s, "request log", setup, teardown, 60);
 	tcase_add_test(tc, test_the_request_log_has_a_line_per_finished_request);
 	tcase_add_test(tc, test_a_tool_name_cannot_forge_a_request_log_line);

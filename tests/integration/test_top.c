@@ -312,8 +312,12 @@ START_TEST(test_status_gives_rss_bytes_when_asked)
 	before = json_number(s, "rss_bytes");
 	ck_assert(before >= 100 * 1024);
 	cJSON_Delete(r);
-	/* A grandchild under the session's child is counted with it. */
+	/*
+	 * A grandchild under the session's child is counted with it, from
+	 * the next scan of /proc (one a second at most: PROCTREE_CACHE_MS).
+	 */
 	cJSON_Delete(tool_call(c, "fake", "t1", "spawn_grandchild", NULL));
+	sleep_ms(1100);
 	r = rpc(c, "broker/status", "{\"rss\":true}");
 	s = cJSON_GetArrayItem(cJSON_GetObjectItem(result_of(r), "sessions"),
 	    0);

@@ -85,6 +85,7 @@ START_TEST(test_find_token_matches_only_a_whole_token)
 	toks[1].uid = 1001;
 	hc.tokens = toks;
 	hc.ntokens = 2;
+	hc.token_max = toks[1].len;
 
 	ck_assert_ptr_eq(config_http_find_token(&hc, "first-token-0123456789",
 	    22), &toks[0]);
@@ -96,6 +97,9 @@ START_TEST(test_find_token_matches_only_a_whole_token)
 	ck_assert_ptr_null(config_http_find_token(&hc,
 	    "first-token-0123456788", 22));
 	ck_assert_ptr_null(config_http_find_token(&hc, "", 0));
+	/* Longer than any token: refused before comparing. */
+	ck_assert_ptr_null(config_http_find_token(&hc,
+	    "second-token-0123456789-and-more", 32));
 }
 END_TEST
 

@@ -267,15 +267,17 @@ END_TEST
 
 START_TEST(test_status_sessions_get_rss_bytes_where_a_process_lives)
 {
-	cJSON	*list, *s, *rss;
-	pid_t	 gc;
-	char	 json[200];
+	struct proctree_cache	 cache = { NULL, 0 };
+	struct proctree		*first;
+	cJSON			*list, *s, *rss;
+	pid_t			 gc;
+	char			 json[200];
 
 	tree_child = fork_tree(&gc);
 	snprintf(json, sizeof json, "[{\"pid\":%ld},{\"pid\":0},{}]",
 	    (long)tree_child);
 	ck_assert_ptr_nonnull(list = cJSON_Parse(json));
-	proctree_add_rss(list);
+	proctree_add_rss(&cache, list);
 	rss = cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "rss_bytes");
 	ck_assert(cJSON_IsNumber(rss));
 	ck_assert(rss->valuedouble >= CHILD_BYTES + GRANDCHILD_BYTES);
@@ -284,6 +286,17 @@ START_TEST(test_status_sessions_get_rss_bytes_where_a_process_lives)
 	s = cJSON_GetArrayItem(list, 2);
 	ck_assert_ptr_null(cJSON_GetObjectItem(s, "rss_bytes"));
 	cJSON_Delete(list);
+
+	/* A second status within PROCTREE_CACHE_MS reads the same scan. */
+	first = cache.pt;
+	ck_assert_ptr_nonnull(list = cJSON_Parse(json));
+	proctree_add_rss(&cache, list);
+	ck_assert_ptr_eq(cache.pt, first);
+	ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(cJSON_GetArrayItem(list,
+	    0), "rss_bytes")));
+	cJSON_Delete(list);
+	proctree_cache_clear(&cache);
+	ck_assert_ptr_null(cache.pt);
 }
 END_TEST
 
