@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1086,4 +1087,135 @@ wait_no_children(pid_t ppid, int ms)
 		sleep_ms(10);
 	}
 	return (1);
+}
+
+/* Append what is readable on fd to *buf (NUL-terminated); returns 0 at
+   EOF. */
+int
+harness_drain(int fd, char **buf, size_t *len)
+{
+	char	chunk[65536];
+	ssize_t	n;
+
+	n = read(fd, chunk, sizeof chunk);
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return (1);
+	if (n <= 0)
+		return (0);
+	*buf = xrealloc(*buf, *len + (size_t)n + 1);
+	memcpy(*buf + *len, chunk, (size_t)n);
+	*len += (size_t)n;
+	(*buf)[*len] = '\0';
+	return (1);
+}
+
+/*
+ * Run path (found in $PATH if it has no slash) with argv (argv[0]
+ * included, NULL-terminated) and capture its
+ * stdout, stderr and exit status in r. env (NULL-terminated, or NULL):
+ * "NAME=value" sets a variable, "NAME" unsets it. input (NULL: none) is
+ * written to its stdin, which is then closed. A run not over within ms is
+ * killed, and the test fails.
+ */
+void
+harness_run(struct harness_run *r, const char *path, const char *const *argv,
+    const char *const *env, const char *input, int ms)
+{
+	struct pollfd	 pfd[3];
+	size_t		 len[2] = { 0, 0 }, left;
+	char		*buf[2] = { NULL, NULL }, *eq, *name;
+	int		 in[2], out[2], err[2], open_fds = 2, i, status;
+	long		 deadline;
+	ssize_t		 n;
+	pid_t		 pid;
+
+	left = input != NULL ? strlen(input) : 0;
+	/* A program that does not read its input must not kill the test. */
+	signal(SIGPIPE, SIG_IGN);
+	ck_assert_int_eq(pipe(in), 0);
+	ck_assert_int_eq(pipe(out), 0);
+	ck_assert_int_eq(pipe(err), 0);
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		dup2(in[0], STDIN_FILENO);
+		dup2(out[1], STDOUT_FILENO);
+		dup2(err[1], STDERR_FILENO);
+		for (i = 0; i < 2; i++) {
+			close(in[i]);
+			close(out[i]);
+			close(err[i]);
+		}
+		for (; env != NULL && *env != NULL; env++) {
+			name = xstrdup(*env);
+			if ((eq = strchr(name, '=')) != NULL) {
+				*eq = '\0';
+				setenv(name, eq + 1, 1);
+			} else
+				unsetenv(name);
+			free(name);
+		}
+		execvp(path, (char *const *)argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	fcntl(in[1], F_SETFL, O_NONBLOCK);
+
+	pfd[0].fd = out[0];
+	pfd[1].fd = err[0];
+	pfd[2].fd = in[1];
+	if (left == 0) {
+		close(in[1]);
+		pfd[2].fd = -1;
+	}
+	deadline = now_ms() + ms;
+	while (open_fds > 0 && now_ms() < deadline) {
+		pfd[0].events = pfd[1].events = POLLIN;
+		pfd[2].events = POLLOUT;
+		if (poll(pfd, 3, 100) <= 0)
+			continue;
+		if (pfd[2].fd != -1 && pfd[2].revents != 0) {
+			n = write(pfd[2].fd, input + strlen(input) - left, left);
+			if (n > 0)
+				left -= (size_t)n;
+			if (left == 0 || (n == -1 && errno != EAGAIN)) {
+				close(pfd[2].fd);
+				pfd[2].fd = -1;
+			}
+		}
+		for (i = 0; i < 2; i++) {
+			if (pfd[i].fd == -1 || pfd[i].revents == 0)
+				continue;
+			if (!harness_drain(pfd[i].fd, &buf[i], &len[i])) {
+				close(pfd[i].fd);
+				pfd[i].fd = -1;
+				open_fds--;
+			}
+		}
+	}
+	if (open_fds > 0)
+		kill(pid, SIGKILL);
+	for (i = 0; i < 3; i++) {
+		if (pfd[i].fd != -1)
+			close(pfd[i].fd);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	r->out = buf[0] != NULL ? buf[0] : xstrdup("");
+	r->err = buf[1] != NULL ? buf[1] : xstrdup("");
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	ck_assert_msg(open_fds == 0, "%s did not finish within %d ms", path,
+	    ms);
+}
+
+/* Free what a run captured. */
+void
+harness_run_free(struct harness_run *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
 }

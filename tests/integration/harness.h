@@ -27,6 +27,13 @@ struct daemon {
 };
 
 /* What daemon_start_limited() imposes; 0 leaves a field alone. */
+/* What one run of a program did (harness_run). */
+struct harness_run {
+	char	*out;		/* stdout, NUL-terminated */
+	char	*err;		/* stderr, NUL-terminated */
+	int	 status;	/* exit status, or -1 if it did not exit */
+};
+
 struct daemon_limits {
 	unsigned long	 nofile;	/* RLIMIT_NOFILE */
 	unsigned long	 nproc;		/* RLIMIT_NPROC (set after uid) */
@@ -97,5 +104,11 @@ int		 wait_pid_gone(pid_t, int);
 int		 children_of(pid_t, pid_t *, int, int *);
 int		 wait_no_children(pid_t, int);
 void		 sleep_ms(int);
+
+void		 harness_run(struct harness_run *, const char *,
+		     const char *const *, const char *const *, const char *,
+		     int);
+void		 harness_run_free(struct harness_run *);
+int		 harness_drain(int, char **, size_t *);
 
 #endif

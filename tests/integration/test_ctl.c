@@ -19,6 +19,7 @@
 
 #include "defaults.h"
 #include "harness.h"
+#include "xmalloc.h"
 
 /* How long one run of the ctl may take. */
 #define CTL_RUN_MS	15000
@@ -26,12 +27,6 @@
 
 static struct daemon	*d;
 
-/* What one run of mcp-brokerctl did. */
-struct ctl_run {
-	char	*out;		/* stdout, NUL-terminated */
-	char	*err;		/* stderr, NUL-terminated */
-	int	 status;	/* exit status, or -1 if it did not exit */
-};
 
 /* One fake server, "fake". */
 static void
@@ -57,41 +52,18 @@ teardown(void)
 	daemon_stop_ok(d);
 }
 
-/* Append what is readable on fd to *buf; returns 0 at EOF. */
-static int
-ctl_drain(int fd, char **buf, size_t *len)
-{
-	char	chunk[4096];
-	ssize_t	n;
-
-	n = read(fd, chunk, sizeof chunk);
-	if (n == -1 && (errno == EINTR || errno == EAGAIN))
-		return (1);
-	if (n <= 0)
-		return (0);
-	ck_assert_ptr_nonnull(*buf = realloc(*buf, *len + (size_t)n + 1));
-	memcpy(*buf + *len, chunk, (size_t)n);
-	*len += (size_t)n;
-	(*buf)[*len] = '\0';
-	return (1);
-}
-
 /*
  * Run the program prog of the build (mcp-brokerctl, mcp-brokerd) with
  * argv (NULL-terminated, without the program name), $MCP_BROKER_SOCKET
  * set to env_socket (NULL: unset), and capture its output and exit status.
  */
 static void
-prog_runv(struct ctl_run *r, const char *prog, const char *env_socket,
+prog_runv(struct harness_run *r, const char *prog, const char *env_socket,
     const char **argv)
 {
-	const char	*args[CTL_MAX_ARGS + 2];
-	struct pollfd	 pfd[2];
-	size_t		 len[2] = { 0, 0 };
-	char		*buf[2] = { NULL, NULL };
-	int		 out[2], err[2], open_fds = 2, i, n, status;
-	long		 deadline;
-	pid_t		 pid;
+	const char	*args[CTL_MAX_ARGS + 2], *env[2] = { NULL, NULL };
+	char		*set = NULL;
+	int		 n;
 
 	args[0] = prog;
 	for (n = 0; argv[n] != NULL; n++) {
@@ -99,70 +71,23 @@ prog_runv(struct ctl_run *r, const char *prog, const char *env_socket,
 		args[n + 1] = argv[n];
 	}
 	args[n + 1] = NULL;
-
-	ck_assert_int_eq(pipe(out), 0);
-	ck_assert_int_eq(pipe(err), 0);
-	pid = fork();
-	ck_assert_int_ne(pid, -1);
-	if (pid == 0) {
-		dup2(out[1], STDOUT_FILENO);
-		dup2(err[1], STDERR_FILENO);
-		close(out[0]);
-		close(out[1]);
-		close(err[0]);
-		close(err[1]);
-		if (env_socket != NULL)
-			setenv("MCP_BROKER_SOCKET", env_socket, 1);
-		else
-			unsetenv("MCP_BROKER_SOCKET");
-		execv(harness_build_path(prog), (char **)args);
-		_exit(127);
-	}
-	close(out[1]);
-	close(err[1]);
-
-	pfd[0].fd = out[0];
-	pfd[1].fd = err[0];
-	deadline = now_ms() + CTL_RUN_MS;
-	while (open_fds > 0 && now_ms() < deadline) {
-		pfd[0].events = pfd[1].events = POLLIN;
-		if (poll(pfd, 2, 100) <= 0)
-			continue;
-		for (i = 0; i < 2; i++) {
-			if (pfd[i].fd == -1 || pfd[i].revents == 0)
-				continue;
-			if (!ctl_drain(pfd[i].fd, &buf[i], &len[i])) {
-				close(pfd[i].fd);
-				pfd[i].fd = -1;
-				open_fds--;
-			}
-		}
-	}
-	if (open_fds > 0)
-		kill(pid, SIGKILL);
-	for (i = 0; i < 2; i++) {
-		if (pfd[i].fd != -1)
-			close(pfd[i].fd);
-	}
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-
-	r->out = buf[0] != NULL ? buf[0] : strdup("");
-	r->err = buf[1] != NULL ? buf[1] : strdup("");
-	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-	ck_assert_msg(open_fds == 0, "%s did not finish within %d ms", prog,
-	    CTL_RUN_MS);
+	if (env_socket != NULL)
+		xasprintf(&set, "MCP_BROKER_SOCKET=%s", env_socket);
+	env[0] = set != NULL ? set : "MCP_BROKER_SOCKET";
+	harness_run(r, harness_build_path(prog), args, env, NULL, CTL_RUN_MS);
+	free(set);
 }
 
 /* Run mcp-brokerctl as prog_runv does. */
 static void
-ctl_runv(struct ctl_run *r, const char *env_socket, const char **argv)
+ctl_runv(struct harness_run *r, const char *env_socket, const char **argv)
 {
 	prog_runv(r, "mcp-brokerctl", env_socket, argv);
 }
 
 /* Run mcp-brokerctl --socket <the daemon's> followed by the args. */
 static void
-ctl_run(struct ctl_run *r, ...)
+ctl_run(struct harness_run *r, ...)
 {
 	const char	*argv[CTL_MAX_ARGS + 1];
 	va_list		 ap;
@@ -179,16 +104,9 @@ ctl_run(struct ctl_run *r, ...)
 	ctl_runv(r, NULL, argv);
 }
 
-static void
-ctl_run_free(struct ctl_run *r)
-{
-	free(r->out);
-	free(r->err);
-}
-
 /* Fail unless the run exited with status want; show its output if not. */
 static void
-ctl_expect(struct ctl_run *r, int want)
+ctl_expect(struct harness_run *r, int want)
 {
 	ck_assert_msg(r->status == want, "mcp-brokerctl exited %d, expected "
 	    "%d\nstdout: %s\nstderr: %s", r->status, want, r->out, r->err);
@@ -230,29 +148,29 @@ split_words(char *line, char **words, int max)
 
 START_TEST(test_call_prints_text_and_state_persists)
 {
-	struct ctl_run	r;
+	struct harness_run	r;
 
 	ctl_run(&r, "call", "fake", "t1", "counter", NULL);
 	ctl_expect(&r, 0);
 	ck_assert_str_eq(r.out, "1\n");
 	ck_assert_str_eq(r.err, "");
-	ctl_run_free(&r);
+	harness_run_free(&r);
 
 	ctl_run(&r, "call", "fake", "t1", "counter", NULL);
 	ctl_expect(&r, 0);
 	ck_assert_str_eq(r.out, "2\n");
-	ctl_run_free(&r);
+	harness_run_free(&r);
 
 	ctl_run(&r, "call", "fake", "t2", "counter", NULL);
 	ctl_expect(&r, 0);
 	ck_assert_str_eq(r.out, "1\n");
-	ctl_run_free(&r);
+	harness_run_free(&r);
 }
 END_TEST
 
 START_TEST(test_call_json_prints_the_whole_result)
 {
-	struct ctl_run	 r;
+	struct harness_run	 r;
 	cJSON		*j;
 
 	ctl_run(&r, "call", "--json", "fake", "t1", "counter", NULL);
@@ -266,31 +184,31 @@ START_TEST(test_call_json_prints_the_whole_result)
 	    "_meta.mcp-broker/session.id")), 0);
 	ck_assert(cJSON_IsArray(cJSON_GetObjectItem(j, "content")));
 	cJSON_Delete(j);
-	ctl_run_free(&r);
+	harness_run_free(&r);
 }
 END_TEST
 
 START_TEST(test_call_passes_json_arguments)
 {
-	struct ctl_run	r;
+	struct harness_run	r;
 
 	ctl_run(&r, "call", "fake", "t1", "echo", "{\"text\":\"hello\"}",
 	    NULL);
 	ctl_expect(&r, 0);
 	ck_assert_str_eq(r.out, "hello\n");
-	ctl_run_free(&r);
+	harness_run_free(&r);
 }
 END_TEST
 
 START_TEST(test_call_of_a_failing_tool_exits_1)
 {
-	struct ctl_run	r;
+	struct harness_run	r;
 
 	/* echo without "text" answers isError. */
 	ctl_run(&r, "call", "fake", "t1", "echo", "{}", NULL);
 	ctl_expect(&r, 1);
 	ck_assert_ptr_nonnull(strstr(r.out, "text"));
-	ctl_run_free(&r);
+	harness_run_free(&r);
 }
 END_TEST
 
@@ -298,7 +216,7 @@ START_TEST(test_status_prints_a_table_of_sessions)
 {
 	static const char *columns[] = { "SERVER", "THREAD", "PID", "STATE",
 	    "GEN", "AGE", "IDLE", "CALLS", "IN-FLIGHT" };
-	struct ctl_run	 r;
+	struct harness_run	 r;
 	cJSON		*resp, *sessions, *s;
 	char		*line, *save, *words[16];
 	int		 n, i, header = 0, rows = 0, matched = 0;
@@ -342,13 +260,13 @@ START_TEST(test_status_prints_a_table_of_sessions)
 	ck_assert_int_eq(rows, 2);
 	ck_assert_int_eq(matched, 2);
 	cJSON_Delete(resp);
-	ctl_run_free(&r);
+	harness_run_free(&r);
 }
 END_TEST
 
 START_TEST(test_status_json_lists_the_same_sessions)
 {
-	struct ctl_run	 r;
+	struct harness_run	 r;
 	cJSON		*j, *resp;
 
 	start_session("t1");
@@ -366,26 +284,26 @@ START_TEST(test_status_json_lists_the_same_sessions)
 	ck_assert_int_eq((int)json_number(j, "pid"), d->pid);
 	cJSON_Delete(resp);
 	cJSON_Delete(j);
-	ctl_run_free(&r);
+	harness_run_free(&r);
 }
 END_TEST
 
 START_TEST(test_status_with_no_sessions_prints_the_header)
 {
-	struct ctl_run	r;
+	struct harness_run	r;
 
 	ctl_run(&r, "status", NULL);
 	ctl_expect(&r, 0);
 	ck_assert_msg(strncmp(r.out, "mcp-brokerd ", 12) == 0,
 	    "no header line: %s", r.out);
 	ck_assert_ptr_nonnull(strstr(r.out, "0 of"));
-	ctl_run_free(&r);
+	harness_run_free(&r);
 }
 END_TEST
 
 START_TEST(test_tools_lists_tool_names)
 {
-	struct ctl_run	 r;
+	struct harness_run	 r;
 	char		*line, *save, *words[2];
 	int		 found = 0;
 
@@ -398,13 +316,13 @@ START_TEST(test_tools_lists_tool_names)
 			found++;
 	}
 	ck_assert_int_eq(found, 1);
-	ctl_run_free(&r);
+	harness_run_free(&r);
 }
 END_TEST
 
 START_TEST(test_tools_json_prints_the_tools)
 {
-	struct ctl_run	 r;
+	struct harness_run	 r;
 	cJSON		*j, *tool;
 	int		 found = 0;
 
@@ -419,13 +337,13 @@ START_TEST(test_tools_json_prints_the_tools)
 	}
 	ck_assert_int_eq(found, 1);
 	cJSON_Delete(j);
-	ctl_run_free(&r);
+	harness_run_free(&r);
 }
 END_TEST
 
 START_TEST(test_close_thread_prints_how_many)
 {
-	struct ctl_run	 r;
+	struct harness_run	 r;
 	cJSON		*resp, *sessions;
 
 	start_session("t1");
@@ -433,7 +351,7 @@ START_TEST(test_close_thread_prints_how_many)
 	ctl_run(&r, "close", "--thread", "t1", NULL);
 	ctl_expect(&r, 0);
 	ck_assert_str_eq(r.out, "closed 1 session\n");
-	ctl_run_free(&r);
+	harness_run_free(&r);
 
 	sessions = status_sessions(&resp);
 	ck_assert_int_eq(cJSON_GetArraySize(sessions), 1);
@@ -444,13 +362,13 @@ START_TEST(test_close_thread_prints_how_many)
 	ctl_run(&r, "close", "--thread", "t1", NULL);
 	ctl_expect(&r, 0);
 	ck_assert_str_eq(r.out, "closed 0 sessions\n");
-	ctl_run_free(&r);
+	harness_run_free(&r);
 }
 END_TEST
 
 START_TEST(test_close_server_thread_and_all)
 {
-	struct ctl_run	 r;
+	struct harness_run	 r;
 	cJSON		*resp;
 
 	start_session("t1");
@@ -459,14 +377,14 @@ START_TEST(test_close_server_thread_and_all)
 	ctl_run(&r, "close", "fake", "t2", NULL);
 	ctl_expect(&r, 0);
 	ck_assert_str_eq(r.out, "closed 1 session\n");
-	ctl_run_free(&r);
+	harness_run_free(&r);
 	ck_assert_int_eq(cJSON_GetArraySize(status_sessions(&resp)), 2);
 	cJSON_Delete(resp);
 
 	ctl_run(&r, "close", "--server", "fake", NULL);
 	ctl_expect(&r, 0);
 	ck_assert_str_eq(r.out, "closed 2 sessions\n");
-	ctl_run_free(&r);
+	harness_run_free(&r);
 	ck_assert_int_eq(cJSON_GetArraySize(status_sessions(&resp)), 0);
 	cJSON_Delete(resp);
 
@@ -474,7 +392,7 @@ START_TEST(test_close_server_thread_and_all)
 	ctl_run(&r, "close", "--all", NULL);
 	ctl_expect(&r, 0);
 	ck_assert_str_eq(r.out, "closed 1 session\n");
-	ctl_run_free(&r);
+	harness_run_free(&r);
 	ck_assert_int_eq(cJSON_GetArraySize(status_sessions(&resp)), 0);
 	cJSON_Delete(resp);
 	ck_assert(wait_no_children(d->pid, 3000));
@@ -483,32 +401,32 @@ END_TEST
 
 START_TEST(test_unknown_tool_exits_1_with_the_message)
 {
-	struct ctl_run	r;
+	struct harness_run	r;
 
 	ctl_run(&r, "call", "fake", "t1", "no_such_tool", NULL);
 	ctl_expect(&r, 1);
 	ck_assert_str_eq(r.out, "");
 	ck_assert_msg(strstr(r.err, "-32602") != NULL &&
 	    strstr(r.err, "no_such_tool") != NULL, "stderr: %s", r.err);
-	ctl_run_free(&r);
+	harness_run_free(&r);
 }
 END_TEST
 
 START_TEST(test_unknown_server_exits_1_with_the_message)
 {
-	struct ctl_run	r;
+	struct harness_run	r;
 
 	ctl_run(&r, "call", "nope", "t1", "counter", NULL);
 	ctl_expect(&r, 1);
 	ck_assert_str_eq(r.out, "");
 	ck_assert_msg(strstr(r.err, "-32010") != NULL &&
 	    strstr(r.err, "nope") != NULL, "stderr: %s", r.err);
-	ctl_run_free(&r);
+	harness_run_free(&r);
 
 	ctl_run(&r, "close", "--server", "nope", NULL);
 	ctl_expect(&r, 1);
 	ck_assert_ptr_nonnull(strstr(r.err, "-32010"));
-	ctl_run_free(&r);
+	harness_run_free(&r);
 }
 END_TEST
 
@@ -527,7 +445,7 @@ START_TEST(test_bad_usage_exits_2)
 		{ NULL },
 	};
 	const char	*argv[CTL_MAX_ARGS + 1];
-	struct ctl_run	 r;
+	struct harness_run	 r;
 	size_t		 i;
 	int		 n;
 
@@ -543,7 +461,7 @@ START_TEST(test_bad_usage_exits_2)
 		    bad[i][0] != NULL && bad[i][1] != NULL ? bad[i][1] : "",
 		    r.status);
 		ck_assert_str_ne(r.err, "");
-		ctl_run_free(&r);
+		harness_run_free(&r);
 	}
 	/* None of them reached the daemon's sessions. */
 	{
@@ -559,14 +477,14 @@ END_TEST
 START_TEST(test_usage_names_the_commands)
 {
 	const char	*argv[] = { "--socket", d->sock, "call", "fake", NULL };
-	struct ctl_run	 r;
+	struct harness_run	 r;
 
 	ctl_runv(&r, NULL, argv);
 	ctl_expect(&r, 2);
 	ck_assert_ptr_nonnull(strstr(r.err, "usage"));
 	ck_assert_ptr_nonnull(strstr(r.err, "call"));
 	ck_assert_str_eq(r.out, "");
-	ctl_run_free(&r);
+	harness_run_free(&r);
 }
 END_TEST
 
@@ -574,21 +492,21 @@ START_TEST(test_no_daemon_exits_2)
 {
 	char		 path[400];
 	const char	*argv[] = { "--socket", path, "status", NULL };
-	struct ctl_run	 r;
+	struct harness_run	 r;
 
 	snprintf(path, sizeof path, "%s/no-such.sock", d->dir);
 	ctl_runv(&r, NULL, argv);
 	ctl_expect(&r, 2);
 	ck_assert_ptr_nonnull(strstr(r.err, path));
 	ck_assert_str_eq(r.out, "");
-	ctl_run_free(&r);
+	harness_run_free(&r);
 }
 END_TEST
 
 /* reload re-reads the config and prints what changed, exit 0. */
 START_TEST(test_reload_prints_what_changed)
 {
-	struct ctl_run	 r;
+	struct harness_run	 r;
 	cJSON		*j;
 
 	ctl_run(&r, "reload", NULL);
@@ -600,26 +518,26 @@ START_TEST(test_reload_prints_what_changed)
 	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "changed")),
 	    0);
 	cJSON_Delete(j);
-	ctl_run_free(&r);
+	harness_run_free(&r);
 }
 END_TEST
 
 START_TEST(test_reload_of_a_bad_config_exits_1)
 {
-	struct ctl_run	 r;
+	struct harness_run	 r;
 
 	daemon_write_config(d, "{\"mcpServers\": not json\n");
 	ctl_run(&r, "reload", NULL);
 	ctl_expect(&r, 1);
 	ck_assert_msg(strstr(r.err, "-32018") != NULL, "stderr: %s", r.err);
 	ck_assert_str_eq(r.out, "");
-	ctl_run_free(&r);
+	harness_run_free(&r);
 
 	/* Nothing changed: the daemon still serves the old config. */
 	ctl_run(&r, "call", "fake", "t1", "counter", NULL);
 	ctl_expect(&r, 0);
 	ck_assert_str_eq(r.out, "1\n");
-	ctl_run_free(&r);
+	harness_run_free(&r);
 }
 END_TEST
 
@@ -629,29 +547,29 @@ START_TEST(test_socket_comes_from_the_environment)
 	const char	*call[] = { "call", "fake", "env", "counter", NULL };
 	char		 nowhere[400];
 	const char	*override[] = { "--socket", d->sock, "status", NULL };
-	struct ctl_run	 r;
+	struct harness_run	 r;
 
 	ctl_runv(&r, d->sock, status);
 	ctl_expect(&r, 0);
 	ck_assert(strncmp(r.out, "mcp-brokerd ", 12) == 0);
-	ctl_run_free(&r);
+	harness_run_free(&r);
 
 	ctl_runv(&r, d->sock, call);
 	ctl_expect(&r, 0);
 	ck_assert_str_eq(r.out, "1\n");
-	ctl_run_free(&r);
+	harness_run_free(&r);
 
 	/* --socket wins over the environment. */
 	snprintf(nowhere, sizeof nowhere, "%s/nowhere.sock", d->dir);
 	ctl_runv(&r, nowhere, override);
 	ctl_expect(&r, 0);
-	ctl_run_free(&r);
+	harness_run_free(&r);
 
 	/* And the environment is what is tried without it. */
 	ctl_runv(&r, nowhere, status);
 	ctl_expect(&r, 2);
 	ck_assert_ptr_nonnull(strstr(r.err, nowhere));
-	ctl_run_free(&r);
+	harness_run_free(&r);
 }
 END_TEST
 
@@ -678,7 +596,7 @@ assert_terminal_safe(const char *text, int tabs)
 
 START_TEST(test_status_escapes_names_one_row_per_session)
 {
-	struct ctl_run	 r;
+	struct harness_run	 r;
 	char		*line, *save, *words[16];
 	int		 n, header = 0, rows = 0, escaped = 0;
 
@@ -704,13 +622,13 @@ START_TEST(test_status_escapes_names_one_row_per_session)
 	}
 	ck_assert_int_eq(rows, 2);
 	ck_assert_int_eq(escaped, 1);
-	ctl_run_free(&r);
+	harness_run_free(&r);
 }
 END_TEST
 
 START_TEST(test_session_prints_the_same_json_without_raw_controls)
 {
-	struct ctl_run	 r;
+	struct harness_run	 r;
 	cJSON		*json, *tail;
 
 	start_session("t1");
@@ -728,13 +646,13 @@ START_TEST(test_session_prints_the_same_json_without_raw_controls)
 	ck_assert(tail_has(tail, "hostile start \x1b[31mred\x1b[0m\rcr\x7f"
 	    "del\xc2\x9b" "c1 back\\x1b \xef\xbf\xbd\xef\xbf\xbd" "bad"));
 	cJSON_Delete(json);
-	ctl_run_free(&r);
+	harness_run_free(&r);
 }
 END_TEST
 
 START_TEST(test_tools_prints_one_escaped_line_per_tool)
 {
-	struct ctl_run	 r;
+	struct harness_run	 r;
 	char		*line, *save;
 	int		 hostile = 0;
 
@@ -753,20 +671,20 @@ START_TEST(test_tools_prints_one_escaped_line_per_tool)
 		}
 	}
 	ck_assert_int_eq(hostile, 1);
-	ctl_run_free(&r);
+	harness_run_free(&r);
 }
 END_TEST
 
 START_TEST(test_call_text_keeps_its_lines_and_escapes_controls)
 {
-	struct ctl_run	 r;
+	struct harness_run	 r;
 
 	ctl_run(&r, "call", "fake", "t1", "hostile", NULL);
 	ctl_expect(&r, 0);
 	assert_terminal_safe(r.out, 1);
 	ck_assert_str_eq(r.out, "hostile text\nsecond line \\x1b[31mred"
 	    "\\x1b[0m\\x0dcr\\x7f" "del\\xc2\\x9b" "c1 back\\x1b\n");
-	ctl_run_free(&r);
+	harness_run_free(&r);
 }
 END_TEST
 
@@ -789,7 +707,7 @@ START_TEST(test_help_of_both_programs_is_on_stdout_with_exit_0)
 {
 	const char	*help[] = { "--help", NULL };
 	const char	*h[] = { "-h", NULL };
-	struct ctl_run	 r;
+	struct harness_run	 r;
 	size_t		 i;
 
 	ctl_runv(&r, NULL, help);
@@ -805,7 +723,7 @@ START_TEST(test_help_of_both_programs_is_on_stdout_with_exit_0)
 	    "[THREAD]\n      "));
 	ck_assert_ptr_nonnull(strstr(r.out, "--socket PATH"));
 	ck_assert_ptr_nonnull(strstr(r.out, "MCP_BROKER_SOCKET"));
-	ctl_run_free(&r);
+	harness_run_free(&r);
 
 	prog_runv(&r, "mcp-brokerd", NULL, h);
 	ctl_expect(&r, 0);
@@ -814,7 +732,7 @@ START_TEST(test_help_of_both_programs_is_on_stdout_with_exit_0)
 	    "stdout: %s", r.out);
 	ck_assert_ptr_nonnull(strstr(r.out, "--config FILE"));
 	ck_assert_ptr_nonnull(strstr(r.out, "--check-config"));
-	ctl_run_free(&r);
+	harness_run_free(&r);
 }
 END_TEST
 
@@ -824,7 +742,7 @@ START_TEST(test_version_of_both_programs_is_the_daemons_version)
 	struct client	*c;
 	cJSON		*resp;
 	char		 want[128];
-	struct ctl_run	 r;
+	struct harness_run	 r;
 
 	c = daemon_connect(d);
 	resp = rpc(c, "broker/status", NULL);
@@ -836,7 +754,7 @@ START_TEST(test_version_of_both_programs_is_the_daemons_version)
 	ctl_expect(&r, 0);
 	ck_assert_str_eq(r.out, want);
 	ck_assert_str_eq(r.err, "");
-	ctl_run_free(&r);
+	harness_run_free(&r);
 
 	snprintf(want, sizeof want, "mcp-brokerd %s\n",
 	    json_string(result_of(resp), "version"));
@@ -844,7 +762,7 @@ START_TEST(test_version_of_both_programs_is_the_daemons_version)
 	ctl_expect(&r, 0);
 	ck_assert_str_eq(r.out, want);
 	ck_assert_str_eq(r.err, "");
-	ctl_run_free(&r);
+	harness_run_free(&r);
 	cJSON_Delete(resp);
 }
 END_TEST
@@ -856,31 +774,31 @@ START_TEST(test_wrong_usage_of_both_programs_is_on_stderr_with_exit_2)
 	const char	*bad_opt[] = { "--no-such-option", NULL };
 	const char	*bad_daemon[] = { "--no-such-option", NULL };
 	const char	*extra[] = { "--check-config", "extra", NULL };
-	struct ctl_run	 r;
+	struct harness_run	 r;
 
 	ctl_runv(&r, NULL, bad_ctl);
 	ctl_expect(&r, 2);
 	ck_assert_str_eq(r.out, "");
 	ck_assert_ptr_nonnull(strstr(r.err, "usage: mcp-brokerctl"));
-	ctl_run_free(&r);
+	harness_run_free(&r);
 
 	ctl_runv(&r, NULL, bad_opt);
 	ctl_expect(&r, 2);
 	ck_assert_str_eq(r.out, "");
 	ck_assert_ptr_nonnull(strstr(r.err, "usage: mcp-brokerctl"));
-	ctl_run_free(&r);
+	harness_run_free(&r);
 
 	prog_runv(&r, "mcp-brokerd", NULL, bad_daemon);
 	ctl_expect(&r, 2);
 	ck_assert_str_eq(r.out, "");
 	ck_assert_ptr_nonnull(strstr(r.err, "usage: mcp-brokerd"));
-	ctl_run_free(&r);
+	harness_run_free(&r);
 
 	prog_runv(&r, "mcp-brokerd", NULL, extra);
 	ctl_expect(&r, 2);
 	ck_assert_str_eq(r.out, "");
 	ck_assert_ptr_nonnull(strstr(r.err, "usage: mcp-brokerd"));
-	ctl_run_free(&r);
+	harness_run_free(&r);
 }
 END_TEST
 
@@ -889,7 +807,7 @@ END_TEST
  * came from, and how to choose another socket.
  */
 static void
-assert_connect_error(struct ctl_run *r, const char *path, const char *where)
+assert_connect_error(struct harness_run *r, const char *path, const char *where)
 {
 	char	want[512];
 
@@ -912,29 +830,29 @@ START_TEST(test_connection_error_names_the_socket_and_where_it_came_from)
 	char		 path[400];
 	const char	*given[] = { "--socket", path, "status", NULL };
 	const char	*status[] = { "status", NULL };
-	struct ctl_run	 r;
+	struct harness_run	 r;
 
 	snprintf(path, sizeof path, "%s/no-such.sock", d->dir);
 	ctl_runv(&r, NULL, given);
 	assert_connect_error(&r, path, "the path given with --socket");
-	ctl_run_free(&r);
+	harness_run_free(&r);
 
 	ctl_runv(&r, path, status);
 	assert_connect_error(&r, path, "the path in $MCP_BROKER_SOCKET");
-	ctl_run_free(&r);
+	harness_run_free(&r);
 
 	/* The default, unless a daemon really listens there. */
 	if (access(DEFAULT_SOCKET, F_OK) != 0) {
 		ctl_runv(&r, NULL, status);
 		assert_connect_error(&r, DEFAULT_SOCKET, "the default path");
-		ctl_run_free(&r);
+		harness_run_free(&r);
 	}
 }
 END_TEST
 
 START_TEST(test_tools_without_thread_closes_the_session_it_started)
 {
-	struct ctl_run	 r;
+	struct harness_run	 r;
 	cJSON		*resp;
 
 	ctl_run(&r, "tools", "fake", NULL);
@@ -942,7 +860,7 @@ START_TEST(test_tools_without_thread_closes_the_session_it_started)
 	ck_assert_ptr_nonnull(strstr(r.out, "counter"));
 	ck_assert_str_eq(r.err, "mcp-brokerctl: no THREAD given: listing on "
 	    "a session of thread \"mcp-brokerctl\", closed afterwards\n");
-	ctl_run_free(&r);
+	harness_run_free(&r);
 	ck_assert_int_eq(cJSON_GetArraySize(status_sessions(&resp)), 0);
 	cJSON_Delete(resp);
 
@@ -950,7 +868,7 @@ START_TEST(test_tools_without_thread_closes_the_session_it_started)
 	ctl_run(&r, "tools", "--json", "fake", NULL);
 	ctl_expect(&r, 0);
 	ck_assert_ptr_nonnull(strstr(r.err, "closed afterwards"));
-	ctl_run_free(&r);
+	harness_run_free(&r);
 	ck_assert_int_eq(cJSON_GetArraySize(status_sessions(&resp)), 0);
 	cJSON_Delete(resp);
 }
@@ -958,7 +876,7 @@ END_TEST
 
 START_TEST(test_tools_without_thread_leaves_a_running_session_alone)
 {
-	struct ctl_run	 r;
+	struct harness_run	 r;
 	cJSON		*resp, *sessions;
 	char		*id;
 
@@ -972,7 +890,7 @@ START_TEST(test_tools_without_thread_leaves_a_running_session_alone)
 	ctl_expect(&r, 0);
 	ck_assert_str_eq(r.err, "mcp-brokerctl: no THREAD given: listing on "
 	    "the running session of thread \"mcp-brokerctl\", left running\n");
-	ctl_run_free(&r);
+	harness_run_free(&r);
 
 	sessions = status_sessions(&resp);
 	ck_assert_int_eq(cJSON_GetArraySize(sessions), 1);
@@ -998,14 +916,14 @@ crash_session(const char *thread)
 
 START_TEST(test_call_on_a_new_generation_says_so_on_stderr)
 {
-	struct ctl_run	 r;
+	struct harness_run	 r;
 	cJSON		*j;
 
 	ctl_run(&r, "call", "fake", "t1", "counter", NULL);
 	ctl_expect(&r, 0);
 	ck_assert_str_eq(r.out, "1\n");
 	ck_assert_str_eq(r.err, "");
-	ctl_run_free(&r);
+	harness_run_free(&r);
 
 	crash_session("t1");
 	ctl_run(&r, "call", "fake", "t1", "counter", NULL);
@@ -1014,14 +932,14 @@ START_TEST(test_call_on_a_new_generation_says_so_on_stderr)
 	ck_assert_str_eq(r.err, "mcp-brokerctl: session fake/t1 is "
 	    "generation 2: a new server process, state from earlier calls is "
 	    "gone\n");
-	ctl_run_free(&r);
+	harness_run_free(&r);
 
 	/* The same process again: nothing to say. */
 	ctl_run(&r, "call", "fake", "t1", "counter", NULL);
 	ctl_expect(&r, 0);
 	ck_assert_str_eq(r.out, "2\n");
 	ck_assert_str_eq(r.err, "");
-	ctl_run_free(&r);
+	harness_run_free(&r);
 
 	/* --json is unchanged: the generation is in the JSON only. */
 	crash_session("t1");
@@ -1032,17 +950,17 @@ START_TEST(test_call_on_a_new_generation_says_so_on_stderr)
 	ck_assert_int_eq((int)json_number(j,
 	    "_meta.mcp-broker/session.generation"), 3);
 	cJSON_Delete(j);
-	ctl_run_free(&r);
+	harness_run_free(&r);
 
 	/* A close forgets the key: generation 1, a fresh start, no line. */
 	ctl_run(&r, "close", "fake", "t1", NULL);
 	ctl_expect(&r, 0);
-	ctl_run_free(&r);
+	harness_run_free(&r);
 	ctl_run(&r, "call", "fake", "t1", "counter", NULL);
 	ctl_expect(&r, 0);
 	ck_assert_str_eq(r.out, "1\n");
 	ck_assert_str_eq(r.err, "");
-	ctl_run_free(&r);
+	harness_run_free(&r);
 }
 END_TEST
 

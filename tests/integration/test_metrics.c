@@ -101,44 +101,36 @@ metric(struct client *c, const char *series)
 	return (v);
 }
 
-/* Run cmd (a shell line) with text on its stdin; its exit status. */
-static int
-run_with_input(const char *cmd, const char *text, char **out)
-{
-	char	 path[] = "/tmp/mcpb-metrics.XXXXXX", *line, buf[4096];
-	FILE	*p;
-	size_t	 n, len = 0;
-	int	 fd, status;
+/* How long promtool or the ctl may take. */
+#define RUN_MS	15000
 
-	ck_assert_int_ge(fd = mkstemp(path), 0);
-	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	xasprintf(&line, "%s < %s 2>&1", cmd, path);
-	ck_assert_ptr_nonnull(p = popen(line, "r"));
-	*out = xstrdup("");
-	while ((n = fread(buf, 1, sizeof buf, p)) > 0) {
-		*out = xrealloc(*out, len + n + 1);
-		memcpy(*out + len, buf, n);
-		len += n;
-		(*out)[len] = '\0';
-	}
-	status = pclose(p);
-	unlink(path);
-	free(line);
-	return (WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+/* `promtool check metrics` on text: its exit status, its output in *out. */
+static int
+promtool(const char *text, char **out)
+{
+	static const char *const argv[] = { "promtool", "check", "metrics",
+	    NULL };
+	struct harness_run	 r;
+
+	harness_run(&r, "promtool", argv, NULL, text, RUN_MS);
+	xasprintf(out, "%s%s", r.out, r.err);
+	harness_run_free(&r);
+	return (r.status);
 }
 
 /* The ctl's output for `metrics` (caller frees); *rc its exit status. */
 static char *
 ctl_metrics(int *rc)
 {
-	char	*cmd, *out;
+	const char		*argv[] = { "mcp-brokerctl", "--socket", d->sock,
+				    "metrics", NULL };
+	struct harness_run	 r;
 
-	xasprintf(&cmd, "%s --socket %s metrics",
-	    harness_build_path("mcp-brokerctl"), d->sock);
-	*rc = run_with_input(cmd, "", &out);
-	free(cmd);
-	return (out);
+	harness_run(&r, harness_build_path("mcp-brokerctl"), argv, NULL, NULL,
+	    RUN_MS);
+	*rc = r.status;
+	free(r.err);
+	return (r.out);
 }
 
 START_TEST(test_the_ctls_metrics_pass_promtool)
@@ -157,7 +149,7 @@ START_TEST(test_the_ctls_metrics_pass_promtool)
 	    "the text does not end with # EOF: %s", text);
 	ck_assert_double_eq(sample(text,
 	    "mcp_broker_request_duration_seconds_count{server=\"fake\"}"), 2);
-	rc = run_with_input("promtool check metrics", text, &lint);
+	rc = promtool(text, &lint);
 	ck_assert_msg(rc == 0, "promtool check metrics: %d: %s", rc, lint);
 	free(lint);
 	free(text);
@@ -398,20 +390,20 @@ END_TEST
 
 START_TEST(test_access_log_must_be_a_boolean)
 {
-	char	*cmd, *out, *text;
-	int	 rc;
+	const char		*argv[] = { "mcp-brokerd", "--check-config",
+				    "--config", d->config, NULL };
+	struct harness_run	 r;
+	char			*text;
 
 	text = config_text("\"access_log\":\"yes\"", "");
 	daemon_write_config(d, text);
 	free(text);
-	xasprintf(&cmd, "%s --check-config --config %s",
-	    harness_build_path("mcp-brokerd"), d->config);
-	rc = run_with_input(cmd, "", &out);
-	ck_assert_int_ne(rc, 0);
-	ck_assert_msg(strstr(out, "broker.access_log: expected true or false")
-	    != NULL, "%s", out);
-	free(out);
-	free(cmd);
+	harness_run(&r, harness_build_path("mcp-brokerd"), argv, NULL, NULL,
+	    RUN_MS);
+	ck_assert_int_ne(r.status, 0);
+	ck_assert_msg(strstr(r.err, "broker.access_log: expected true or "
+	    "false") != NULL, "%s", r.err);
+	harness_run_free(&r);
 }
 END_TEST
 

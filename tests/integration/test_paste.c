@@ -43,23 +43,16 @@ teardown(void)
 static char *
 check_config(int *ok)
 {
-	char	*cmd, *out = xstrdup(""), buf[4096];
-	FILE	*p;
-	size_t	 n, len = 0;
-	int	 status;
+	const char		*argv[] = { "mcp-brokerd", "--check-config",
+				    "--config", d->config, NULL };
+	struct harness_run	 r;
+	char			*out;
 
-	xasprintf(&cmd, "%s --check-config --config %s 2>&1",
-	    harness_build_path("mcp-brokerd"), d->config);
-	ck_assert_ptr_nonnull(p = popen(cmd, "r"));
-	while ((n = fread(buf, 1, sizeof buf, p)) > 0) {
-		out = xrealloc(out, len + n + 1);
-		memcpy(out + len, buf, n);
-		len += n;
-		out[len] = '\0';
-	}
-	status = pclose(p);
-	*ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-	free(cmd);
+	harness_run(&r, harness_build_path("mcp-brokerd"), argv, NULL, NULL,
+	    15000);
+	*ok = r.status == 0;
+	xasprintf(&out, "%s%s", r.out, r.err);
+	harness_run_free(&r);
 	return (out);
 }
 

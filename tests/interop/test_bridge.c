@@ -28,6 +28,7 @@
 #include <check.h>
 
 #include "../integration/harness.h"
+#include "xmalloc.h"
 
 #define NPM_SCOPE	"tests/interop/node_modules/@modelcontextprotocol/"
 #define EVERYTHING_JS	NPM_SCOPE "server-everything/dist/index.js"
@@ -50,13 +51,6 @@ static int		 have_sdk;
 
 static struct daemon	*d;
 
-/* What one run of a program did. */
-struct run {
-	char	*out;		/* stdout, NUL-terminated */
-	char	*err;		/* stderr, NUL-terminated */
-	int	 status;	/* exit status, or -1 if it did not exit */
-};
-
 /* A bridge this test talks to over its stdin and stdout. */
 struct bridge {
 	pid_t	 pid;
@@ -70,10 +64,8 @@ static int	 find_node(void);
 static char	*test_config(void);
 static void	 setup(void);
 static void	 teardown(void);
-static int	 drain(int, char **, size_t *);
-static void	 run_prog(struct run *, const char *, const char **,
+static void	 run_prog(struct harness_run *, const char *, const char **,
 		     const char *);
-static void	 run_free(struct run *);
 static cJSON	*sdk_run(const char *, const char *, ...)
 		     __attribute__((sentinel));
 static cJSON	*sdk_step(cJSON *, int);
@@ -161,94 +153,24 @@ teardown(void)
 	d = NULL;
 }
 
-/* Append what is readable on fd to *buf; returns 0 at EOF. */
-static int
-drain(int fd, char **buf, size_t *len)
-{
-	char	chunk[65536];
-	ssize_t	n;
-
-	n = read(fd, chunk, sizeof chunk);
-	if (n == -1 && (errno == EINTR || errno == EAGAIN))
-		return (1);
-	if (n <= 0)
-		return (0);
-	ck_assert_ptr_nonnull(*buf = realloc(*buf, *len + (size_t)n + 1));
-	memcpy(*buf + *len, chunk, (size_t)n);
-	*len += (size_t)n;
-	(*buf)[*len] = '\0';
-	return (1);
-}
-
 /*
- * Run path with argv (NULL-terminated, argv[0] included), stdin from
- * /dev/null, $MCP_BROKER_THREAD set to thread (NULL: unset); capture its
- * output and exit status.
+ * Run path with argv (NULL-terminated, argv[0] included), stdin empty,
+ * $MCP_BROKER_THREAD set to thread (NULL: unset); capture its output and
+ * exit status.
  */
 static void
-run_prog(struct run *r, const char *path, const char **argv,
+run_prog(struct harness_run *r, const char *path, const char **argv,
     const char *thread)
 {
-	struct pollfd	 pfd[2];
-	size_t		 len[2] = { 0, 0 };
-	char		*buf[2] = { NULL, NULL };
-	int		 out[2], err[2], open_fds = 2, i, status, null;
-	long		 deadline;
-	pid_t		 pid;
+	const char	*env[2] = { "MCP_BROKER_THREAD", NULL };
+	char		*set = NULL;
 
-	ck_assert_int_eq(pipe(out), 0);
-	ck_assert_int_eq(pipe(err), 0);
-	pid = fork();
-	ck_assert_int_ne(pid, -1);
-	if (pid == 0) {
-		if ((null = open("/dev/null", O_RDONLY)) != -1)
-			dup2(null, STDIN_FILENO);
-		dup2(out[1], STDOUT_FILENO);
-		dup2(err[1], STDERR_FILENO);
-		if (thread != NULL)
-			setenv("MCP_BROKER_THREAD", thread, 1);
-		else
-			unsetenv("MCP_BROKER_THREAD");
-		execv(path, (char **)argv);
-		_exit(127);
+	if (thread != NULL) {
+		xasprintf(&set, "MCP_BROKER_THREAD=%s", thread);
+		env[0] = set;
 	}
-	close(out[1]);
-	close(err[1]);
-	pfd[0].fd = out[0];
-	pfd[1].fd = err[0];
-	deadline = now_ms() + RUN_MS;
-	while (open_fds > 0 && now_ms() < deadline) {
-		pfd[0].events = pfd[1].events = POLLIN;
-		if (poll(pfd, 2, 100) <= 0)
-			continue;
-		for (i = 0; i < 2; i++) {
-			if (pfd[i].fd == -1 || pfd[i].revents == 0)
-				continue;
-			if (!drain(pfd[i].fd, &buf[i], &len[i])) {
-				close(pfd[i].fd);
-				pfd[i].fd = -1;
-				open_fds--;
-			}
-		}
-	}
-	if (open_fds > 0)
-		kill(pid, SIGKILL);
-	for (i = 0; i < 2; i++)
-		if (pfd[i].fd != -1)
-			close(pfd[i].fd);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	r->out = buf[0] != NULL ? buf[0] : strdup("");
-	r->err = buf[1] != NULL ? buf[1] : strdup("");
-	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-	ck_assert_msg(open_fds == 0, "%s did not finish within %d ms", path,
-	    RUN_MS);
-}
-
-static void
-run_free(struct run *r)
-{
-	free(r->out);
-	free(r->err);
+	harness_run(r, path, argv, env, NULL, RUN_MS);
+	free(set);
 }
 
 /*
@@ -261,7 +183,7 @@ sdk_run(const char *server, const char *thread, ...)
 {
 	const char	*argv[MAX_ARGS + 1];
 	char		 script[PATH_MAX], ctl[PATH_MAX];
-	struct run	 r;
+	struct harness_run	 r;
 	va_list		 ap;
 	cJSON		*out;
 	int		 n = 0;
@@ -286,7 +208,7 @@ sdk_run(const char *server, const char *thread, ...)
 	    "stderr: %s", r.status, r.out, r.err);
 	out = cJSON_Parse(r.out);
 	ck_assert_msg(out != NULL, "the SDK host printed no JSON: %s", r.out);
-	run_free(&r);
+	harness_run_free(&r);
 	/* Once the host closed its stdin, the bridge exited 0. */
 	ck_assert_int_eq(json_number(cJSON_GetObjectItem(out, "bridgeExit"),
 	    "code"), 0);
@@ -391,7 +313,7 @@ bridge_read(struct bridge *b)
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, 100) <= 0)
 			continue;
-		ck_assert_msg(drain(b->out, &b->buf, &b->len), "the bridge "
+		ck_assert_msg(harness_drain(b->out, &b->buf, &b->len), "the bridge "
 		    "closed its stdout");
 	}
 }
@@ -713,14 +635,14 @@ START_TEST(test_no_thread_is_a_usage_error)
 {
 	const char	*argv[] = { "mcp-brokerctl", "--socket", d->sock,
 			    "bridge", "fake", NULL };
-	struct run	 r;
+	struct harness_run	 r;
 
 	run_prog(&r, harness_build_path("mcp-brokerctl"), argv, NULL);
 	ck_assert_int_eq(r.status, 2);
 	ck_assert_str_eq(r.out, "");
 	ck_assert_ptr_nonnull(strstr(r.err, "MCP_BROKER_THREAD"));
 	ck_assert_ptr_nonnull(strstr(r.err, "usage:"));
-	run_free(&r);
+	harness_run_free(&r);
 }
 END_TEST
 
