@@ -1219,3 +1219,33 @@ harness_run_free(struct harness_run *r)
 	free(r->err);
 	r->out = r->err = NULL;
 }
+
+/*
+ * Find an executable name on $PATH into path (size bytes); 0 if found,
+ * else -1 with path "".
+ */
+int
+harness_find_program(const char *name, char *path, size_t size)
+{
+	const char	*dirs, *p, *end;
+	struct stat	 st;
+	size_t		 len;
+
+	if ((dirs = getenv("PATH")) != NULL) {
+		for (p = dirs;; p = end + 1) {
+			if ((end = strchr(p, ':')) == NULL)
+				end = p + strlen(p);
+			len = (size_t)(end - p);
+			/* An empty entry means the current directory. */
+			if (snprintf(path, size, "%.*s%s%s", (int)len, p,
+			    len == 0 ? "./" : "/", name) < (int)size &&
+			    stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+			    access(path, X_OK) == 0)
+				return (0);
+			if (*end == '\0')
+				break;
+		}
+	}
+	path[0] = '\0';
+	return (-1);
+}

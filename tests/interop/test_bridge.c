@@ -60,7 +60,6 @@ struct bridge {
 	size_t	 len;
 };
 
-static int	 find_node(void);
 static char	*test_config(void);
 static void	 setup(void);
 static void	 teardown(void);
@@ -76,33 +75,6 @@ static cJSON	*bridge_read(struct bridge *);
 static int	 bridge_wait(struct bridge *);
 static cJSON	*bridge_initialize(struct bridge *, const char *);
 static Suite	*bridge_suite(void);
-
-/* Find an executable "node" on $PATH into node_path; 0 if found. */
-static int
-find_node(void)
-{
-	const char	*path, *p, *end;
-	struct stat	 st;
-	size_t		 len;
-
-	if ((path = getenv("PATH")) == NULL)
-		return (-1);
-	for (p = path;; p = end + 1) {
-		if ((end = strchr(p, ':')) == NULL)
-			end = p + strlen(p);
-		len = (size_t)(end - p);
-		if (snprintf(node_path, sizeof node_path, "%.*s%snode",
-		    (int)len, p, len == 0 ? "./" : "/") <
-		    (int)sizeof node_path &&
-		    stat(node_path, &st) == 0 && S_ISREG(st.st_mode) &&
-		    access(node_path, X_OK) == 0)
-			return (0);
-		if (*end == '\0')
-			break;
-	}
-	node_path[0] = '\0';
-	return (-1);
-}
 
 /*
  * The config: the fixture as "fake", declared able to ask for sampling,
@@ -685,7 +657,7 @@ main(void)
 	const char	*need[2];
 	size_t		 i;
 
-	if (find_node() != 0)
+	if (harness_find_program("node", node_path, sizeof node_path) != 0)
 		strcat(missing, "node (not on PATH)");
 	snprintf(everything_js, sizeof everything_js, "%s",
 	    harness_top_path(EVERYTHING_JS));

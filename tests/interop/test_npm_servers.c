@@ -33,7 +33,6 @@ static char		 memory_js[PATH_MAX];
 
 static struct daemon	*d;
 
-static int		 interop_find_node(void);
 static char		*interop_config(void);
 static void		 setup(void);
 static void		 teardown(void);
@@ -44,34 +43,6 @@ static int		 has_entity(cJSON *, const char *);
 static int		 is_handshake_version(const char *);
 static int		 is_child_of_daemon(pid_t);
 static Suite		*npm_servers_suite(void);
-
-/* Find an executable "node" on $PATH into node_path; 0 if found. */
-static int
-interop_find_node(void)
-{
-	const char	*path, *p, *end;
-	struct stat	 st;
-	size_t		 len;
-
-	if ((path = getenv("PATH")) == NULL)
-		return (-1);
-	for (p = path;; p = end + 1) {
-		if ((end = strchr(p, ':')) == NULL)
-			end = p + strlen(p);
-		len = (size_t)(end - p);
-		/* An empty PATH entry means the current directory. */
-		if (snprintf(node_path, sizeof node_path, "%.*s%snode",
-		    (int)len, p, len == 0 ? "./" : "/") <
-		    (int)sizeof node_path &&
-		    stat(node_path, &st) == 0 && S_ISREG(st.st_mode) &&
-		    access(node_path, X_OK) == 0)
-			return (0);
-		if (*end == '\0')
-			break;
-	}
-	node_path[0] = '\0';
-	return (-1);
-}
 
 /*
  * The config: server-everything as "everything" (transport argument
@@ -499,7 +470,7 @@ main(void)
 	const char	*require = getenv("MCPB_REQUIRE_INTEROP");
 	char		 missing[3 * PATH_MAX + 64] = "";
 
-	if (interop_find_node() != 0)
+	if (harness_find_program("node", node_path, sizeof node_path) != 0)
 		strcat(missing, "node (not on PATH)");
 	snprintf(everything_js, sizeof everything_js, "%s",
 	    harness_top_path(EVERYTHING_JS));
