@@ -747,6 +747,31 @@ START_TEST(test_installed_config_is_valid)
 }
 END_TEST
 
+/* make install puts the three man pages where man finds them, and each
+   renders without a warning. */
+START_TEST(test_install_puts_the_man_pages_in_place)
+{
+	static const char *const pages[] = { "share/man/man1/mcp-brokerctl.1",
+	    "share/man/man5/mcp-broker.json.5",
+	    "share/man/man8/mcp-brokerd.8" };
+	struct harness_run	 r;
+	const char		*argv[] = { "groff", "-man", "-ww", "-z", NULL,
+				    NULL };
+	size_t			 i;
+
+	install();
+	for (i = 0; i < sizeof pages / sizeof *pages; i++) {
+		ck_assert_msg(access(installed(pages[i]), R_OK) == 0,
+		    "no %s", installed(pages[i]));
+		argv[4] = installed(pages[i]);
+		harness_run(&r, "groff", argv, NULL, NULL, 15000);
+		ck_assert_msg(r.status == 0 && r.err[0] == '\0', "%s: %s",
+		    pages[i], r.err);
+		harness_run_free(&r);
+	}
+}
+END_TEST
+
 START_TEST(test_reinstall_keeps_an_edited_config)
 {
 	static const char	 marker[] = "{\"broker\":{},\"mcpServers\":{},"
@@ -1210,6 +1235,7 @@ systemd_suite(void)
 	tcase_add_test(tc, test_socket_unit_config_and_ctl_agree_on_the_socket);
 	tcase_add_test(tc, test_installed_config_is_valid);
 	tcase_add_test(tc, test_reinstall_keeps_an_edited_config);
+	tcase_add_test(tc, test_install_puts_the_man_pages_in_place);
 	tcase_add_test(tc,
 	    test_sysusers_and_tmpfiles_make_the_user_and_directories);
 
