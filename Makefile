@@ -66,8 +66,8 @@ TEST_BINS = $(patsubst %,$(B)/tests/unit/test_%,$(UNIT_TESTS)) \
 	    $(B)/tests/fake-mcp
 
 .PHONY: all deps run check check-layout check-man check-unit check-integration \
-	check-interop check-python check-valgrind fuzz tests npm-deps clean \
-	install
+	check-interop check-python check-valgrind check-conformance fuzz \
+	tests npm-deps clean install
 
 all: $(BINS)
 
@@ -232,6 +232,20 @@ check-interop: tests
 # The Python client (proto/python) against the real daemon.
 check-python: tests
 	@python3 -m unittest discover -s tests/python -v
+
+# MCP's own tools against the broker (tests/conformance/run.sh): the
+# Inspector CLI through the stdio bridge, and the conformance suite's
+# server scenarios. Not part of check: it installs Node 22 and the tools
+# from the npm registry (pinned in tests/conformance/package-lock.json).
+check-conformance: deps
+	@$(MAKE) --no-print-directory npm-deps
+	@$(MAKE) --no-print-directory $(BINS) $(B)/tests/fake-mcp
+	@command -v npm >/dev/null 2>&1 || { echo "check-conformance:" \
+	    "npm is missing (make npm-deps installs it)"; exit 1; }
+	@[ tests/conformance/node_modules/.package-lock.json -nt \
+	    tests/conformance/package-lock.json ] || { cd tests/conformance && \
+	    npm ci --no-audit --no-fund --loglevel=error; }
+	@tests/conformance/run.sh
 
 # The integration suite with the daemon under valgrind memcheck: any error
 # or leak makes the daemon exit 99 and the test that stopped it fail.
