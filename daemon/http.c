@@ -34,6 +34,7 @@
 #include "broker.h"
 #include "config.h"
 #include "http.h"
+#include "http_mcp.h"
 #include "log.h"
 #include "metrics.h"
 #include "xmalloc.h"
@@ -66,6 +67,7 @@ struct http {
 	struct event		*adopt;
 	struct http_conns	 pending;	/* bevcb'd, not adopted */
 	struct http_conns	 conns;
+	struct http_mcp		*mcp;		/* /mcp/{server}/{thread} */
 };
 
 static struct bufferevent *http_bev_cb(struct event_base *, void *);
@@ -97,6 +99,7 @@ http_new(struct broker *b, char **cause)
 	h->b = b;
 	TAILQ_INIT(&h->pending);
 	TAILQ_INIT(&h->conns);
+	h->mcp = http_mcp_new(b);
 	if (hc->nlisten == 0)
 		return (h);
 
@@ -140,6 +143,9 @@ http_free(struct http *h)
 
 	if (h == NULL)
 		return;
+	/* Its held requests are answered before evhttp frees them. */
+	http_mcp_free(h->mcp);
+	h->mcp = NULL;
 	/* Closes every connection: http_close_cb frees the adopted. */
 	if (h->evh != NULL)
 		evhttp_free(h->evh);
@@ -218,6 +224,8 @@ http_close_cb(struct evhttp_connection *evcon, void *arg)
 	struct http_conn	*c = arg;
 
 	evhttp_connection_set_closecb(evcon, NULL, NULL);
+	if (c->h->mcp != NULL)
+		http_mcp_conn_closed(c->h->mcp, evcon);
 	if (c->counted)
 		broker_conn_gone(c->h->b);
 	TAILQ_REMOVE(&c->h->conns, c, entry);
@@ -357,9 +365,13 @@ http_serve(struct http *h, struct evhttp_request *req, const char *path,
 	char		*text;
 	size_t		 len;
 
+	if (strncmp(path, "/mcp/", 5) == 0)
+		return (http_mcp_serve(h->mcp, req, path, t->uid,
+		    broker_peer_admin(h->b, t->uid, t->gid, t->groups,
+		    t->ngroups)));
 	if (strcmp(path, "/metrics") != 0)
 		return (http_answer(req, 404, "Not Found", "No such path; the "
-		    "broker serves /metrics."));
+		    "broker serves /metrics and /mcp/SERVER/THREAD."));
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Allow", "GET");
