@@ -55,7 +55,7 @@ UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire walk request 
 INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd metrics \
 		    workdir names share contain bytes paste top http logs \
 		    http_mcp
-INTEROP_TESTS = npm_servers bridge
+INTEROP_TESTS = npm_servers bridge http_sdk
 
 obj	 = $(patsubst %.c,$(B)/obj/%.o,$(1))
 PROTO_OBJ  = $(call obj,$(PROTO_SRC))
