@@ -15,11 +15,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -53,6 +55,7 @@ static int		 port;
 /* A connection to the listener, with what was read and not yet used. */
 struct hconn {
 	int	 fd;
+	int	 local;		/* the Unix socket: no token sent */
 	char	*buf;
 	size_t	 len;
 	int	 chunked;	/* the body being read */
@@ -156,6 +159,25 @@ hc_open(void)
 	return (c);
 }
 
+/* A new connection to the broker's Unix socket. */
+static struct hconn *
+hc_open_unix(void)
+{
+	struct sockaddr_un	 sun;
+	struct hconn		*c;
+
+	c = xcalloc(1, sizeof *c);
+	c->local = 1;
+	ck_assert_int_ne(c->fd = socket(AF_UNIX, SOCK_STREAM, 0), -1);
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	ck_assert_uint_lt(strlen(d->sock), sizeof sun.sun_path);
+	memcpy(sun.sun_path, d->sock, strlen(d->sock) + 1);
+	ck_assert_msg(connect(c->fd, (struct sockaddr *)&sun, sizeof sun) == 0,
+	    "connect %s: %s", d->sock, strerror(errno));
+	return (c);
+}
+
 /* Close and free c. */
 static void
 hc_close(struct hconn *c)
@@ -256,9 +278,10 @@ hc_send(struct hconn *c, const char *method, const char *path,
 	ssize_t	 n;
 
 	xasprintf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-	    "Authorization: Bearer " TOKEN "\r\n%s%s%s%s%s%s%s"
+	    "%s%s%s%s%s%s%s%s"
 	    "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-	    method, path, port, sid != NULL ? "Mcp-Session-Id: " : "",
+	    method, path, port, c->local ? "" : "Authorization: Bearer "
+	    TOKEN "\r\n", sid != NULL ? "Mcp-Session-Id: " : "",
 	    sid != NULL ? sid : "", sid != NULL ? "\r\n" : "",
 	    accept != NULL ? "Accept: " : "", accept != NULL ? accept : "",
 	    accept != NULL ? "\r\n" : "", extra != NULL ? extra : "",
@@ -1082,6 +1105,175 @@ START_TEST(test_sessions_count_as_clients_and_make_room_for_the_user)
 }
 END_TEST
 
+START_TEST(test_socket_speaks_http_as_the_peer_uid)
+{
+	struct hconn	*c = hc_open_unix(), *t = hc_open();
+	struct client	*u;
+	cJSON		*a, *r;
+	char		*sid;
+
+	/* No token: the socket's peer is root, as over NDJSON. */
+	sid = initialize(c, "/mcp/fake/t1", "2025-11-25", "", &a);
+	ck_assert_str_eq(json_string(cJSON_GetObjectItem(cJSON_GetObjectItem(
+	    a, "result"), "serverInfo"), "name"), "fake-mcp");
+	cJSON_Delete(a);
+	ck_assert_int_eq(call(c, "/mcp/fake/t1", sid, 2, "counter", "{}", &a),
+	    200);
+	ck_assert_int_eq((int)structured(a, "count"), 1);
+	cJSON_Delete(a);
+
+	/* The same key over NDJSON, and over TCP with root's token. */
+	u = daemon_connect(d);
+	r = tool_call(u, "fake", "t1", "counter", "{}");
+	ck_assert_int_eq((int)json_number(cJSON_GetObjectItem(result_of(r),
+	    "structuredContent"), "count"), 2);
+	cJSON_Delete(r);
+	client_close(u);
+	free(sid);
+	sid = initialize(t, "/mcp/fake/t1", "2025-11-25", "", NULL);
+	ck_assert_int_eq(call(t, "/mcp/fake/t1", sid, 2, "counter", "{}", &a),
+	    200);
+	ck_assert_int_eq((int)structured(a, "count"), 3);
+	cJSON_Delete(a);
+	free(sid);
+	hc_close(c);
+	hc_close(t);
+}
+END_TEST
+
+START_TEST(test_socket_http_keeps_alive_and_streams)
+{
+	struct hconn	*c = hc_open_unix();
+	struct hresp	 r;
+	cJSON		*ev, *a;
+	char		*sid;
+	int		 i, n = 0;
+
+	sid = initialize(c, "/mcp/fake/t1", "2025-11-25", "", NULL);
+	for (i = 0; i < 20; i++) {
+		ck_assert_int_eq(call(c, "/mcp/fake/t1", sid, i, "counter",
+		    "{}", &a), 200);
+		cJSON_Delete(a);
+	}
+	hc_send(c, "POST", "/mcp/fake/t1", sid, "text/event-stream", NULL,
+	    "{\"jsonrpc\":\"2.0\",\"id\":99,\"method\":\"tools/call\","
+	    "\"params\":{\"name\":\"progress\",\"arguments\":{\"steps\":2,"
+	    "\"interval_ms\":10},\"_meta\":{\"progressToken\":7}}}");
+	hc_head(c, &r);
+	ck_assert_int_eq(r.status, 200);
+	hresp_clear(&r);
+	while ((ev = hc_event(c)) != NULL) {
+		n++;
+		cJSON_Delete(ev);
+	}
+	ck_assert_int_eq(n, 3);
+	free(sid);
+	hc_close(c);
+}
+END_TEST
+
+START_TEST(test_socket_client_that_waits_is_ndjson)
+{
+	struct client	*u;
+	cJSON		*r;
+
+	/* Longer than the first bytes are awaited (LISTENER_SNIFF_MS). */
+	u = daemon_connect(d);
+	sleep_ms(2500);
+	r = rpc(u, "broker/status", "{}");
+	ck_assert_ptr_nonnull(result_of(r));
+	cJSON_Delete(r);
+	client_close(u);
+
+	/* A first line that only starts like a method is NDJSON too. */
+	u = daemon_connect(d);
+	send_line(u, "GETX");
+	r = recv_msg(u);
+	ck_assert_int_eq(error_code(r), -32700);
+	cJSON_Delete(r);
+	client_close(u);
+}
+END_TEST
+
+/*
+ * The TCP ports the daemon listens on, from /proc: its sockets' inodes
+ * matched against /proc/net/tcp's listening entries. Returns how many
+ * were put in ports.
+ */
+static int
+daemon_tcp_ports(int *ports, int max)
+{
+	char		 path[512], link[256], line[512];
+	unsigned long	 inodes[256], inode;
+	unsigned int	 lport, state;
+	int		 ninodes = 0, n = 0, i;
+	FILE		*f;
+	DIR		*dp;
+	struct dirent	*de;
+
+	snprintf(path, sizeof path, "/proc/%ld/fd", (long)d->pid);
+	ck_assert_ptr_nonnull(dp = opendir(path));
+	while ((de = readdir(dp)) != NULL && ninodes < 256) {
+		snprintf(path, sizeof path, "/proc/%ld/fd/%s", (long)d->pid,
+		    de->d_name);
+		memset(link, 0, sizeof link);
+		if (readlink(path, link, sizeof link - 1) > 0 &&
+		    sscanf(link, "socket:[%lu]", &inode) == 1)
+			inodes[ninodes++] = inode;
+	}
+	closedir(dp);
+	ck_assert_ptr_nonnull(f = fopen("/proc/net/tcp", "r"));
+	while (fgets(line, sizeof line, f) != NULL && n < max) {
+		if (sscanf(line, " %*d: %*x:%x %*x:%*x %x %*x:%*x %*x:%*x %*x "
+		    "%*d %*d %lu", &lport, &state, &inode) != 3 ||
+		    state != 0x0a)
+			continue;
+		for (i = 0; i < ninodes; i++) {
+			if (inodes[i] == inode)
+				ports[n++] = (int)lport;
+		}
+	}
+	fclose(f);
+	return (n);
+}
+
+START_TEST(test_private_listener_closes_strangers_unread)
+{
+	struct hconn	*c = hc_open_unix();
+	char		*sid, buf[64];
+	int		 ports[8], n, i, fd, other = -1;
+	struct sockaddr_in sin;
+	struct pollfd	 pfd;
+
+	/* The socket's first HTTP connection opens it. */
+	sid = initialize(c, "/mcp/fake/t1", "2025-11-25", "", NULL);
+	n = daemon_tcp_ports(ports, 8);
+	for (i = 0; i < n; i++) {
+		if (ports[i] != port)
+			other = ports[i];
+	}
+	ck_assert_msg(other != -1, "no private listener among %d ports", n);
+
+	/* A stranger on that port is closed without an answer. */
+	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)other);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_gt(send(fd, "GET /metrics HTTP/1.1\r\n\r\n", 25,
+	    MSG_NOSIGNAL), 0);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	ck_assert_int_eq(poll(&pfd, 1, READ_MS), 1);
+	ck_assert_int_le(recv(fd, buf, sizeof buf, 0), 0);
+	close(fd);
+	ck_assert(wait_log(d, 3000, "did not make", NULL));
+	free(sid);
+	hc_close(c);
+}
+END_TEST
+
 /* The suite. */
 static Suite *
 http_mcp_suite(void)
@@ -1121,6 +1313,12 @@ http_mcp_suite(void)
 	tcase_add_test(tc, test_sampling_without_a_stream_fails_at_once);
 	tcase_add_test(tc, test_get_opens_one_standalone_stream);
 	tcase_add_test(tc, test_keep_alive_requests_leave_memory_flat);
+
+	tc = harness_add_tcase(s, "socket", setup, teardown, 30);
+	tcase_add_test(tc, test_socket_speaks_http_as_the_peer_uid);
+	tcase_add_test(tc, test_socket_http_keeps_alive_and_streams);
+	tcase_add_test(tc, test_socket_client_that_waits_is_ndjson);
+	tcase_add_test(tc, test_private_listener_closes_strangers_unread);
 	return (s);
 }
 

@@ -5,9 +5,11 @@
 // it got, each step's result, the progress it saw and the sampling
 // requests it answered.
 //
-// usage: node http_client.mjs URL TOKEN STEP...
+// usage: node http_client.mjs [--socket PATH] URL TOKEN STEP...
+//   --socket  reach the broker's Unix socket at PATH instead of URL's
+//             host (a fetch on node:http, as the SDK lets one be given)
 //   URL    http://127.0.0.1:PORT/mcp/SERVER/THREAD
-//   TOKEN  a token of broker.http.tokens_file
+//   TOKEN  a token of broker.http.tokens_file, or "-" for none
 //   STEP list                  tools/list: the tool names
 //   STEP call:TOOL[:ARGS]      tools/call with ARGS (JSON, default {})
 //   STEP progress:TOOL[:ARGS]  the same, with an onprogress callback
@@ -19,17 +21,55 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from
     '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import http from 'node:http';
+import { Readable } from 'node:stream';
 
-const [url, token, ...steps] = process.argv.slice(2);
+const argv = process.argv.slice(2);
+let socketPath = null;
+if (argv[0] === '--socket') {
+	socketPath = argv[1];
+	argv.splice(0, 2);
+}
+const [url, token, ...steps] = argv;
 if (!url || !token) {
-	process.stderr.write('usage: node http_client.mjs URL TOKEN STEP...\n');
+	process.stderr.write('usage: node http_client.mjs [--socket PATH] URL ' +
+	    'TOKEN STEP...\n');
 	process.exit(2);
 }
 
+// A fetch that speaks HTTP/1.1 over the Unix socket at path.
+function socketFetch(path) {
+	return (input, init = {}) => new Promise((resolve, reject) => {
+		const u = new URL(input instanceof URL ? input.href :
+		    typeof input === 'string' ? input : input.url);
+		const headers = {};
+		new Headers(init.headers ?? {}).forEach((v, k) => {
+			headers[k] = v;
+		});
+		const req = http.request({ socketPath: path,
+		    method: init.method ?? 'GET', path: u.pathname + u.search,
+		    headers, signal: init.signal }, (res) => {
+			const empty = [204, 205, 304].includes(res.statusCode);
+			const h = new Headers();
+			for (const [k, v] of Object.entries(res.headers))
+				h.set(k, Array.isArray(v) ? v.join(', ') : v);
+			resolve(new Response(empty ? null : Readable.toWeb(res), {
+				status: res.statusCode,
+				statusText: res.statusMessage, headers: h }));
+		});
+		req.on('error', reject);
+		if (init.body !== undefined && init.body !== null)
+			req.write(init.body);
+		req.end();
+	});
+}
+
 const out = { steps: [], samples: [] };
-const transport = new StreamableHTTPClientTransport(new URL(url), {
-	requestInit: { headers: { Authorization: `Bearer ${token}` } },
-});
+const options = token === '-' ? {} :
+    { requestInit: { headers: { Authorization: `Bearer ${token}` } } };
+if (socketPath !== null)
+	options.fetch = socketFetch(socketPath);
+const transport = new StreamableHTTPClientTransport(new URL(url), options);
 const client = new Client({ name: 'mcp-broker-http-test',
     version: '1.0.0' }, { capabilities: { sampling: {} } });
 

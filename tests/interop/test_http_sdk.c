@@ -4,8 +4,10 @@
  * /mcp/SERVER/THREAD on a TCP listener with a bearer token, the fixture
  * server behind it: state carried across two client processes on one
  * thread, a fresh child on another, progress reaching onprogress,
- * sampling reaching the client's handler and its answer the server, and
- * terminateSession (DELETE) leaving the child running.
+ * sampling reaching the client's handler and its answer the server,
+ * terminateSession (DELETE) leaving the child running; and the same
+ * client on the broker's Unix socket (the SDK's transport given a fetch
+ * on node:http), where the peer's uid is the identity.
  *
  * It needs node and `make npm-deps`; without them it prints a loud
  * SKIPPED line, and with MCPB_REQUIRE_INTEROP=1 that is a failure.
@@ -218,12 +220,11 @@ run_prog(struct run *r, const char *path, const char **argv)
  * unless it exits 0. Returns what it printed (caller frees).
  */
 static cJSON *
-sdk_run(const char *thread, ...)
+sdk_run_on(const char *socket, const char *thread, va_list ap)
 {
 	const char	*argv[MAX_ARGS + 1];
 	char		 script[PATH_MAX], url[128];
 	struct run	 r;
-	va_list		 ap;
 	cJSON		*out;
 	int		 n = 0;
 
@@ -232,14 +233,16 @@ sdk_run(const char *thread, ...)
 	    thread);
 	argv[n++] = node_path;
 	argv[n++] = script;
+	if (socket != NULL) {
+		argv[n++] = "--socket";
+		argv[n++] = socket;
+	}
 	argv[n++] = url;
-	argv[n++] = TOKEN;
-	va_start(ap, thread);
+	argv[n++] = socket != NULL ? "-" : TOKEN;
 	while ((argv[n] = va_arg(ap, const char *)) != NULL) {
 		n++;
 		ck_assert_int_lt(n, MAX_ARGS);
 	}
-	va_end(ap);
 	run_prog(&r, node_path, argv);
 	ck_assert_msg(r.status == 0, "the SDK client exited %d\nstdout: %s\n"
 	    "stderr: %s", r.status, r.out, r.err);
@@ -247,6 +250,32 @@ sdk_run(const char *thread, ...)
 	ck_assert_msg(out != NULL, "the SDK client printed no JSON: %s", r.out);
 	free(r.out);
 	free(r.err);
+	return (out);
+}
+
+/* The SDK client on the TCP listener, with root's token. */
+static cJSON *
+sdk_run(const char *thread, ...)
+{
+	va_list	 ap;
+	cJSON	*out;
+
+	va_start(ap, thread);
+	out = sdk_run_on(NULL, thread, ap);
+	va_end(ap);
+	return (out);
+}
+
+/* The SDK client on the broker's Unix socket, without a token. */
+static cJSON *
+sdk_run_socket(const char *thread, ...)
+{
+	va_list	 ap;
+	cJSON	*out;
+
+	va_start(ap, thread);
+	out = sdk_run_on(d->sock, thread, ap);
+	va_end(ap);
 	return (out);
 }
 
@@ -355,6 +384,28 @@ START_TEST(test_terminate_session_leaves_the_child_running)
 }
 END_TEST
 
+START_TEST(test_sdk_over_the_socket_reaches_the_same_child_as_tcp)
+{
+	cJSON	*a, *b, *progress;
+
+	a = sdk_run("t1", "call:counter", NULL);
+	b = sdk_run_socket("t1", "call:counter",
+	    "progress:progress:{\"steps\":2,\"interval_ms\":10}",
+	    "call:sample", NULL);
+	ck_assert_int_eq((int)json_number(structured_of(b, 0), "count"), 2);
+	ck_assert_int_eq((int)json_number(structured_of(a, 0), "pid"),
+	    (int)json_number(structured_of(b, 0), "pid"));
+	progress = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(
+	    b, "steps"), 1), "progress");
+	ck_assert_int_eq(cJSON_GetArraySize(progress), 2);
+	ck_assert_str_eq(json_string(cJSON_GetObjectItem(cJSON_GetObjectItem(
+	    structured_of(b, 2), "answer"), "content"), "text"),
+	    "sampled by the SDK over HTTP");
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+}
+END_TEST
+
 /* The suite. */
 static Suite *
 http_sdk_suite(void)
@@ -370,6 +421,8 @@ http_sdk_suite(void)
 	tcase_add_test(tc,
 	    test_sampling_reaches_the_sdk_handler_and_its_answer_the_server);
 	tcase_add_test(tc, test_terminate_session_leaves_the_child_running);
+	tcase_add_test(tc,
+	    test_sdk_over_the_socket_reaches_the_same_child_as_tcp);
 	return (s);
 }
 
