@@ -6,7 +6,9 @@
  * to the HTTP front end (listener_set_http), anything else makes it an
  * NDJSON client. They are peeked, not read, so the front end that takes
  * the connection reads them itself. A connection that says nothing for
- * LISTENER_SNIFF_MS, or closes, is an NDJSON client.
+ * LISTENER_SNIFF_MS, or closes, is an NDJSON client. Meanwhile it counts
+ * as a client (broker_conn_add); an admin's connection in the reserve
+ * beyond max_clients cannot be counted so, and is NDJSON at once.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -276,6 +278,7 @@ listener_free(struct listener *l)
 		TAILQ_REMOVE(&l->sniffs, sn, entry);
 		event_free(sn->ev);
 		close(sn->fd);
+		broker_conn_gone(l->b);
 		free(sn);
 	}
 	evconnlistener_free(l->evl);
@@ -469,6 +472,10 @@ listener_sniff_start(struct listener *l, int fd, uid_t uid, pid_t pid,
 		    "have sent nothing yet (LISTENER_SNIFF_MAX); retry later.");
 		return;
 	}
+	if (broker_conn_add(l->b) != 0) {
+		conn_new(l->b, fd, uid, pid, admin);
+		return;
+	}
 	sn = xcalloc(1, sizeof *sn);
 	sn->l = l;
 	sn->fd = fd;
@@ -519,6 +526,7 @@ listener_sniff_done(struct listener_sniff *sn, int http)
 	TAILQ_REMOVE(&l->sniffs, sn, entry);
 	l->nsniffs--;
 	event_free(sn->ev);
+	broker_conn_gone(l->b);
 	if (http)
 		l->http(sn->fd, sn->uid, sn->admin, l->http_arg);
 	else
