@@ -45,7 +45,7 @@ CORE_SRC   = daemon/config.c daemon/config_server.c daemon/config_http.c \
 	     daemon/dispatch.c daemon/service.c daemon/workdir.c daemon/cgroup.c \
 	     daemon/metrics.c daemon/proctree.c daemon/follow.c
 DAEMON_SRC = daemon/main.c $(CORE_SRC) daemon/conn.c daemon/listener.c \
-	     daemon/http.c
+	     daemon/http.c daemon/http_mcp.c daemon/http_mcp_session.c
 CTL_SRC	   = daemon/ctl.c daemon/ctl_logs.c daemon/ctl_top.c \
 	     daemon/ctl_bridge.c daemon/mcp.c
 DEMO_SRC   = daemon/demo_server.c
@@ -53,8 +53,9 @@ DEMO_SRC   = daemon/demo_server.c
 UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire walk request mcpclient \
 	     log session broker child workdir cgroup latency proctree config_http
 INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd metrics \
-		    workdir names share contain bytes paste top http logs
-INTEROP_TESTS = npm_servers bridge
+		    workdir names share contain bytes paste top http logs \
+		    http_mcp
+INTEROP_TESTS = npm_servers bridge http_sdk
 
 obj	 = $(patsubst %.c,$(B)/obj/%.o,$(1))
 PROTO_OBJ  = $(call obj,$(PROTO_SRC))

@@ -8,6 +8,14 @@
  * browser), then the path. The MCP endpoint will live here too; today
  * only /metrics is served.
  *
+ * The broker's Unix socket hands over connections that speak HTTP
+ * (http_take_local); their identity is the peer's uid, and no token is
+ * asked. evhttp 2.1 takes connections only from a listening socket, so a
+ * private one on 127.0.0.1 gets a connection from the daemon itself for
+ * each, and once evhttp has accepted it, the accepted descriptor is made
+ * the socket's own (dup2) before anything is read from it. A connection
+ * to that private listener from anyone else is closed unread.
+ *
  * Each connection counts toward broker.max_clients from the moment evhttp
  * makes it until it closes. evhttp 2.1 tells nobody about a new
  * connection, but it asks us for its bufferevent (evhttp_set_bevcb); the
@@ -16,7 +24,10 @@
  * with evhttp_connection_set_closecb.
  */
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -34,6 +45,7 @@
 #include "broker.h"
 #include "config.h"
 #include "http.h"
+#include "http_mcp.h"
 #include "log.h"
 #include "metrics.h"
 #include "xmalloc.h"
@@ -56,9 +68,24 @@ struct http_conn {
 	struct bufferevent		*bev;
 	struct evhttp_connection	*evcon;		/* NULL: not adopted */
 	int				 counted;	/* broker_conn_add */
+	int				 local;		/* the Unix socket's */
+	uid_t				 uid;		/* local: the peer's */
+	int				 admin;
 	TAILQ_ENTRY(http_conn)		 entry;
 };
 TAILQ_HEAD(http_conns, http_conn);
+
+/* A connection of the Unix socket on its way to evhttp. */
+struct http_local {
+	int				 fd;		/* the client's */
+	int				 via;		/* ours, to the private
+							   listener */
+	ev_uint16_t			 port;		/* via's own port */
+	uid_t				 uid;
+	int				 admin;
+	TAILQ_ENTRY(http_local)		 entry;
+};
+TAILQ_HEAD(http_locals, http_local);
 
 struct http {
 	struct broker		*b;
@@ -66,6 +93,9 @@ struct http {
 	struct event		*adopt;
 	struct http_conns	 pending;	/* bevcb'd, not adopted */
 	struct http_conns	 conns;
+	struct http_mcp		*mcp;		/* /mcp/{server}/{thread} */
+	struct sockaddr_in	 private_sin;	/* for local connections */
+	struct http_locals	 locals;
 };
 
 static struct bufferevent *http_bev_cb(struct event_base *, void *);
@@ -77,7 +107,11 @@ static int	http_answer(struct evhttp_request *, int, const char *,
 		    const char *);
 static const char *http_method_name(struct evhttp_request *);
 static int	http_serve(struct http *, struct evhttp_request *,
-		    const char *, const struct config_http_token *);
+		    const char *, uid_t, int);
+static int	http_adopt_local(struct http *, struct http_conn *);
+static struct http_conn *http_conn_find(struct http *,
+		    struct evhttp_connection *);
+static int	http_private_listen(struct http *, char **);
 
 /*
  * Listen on every broker.http.listen address. An object without any
@@ -97,8 +131,8 @@ http_new(struct broker *b, char **cause)
 	h->b = b;
 	TAILQ_INIT(&h->pending);
 	TAILQ_INIT(&h->conns);
-	if (hc->nlisten == 0)
-		return (h);
+	TAILQ_INIT(&h->locals);
+	h->mcp = http_mcp_new(b);
 
 	if ((h->evh = evhttp_new(broker_base(b))) == NULL)
 		fatalx("cannot create the HTTP server");
@@ -137,15 +171,25 @@ void
 http_free(struct http *h)
 {
 	struct http_conn	*c;
+	struct http_local	*lc;
 
 	if (h == NULL)
 		return;
+	/* Its held requests are answered before evhttp frees them. */
+	http_mcp_free(h->mcp);
+	h->mcp = NULL;
 	/* Closes every connection: http_close_cb frees the adopted. */
 	if (h->evh != NULL)
 		evhttp_free(h->evh);
 	while ((c = TAILQ_FIRST(&h->pending)) != NULL) {
 		TAILQ_REMOVE(&h->pending, c, entry);
 		free(c);
+	}
+	while ((lc = TAILQ_FIRST(&h->locals)) != NULL) {
+		TAILQ_REMOVE(&h->locals, lc, entry);
+		close(lc->fd);
+		close(lc->via);
+		free(lc);
 	}
 	if (h->adopt != NULL)
 		event_free(h->adopt);
@@ -193,6 +237,10 @@ http_adopt_cb(evutil_socket_t fd, short events, void *arg)
 			fatalx("http: a connection's bufferevent is not its own");
 		TAILQ_INSERT_TAIL(&h->conns, c, entry);
 		evhttp_connection_set_closecb(c->evcon, http_close_cb, c);
+		if (http_adopt_local(h, c) != 0) {
+			evhttp_connection_free(c->evcon);  /* http_close_cb */
+			continue;
+		}
 		evhttp_connection_set_timeout(c->evcon,
 		    conf->http.idle_timeout_s);
 		evhttp_connection_set_max_body_size(c->evcon,
@@ -218,6 +266,8 @@ http_close_cb(struct evhttp_connection *evcon, void *arg)
 	struct http_conn	*c = arg;
 
 	evhttp_connection_set_closecb(evcon, NULL, NULL);
+	if (c->h->mcp != NULL)
+		http_mcp_conn_closed(c->h->mcp, evcon);
 	if (c->counted)
 		broker_conn_gone(c->h->b);
 	TAILQ_REMOVE(&c->h->conns, c, entry);
@@ -305,24 +355,37 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	const struct config_http_token *t = NULL;
 	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
 	struct evkeyvalq	*in = evhttp_request_get_input_headers(req);
+	struct http_conn	*c;
 	const char		*auth, *origin, *path = NULL;
 	char			*peer = NULL;
 	ev_uint16_t		 port = 0;
-	int			 code;
+	uid_t			 uid = (uid_t)-1;
+	int			 code, local, admin = 0;
 
 	if (uri != NULL)
 		path = evhttp_uri_get_path(uri);
 	if (path == NULL || *path == '\0')
 		path = "/";
 
+	/* On the Unix socket, the peer's uid is the identity. */
+	c = http_conn_find(h, evhttp_request_get_connection(req));
+	if ((local = c != NULL && c->local)) {
+		uid = c->uid;
+		admin = c->admin;
+	}
 	auth = evhttp_find_header(in, "Authorization");
-	if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0) {
+	if (!local && auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0) {
 		for (auth += 7; *auth == ' '; auth++)
 			/* nothing */;
-		t = config_http_find_token(hc, auth, strlen(auth));
+		if ((t = config_http_find_token(hc, auth, strlen(auth))) !=
+		    NULL) {
+			uid = t->uid;
+			admin = broker_peer_admin(h->b, t->uid, t->gid,
+			    t->groups, t->ngroups);
+		}
 	}
 	origin = evhttp_find_header(in, "Origin");
-	if (t == NULL) {
+	if (!local && t == NULL) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "WWW-Authenticate", "Bearer realm=\"mcp-broker\"");
 		code = http_answer(req, 401, "Unauthorized", "A bearer token "
@@ -330,43 +393,51 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	} else if (origin != NULL && !http_origin_ok(hc, origin))
 		code = http_answer(req, 403, "Forbidden", "This Origin may not "
 		    "use the broker (broker.http.allowed_origins).");
-	else if (!broker_peer_allowed(h->b, t->uid, t->gid, t->groups,
-	    t->ngroups))
+	else if (!local && !broker_peer_allowed(h->b, t->uid, t->gid,
+	    t->groups, t->ngroups))
 		code = http_answer(req, 403, "Forbidden", "This user may not "
 		    "use the broker (allow_uids, allow_groups).");
 	else
-		code = http_serve(h, req, path, t);
+		code = http_serve(h, req, path, uid, admin);
 
-	evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer,
-	    &port);
-	if (t != NULL)
-		log_debug("http %s:%u: %s %s: %d (uid %ld)", peer,
-		    (unsigned)port, http_method_name(req), path, code,
-		    (long)t->uid);
-	else
-		log_debug("http %s:%u: %s %s: %d (no valid token)", peer,
-		    (unsigned)port, http_method_name(req), path, code);
+	if (local)
+		log_debug("http socket: %s %s: %d (uid %ld)",
+		    http_method_name(req), path, code, (long)uid);
+	else {
+		evhttp_connection_get_peer(evhttp_request_get_connection(req),
+		    &peer, &port);
+		if (t != NULL)
+			log_debug("http %s:%u: %s %s: %d (uid %ld)", peer,
+			    (unsigned)port, http_method_name(req), path, code,
+			    (long)uid);
+		else
+			log_debug("http %s:%u: %s %s: %d (no valid token)",
+			    peer, (unsigned)port, http_method_name(req), path,
+			    code);
+	}
 }
 
 /* Serve the path of an authenticated request; returns the status. */
 static int
 http_serve(struct http *h, struct evhttp_request *req, const char *path,
-    const struct config_http_token *t)
+    uid_t uid, int admin)
 {
 	struct evbuffer	*body;
 	char		*text;
 	size_t		 len;
 
+	if (strncmp(path, "/mcp/", 5) == 0)
+		return (http_mcp_serve(h->mcp, req, path, uid, admin));
 	if (strcmp(path, "/metrics") != 0)
 		return (http_answer(req, 404, "Not Found", "No such path; the "
-		    "broker serves /metrics."));
+		    "broker serves /metrics and /mcp/SERVER/THREAD."));
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Allow", "GET");
 		return (http_answer(req, 405, "Method Not Allowed", "/metrics "
 		    "takes GET."));
 	}
-	if (!broker_peer_admin(h->b, t->uid, t->gid, t->groups, t->ngroups))
+	if (!admin)
 		return (http_answer(req, 403, "Forbidden", "/metrics is for "
 		    "admins (root, the broker's user, admin_group)."));
 
@@ -379,4 +450,126 @@ http_serve(struct http *h, struct evhttp_request *req, const char *path,
 	evhttp_send_reply(req, 200, "OK", body);
 	evbuffer_free(body);
 	return (200);
+}
+
+/*
+ * The private listener on 127.0.0.1 that local connections reach evhttp
+ * through; 0, or -1 with *cause.
+ */
+static int
+http_private_listen(struct http *h, char **cause)
+{
+	struct evhttp_bound_socket	*bound;
+	socklen_t			 len = sizeof h->private_sin;
+
+	if ((bound = evhttp_bind_socket_with_handle(h->evh, "127.0.0.1",
+	    0)) == NULL ||
+	    getsockname(evhttp_bound_socket_get_fd(bound),
+	    (struct sockaddr *)&h->private_sin, &len) == -1) {
+		xasprintf(cause, "cannot listen on 127.0.0.1 for the socket's "
+		    "HTTP connections: %s", strerror(errno));
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * A connection of the Unix socket that speaks HTTP (its first bytes are
+ * still unread), of uid: connect to the private listener, for evhttp to
+ * accept; http_adopt_local() swaps the descriptors.
+ */
+void
+http_take_local(int fd, uid_t uid, int admin, void *arg)
+{
+	struct http		*h = arg;
+	struct http_local	*lc;
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof sin;
+	char			*cause;
+	int			 via;
+
+	/* Made at the first such connection: no port open before. */
+	if (h->private_sin.sin_port == 0 &&
+	    http_private_listen(h, &cause) != 0) {
+		log_warnx("%s", cause);
+		free(cause);
+		close(fd);
+		return;
+	}
+	via = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (via == -1 || (connect(via, (struct sockaddr *)&h->private_sin,
+	    sizeof h->private_sin) == -1 && errno != EINPROGRESS) ||
+	    getsockname(via, (struct sockaddr *)&sin, &len) == -1) {
+		log_warn("cannot pass an HTTP connection of the socket on");
+		if (via != -1)
+			close(via);
+		close(fd);
+		return;
+	}
+	lc = xcalloc(1, sizeof *lc);
+	lc->fd = fd;
+	lc->via = via;
+	lc->port = ntohs(sin.sin_port);
+	lc->uid = uid;
+	lc->admin = admin;
+	TAILQ_INSERT_TAIL(&h->locals, lc, entry);
+}
+
+/*
+ * If evhttp accepted c on the private listener: make its descriptor the
+ * socket connection it stands for (before evhttp reads anything) and take
+ * that peer's identity. -1 if nobody of ours made it: it is closed.
+ */
+static int
+http_adopt_local(struct http *h, struct http_conn *c)
+{
+	struct http_local	*lc;
+	struct sockaddr_in	 self, peer;
+	socklen_t		 len = sizeof self;
+	evutil_socket_t		 fd = bufferevent_getfd(c->bev);
+	short			 enabled;
+
+	if (getsockname(fd, (struct sockaddr *)&self, &len) == -1 ||
+	    self.sin_family != AF_INET ||
+	    self.sin_port != h->private_sin.sin_port ||
+	    self.sin_addr.s_addr != h->private_sin.sin_addr.s_addr)
+		return (0);	/* a TCP listener's */
+	len = sizeof peer;
+	if (getpeername(fd, (struct sockaddr *)&peer, &len) == -1)
+		return (-1);
+	TAILQ_FOREACH(lc, &h->locals, entry) {
+		if (lc->port == ntohs(peer.sin_port))
+			break;
+	}
+	if (lc == NULL) {
+		log_warnx("closing a connection to the private HTTP listener "
+		    "that the daemon did not make");
+		return (-1);
+	}
+	TAILQ_REMOVE(&h->locals, lc, entry);
+	enabled = bufferevent_get_enabled(c->bev);
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	if (dup2(lc->fd, fd) == -1)
+		fatal("dup2");
+	bufferevent_enable(c->bev, enabled);
+	close(lc->fd);
+	close(lc->via);
+	c->local = 1;
+	c->uid = lc->uid;
+	c->admin = lc->admin;
+	free(lc);
+	return (0);
+}
+
+/* The adopted connection of evcon, or NULL. */
+static struct http_conn *
+http_conn_find(struct http *h, struct evhttp_connection *evcon)
+{
+	struct http_conn	*c;
+
+	TAILQ_FOREACH(c, &h->conns, entry) {
+		if (c->evcon == evcon)
+			return (c);
+	}
+	return (NULL);
 }

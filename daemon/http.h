@@ -1,10 +1,14 @@
 /*
- * The HTTP front end's TCP listeners (broker.http.listen): every request
- * authenticated by a bearer token of broker.http.tokens_file, checked
- * against the Origin rule, and served /metrics to admins.
+ * The HTTP front end: its TCP listeners (broker.http.listen), every
+ * request authenticated by a bearer token of broker.http.tokens_file,
+ * and the HTTP connections of the broker's socket (the peer's uid their
+ * identity); each request checked against the Origin rule and served
+ * /metrics (admins) or the MCP endpoint /mcp/SERVER/THREAD.
  */
 #ifndef DAEMON_HTTP_H
 #define DAEMON_HTTP_H
+
+#include <sys/types.h>
 
 /* The most bytes of a request's line and headers together. */
 #define HTTP_MAX_HEADERS_BYTES	16384
@@ -14,5 +18,6 @@ struct http;
 
 struct http	*http_new(struct broker *, char **);
 void		 http_free(struct http *);
+void		 http_take_local(int, uid_t, int, void *);
 
 #endif

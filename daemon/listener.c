@@ -1,6 +1,16 @@
 /*
  * Listening on the broker's socket.
+ *
+ * The first bytes of a connection decide its front end: an HTTP/1.1
+ * request line (a method of capital letters, a space, a slash) hands it
+ * to the HTTP front end (listener_set_http), anything else makes it an
+ * NDJSON client. They are peeked, not read, so the front end that takes
+ * the connection reads them itself. A connection that says nothing for
+ * LISTENER_SNIFF_MS, or closes, is an NDJSON client. Meanwhile it counts
+ * as a client (broker_conn_add); an admin's connection in the reserve
+ * beyond max_clients cannot be counted so, and is NDJSON at once.
  */
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -29,6 +39,25 @@
 #define LISTENER_BACKLOG	128
 /* How long accepting pauses when the daemon is out of file descriptors. */
 #define LISTENER_EMFILE_PAUSE_S	1
+/* How long a new connection's first bytes are awaited (each time more
+   come). */
+#define LISTENER_SNIFF_MS	2000
+/* Connections whose first bytes are awaited at once; beyond, refused. */
+#define LISTENER_SNIFF_MAX	256
+/* Bytes that tell an HTTP request line: a method of up to 16 capital
+   letters, a space and a slash. */
+#define LISTENER_SNIFF_BYTES	18
+
+/* A new connection whose first bytes are awaited. */
+struct listener_sniff {
+	struct listener			*l;
+	int				 fd;
+	uid_t				 uid;
+	pid_t				 pid;
+	int				 admin;
+	struct event			*ev;
+	TAILQ_ENTRY(listener_sniff)	 entry;
+};
 
 struct listener {
 	struct broker		*b;
@@ -37,6 +66,10 @@ struct listener {
 	char			*path;		/* NULL: systemd's socket */
 	dev_t			 dev;		/* the socket file we made */
 	ino_t			 ino;
+	listener_http_cb	 http;		/* NULL: all NDJSON */
+	void			*http_arg;
+	TAILQ_HEAD(, listener_sniff) sniffs;
+	size_t			 nsniffs;
 };
 
 static int	listener_prepare_path(const char *, char **);
@@ -49,6 +82,10 @@ static struct listener *listener_watch(struct broker *, int, const char *,
 		    const struct stat *);
 static int	listener_peer_groups(int, gid_t **);
 static void	listener_refuse(int, int, const char *);
+static void	listener_sniff_start(struct listener *, int, uid_t, pid_t,
+		    int);
+static void	listener_sniff_cb(evutil_socket_t, short, void *);
+static void	listener_sniff_done(struct listener_sniff *, int);
 
 /*
  * Make room for the socket at path: nothing there, or a stale socket
@@ -212,6 +249,7 @@ listener_watch(struct broker *b, int fd, const char *path,
 
 	l = xcalloc(1, sizeof *l);
 	l->b = b;
+	TAILQ_INIT(&l->sniffs);
 	l->path = path != NULL ? xstrdup(path) : NULL;
 	if (st != NULL) {
 		l->dev = st->st_dev;
@@ -232,8 +270,17 @@ listener_free(struct listener *l)
 {
 	struct stat	st;
 
+	struct listener_sniff	*sn;
+
 	if (l == NULL)
 		return;
+	while ((sn = TAILQ_FIRST(&l->sniffs)) != NULL) {
+		TAILQ_REMOVE(&l->sniffs, sn, entry);
+		event_free(sn->ev);
+		close(sn->fd);
+		broker_conn_gone(l->b);
+		free(sn);
+	}
 	evconnlistener_free(l->evl);
 	event_free(l->resume);
 	/* systemd owns an activated socket; never unlink it. */
@@ -336,7 +383,10 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		free(msg);
 		return;
 	}
-	conn_new(b, fd, cred.uid, cred.pid, admin);
+	if (l->http == NULL)
+		conn_new(b, fd, cred.uid, cred.pid, admin);
+	else
+		listener_sniff_start(l, fd, cred.uid, cred.pid, admin);
 }
 
 /*
@@ -370,4 +420,116 @@ listener_resume_cb(evutil_socket_t fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	evconnlistener_enable(l->evl);
+}
+
+/*
+ * Have connections whose first bytes are an HTTP request line handed to
+ * cb (the connection's descriptor, the peer's uid, whether it is an
+ * admin, arg).
+ */
+void
+listener_set_http(struct listener *l, listener_http_cb cb, void *arg)
+{
+	l->http = cb;
+	l->http_arg = arg;
+}
+
+/*
+ * What the first n bytes of a connection are: 1 an HTTP request line, 0
+ * anything else, -1 too few bytes to tell.
+ */
+int
+listener_sniff_http(const char *buf, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (buf[i] >= 'A' && buf[i] <= 'Z')
+			continue;
+		if (buf[i] != ' ' || i == 0)
+			return (0);
+		if (i + 1 == n)
+			return (-1);
+		return (buf[i + 1] == '/');
+	}
+	return (n >= LISTENER_SNIFF_BYTES ? 0 : -1);
+}
+
+/* Await a new connection's first bytes (it passed every check). */
+static void
+listener_sniff_start(struct listener *l, int fd, uid_t uid, pid_t pid,
+    int admin)
+{
+	struct listener_sniff	*sn;
+	struct timeval		 tv = { LISTENER_SNIFF_MS / 1000,
+				    (LISTENER_SNIFF_MS % 1000) * 1000 };
+
+	if (l->nsniffs >= LISTENER_SNIFF_MAX) {
+		log_warnx("refusing a client (uid %ld): %d connections have "
+		    "sent nothing yet (LISTENER_SNIFF_MAX)", (long)uid,
+		    LISTENER_SNIFF_MAX);
+		listener_refuse(fd, RPC_AT_CAPACITY, "Too many connections "
+		    "have sent nothing yet (LISTENER_SNIFF_MAX); retry later.");
+		return;
+	}
+	if (broker_conn_add(l->b) != 0) {
+		conn_new(l->b, fd, uid, pid, admin);
+		return;
+	}
+	sn = xcalloc(1, sizeof *sn);
+	sn->l = l;
+	sn->fd = fd;
+	sn->uid = uid;
+	sn->pid = pid;
+	sn->admin = admin;
+	/* Edge-triggered: peeked bytes stay readable, only new ones wake
+	   it again. */
+	sn->ev = event_new(broker_base(l->b), fd, EV_READ | EV_ET | EV_PERSIST,
+	    listener_sniff_cb, sn);
+	event_add(sn->ev, &tv);
+	TAILQ_INSERT_TAIL(&l->sniffs, sn, entry);
+	l->nsniffs++;
+}
+
+/* Bytes came (or time passed): decide if they are enough to tell. */
+static void
+listener_sniff_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct listener_sniff	*sn = arg;
+	char			 buf[LISTENER_SNIFF_BYTES];
+	ssize_t			 n;
+	int			 kind;
+
+	if (events & EV_TIMEOUT) {
+		listener_sniff_done(sn, 0);
+		return;
+	}
+	n = recv(fd, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	/* EOF and errors are the NDJSON front end's to see and log. */
+	if (n <= 0) {
+		listener_sniff_done(sn, 0);
+		return;
+	}
+	if ((kind = listener_sniff_http(buf, (size_t)n)) == -1)
+		return;
+	listener_sniff_done(sn, kind);
+}
+
+/* Hand a connection to its front end: HTTP (http set) or NDJSON. */
+static void
+listener_sniff_done(struct listener_sniff *sn, int http)
+{
+	struct listener	*l = sn->l;
+
+	TAILQ_REMOVE(&l->sniffs, sn, entry);
+	l->nsniffs--;
+	event_free(sn->ev);
+	broker_conn_gone(l->b);
+	if (http)
+		l->http(sn->fd, sn->uid, sn->admin, l->http_arg);
+	else
+		conn_new(l->b, sn->fd, sn->uid, sn->pid, sn->admin);
+	free(sn);
 }

@@ -414,6 +414,7 @@ main(int argc, char **argv)
 		fatalx("%s", cause);
 	if ((ms.http = http_new(ms.b, &cause)) == NULL)
 		fatalx("%s", cause);
+	listener_set_http(ms.listener, http_take_local, ms.http);
 	main_contain(&ms);
 	/* Only once the socket is ours: a second daemon fails before this. */
 	main_clean_sessions(conf, state_dir, "left by a previous instance");

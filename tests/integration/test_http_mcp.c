@@ -1,0 +1,1336 @@
+/*
+ * MCP Streamable HTTP at /mcp/{server}/{thread}: initialize answered from
+ * the child's own handshake with an Mcp-Session-Id, calls answered as
+ * application/json or, with progress or a request to the client, as
+ * text/event-stream; the session id rules (none: 400, unknown or
+ * deleted: 404); DELETE ends the HTTP session and not the child; a
+ * second initialize reaches the same child; the standalone GET stream;
+ * the status codes of the bounds; and memory that stays flat over many
+ * keep-alive requests.
+ *
+ * The client is raw HTTP/1.1 over a TCP socket, chunked transfer and
+ * server-sent events read by hand: what is tested is the bytes an MCP
+ * client sends and gets.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/un.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <cJSON.h>
+
+#include "harness.h"
+#include "xmalloc.h"
+
+#define TOKEN		"root-0123456789abcdef0123456789ab"
+/* How long one HTTP read may wait. */
+#define READ_MS		10000
+/* The fixture's server, with sampling declared to it. */
+#define SERVERS		"\"fake\":{\"command\":\"@FAKE@\"," \
+			"\"client_capabilities\":{\"sampling\":{}}}"
+#define INIT_BODY	"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":" \
+			"\"initialize\",\"params\":{\"protocolVersion\":" \
+			"\"%s\",\"capabilities\":{%s},\"clientInfo\":" \
+			"{\"name\":\"test\",\"version\":\"1\"}}}"
+
+static struct daemon	*d;
+static char		 dir[64];
+static int		 port;
+
+/* A connection to the listener, with what was read and not yet used. */
+struct hconn {
+	int	 fd;
+	int	 local;		/* the Unix socket: no token sent */
+	char	*buf;
+	size_t	 len;
+	int	 chunked;	/* the body being read */
+	char	*sse;		/* event text not yet taken */
+	size_t	 sse_len;
+};
+
+/* One response. */
+struct hresp {
+	int	 status;
+	char	*headers;
+	char	*body;
+};
+
+/* A TCP port on 127.0.0.1 nobody listens on now. */
+static int
+free_port(void)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof sin;
+	int			fd, p;
+
+	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	p = ntohs(sin.sin_port);
+	close(fd);
+	return (p);
+}
+
+/* Start a daemon listening on a fresh port, with broker members more. */
+static void
+start_with(const char *more)
+{
+	char	 tokens[128], *broker;
+	int	 fd;
+
+	snprintf(dir, sizeof dir, "/tmp/mcpb-hmcp.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(tokens, sizeof tokens, "%s/tokens", dir);
+	ck_assert_int_ne(fd = open(tokens, O_WRONLY | O_CREAT | O_TRUNC,
+	    0600), -1);
+	ck_assert_int_eq(write(fd, "root " TOKEN "\n", 39), 39);
+	close(fd);
+	port = free_port();
+	xasprintf(&broker, "\"log_level\":\"debug\",\"http\":{\"listen\":"
+	    "[\"127.0.0.1:%d\"],\"tokens_file\":\"%s\"}%s", port, tokens,
+	    more);
+	d = daemon_start(broker, SERVERS);
+	free(broker);
+	ck_assert_msg(wait_log(d, 5000, "listening for HTTP on", NULL),
+	    "the daemon does not say it listens for HTTP");
+}
+
+/* Fixture: a daemon with the shipped bounds. */
+static void
+setup(void)
+{
+	start_with("");
+}
+
+/* Fixture: a daemon whose max_message_bytes is 4096. */
+static void
+setup_small(void)
+{
+	start_with(",\"max_message_bytes\":4096");
+}
+
+/* Stop the daemon (it must exit 0) and remove the tokens. */
+static void
+teardown(void)
+{
+	char	path[128];
+
+	if (d != NULL)
+		daemon_stop_ok(d);
+	d = NULL;
+	snprintf(path, sizeof path, "%s/tokens", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* A new connection to the listener. */
+static struct hconn *
+hc_open(void)
+{
+	struct sockaddr_in	 sin;
+	struct hconn		*c;
+
+	c = xcalloc(1, sizeof *c);
+	ck_assert_int_ne(c->fd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_msg(connect(c->fd, (struct sockaddr *)&sin, sizeof sin) == 0,
+	    "connect: %s", strerror(errno));
+	return (c);
+}
+
+/* A new connection to the broker's Unix socket. */
+static struct hconn *
+hc_open_unix(void)
+{
+	struct sockaddr_un	 sun;
+	struct hconn		*c;
+
+	c = xcalloc(1, sizeof *c);
+	c->local = 1;
+	ck_assert_int_ne(c->fd = socket(AF_UNIX, SOCK_STREAM, 0), -1);
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	ck_assert_uint_lt(strlen(d->sock), sizeof sun.sun_path);
+	memcpy(sun.sun_path, d->sock, strlen(d->sock) + 1);
+	ck_assert_msg(connect(c->fd, (struct sockaddr *)&sun, sizeof sun) == 0,
+	    "connect %s: %s", d->sock, strerror(errno));
+	return (c);
+}
+
+/* Close and free c. */
+static void
+hc_close(struct hconn *c)
+{
+	close(c->fd);
+	free(c->buf);
+	free(c->sse);
+	free(c);
+}
+
+/* Read more from c into its buffer; 0 at EOF or timeout. */
+static int
+hc_fill(struct hconn *c)
+{
+	struct pollfd	 pfd = { c->fd, POLLIN, 0 };
+	ssize_t		 n;
+
+	if (poll(&pfd, 1, READ_MS) <= 0)
+		return (0);
+	c->buf = xrealloc(c->buf, c->len + 65536 + 1);
+	if ((n = recv(c->fd, c->buf + c->len, 65536, 0)) <= 0)
+		return (0);
+	c->len += (size_t)n;
+	c->buf[c->len] = '\0';
+	return (1);
+}
+
+/* Take n bytes from the front of c's buffer (caller frees). */
+static char *
+hc_take(struct hconn *c, size_t n)
+{
+	char	*out;
+
+	out = xstrndup(c->buf, n);
+	memmove(c->buf, c->buf + n, c->len - n);
+	c->len -= n;
+	return (out);
+}
+
+/* Read until c's buffer holds needle; where it starts. */
+static size_t
+hc_until(struct hconn *c, const char *needle)
+{
+	char	*p;
+
+	for (;;) {
+		if (c->len > 0) {
+			c->buf[c->len] = '\0';
+			if ((p = memmem(c->buf, c->len, needle,
+			    strlen(needle))) != NULL)
+				return ((size_t)(p - c->buf));
+		}
+		ck_assert_msg(hc_fill(c), "the connection ended or stalled "
+		    "before \"%s\"", needle);
+	}
+}
+
+/* Read exactly n bytes from c (caller frees). */
+static char *
+hc_bytes(struct hconn *c, size_t n)
+{
+	while (c->len < n)
+		ck_assert_msg(hc_fill(c), "the connection ended in a body");
+	return (hc_take(c, n));
+}
+
+/* The value of header name in headers (caller frees), or NULL. */
+static char *
+header_of(const char *headers, const char *name)
+{
+	const char	*line, *end;
+	size_t		 nlen = strlen(name);
+
+	for (line = strstr(headers, "\r\n"); line != NULL;
+	    line = strstr(line + 2, "\r\n")) {
+		if (strncasecmp(line + 2, name, nlen) == 0 &&
+		    line[2 + nlen] == ':') {
+			line += 2 + nlen + 1;
+			while (*line == ' ')
+				line++;
+			end = strstr(line, "\r\n");
+			return (xstrndup(line, (size_t)(end - line)));
+		}
+	}
+	return (NULL);
+}
+
+/*
+ * Send a request on c: method, path, the session id and Accept (NULL:
+ * none), extra header lines and a body (NULL: none).
+ */
+static void
+hc_send(struct hconn *c, const char *method, const char *path,
+    const char *sid, const char *accept, const char *extra, const char *body)
+{
+	char	*req;
+	size_t	 off = 0;
+	ssize_t	 n;
+
+	xasprintf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+	    "%s%s%s%s%s%s%s%s"
+	    "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+	    method, path, port, c->local ? "" : "Authorization: Bearer "
+	    TOKEN "\r\n", sid != NULL ? "Mcp-Session-Id: " : "",
+	    sid != NULL ? sid : "", sid != NULL ? "\r\n" : "",
+	    accept != NULL ? "Accept: " : "", accept != NULL ? accept : "",
+	    accept != NULL ? "\r\n" : "", extra != NULL ? extra : "",
+	    body != NULL ? strlen(body) : 0, body != NULL ? body : "");
+	while (off < strlen(req)) {
+		n = send(c->fd, req + off, strlen(req) - off, MSG_NOSIGNAL);
+		ck_assert_msg(n > 0, "send: %s", strerror(errno));
+		off += (size_t)n;
+	}
+	free(req);
+}
+
+/*
+ * Read a response's status and headers; its body too unless it is
+ * chunked (then read it with hc_event or hc_rest).
+ */
+static void
+hc_head(struct hconn *c, struct hresp *r)
+{
+	char	*cl, *te;
+	size_t	 end;
+
+	memset(r, 0, sizeof *r);
+	end = hc_until(c, "\r\n\r\n");
+	r->headers = hc_take(c, end + 4);
+	ck_assert_int_eq(sscanf(r->headers, "HTTP/1.%*d %d", &r->status), 1);
+	te = header_of(r->headers, "Transfer-Encoding");
+	c->chunked = te != NULL && strcasecmp(te, "chunked") == 0;
+	free(te);
+	if (c->chunked)
+		return;
+	cl = header_of(r->headers, "Content-Length");
+	r->body = hc_bytes(c, cl != NULL ? strtoul(cl, NULL, 10) : 0);
+	free(cl);
+}
+
+/* The next chunk of a chunked body (caller frees); NULL at its end. */
+static char *
+hc_chunk(struct hconn *c)
+{
+	char	*line, *data, *crlf;
+	size_t	 end, size;
+
+	end = hc_until(c, "\r\n");
+	line = hc_take(c, end + 2);
+	size = strtoul(line, NULL, 16);
+	free(line);
+	if (size == 0) {
+		free(hc_bytes(c, 2));
+		c->chunked = 0;
+		return (NULL);
+	}
+	data = hc_bytes(c, size);
+	crlf = hc_bytes(c, 2);
+	free(crlf);
+	return (data);
+}
+
+/*
+ * The next event's data on a stream, parsed (caller frees); NULL once
+ * the stream ends. Comments (keep-alives) are skipped.
+ */
+static cJSON *
+hc_event(struct hconn *c)
+{
+	char	*chunk, *end, *ev, *line, *next, *data = NULL;
+	cJSON	*msg;
+	size_t	 n;
+
+	for (;;) {
+		if (c->sse != NULL &&
+		    (end = memmem(c->sse, c->sse_len, "\n\n", 2)) != NULL) {
+			n = (size_t)(end - c->sse) + 2;
+			ev = xstrndup(c->sse, n);
+			memmove(c->sse, c->sse + n, c->sse_len - n);
+			c->sse_len -= n;
+			for (line = ev; line != NULL && *line != '\0';
+			    line = next) {
+				if ((next = strchr(line, '\n')) != NULL)
+					*next++ = '\0';
+				if (strncmp(line, "data: ", 6) == 0)
+					data = xstrdup(line + 6);
+			}
+			free(ev);
+			if (data == NULL)
+				continue;	/* a comment */
+			msg = cJSON_Parse(data);
+			ck_assert_msg(msg != NULL, "an event is not JSON: %s",
+			    data);
+			free(data);
+			return (msg);
+		}
+		if (!c->chunked || (chunk = hc_chunk(c)) == NULL)
+			return (NULL);
+		n = strlen(chunk);
+		c->sse = xrealloc(c->sse, c->sse_len + n + 1);
+		memcpy(c->sse + c->sse_len, chunk, n);
+		c->sse_len += n;
+		free(chunk);
+	}
+}
+
+/* Free what a response holds. */
+static void
+hresp_clear(struct hresp *r)
+{
+	free(r->headers);
+	free(r->body);
+}
+
+/* One exchange on c: the response, its body read whole if not chunked. */
+static void
+hc_exchange(struct hconn *c, const char *method, const char *path,
+    const char *sid, const char *accept, const char *body, struct hresp *r)
+{
+	hc_send(c, method, path, sid, accept, NULL, body);
+	hc_head(c, r);
+}
+
+/* The body of r as JSON (caller frees). */
+static cJSON *
+json_of(struct hresp *r)
+{
+	cJSON	*j;
+
+	ck_assert_msg((j = cJSON_Parse(r->body)) != NULL, "not JSON: %s",
+	    r->body);
+	return (j);
+}
+
+/*
+ * initialize on c for path with the given version and capabilities
+ * members; the session id (caller frees), the answer in *answer if
+ * wanted.
+ */
+static char *
+initialize(struct hconn *c, const char *path, const char *version,
+    const char *caps, cJSON **answer)
+{
+	struct hresp	 r;
+	char		*body, *sid;
+
+	xasprintf(&body, INIT_BODY, version, caps);
+	hc_exchange(c, "POST", path, NULL, "application/json, "
+	    "text/event-stream", body, &r);
+	free(body);
+	ck_assert_msg(r.status == 200, "initialize: %d %s", r.status, r.body);
+	sid = header_of(r.headers, "Mcp-Session-Id");
+	ck_assert_ptr_nonnull(sid);
+	if (answer != NULL)
+		*answer = json_of(&r);
+	hresp_clear(&r);
+	return (sid);
+}
+
+/* tools/call name with arguments args under id; the answer's status. */
+static int
+call(struct hconn *c, const char *path, const char *sid, int id,
+    const char *name, const char *args, cJSON **answer)
+{
+	struct hresp	 r;
+	char		*body;
+	int		 status;
+
+	xasprintf(&body, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":"
+	    "\"tools/call\",\"params\":{\"name\":\"%s\",\"arguments\":%s}}",
+	    id, name, args);
+	hc_exchange(c, "POST", path, sid, "application/json, "
+	    "text/event-stream", body, &r);
+	free(body);
+	status = r.status;
+	if (answer != NULL)
+		*answer = r.status == 200 || r.body[0] == '{' ? json_of(&r) :
+		    NULL;
+	hresp_clear(&r);
+	return (status);
+}
+
+/* structuredContent.member of a tools/call answer. */
+static double
+structured(cJSON *answer, const char *member)
+{
+	cJSON	*s;
+
+	s = cJSON_GetObjectItem(cJSON_GetObjectItem(answer, "result"),
+	    "structuredContent");
+	ck_assert_msg(cJSON_IsNumber(cJSON_GetObjectItem(s, member)),
+	    "no structuredContent.%s", member);
+	return (cJSON_GetObjectItem(s, member)->valuedouble);
+}
+
+/* The JSON-RPC error code of a response body. */
+static int
+rpc_code(cJSON *answer)
+{
+	cJSON	*e = cJSON_GetObjectItem(answer, "error");
+
+	ck_assert_msg(e != NULL, "no error in the answer");
+	return (cJSON_GetObjectItem(e, "code")->valueint);
+}
+
+START_TEST(test_initialize_answers_from_the_child_with_a_session_id)
+{
+	struct hconn	*c = hc_open();
+	cJSON		*a, *res;
+	char		*sid, *sid2;
+	size_t		 i;
+
+	sid = initialize(c, "/mcp/fake/t1", "2025-06-18", "", &a);
+	ck_assert_uint_eq(strlen(sid), 32);
+	for (i = 0; i < 32; i++)
+		ck_assert(isxdigit((unsigned char)sid[i]));
+	res = cJSON_GetObjectItem(a, "result");
+	ck_assert_int_eq(cJSON_GetObjectItem(a, "id")->valueint, 1);
+	ck_assert_str_eq(json_string(res, "protocolVersion"), "2025-06-18");
+	ck_assert_str_eq(json_string(cJSON_GetObjectItem(res, "serverInfo"),
+	    "name"), "fake-mcp");
+	ck_assert_ptr_nonnull(cJSON_GetObjectItem(cJSON_GetObjectItem(res,
+	    "capabilities"), "tools"));
+	ck_assert_ptr_nonnull(cJSON_GetObjectItem(res, "instructions"));
+	cJSON_Delete(a);
+
+	/* A version the broker does not speak gets its newest. */
+	sid2 = initialize(c, "/mcp/fake/t1", "1999-01-01", "", &a);
+	ck_assert_str_ne(sid, sid2);
+	ck_assert_str_eq(json_string(cJSON_GetObjectItem(a, "result"),
+	    "protocolVersion"), "2025-11-25");
+	cJSON_Delete(a);
+	free(sid);
+	free(sid2);
+	hc_close(c);
+}
+END_TEST
+
+START_TEST(test_call_with_the_session_id_gets_a_json_answer)
+{
+	struct hconn	*c = hc_open();
+	struct hresp	 r;
+	cJSON		*a;
+	char		*sid, *type;
+
+	sid = initialize(c, "/mcp/fake/t1", "2025-11-25", "", NULL);
+	hc_exchange(c, "POST", "/mcp/fake/t1", sid, "application/json, "
+	    "text/event-stream", "{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":"
+	    "\"tools/call\",\"params\":{\"name\":\"counter\"}}", &r);
+	ck_assert_int_eq(r.status, 200);
+	type = header_of(r.headers, "Content-Type");
+	ck_assert_str_eq(type, "application/json");
+	a = json_of(&r);
+	ck_assert_str_eq(json_string(a, "id"), "x");
+	ck_assert_int_eq((int)structured(a, "count"), 1);
+	cJSON_Delete(a);
+	free(type);
+	hresp_clear(&r);
+	free(sid);
+	hc_close(c);
+}
+END_TEST
+
+START_TEST(test_session_id_missing_gets_400_and_unknown_gets_404)
+{
+	struct hconn	*c = hc_open();
+	cJSON		*a;
+
+	ck_assert_int_eq(call(c, "/mcp/fake/t1", NULL, 2, "counter", "{}",
+	    &a), 400);
+	cJSON_Delete(a);
+	ck_assert_int_eq(call(c, "/mcp/fake/t1",
+	    "00000000000000000000000000000000", 2, "counter", "{}", &a), 404);
+	cJSON_Delete(a);
+	hc_close(c);
+}
+END_TEST
+
+START_TEST(test_session_id_is_only_good_for_its_own_url)
+{
+	struct hconn	*c = hc_open();
+	cJSON		*a;
+	char		*sid;
+
+	sid = initialize(c, "/mcp/fake/t1", "2025-11-25", "", NULL);
+	ck_assert_int_eq(call(c, "/mcp/fake/t2", sid, 2, "counter", "{}", &a),
+	    404);
+	cJSON_Delete(a);
+	free(sid);
+	hc_close(c);
+}
+END_TEST
+
+START_TEST(test_delete_ends_the_http_session_and_the_child_runs_on)
+{
+	struct hconn	*c = hc_open();
+	struct client	*u;
+	struct hresp	 r;
+	cJSON		*a;
+	char		*sid;
+	pid_t		 pid;
+
+	sid = initialize(c, "/mcp/fake/t1", "2025-11-25", "", NULL);
+	ck_assert_int_eq(call(c, "/mcp/fake/t1", sid, 2, "pid", "{}", &a),
+	    200);
+	pid = (pid_t)structured(a, "pid");
+	cJSON_Delete(a);
+	hc_exchange(c, "DELETE", "/mcp/fake/t1", sid, NULL, NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	hresp_clear(&r);
+	ck_assert_int_eq(call(c, "/mcp/fake/t1", sid, 3, "pid", "{}", &a),
+	    404);
+	cJSON_Delete(a);
+	hc_exchange(c, "DELETE", "/mcp/fake/t1", sid, NULL, NULL, &r);
+	ck_assert_int_eq(r.status, 404);
+	hresp_clear(&r);
+
+	/* The child is the session root's: the token's user. */
+	u = daemon_connect(d);
+	ck_assert_int_eq(session_pid(u, "fake", "t1"), pid);
+	ck_assert(pid_alive(pid));
+	client_close(u);
+	free(sid);
+	hc_close(c);
+}
+END_TEST
+
+START_TEST(test_second_initialize_reaches_the_same_child)
+{
+	struct hconn	*c = hc_open(), *c2 = hc_open();
+	cJSON		*a;
+	char		*sid, *sid2;
+	pid_t		 pid;
+
+	sid = initialize(c, "/mcp/fake/t1", "2025-11-25", "", NULL);
+	ck_assert_int_eq(call(c, "/mcp/fake/t1", sid, 2, "counter", "{}", &a),
+	    200);
+	ck_assert_int_eq((int)structured(a, "count"), 1);
+	pid = (pid_t)structured(a, "pid");
+	cJSON_Delete(a);
+
+	sid2 = initialize(c2, "/mcp/fake/t1", "2025-11-25", "", NULL);
+	ck_assert_str_ne(sid, sid2);
+	ck_assert_int_eq(call(c2, "/mcp/fake/t1", sid2, 2, "counter", "{}",
+	    &a), 200);
+	ck_assert_int_eq((int)structured(a, "count"), 2);
+	ck_assert_int_eq((pid_t)structured(a, "pid"), pid);
+	cJSON_Delete(a);
+
+	/* Another thread is another child. */
+	free(sid2);
+	sid2 = initialize(c2, "/mcp/fake/t2", "2025-11-25", "", NULL);
+	ck_assert_int_eq(call(c2, "/mcp/fake/t2", sid2, 3, "counter", "{}",
+	    &a), 200);
+	ck_assert_int_eq((int)structured(a, "count"), 1);
+	ck_assert_int_ne((pid_t)structured(a, "pid"), pid);
+	cJSON_Delete(a);
+	free(sid);
+	free(sid2);
+	hc_close(c);
+	hc_close(c2);
+}
+END_TEST
+
+START_TEST(test_unknown_server_gets_404_with_32010)
+{
+	struct hconn	*c = hc_open();
+	struct hresp	 r;
+	cJSON		*a;
+	char		*body;
+
+	xasprintf(&body, INIT_BODY, "2025-11-25", "");
+	hc_exchange(c, "POST", "/mcp/nosuch/t1", NULL, NULL, body, &r);
+	ck_assert_int_eq(r.status, 404);
+	a = json_of(&r);
+	ck_assert_int_eq(rpc_code(a), -32010);
+	ck_assert_str_eq(json_string(cJSON_GetObjectItem(cJSON_GetObjectItem(
+	    a, "error"), "data"), "server"), "nosuch");
+	cJSON_Delete(a);
+	hresp_clear(&r);
+	free(body);
+	hc_close(c);
+}
+END_TEST
+
+START_TEST(test_names_in_the_path_are_decoded_and_checked)
+{
+	struct hconn	*c = hc_open();
+	struct hresp	 r;
+	cJSON		*a;
+	char		*body, *sid;
+
+	xasprintf(&body, INIT_BODY, "2025-11-25", "");
+	hc_exchange(c, "POST", "/mcp/fake/a%01b", NULL, NULL, body, &r);
+	ck_assert_int_eq(r.status, 400);
+	a = json_of(&r);
+	ck_assert_int_eq(rpc_code(a), -32602);
+	cJSON_Delete(a);
+	hresp_clear(&r);
+	hc_exchange(c, "POST", "/mcp/fake/t1/more", NULL, NULL, body, &r);
+	ck_assert_int_eq(r.status, 404);
+	hresp_clear(&r);
+
+	/* A space and a slash, percent-encoded, are the thread's own. */
+	sid = initialize(c, "/mcp/fake/a%20b%2Fc", "2025-11-25", "", NULL);
+	ck_assert_int_eq(call(c, "/mcp/fake/a%20b%2Fc", sid, 2, "counter",
+	    "{}", &a), 200);
+	cJSON_Delete(a);
+	free(sid);
+	free(body);
+	hc_close(c);
+	c = NULL;
+	{
+		struct client	*u = daemon_connect(d);
+
+		ck_assert_int_gt(session_pid(u, "fake", "a b/c"), 0);
+		client_close(u);
+	}
+}
+END_TEST
+
+START_TEST(test_no_token_gets_401_and_a_foreign_origin_403)
+{
+	struct hconn	*c = hc_open();
+	struct hresp	 r;
+	char		*req;
+	ssize_t		 n;
+
+	xasprintf(&req, "POST /mcp/fake/t1 HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Length: 2\r\n\r\n{}");
+	n = send(c->fd, req, strlen(req), MSG_NOSIGNAL);
+	ck_assert_int_eq(n, (ssize_t)strlen(req));
+	free(req);
+	hc_head(c, &r);
+	ck_assert_int_eq(r.status, 401);
+	hresp_clear(&r);
+
+	hc_send(c, "POST", "/mcp/fake/t1", NULL, NULL,
+	    "Origin: https://evil.example\r\n", "{}");
+	hc_head(c, &r);
+	ck_assert_int_eq(r.status, 403);
+	hresp_clear(&r);
+	hc_close(c);
+}
+END_TEST
+
+START_TEST(test_body_over_max_message_bytes_gets_413)
+{
+	struct hconn	*c = hc_open();
+	struct hresp	 r;
+	char		*body, *big;
+
+	big = xmalloc(5000);
+	memset(big, 'x', 4999);
+	big[4999] = '\0';
+	xasprintf(&body, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\","
+	    "\"params\":{\"pad\":\"%s\"}}", big);
+	hc_send(c, "POST", "/mcp/fake/t1", NULL, NULL, NULL, body);
+	hc_head(c, &r);
+	ck_assert_int_eq(r.status, 413);
+	hresp_clear(&r);
+	free(body);
+	free(big);
+	hc_close(c);
+
+	/* Serving goes on. */
+	c = hc_open();
+	free(initialize(c, "/mcp/fake/t1", "2025-11-25", "", NULL));
+	hc_close(c);
+}
+END_TEST
+
+START_TEST(test_malformed_json_gets_400_with_a_parse_error)
+{
+	struct hconn	*c = hc_open();
+	struct hresp	 r;
+	cJSON		*a;
+
+	hc_exchange(c, "POST", "/mcp/fake/t1", NULL, NULL, "{\"jsonrpc\":",
+	    &r);
+	ck_assert_int_eq(r.status, 400);
+	a = json_of(&r);
+	ck_assert_int_eq(rpc_code(a), -32700);
+	cJSON_Delete(a);
+	hresp_clear(&r);
+	hc_close(c);
+}
+END_TEST
+
+START_TEST(test_posted_notifications_and_answers_get_202)
+{
+	struct hconn	*c = hc_open();
+	struct hresp	 r;
+	char		*sid;
+
+	sid = initialize(c, "/mcp/fake/t1", "2025-11-25", "", NULL);
+	hc_exchange(c, "POST", "/mcp/fake/t1", sid, NULL, "{\"jsonrpc\":"
+	    "\"2.0\",\"method\":\"notifications/initialized\"}", &r);
+	ck_assert_int_eq(r.status, 202);
+	ck_assert_str_eq(r.body, "");
+	hresp_clear(&r);
+	hc_exchange(c, "POST", "/mcp/fake/t1", sid, NULL, "{\"jsonrpc\":"
+	    "\"2.0\",\"method\":\"notifications/roots/list_changed\"}", &r);
+	ck_assert_int_eq(r.status, 202);
+	hresp_clear(&r);
+	hc_exchange(c, "POST", "/mcp/fake/t1", sid, NULL, "{\"jsonrpc\":"
+	    "\"2.0\",\"id\":999,\"result\":{}}", &r);
+	ck_assert_int_eq(r.status, 202);
+	hresp_clear(&r);
+	free(sid);
+	hc_close(c);
+}
+END_TEST
+
+START_TEST(test_ping_discover_and_a_bad_protocol_header)
+{
+	struct hconn	*c = hc_open();
+	struct hresp	 r;
+	cJSON		*a;
+	char		*sid;
+
+	sid = initialize(c, "/mcp/fake/t1", "2025-11-25", "", NULL);
+	hc_exchange(c, "POST", "/mcp/fake/t1", sid, NULL, "{\"jsonrpc\":"
+	    "\"2.0\",\"id\":5,\"method\":\"ping\"}", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.body, "{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{}}");
+	hresp_clear(&r);
+
+	/* The handshake-free protocol is not served: a handshake server's
+	   answer, so its clients fall back to initialize. */
+	hc_exchange(c, "POST", "/mcp/fake/t1", NULL, NULL, "{\"jsonrpc\":"
+	    "\"2.0\",\"id\":6,\"method\":\"server/discover\"}", &r);
+	a = json_of(&r);
+	ck_assert_int_eq(rpc_code(a), -32601);
+	ck_assert_int_eq(cJSON_GetObjectItem(a, "id")->valueint, 6);
+	cJSON_Delete(a);
+	hresp_clear(&r);
+
+	hc_send(c, "POST", "/mcp/fake/t1", sid, NULL,
+	    "MCP-Protocol-Version: 1999-01-01\r\n", "{\"jsonrpc\":\"2.0\","
+	    "\"id\":7,\"method\":\"tools/list\"}");
+	hc_head(c, &r);
+	ck_assert_int_eq(r.status, 400);
+	hresp_clear(&r);
+	free(sid);
+	hc_close(c);
+}
+END_TEST
+
+START_TEST(test_progress_comes_as_events_before_the_answer)
+{
+	struct hconn	*c = hc_open();
+	struct hresp	 r;
+	cJSON		*ev;
+	char		*sid, *type;
+	int		 i;
+
+	sid = initialize(c, "/mcp/fake/t1", "2025-11-25", "", NULL);
+	hc_send(c, "POST", "/mcp/fake/t1", sid, "application/json, "
+	    "text/event-stream", NULL, "{\"jsonrpc\":\"2.0\",\"id\":4,"
+	    "\"method\":\"tools/call\",\"params\":{\"name\":\"progress\","
+	    "\"arguments\":{\"steps\":3,\"interval_ms\":20},"
+	    "\"_meta\":{\"progressToken\":\"tok-a\"}}}");
+	hc_head(c, &r);
+	ck_assert_int_eq(r.status, 200);
+	type = header_of(r.headers, "Content-Type");
+	ck_assert_str_eq(type, "text/event-stream");
+	free(type);
+	hresp_clear(&r);
+	for (i = 1; i <= 3; i++) {
+		ck_assert_ptr_nonnull(ev = hc_event(c));
+		ck_assert_str_eq(json_string(ev, "method"),
+		    "notifications/progress");
+		ck_assert_str_eq(json_string(cJSON_GetObjectItem(ev, "params"),
+		    "progressToken"), "tok-a");
+		ck_assert_int_eq((int)json_number(cJSON_GetObjectItem(ev,
+		    "params"), "progress"), i);
+		cJSON_Delete(ev);
+	}
+	ck_assert_ptr_nonnull(ev = hc_event(c));
+	ck_assert_int_eq(cJSON_GetObjectItem(ev, "id")->valueint, 4);
+	ck_assert_ptr_nonnull(cJSON_GetObjectItem(ev, "result"));
+	cJSON_Delete(ev);
+	ck_assert_ptr_null(hc_event(c));
+
+	/* Without Accept text/event-stream, the same call is one JSON
+	   answer. */
+	hc_send(c, "POST", "/mcp/fake/t1", sid, "application/json", NULL,
+	    "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\","
+	    "\"params\":{\"name\":\"progress\",\"arguments\":{\"steps\":2,"
+	    "\"interval_ms\":10},\"_meta\":{\"progressToken\":1}}}");
+	hc_head(c, &r);
+	ck_assert_int_eq(r.status, 200);
+	type = header_of(r.headers, "Content-Type");
+	ck_assert_str_eq(type, "application/json");
+	free(type);
+	hresp_clear(&r);
+	free(sid);
+	hc_close(c);
+}
+END_TEST
+
+START_TEST(test_sampling_request_reaches_the_stream_and_its_answer_the_server)
+{
+	struct hconn	*c = hc_open(), *c2 = hc_open();
+	struct hresp	 r;
+	cJSON		*ev, *answer;
+	char		*sid, *body, *id;
+
+	sid = initialize(c, "/mcp/fake/t1", "2025-11-25",
+	    "\"sampling\":{}", NULL);
+	hc_send(c, "POST", "/mcp/fake/t1", sid, "application/json, "
+	    "text/event-stream", NULL, "{\"jsonrpc\":\"2.0\",\"id\":\"s\","
+	    "\"method\":\"tools/call\",\"params\":{\"name\":\"sample\"}}");
+	hc_head(c, &r);
+	ck_assert_int_eq(r.status, 200);
+	hresp_clear(&r);
+	ck_assert_ptr_nonnull(ev = hc_event(c));
+	ck_assert_str_eq(json_string(ev, "method"), "sampling/createMessage");
+	id = cJSON_PrintUnformatted(cJSON_GetObjectItem(ev, "id"));
+	cJSON_Delete(ev);
+
+	/* The answer goes on another connection, as SDK clients do. */
+	xasprintf(&body, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"role\":"
+	    "\"assistant\",\"content\":{\"type\":\"text\",\"text\":\"hi "
+	    "there\"},\"model\":\"m\"}}", id);
+	hc_exchange(c2, "POST", "/mcp/fake/t1", sid, NULL, body, &r);
+	ck_assert_int_eq(r.status, 202);
+	hresp_clear(&r);
+	ck_assert_ptr_nonnull(ev = hc_event(c));
+	ck_assert_str_eq(json_string(ev, "id"), "s");
+	answer = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
+	    ev, "result"), "structuredContent"), "answer");
+	ck_assert_str_eq(json_string(cJSON_GetObjectItem(answer, "content"),
+	    "text"), "hi there");
+	cJSON_Delete(ev);
+	ck_assert_ptr_null(hc_event(c));
+	free(body);
+	free(id);
+	free(sid);
+	hc_close(c);
+	hc_close(c2);
+}
+END_TEST
+
+START_TEST(test_sampling_without_a_stream_fails_at_once)
+{
+	struct hconn	*c = hc_open();
+	struct hresp	 r;
+	cJSON		*a, *err;
+	char		*sid;
+
+	/* sampling declared, but the client takes only JSON: nowhere to
+	   ask it, so the server hears so at once. */
+	sid = initialize(c, "/mcp/fake/t1", "2025-11-25",
+	    "\"sampling\":{}", NULL);
+	hc_exchange(c, "POST", "/mcp/fake/t1", sid, "application/json",
+	    "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\","
+	    "\"params\":{\"name\":\"sample\"}}", &r);
+	ck_assert_int_eq(r.status, 200);
+	a = json_of(&r);
+	err = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(a,
+	    "result"), "structuredContent"), "error");
+	ck_assert_msg(cJSON_IsObject(err), "the server got no error: %s",
+	    r.body);
+	cJSON_Delete(a);
+	hresp_clear(&r);
+	free(sid);
+	hc_close(c);
+}
+END_TEST
+
+START_TEST(test_get_opens_one_standalone_stream)
+{
+	struct hconn	*c = hc_open(), *c2 = hc_open(), *c3 = hc_open();
+	struct hresp	 r;
+	cJSON		*ev;
+	char		*sid, *id, *body;
+
+	sid = initialize(c, "/mcp/fake/t1", "2025-11-25", "\"sampling\":{}",
+	    NULL);
+	hc_exchange(c, "GET", "/mcp/fake/t1", sid, "application/json", NULL,
+	    &r);
+	ck_assert_int_eq(r.status, 405);
+	hresp_clear(&r);
+	hc_send(c, "GET", "/mcp/fake/t1", sid, "text/event-stream", NULL,
+	    NULL);
+	hc_head(c, &r);
+	ck_assert_int_eq(r.status, 200);
+	hresp_clear(&r);
+	hc_exchange(c2, "GET", "/mcp/fake/t1", sid, "text/event-stream",
+	    NULL, &r);
+	ck_assert_int_eq(r.status, 409);
+	hresp_clear(&r);
+
+	/* A call answered as JSON: the server's request to the client
+	   goes on the GET stream. */
+	hc_send(c2, "POST", "/mcp/fake/t1", sid, "application/json", NULL,
+	    "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\","
+	    "\"params\":{\"name\":\"sample\"}}");
+	ck_assert_ptr_nonnull(ev = hc_event(c));
+	ck_assert_str_eq(json_string(ev, "method"), "sampling/createMessage");
+	id = cJSON_PrintUnformatted(cJSON_GetObjectItem(ev, "id"));
+	cJSON_Delete(ev);
+	xasprintf(&body, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{\"role\":"
+	    "\"assistant\",\"content\":{\"type\":\"text\",\"text\":\"ok\"},"
+	    "\"model\":\"m\"}}", id);
+	hc_exchange(c3, "POST", "/mcp/fake/t1", sid, NULL, body, &r);
+	ck_assert_int_eq(r.status, 202);
+	hresp_clear(&r);
+	hc_head(c2, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "\"text\":\"ok\""));
+	hresp_clear(&r);
+
+	/* DELETE ends the stream. */
+	hc_exchange(c3, "DELETE", "/mcp/fake/t1", sid, NULL, NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	hresp_clear(&r);
+	ck_assert_ptr_null(hc_event(c));
+	free(body);
+	free(id);
+	free(sid);
+	hc_close(c);
+	hc_close(c2);
+	hc_close(c3);
+}
+END_TEST
+
+/* The daemon's resident set, in KiB. */
+static long
+daemon_rss_kb(void)
+{
+	char	 path[64], line[256];
+	FILE	*f;
+	long	 kb = -1;
+
+	snprintf(path, sizeof path, "/proc/%ld/status", (long)d->pid);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	while (fgets(line, sizeof line, f) != NULL) {
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	ck_assert_int_gt(kb, 0);
+	return (kb);
+}
+
+START_TEST(test_keep_alive_requests_leave_memory_flat)
+{
+	struct hconn	*c = hc_open();
+	cJSON		*a;
+	char		*sid;
+	long		 before, after;
+	int		 i, round;
+
+	sid = initialize(c, "/mcp/fake/t1", "2025-11-25", "", NULL);
+	for (round = 0; round < 2; round++) {
+		if (round == 1)
+			before = daemon_rss_kb();
+		for (i = 0; i < 200; i++) {
+			ck_assert_int_eq(call(c, "/mcp/fake/t1", sid, i,
+			    "echo", "{\"text\":\"hello\"}", &a), 200);
+			cJSON_Delete(a);
+		}
+	}
+	after = daemon_rss_kb();
+#ifndef __SANITIZE_ADDRESS__
+	ck_assert_msg(after - before < 256, "VmRSS grew from %ld to %ld KiB "
+	    "over 200 requests", before, after);
+#else
+	/* ASan's quarantine keeps freed memory resident; in that build
+	   LeakSanitizer at the daemon's exit is the check. */
+	(void)before;
+	(void)after;
+#endif
+	free(sid);
+	hc_close(c);
+}
+END_TEST
+
+START_TEST(test_idle_http_session_expires)
+{
+	struct hconn	*c;
+	cJSON		*a;
+	char		*sid;
+
+	teardown();
+	start_with(",\"idle_timeout_s\":2");
+	c = hc_open();
+	sid = initialize(c, "/mcp/fake/t1", "2025-11-25", "", NULL);
+	ck_assert_int_eq(call(c, "/mcp/fake/t1", sid, 2, "counter", "{}", &a),
+	    200);
+	cJSON_Delete(a);
+	sleep_ms(4000);
+	ck_assert_int_eq(call(c, "/mcp/fake/t1", sid, 3, "counter", "{}", &a),
+	    404);
+	cJSON_Delete(a);
+	free(sid);
+	hc_close(c);
+}
+END_TEST
+
+START_TEST(test_sessions_count_as_clients_and_make_room_for_the_user)
+{
+	struct hconn	*c;
+	cJSON		*a;
+	char		*sid[12];
+	int		 i;
+
+	teardown();
+	start_with(",\"max_clients\":3");
+	/*
+	 * The connection counts (1), and root has the admin reserve (8)
+	 * beyond max_clients: 10 sessions fill it. The 11th initialize
+	 * ends the least recently used idle one.
+	 */
+	c = hc_open();
+	for (i = 0; i < 11; i++)
+		sid[i] = initialize(c, "/mcp/fake/t1", "2025-11-25", "", NULL);
+	ck_assert_int_eq(call(c, "/mcp/fake/t1", sid[0], 2, "counter", "{}",
+	    &a), 404);
+	cJSON_Delete(a);
+	for (i = 1; i < 11; i++) {
+		ck_assert_int_eq(call(c, "/mcp/fake/t1", sid[i], 3, "counter",
+		    "{}", &a), 200);
+		cJSON_Delete(a);
+	}
+	for (i = 0; i < 11; i++)
+		free(sid[i]);
+	hc_close(c);
+}
+END_TEST
+
+START_TEST(test_socket_speaks_http_as_the_peer_uid)
+{
+	struct hconn	*c = hc_open_unix(), *t = hc_open();
+	struct client	*u;
+	cJSON		*a, *r;
+	char		*sid;
+
+	/* No token: the socket's peer is root, as over NDJSON. */
+	sid = initialize(c, "/mcp/fake/t1", "2025-11-25", "", &a);
+	ck_assert_str_eq(json_string(cJSON_GetObjectItem(cJSON_GetObjectItem(
+	    a, "result"), "serverInfo"), "name"), "fake-mcp");
+	cJSON_Delete(a);
+	ck_assert_int_eq(call(c, "/mcp/fake/t1", sid, 2, "counter", "{}", &a),
+	    200);
+	ck_assert_int_eq((int)structured(a, "count"), 1);
+	cJSON_Delete(a);
+
+	/* The same key over NDJSON, and over TCP with root's token. */
+	u = daemon_connect(d);
+	r = tool_call(u, "fake", "t1", "counter", "{}");
+	ck_assert_int_eq((int)json_number(cJSON_GetObjectItem(result_of(r),
+	    "structuredContent"), "count"), 2);
+	cJSON_Delete(r);
+	client_close(u);
+	free(sid);
+	sid = initialize(t, "/mcp/fake/t1", "2025-11-25", "", NULL);
+	ck_assert_int_eq(call(t, "/mcp/fake/t1", sid, 2, "counter", "{}", &a),
+	    200);
+	ck_assert_int_eq((int)structured(a, "count"), 3);
+	cJSON_Delete(a);
+	free(sid);
+	hc_close(c);
+	hc_close(t);
+}
+END_TEST
+
+START_TEST(test_socket_http_keeps_alive_and_streams)
+{
+	struct hconn	*c = hc_open_unix();
+	struct hresp	 r;
+	cJSON		*ev, *a;
+	char		*sid;
+	int		 i, n = 0;
+
+	sid = initialize(c, "/mcp/fake/t1", "2025-11-25", "", NULL);
+	for (i = 0; i < 20; i++) {
+		ck_assert_int_eq(call(c, "/mcp/fake/t1", sid, i, "counter",
+		    "{}", &a), 200);
+		cJSON_Delete(a);
+	}
+	hc_send(c, "POST", "/mcp/fake/t1", sid, "text/event-stream", NULL,
+	    "{\"jsonrpc\":\"2.0\",\"id\":99,\"method\":\"tools/call\","
+	    "\"params\":{\"name\":\"progress\",\"arguments\":{\"steps\":2,"
+	    "\"interval_ms\":10},\"_meta\":{\"progressToken\":7}}}");
+	hc_head(c, &r);
+	ck_assert_int_eq(r.status, 200);
+	hresp_clear(&r);
+	while ((ev = hc_event(c)) != NULL) {
+		n++;
+		cJSON_Delete(ev);
+	}
+	ck_assert_int_eq(n, 3);
+	free(sid);
+	hc_close(c);
+}
+END_TEST
+
+START_TEST(test_socket_client_that_waits_is_ndjson)
+{
+	struct client	*u;
+	cJSON		*r;
+
+	/* Longer than the first bytes are awaited (LISTENER_SNIFF_MS). */
+	u = daemon_connect(d);
+	sleep_ms(2500);
+	r = rpc(u, "broker/status", "{}");
+	ck_assert_ptr_nonnull(result_of(r));
+	cJSON_Delete(r);
+	client_close(u);
+
+	/* A first line that only starts like a method is NDJSON too. */
+	u = daemon_connect(d);
+	send_line(u, "GETX");
+	r = recv_msg(u);
+	ck_assert_int_eq(error_code(r), -32700);
+	cJSON_Delete(r);
+	client_close(u);
+}
+END_TEST
+
+/*
+ * The TCP ports the daemon listens on, from /proc: its sockets' inodes
+ * matched against /proc/net/tcp's listening entries. Returns how many
+ * were put in ports.
+ */
+static int
+daemon_tcp_ports(int *ports, int max)
+{
+	char		 path[512], link[256], line[512];
+	unsigned long	 inodes[256], inode;
+	unsigned int	 lport, state;
+	int		 ninodes = 0, n = 0, i;
+	FILE		*f;
+	DIR		*dp;
+	struct dirent	*de;
+
+	snprintf(path, sizeof path, "/proc/%ld/fd", (long)d->pid);
+	ck_assert_ptr_nonnull(dp = opendir(path));
+	while ((de = readdir(dp)) != NULL && ninodes < 256) {
+		snprintf(path, sizeof path, "/proc/%ld/fd/%s", (long)d->pid,
+		    de->d_name);
+		memset(link, 0, sizeof link);
+		if (readlink(path, link, sizeof link - 1) > 0 &&
+		    sscanf(link, "socket:[%lu]", &inode) == 1)
+			inodes[ninodes++] = inode;
+	}
+	closedir(dp);
+	ck_assert_ptr_nonnull(f = fopen("/proc/net/tcp", "r"));
+	while (fgets(line, sizeof line, f) != NULL && n < max) {
+		if (sscanf(line, " %*d: %*x:%x %*x:%*x %x %*x:%*x %*x:%*x %*x "
+		    "%*d %*d %lu", &lport, &state, &inode) != 3 ||
+		    state != 0x0a)
+			continue;
+		for (i = 0; i < ninodes; i++) {
+			if (inodes[i] == inode)
+				ports[n++] = (int)lport;
+		}
+	}
+	fclose(f);
+	return (n);
+}
+
+START_TEST(test_private_listener_closes_strangers_unread)
+{
+	struct hconn	*c = hc_open_unix();
+	char		*sid, buf[64];
+	int		 ports[8], n, i, fd, other = -1;
+	struct sockaddr_in sin;
+	struct pollfd	 pfd;
+
+	/* The socket's first HTTP connection opens it. */
+	sid = initialize(c, "/mcp/fake/t1", "2025-11-25", "", NULL);
+	n = daemon_tcp_ports(ports, 8);
+	for (i = 0; i < n; i++) {
+		if (ports[i] != port)
+			other = ports[i];
+	}
+	ck_assert_msg(other != -1, "no private listener among %d ports", n);
+
+	/* A stranger on that port is closed without an answer. */
+	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)other);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_gt(send(fd, "GET /metrics HTTP/1.1\r\n\r\n", 25,
+	    MSG_NOSIGNAL), 0);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	ck_assert_int_eq(poll(&pfd, 1, READ_MS), 1);
+	ck_assert_int_le(recv(fd, buf, sizeof buf, 0), 0);
+	close(fd);
+	ck_assert(wait_log(d, 3000, "did not make", NULL));
+	free(sid);
+	hc_close(c);
+}
+END_TEST
+
+/* The suite. */
+static Suite *
+http_mcp_suite(void)
+{
+	Suite	*s = suite_create("http_mcp");
+	TCase	*tc;
+
+	tc = harness_add_tcase(s, "sessions", setup, teardown, 30);
+	tcase_add_test(tc,
+	    test_initialize_answers_from_the_child_with_a_session_id);
+	tcase_add_test(tc, test_call_with_the_session_id_gets_a_json_answer);
+	tcase_add_test(tc,
+	    test_session_id_missing_gets_400_and_unknown_gets_404);
+	tcase_add_test(tc, test_session_id_is_only_good_for_its_own_url);
+	tcase_add_test(tc,
+	    test_delete_ends_the_http_session_and_the_child_runs_on);
+	tcase_add_test(tc, test_second_initialize_reaches_the_same_child);
+	tcase_add_test(tc, test_idle_http_session_expires);
+	tcase_add_test(tc,
+	    test_sessions_count_as_clients_and_make_room_for_the_user);
+
+	tc = harness_add_tcase(s, "status", setup, teardown, 30);
+	tcase_add_test(tc, test_unknown_server_gets_404_with_32010);
+	tcase_add_test(tc, test_names_in_the_path_are_decoded_and_checked);
+	tcase_add_test(tc, test_no_token_gets_401_and_a_foreign_origin_403);
+	tcase_add_test(tc, test_malformed_json_gets_400_with_a_parse_error);
+	tcase_add_test(tc, test_posted_notifications_and_answers_get_202);
+	tcase_add_test(tc, test_ping_discover_and_a_bad_protocol_header);
+
+	tc = harness_add_tcase(s, "bounds", setup_small, teardown, 30);
+	tcase_add_test(tc, test_body_over_max_message_bytes_gets_413);
+
+	tc = harness_add_tcase(s, "streams", setup, teardown, 30);
+	tcase_add_test(tc, test_progress_comes_as_events_before_the_answer);
+	tcase_add_test(tc,
+	    test_sampling_request_reaches_the_stream_and_its_answer_the_server);
+	tcase_add_test(tc, test_sampling_without_a_stream_fails_at_once);
+	tcase_add_test(tc, test_get_opens_one_standalone_stream);
+	tcase_add_test(tc, test_keep_alive_requests_leave_memory_flat);
+
+	tc = harness_add_tcase(s, "socket", setup, teardown, 30);
+	tcase_add_test(tc, test_socket_speaks_http_as_the_peer_uid);
+	tcase_add_test(tc, test_socket_http_keeps_alive_and_streams);
+	tcase_add_test(tc, test_socket_client_that_waits_is_ndjson);
+	tcase_add_test(tc, test_private_listener_closes_strangers_unread);
+	return (s);
+}
+
+int
+main(void)
+{
+	return (harness_run_suite(http_mcp_suite()));
+}
