@@ -463,7 +463,12 @@ http_mcp_send_op(void *arg, cJSON *msg)
 	free(text);
 }
 
-/* Send a success result written from its parts (struct front_ops). */
+/*
+ * Send a success result written from its parts (struct front_ops). An
+ * empty result (a ping, logging/setLevel) stays the {} the protocol says
+ * it is, without the session's _meta: over HTTP the broker is the MCP
+ * server, and a strict client checks it.
+ */
 static void
 http_mcp_send_result_op(void *arg, const char *id, size_t id_len,
     const char *meta, size_t meta_len, const char *body, size_t len)
@@ -473,6 +478,13 @@ http_mcp_send_result_op(void *arg, const char *id, size_t id_len,
 
 	if (hs->dead)
 		return;
+	if (len == 0) {
+		xasprintf(&text, "{\"jsonrpc\":\"2.0\",\"id\":%.*s,"
+		    "\"result\":{}}", (int)id_len, id);
+		http_mcp_deliver(hs, text, strlen(text));
+		free(text);
+		return;
+	}
 	text = xmalloc(wire_result_size(id_len, meta_len, len));
 	end = wire_result_fill(text, id, id_len, meta, meta_len, body, len);
 	/* Without the newline the line ends with. */
