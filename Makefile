@@ -41,7 +41,8 @@ CORE_SRC   = daemon/config.c daemon/config_server.c daemon/config_http.c \
 	     daemon/mcp.c daemon/clock.c daemon/child.c daemon/stream.c \
 	     daemon/front.c daemon/counters.c daemon/latency.c \
 	     daemon/request.c daemon/process.c \
-	     daemon/mcpclient.c daemon/session.c daemon/broker.c \
+	     daemon/mcpclient.c daemon/session.c daemon/session_relay.c \
+	     daemon/broker.c \
 	     daemon/dispatch.c daemon/service.c daemon/workdir.c daemon/cgroup.c \
 	     daemon/metrics.c daemon/proctree.c daemon/follow.c
 DAEMON_SRC = daemon/main.c $(CORE_SRC) daemon/conn.c daemon/listener.c \
@@ -54,7 +55,7 @@ UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire walk request 
 	     log session broker child workdir cgroup latency proctree config_http
 INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd metrics \
 		    workdir names share contain bytes paste top http logs \
-		    http_mcp
+		    http_mcp relay
 INTEROP_TESTS = npm_servers bridge http_sdk
 
 obj	 = $(patsubst %.c,$(B)/obj/%.o,$(1))
@@ -111,7 +112,8 @@ UNIT_DEPS_request = daemon/request.c daemon/front.c daemon/counters.c \
 		    daemon/latency.c daemon/mcp.c \
 		    daemon/clock.c daemon/log.c
 UNIT_DEPS_mcpclient = daemon/mcpclient.c daemon/mcp.c daemon/log.c
-UNIT_DEPS_session = daemon/session.c daemon/request.c daemon/front.c \
+UNIT_DEPS_session = daemon/session.c daemon/session_relay.c \
+		    daemon/request.c daemon/front.c \
 		    daemon/counters.c daemon/latency.c \
 		    daemon/mcpclient.c daemon/mcp.c daemon/clock.c \
 		    daemon/child.c daemon/log.c tests/unit/fake_process.c \

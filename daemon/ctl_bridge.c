@@ -266,7 +266,8 @@ bridge_send_own(struct bridge *b, enum bridge_kind kind, const char *method,
 
 /*
  * The host's initialize: declare what it can answer (sampling,
- * elicitation) with broker/hello; the session's answer follows.
+ * elicitation) and that it takes notifications with broker/hello; the
+ * session's answer follows.
  */
 static void
 bridge_initialize(struct bridge *b, struct jsonrpc_msg *msg)
@@ -285,6 +286,8 @@ bridge_initialize(struct bridge *b, struct jsonrpc_msg *msg)
 		answer = version->valuestring;
 	caps = cJSON_GetObjectItemCaseSensitive(msg->params, "capabilities");
 	params = cJSON_CreateObject();
+	/* The host is an MCP client: it takes the server's notifications. */
+	cJSON_AddTrueToObject(params, "notifications");
 	declared = cJSON_AddObjectToObject(params, "capabilities");
 	for (i = 0; i < sizeof kinds / sizeof *kinds; i++) {
 		cap = cJSON_GetObjectItemCaseSensitive(caps, kinds[i]);

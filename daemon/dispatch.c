@@ -535,6 +535,7 @@ dispatch_hello(struct broker *b, struct front *f, cJSON *id,
 	(void)b;
 	f->can_sample = route->sampling;
 	f->can_elicit = route->elicitation;
+	f->notifications = route->notifications;
 	r = cJSON_CreateObject();
 	cJSON_AddStringToObject(r, "version", BROKER_VERSION);
 	cJSON_AddNumberToObject(r, "uid", f->uid);

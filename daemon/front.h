@@ -61,6 +61,10 @@ struct front {
 	uint64_t		 serial;	/* for the log */
 	int			 can_sample;	/* broker/hello */
 	int			 can_elicit;
+	int			 notifications;	/* takes the child's (its
+						   log messages) */
+	const void		*notified_set;	/* request.c's: sent once */
+	uint64_t		 notified_serial;
 	int			 gone;		/* nothing is sent any more */
 	int			 paused;	/* at FRONT_MAX_IN_FLIGHT */
 	int64_t			 next_upcall;	/* ids of requests to it */

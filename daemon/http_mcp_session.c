@@ -161,6 +161,8 @@ http_mcp_session_new(struct broker *b, uid_t uid, int admin,
 	TAILQ_INIT(&hs->exchanges);
 	front_init(&hs->front, &http_mcp_ops, hs, broker_counters(b), uid, 0,
 	    admin);
+	/* An MCP client over HTTP takes the child's notifications. */
+	hs->front.notifications = 1;
 	broker_front_add(b, &hs->front);
 
 	/* Ticks often enough to see a short idle_timeout_s pass. */

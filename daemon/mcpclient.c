@@ -417,7 +417,8 @@ mcpclient_request(struct mcpclient *m, struct jsonrpc_msg *msg)
 
 /*
  * A notification from the child: progress and cancels go to the owner,
- * log messages to the log, list changes are counted.
+ * log messages to the owner (for the clients) and the log, list changes
+ * are counted.
  */
 void
 mcpclient_notification(struct mcpclient *m, struct jsonrpc_msg *msg)
@@ -436,6 +437,8 @@ mcpclient_notification(struct mcpclient *m, struct jsonrpc_msg *msg)
 	}
 	if (strcmp(msg->method, "notifications/message") == 0) {
 		m->log_messages++;
+		if (m->cbs.notify != NULL)
+			m->cbs.notify(m->arg);
 		level = cJSON_GetObjectItemCaseSensitive(msg->params, "level");
 		logger = cJSON_GetObjectItemCaseSensitive(msg->params,
 		    "logger");

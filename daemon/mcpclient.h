@@ -53,6 +53,9 @@ struct mcpclient_cbs {
 	void	(*cancelled)(const cJSON *, void *);
 	/* Whether a log message of so many bytes may reach the log now. */
 	int	(*may_log)(size_t, void *);
+	/* A log message (notifications/message) for the clients; NULL:
+	   none takes them. */
+	void	(*notify)(void *);
 };
 
 struct mcpclient *mcpclient_new(const struct server_conf *,

@@ -90,6 +90,8 @@ struct request_set {
 	TAILQ_HEAD(, upcall)		 upcalls;
 	size_t				 nupcalls;
 
+	uint64_t			 notify_serial;	/* one a
+							   request_set_notify */
 	struct latency			*latency;	/* held, or NULL */
 	const struct log_ctx		*ctx;		/* the owner's */
 	const int			*access_log;	/* the owner's */
@@ -121,8 +123,6 @@ static cJSON	*request_id(struct request *);
 static void	request_done(struct request *, int, const char *);
 static void	request_log(struct request *, struct request_set *,
 		    enum log_level, uint64_t, int, const char *);
-static void	request_name(struct request *, const char *const *, char *,
-		    size_t);
 
 /*
  * A new request from front under the client's id: id_text as the client
@@ -446,11 +446,12 @@ request_log(struct request *req, struct request_set *set,
 	if (req->kind == REQUEST_SESSION_INFO)
 		snprintf(method, sizeof method, "broker/session");
 	else
-		request_name(req, method_path, method,
-		    sizeof method);
+		wire_tail_string(req->tail, req->tail_len, method_path,
+		    method, sizeof method);
 	tool[0] = '\0';
 	if (strcmp(method, "tools/call") == 0)
-		request_name(req, tool_path, tool, sizeof tool);
+		wire_tail_string(req->tail, req->tail_len, tool_path, tool,
+		    sizeof tool);
 	if (how != NULL)
 		snprintf(outcome, sizeof outcome, "%s", how);
 	else if (code != 0)
@@ -460,34 +461,6 @@ request_log(struct request *req, struct request_set *set,
 	log_ctx_at(level, set->ctx, "request %s %s: %s%s%s, %.3f ms, %s",
 	    set->ctx->server, set->ctx->thread, method, tool[0] != '\0' ?
 	    " " : "", tool, (double)us / 1000, outcome);
-}
-
-/*
- * The string at path in the request's text, decoded into buf ("?" if
- * it is not there or not a string; cut at len).
- */
-static void
-request_name(struct request *req, const char *const *path, char *buf,
-    size_t len)
-{
-	struct scan_member	 m;
-	char			*text;
-	size_t			 n, text_len;
-
-	snprintf(buf, len, "?");
-	if (req->tail == NULL || req->tail_len < 2)
-		return;
-	/* The tail is what follows the id: make it an object again. */
-	text_len = (size_t)xasprintf(&text, "{\"id\":0%.*s", (int)req->tail_len,
-	    req->tail);
-	while (text_len > 0 && text[text_len - 1] == '\n')
-		text_len--;
-	if (scan_path(text, text_len, path, &m) == 0 && m.value.len >= 2 &&
-	    m.value.p[0] == '"') {
-		scan_string_decode(m.value.p, m.value.len, buf, len - 1, &n);
-		buf[n < len - 1 ? n : len - 1] = '\0';
-	}
-	free(text);
 }
 
 /*
@@ -676,6 +649,50 @@ request_set_free(struct request_set *set)
 	latency_release(set->latency);
 	free(set->hash);
 	free(set);
+}
+
+/*
+ * Send a notification of the child's (its line) to each client that takes
+ * notifications and has a request in flight in set, once each, with
+ * params._meta["mcp-broker/session"] set to meta (a JSON text).
+ */
+void
+request_set_notify(struct request_set *set, const char *line, size_t len,
+    const char *meta, size_t meta_len)
+{
+	struct wire_edit	 e = { WIRE_SET,
+				    { "params", "_meta", MCP_META_SESSION, NULL },
+				    meta, meta_len };
+	struct request		*req;
+	struct front		**to;
+	char			*out;
+	size_t			 n = 0, i, out_len;
+
+	if (set->nsent == 0 ||
+	    (out = wire_rewrite(line, len, &e, 1, 0, &out_len)) == NULL)
+		return;
+	/*
+	 * The clients first, then the sends: a send may drop its client,
+	 * which cancels that client's requests here (its front stays until
+	 * later, marked gone).
+	 */
+	to = xreallocarray(NULL, set->nsent, sizeof *to);
+	set->notify_serial++;
+	TAILQ_FOREACH(req, &set->sent, set_entry) {
+		if (req->front == NULL || !req->front->notifications ||
+		    (req->front->notified_set == set &&
+		    req->front->notified_serial == set->notify_serial))
+			continue;
+		req->front->notified_set = set;
+		req->front->notified_serial = set->notify_serial;
+		to[n++] = req->front;
+	}
+	for (i = 0; i < n; i++) {
+		if (!to[i]->gone)
+			front_send_line(to[i], out, out_len);
+	}
+	free(to);
+	free(out);
 }
 
 /* Queue a request until its session is ready. */

@@ -72,6 +72,8 @@ void		 request_front_gone(struct front *);
 
 struct request_set *request_set_new(const struct request_set_ops *, void *);
 void		 request_set_free(struct request_set *);
+void		 request_set_notify(struct request_set *, const char *,
+		     size_t, const char *, size_t);
 void		 request_set_watch(struct request_set *, struct latency *,
 		     const struct log_ctx *, const int *);
 void		 request_queue(struct request_set *, struct request *);

@@ -20,7 +20,7 @@ static const struct {
 	{ "broker/close", ROUTE_CLOSE, { "server", "thread", "all" } },
 	{ "broker/servers", ROUTE_SERVERS, { NULL } },
 	{ "broker/reload", ROUTE_RELOAD, { NULL } },
-	{ "broker/hello", ROUTE_HELLO, { "capabilities" } },
+	{ "broker/hello", ROUTE_HELLO, { "capabilities", "notifications" } },
 	{ "broker/metrics", ROUTE_METRICS, { NULL } },
 	{ "broker/logs", ROUTE_LOGS, { "server", "thread", "follow" } },
 };
@@ -230,6 +230,13 @@ route_broker(size_t i, const cJSON *params, struct route *route,
 		route->all = item != NULL;
 		break;
 	case ROUTE_HELLO:
+		item = cJSON_GetObjectItemCaseSensitive(params,
+		    "notifications");
+		if (item != NULL && !cJSON_IsBool(item))
+			return (route_fail(fault, RPC_INVALID_PARAMS,
+			    "broker/hello: notifications must be true or "
+			    "false."));
+		route->notifications = cJSON_IsTrue(item);
 		caps = cJSON_GetObjectItemCaseSensitive(params,
 		    "capabilities");
 		if (caps != NULL && !cJSON_IsObject(caps))

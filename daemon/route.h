@@ -46,6 +46,7 @@ struct route {
 	int			 all;		/* broker/close */
 	int			 sampling;	/* broker/hello */
 	int			 elicitation;	/* broker/hello */
+	int			 notifications;	/* broker/hello */
 	int			 follow;	/* broker/logs */
 };
 

@@ -31,6 +31,7 @@
 #include "workdir.h"
 #include "xmalloc.h"
 
+
 struct session {
 	struct event_base	*base;
 	struct session_cbs	 cbs;
@@ -80,10 +81,6 @@ static void	session_write_text_cb(const char *, size_t, void *);
 static void	session_waiting_cb(void *);
 static void	session_ready_cb(void *);
 static void	session_failed_cb(const char *, void *);
-static void	session_upcall_cb(struct jsonrpc_msg *, int, void *);
-static void	session_progress_cb(const cJSON *, double, void *);
-static void	session_cancelled_cb(const cJSON *, void *);
-static int	session_may_log_cb(size_t, void *);
 static cJSON	*session_error_data_cb(void *, int);
 static void	session_changed_cb(void *);
 static void	session_timer_cb(evutil_socket_t, short, void *);
@@ -99,10 +96,7 @@ static void	session_garbage(struct session *, const char *);
 static void	session_break(struct session *, int, const char *);
 static void	session_arm(struct session *, int);
 static int	session_start_left_ms(struct session *);
-static void	session_log(struct session *, enum log_level, const char *,
-		    ...) __attribute__((format(printf, 3, 4)));
 static char	*session_rfc3339(time_t);
-static cJSON	*session_meta(struct session *);
 static int	session_spawn(struct session *, const struct session_params *,
 		    char **);
 static void	session_remove_dir(struct session *);
@@ -122,6 +116,7 @@ static const struct mcpclient_cbs session_client_cbs = {
 	.progress = session_progress_cb,
 	.cancelled = session_cancelled_cb,
 	.may_log = session_may_log_cb,
+	.notify = session_notify_cb,
 };
 
 static const struct request_set_ops session_request_ops = {
@@ -270,7 +265,7 @@ session_start_left_ms(struct session *s)
 }
 
 /* Log a line about this session, with its fields for the journal. */
-static void
+void
 session_log(struct session *s, enum log_level level, const char *fmt, ...)
 {
 	va_list	ap;
@@ -649,108 +644,6 @@ session_timer_cb(evutil_socket_t fd, short events, void *arg)
 }
 
 /*
- * Pass a sampling (or elicitation) request to a client: the one with the
- * oldest request in flight on this session that opted in with
- * broker/hello. Nobody to ask: -32601.
- */
-static void
-session_upcall_cb(struct jsonrpc_msg *msg, int sampling, void *arg)
-{
-	struct session		*s = arg;
-	struct request		*req;
-	struct upcall		*up;
-	struct front		*f = NULL;
-	struct wire_edit	 e[2] = {
-		{ WIRE_SET, { "id", NULL }, NULL, 0 },
-		{ WIRE_SET, { "params", "_meta", MCP_META_SESSION, NULL },
-		    NULL, 0 },
-	};
-	cJSON			*meta;
-	char			 id[24], *meta_text, *out;
-	size_t			 out_len;
-	int			 n;
-
-	for (req = request_first_sent(s->requests); req != NULL;
-	    req = request_next_sent(req)) {
-		if (front_can_ask(request_front(req), sampling)) {
-			f = request_front(req);
-			break;
-		}
-	}
-	if (f == NULL || upcall_count(s->requests) >= SESSION_MAX_UPCALLS) {
-		process_send(s->process, jsonrpc_error(jsonrpc_id_raw(
-		    msg->id_text, msg->id_len), RPC_METHOD_NOT_FOUND, f == NULL ? "No client of this "
-		    "session can answer this request now." : "Too many "
-		    "requests to clients are waiting (SESSION_MAX_UPCALLS).",
-		    NULL));
-		return;
-	}
-	up = upcall_new(s->requests, f, msg->id_text, msg->id_len);
-
-	/* Passed on byte for byte, but under the client's id and telling
-	   it which session asks. */
-	n = snprintf(id, sizeof id, "%lld", (long long)upcall_client_id(up));
-	e[0].text = id;
-	e[0].len = (size_t)n;
-	meta = session_meta(s);
-	cJSON_AddStringToObject(meta, "server", s->server);
-	cJSON_AddStringToObject(meta, "thread", s->thread);
-	meta_text = cJSON_PrintUnformatted(meta);
-	cJSON_Delete(meta);
-	e[1].text = meta_text;
-	e[1].len = strlen(meta_text);
-	out = wire_rewrite(s->line, s->line_len, e, msg->params == NULL ||
-	    cJSON_IsObject(msg->params) ? 2 : 1, 0, &out_len);
-	if (out != NULL)
-		front_send_line(f, out, out_len);
-	else
-		upcall_fail(up, "The request could not be passed on: its "
-		    "params._meta is not a JSON object.");
-	free(out);
-	free(meta_text);
-}
-
-/* Progress from the child: to the client that asked for it. */
-static void
-session_progress_cb(const cJSON *params, double token, void *arg)
-{
-	struct session	*s = arg;
-	struct request	*req;
-
-	(void)params;
-	if ((req = request_find_token(s->requests, token)) != NULL)
-		request_progress(req, s->line, s->line_len);
-	else
-		session_log(s, LOG_LEVEL_DEBUG, "session %s: dropping "
-		    "progress for token %g", s->id, token);
-}
-
-/* The child withdrew a request it made of a client. */
-static void
-session_cancelled_cb(const cJSON *id, void *arg)
-{
-	static const char *const path[] = { "params", "requestId", NULL };
-	struct session		*s = arg;
-	struct upcall		*up;
-	struct scan_member	 m;
-
-	if (id == NULL || scan_path(s->line, s->line_len, path, &m) != 0)
-		return;
-	if ((up = upcall_find_child(s->requests, m.value.p, m.value.len)) !=
-	    NULL)
-		upcall_cancel(up, "the server cancelled it");
-}
-
-/* A log message of the child's shares its stderr's budget in the log. */
-static int
-session_may_log_cb(size_t len, void *arg)
-{
-	struct session	*s = arg;
-
-	return (s->process == NULL || process_log_allow(s->process, len));
-}
-
-/*
  * The session cannot go on (the child exited, broke the protocol or hung
  * in the handshake): it ends, so the next request starts a new
  * generation, and its process is shut down. What is queued or in flight
@@ -931,8 +824,30 @@ session_set_slot(struct session *s, void *slot)
 	s->slot = slot;
 }
 
+/* The session's requests and upcalls (session_relay.c's way in). */
+struct request_set *
+session_requests(struct session *s)
+{
+	return (s->requests);
+}
+
+/* The child's line being handled (len in *len), or NULL. */
+const char *
+session_line(struct session *s, size_t *len)
+{
+	*len = s->line_len;
+	return (s->line);
+}
+
+/* The session's process, or NULL once it is gone. */
+struct process *
+session_process(struct session *s)
+{
+	return (s->process);
+}
+
 /* {"id","generation"}: the session's _meta (the caller owns it). */
-static cJSON *
+cJSON *
 session_meta(struct session *s)
 {
 	cJSON	*meta;

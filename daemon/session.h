@@ -19,6 +19,8 @@
 
 #include <cJSON.h>
 
+#include "log.h"
+
 /* Requests from one child waiting for clients (sampling, elicitation). */
 #define SESSION_MAX_UPCALLS	64
 /* Non-JSON stdout lines logged per window; the rest are counted. */
@@ -28,7 +30,10 @@
 struct process_env;
 struct request;
 struct server_conf;
+struct jsonrpc_msg;
 struct latency;
+struct process;
+struct request_set;
 struct session;
 
 enum session_state {
@@ -80,5 +85,20 @@ void		 session_set_slot(struct session *, void *);
 
 cJSON		*session_describe(struct session *, int);
 cJSON		*session_error_data(struct session *, int);
+
+/* For session_relay.c, the session's relay to its clients. */
+struct request_set *session_requests(struct session *);
+const char	*session_line(struct session *, size_t *);
+struct process	*session_process(struct session *);
+void		 session_log(struct session *, enum log_level, const char *,
+		     ...) __attribute__((format(printf, 3, 4)));
+cJSON		*session_meta(struct session *);
+
+/* session_relay.c: the MCP client's callbacks toward the clients. */
+void		 session_upcall_cb(struct jsonrpc_msg *, int, void *);
+void		 session_progress_cb(const cJSON *, double, void *);
+void		 session_cancelled_cb(const cJSON *, void *);
+void		 session_notify_cb(void *);
+int		 session_may_log_cb(size_t, void *);
 
 #endif

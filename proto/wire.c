@@ -396,3 +396,31 @@ wire_rewrite(const char *obj, size_t len, const struct wire_edit *e,
 	*lenp = b.len;
 	return (b.p);
 }
+
+/*
+ * The string at path in a request's tail (its text after the id, as
+ * wire_request_tail() writes it), decoded into buf, cut to fit; "?" if
+ * it is not there or not a string.
+ */
+void
+wire_tail_string(const char *tail, size_t tail_len, const char *const *path,
+    char *buf, size_t size)
+{
+	struct scan_member	 m;
+	char			*text;
+	size_t			 n, len;
+
+	snprintf(buf, size, "?");
+	if (tail == NULL || tail_len < 2)
+		return;
+	/* Made an object again under a dummy id. */
+	len = (size_t)xasprintf(&text, "{\"id\":0%.*s", (int)tail_len, tail);
+	while (len > 0 && text[len - 1] == '\n')
+		len--;
+	if (scan_path(text, len, path, &m) == 0 && m.value.len >= 2 &&
+	    m.value.p[0] == '"') {
+		scan_string_decode(m.value.p, m.value.len, buf, size - 1, &n);
+		buf[n < size - 1 ? n : size - 1] = '\0';
+	}
+	free(text);
+}

@@ -23,6 +23,8 @@ size_t	 wire_request_tail_size(const struct scan_request *);
 char	*wire_request_tail_fill(char *, const struct scan_request *);
 /* The same, allocated (xmalloc, NUL-terminated); *lenp gets its length. */
 char	*wire_request_tail(const struct scan_request *, size_t *lenp);
+void	 wire_tail_string(const char *, size_t, const char *const *, char *,
+	     size_t);
 
 /* Most bytes wire_request_fill() writes for a tail of tail_len bytes. */
 size_t	 wire_request_size(size_t tail_len);

@@ -85,6 +85,7 @@ static const struct mcpclient_cbs cbs = {
 	progress_cb,
 	cancelled_cb,
 	may_log_cb,
+	NULL,
 };
 
 /* A server of protocol "auto" that declares nothing; no machine yet. */
