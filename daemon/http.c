@@ -54,13 +54,17 @@
 #define HTTP_METRICS_TYPE \
 	"application/openmetrics-text; version=1.0.0; charset=utf-8"
 
-/* What a connection refused at max_clients is told before it is closed. */
-#define HTTP_REFUSAL \
+/* What a connection refused at a bound is told before it is closed. */
+#define HTTP_REFUSAL(body) \
 	"HTTP/1.1 503 Service Unavailable\r\n" \
 	"Content-Type: text/plain; charset=utf-8\r\n" \
-	"Content-Length: 66\r\n" \
-	"Connection: close\r\n\r\n" \
+	"Content-Length: " body "\r\n" \
+	"Connection: close\r\n\r\n"
+#define HTTP_REFUSAL_CLIENTS \
 	"The broker has all its connections already (broker.max_clients).\n"
+#define HTTP_REFUSAL_UNSERVED \
+	"Too many connections have not made a request with a token yet " \
+	"(HTTP_MAX_UNSERVED).\n"
 
 /* One connection evhttp made. */
 struct http_conn {
@@ -68,6 +72,9 @@ struct http_conn {
 	struct bufferevent		*bev;
 	struct evhttp_connection	*evcon;		/* NULL: not adopted */
 	int				 counted;	/* broker_conn_add */
+	int				 unserved;	/* TCP, no valid token
+							   yet */
+	struct event			*deadline;	/* for the first */
 	int				 local;		/* the Unix socket's */
 	uid_t				 uid;		/* local: the peer's */
 	int				 admin;
@@ -93,6 +100,7 @@ struct http {
 	struct event		*adopt;
 	struct http_conns	 pending;	/* bevcb'd, not adopted */
 	struct http_conns	 conns;
+	size_t			 nunserved;
 	struct http_mcp		*mcp;		/* /mcp/{server}/{thread} */
 	struct sockaddr_in	 private_sin;	/* for local connections */
 	struct http_locals	 locals;
@@ -101,6 +109,10 @@ struct http {
 static struct bufferevent *http_bev_cb(struct event_base *, void *);
 static void	http_adopt_cb(evutil_socket_t, short, void *);
 static void	http_close_cb(struct evhttp_connection *, void *);
+static void	http_deadline_cb(evutil_socket_t, short, void *);
+static void	http_refuse(struct http_conn *, const char *, size_t);
+static int	http_served(struct http *, struct http_conn *,
+		    struct evhttp_request *);
 static void	http_request_cb(struct evhttp_request *, void *);
 static int	http_origin_ok(const struct config_http *, const char *);
 static int	http_answer(struct evhttp_request *, int, const char *,
@@ -183,6 +195,7 @@ http_free(struct http *h)
 		evhttp_free(h->evh);
 	while ((c = TAILQ_FIRST(&h->pending)) != NULL) {
 		TAILQ_REMOVE(&h->pending, c, entry);
+		bufferevent_decref(c->bev);
 		free(c);
 	}
 	while ((lc = TAILQ_FIRST(&h->locals)) != NULL) {
@@ -207,6 +220,8 @@ http_bev_cb(struct event_base *base, void *arg)
 	c->h = h;
 	if ((c->bev = bufferevent_socket_new(base, -1, 0)) == NULL)
 		fatalx("cannot make a bufferevent");
+	/* Ours until adopted: evhttp may free it first (a failed enable). */
+	bufferevent_incref(c->bev);
 	TAILQ_INSERT_TAIL(&h->pending, c, entry);
 	event_active(h->adopt, EV_TIMEOUT, 1);
 	return (c->bev);
@@ -223,17 +238,21 @@ http_adopt_cb(evutil_socket_t fd, short events, void *arg)
 	struct http		*h = arg;
 	const struct config	*conf = broker_config(h->b);
 	struct http_conn	*c;
+	struct timeval		 tv;
 	void			*cbarg;
-	evutil_socket_t		 sock;
 
 	(void)fd;
 	(void)events;
 	while ((c = TAILQ_FIRST(&h->pending)) != NULL) {
 		TAILQ_REMOVE(&h->pending, c, entry);
 		bufferevent_getcb(c->bev, NULL, NULL, NULL, &cbarg);
-		c->evcon = cbarg;
-		if (c->evcon == NULL ||
-		    evhttp_connection_get_bufferevent(c->evcon) != c->bev)
+		bufferevent_decref(c->bev);
+		/* evhttp gave up on it already: its callbacks are gone. */
+		if ((c->evcon = cbarg) == NULL) {
+			free(c);
+			continue;
+		}
+		if (evhttp_connection_get_bufferevent(c->evcon) != c->bev)
 			fatalx("http: a connection's bufferevent is not its own");
 		TAILQ_INSERT_TAIL(&h->conns, c, entry);
 		evhttp_connection_set_closecb(c->evcon, http_close_cb, c);
@@ -245,18 +264,101 @@ http_adopt_cb(evutil_socket_t fd, short events, void *arg)
 		    conf->http.idle_timeout_s);
 		evhttp_connection_set_max_body_size(c->evcon,
 		    (ev_ssize_t)conf->max_message_bytes);
+		if (!c->local) {
+			/* Counted once it shows a token (http_served). */
+			if (h->nunserved >= HTTP_MAX_UNSERVED) {
+				log_warnx("refusing an HTTP connection: %d "
+				    "have not made a request with a token yet "
+				    "(HTTP_MAX_UNSERVED)", HTTP_MAX_UNSERVED);
+				http_refuse(c, HTTP_REFUSAL("83")
+				    HTTP_REFUSAL_UNSERVED,
+				    sizeof HTTP_REFUSAL("83")
+				    HTTP_REFUSAL_UNSERVED - 1);
+				continue;
+			}
+			c->unserved = 1;
+			h->nunserved++;
+			c->deadline = evtimer_new(broker_base(h->b),
+			    http_deadline_cb, c);
+			tv.tv_sec = HTTP_FIRST_REQUEST_S;
+			tv.tv_usec = 0;
+			evtimer_add(c->deadline, &tv);
+			continue;
+		}
 		if (broker_conn_add(h->b) == 0) {
 			c->counted = 1;
 			continue;
 		}
 		log_warnx("refusing an HTTP connection: max_clients (%d) "
 		    "reached", conf->max_clients);
-		sock = bufferevent_getfd(c->bev);
-		if (sock != -1 && write(sock, HTTP_REFUSAL,
-		    sizeof HTTP_REFUSAL - 1) == -1)
-			log_debug("could not tell the refused client why");
-		evhttp_connection_free(c->evcon);	/* http_close_cb */
+		http_refuse(c, HTTP_REFUSAL("65") HTTP_REFUSAL_CLIENTS,
+		    sizeof HTTP_REFUSAL("65") HTTP_REFUSAL_CLIENTS - 1);
 	}
+}
+
+/*
+ * Refuse an adopted connection with the text of a 503 (len bytes) and
+ * close it. What the client sent is read first, so that closing does
+ * not reset the connection before the client has the answer.
+ */
+static void
+http_refuse(struct http_conn *c, const char *text, size_t len)
+{
+	char		buf[4096];
+	evutil_socket_t	sock;
+	size_t		left = HTTP_MAX_HEADERS_BYTES;
+	ssize_t		n;
+
+	if ((sock = bufferevent_getfd(c->bev)) != -1) {
+		while (left > 0 && (n = recv(sock, buf, sizeof buf,
+		    MSG_DONTWAIT)) > 0)
+			left -= (size_t)n > left ? left : (size_t)n;
+		if (write(sock, text, len) == -1)
+			log_debug("could not tell the refused client why");
+		shutdown(sock, SHUT_WR);
+	}
+	evhttp_connection_free(c->evcon);	/* http_close_cb */
+}
+
+/* A TCP connection made no request with a valid token in time: close it. */
+static void
+http_deadline_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct http_conn	*c = arg;
+
+	(void)fd;
+	(void)events;
+	if (!c->unserved)
+		return;
+	log_debug("closing an HTTP connection: no request with a token "
+	    "within %d s (HTTP_FIRST_REQUEST_S)", HTTP_FIRST_REQUEST_S);
+	evhttp_connection_free(c->evcon);	/* http_close_cb */
+}
+
+/*
+ * A TCP connection made its first request with a valid token: it counts
+ * toward max_clients from now on. Returns 0, or -1 with the request
+ * answered 503 if max_clients is reached (the connection then closes).
+ */
+static int
+http_served(struct http *h, struct http_conn *c, struct evhttp_request *req)
+{
+	if (c == NULL || !c->unserved)
+		return (0);
+	c->unserved = 0;
+	h->nunserved--;
+	evtimer_del(c->deadline);
+	if (broker_conn_add(h->b) == 0) {
+		c->counted = 1;
+		return (0);
+	}
+	log_warnx("refusing an HTTP request: max_clients (%d) reached",
+	    broker_config(h->b)->max_clients);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Connection", "close");
+	http_answer(req, 503, "Service Unavailable", "The broker has all its "
+	    "connections already (broker.max_clients).");
+	return (-1);
 }
 
 /* A connection has closed: it no longer counts. */
@@ -266,6 +368,10 @@ http_close_cb(struct evhttp_connection *evcon, void *arg)
 	struct http_conn	*c = arg;
 
 	evhttp_connection_set_closecb(evcon, NULL, NULL);
+	if (c->unserved)
+		c->h->nunserved--;
+	if (c->deadline != NULL)
+		event_free(c->deadline);
 	if (c->h->mcp != NULL)
 		http_mcp_conn_closed(c->h->mcp, evcon);
 	if (c->counted)
@@ -397,6 +503,8 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	    t->groups, t->ngroups))
 		code = http_answer(req, 403, "Forbidden", "This user may not "
 		    "use the broker (allow_uids, allow_groups).");
+	else if (!local && http_served(h, c, req) != 0)
+		code = 503;
 	else
 		code = http_serve(h, req, path, uid, admin);
 

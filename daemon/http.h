@@ -12,6 +12,13 @@
 
 /* The most bytes of a request's line and headers together. */
 #define HTTP_MAX_HEADERS_BYTES	16384
+/*
+ * TCP connections that have not yet made a request with a valid token
+ * (at most, and for how long each): until then they do not count toward
+ * max_clients, so nobody without a token can take the host's clients.
+ */
+#define HTTP_MAX_UNSERVED	64
+#define HTTP_FIRST_REQUEST_S	10
 
 struct broker;
 struct http;

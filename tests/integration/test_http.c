@@ -34,6 +34,7 @@
 #include <cJSON.h>
 
 #include "harness.h"
+#include "http.h"
 #include "xmalloc.h"
 
 /* The tokens of the fixture: the daemon's user (root: admin), nobody. */
@@ -684,12 +685,36 @@ START_TEST(test_idle_connection_closes_after_idle_timeout)
 }
 END_TEST
 
+/*
+ * Send one keep-alive request with the admin's token on fd and read its
+ * answer (a short /metrics: read until a quiet moment); its status.
+ */
+static int
+keepalive_get(int fd, const char *path)
+{
+	char	*req, *resp;
+	int	 code;
+
+	xasprintf(&req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+	    "Authorization: Bearer " ADMIN_TOKEN "\r\n\r\n", path, port);
+	send_all(fd, req, strlen(req));
+	free(req);
+	resp = read_all(fd, 500);
+	code = status_of(resp);
+	free(resp);
+	return (code);
+}
+
+/*
+ * A TCP connection counts toward max_clients from its first request
+ * with a valid token; past the bound that request gets 503 naming it.
+ */
 START_TEST(test_connections_count_toward_max_clients)
 {
 	struct client	*unix_client;
 	cJSON		*st;
 	char		*resp;
-	int		 a, b, c, code = 0, i;
+	int		 a, b, code = 0, i;
 
 	daemon_stop_ok(d);
 	start_with("", ",\"max_clients\":2");
@@ -697,7 +722,8 @@ START_TEST(test_connections_count_toward_max_clients)
 	ck_assert(wait_log(d, 2000, "client 1: dropped", NULL));
 	a = tcp_connect(port);
 	b = tcp_connect(port);
-	sleep_ms(300);
+	ck_assert_int_eq(keepalive_get(a, "/nosuch"), 404);
+	ck_assert_int_eq(keepalive_get(b, "/nosuch"), 404);
 
 	/* The socket's clients and HTTP's are counted together (root
 	   still gets in: the admin reserve). */
@@ -708,12 +734,10 @@ START_TEST(test_connections_count_toward_max_clients)
 	client_close(unix_client);
 	ck_assert(wait_log(d, 2000, "client 2: dropped", NULL));
 
-	c = tcp_connect(port);
-	resp = read_all(c, EXCHANGE_MS);
+	resp = get("/metrics", ADMIN_TOKEN, "");
 	ck_assert_int_eq(status_of(resp), 503);
 	ck_assert_ptr_nonnull(strstr(resp, "max_clients"));
 	free(resp);
-	close(c);
 	ck_assert(wait_log(d, 2000, "max_clients (2) reached", NULL));
 
 	/* One gone makes room again. */
@@ -726,6 +750,53 @@ START_TEST(test_connections_count_toward_max_clients)
 	}
 	ck_assert_int_eq(code, 200);
 	close(b);
+}
+END_TEST
+
+/*
+ * Connections without a token never take a client's place: they count
+ * toward HTTP_MAX_UNSERVED only, past it get a 503 naming it, and each
+ * is closed HTTP_FIRST_REQUEST_S after it came.
+ */
+START_TEST(test_connections_without_a_token_take_no_clients_place)
+{
+	struct client	*unix_client;
+	cJSON		*st;
+	char		*resp;
+	int		 fds[HTTP_MAX_UNSERVED], extra, i;
+
+	daemon_stop_ok(d);
+	start_with("", ",\"max_clients\":2");
+	ck_assert(wait_log(d, 2000, "client 1: dropped", NULL));
+	for (i = 0; i < HTTP_MAX_UNSERVED; i++) {
+		fds[i] = tcp_connect(port);
+		/* Half a request line, trickled: no token yet. */
+		send_all(fds[i], "GET /met", 8);
+	}
+	sleep_ms(300);
+	unix_client = daemon_connect(d);
+	st = rpc(unix_client, "broker/status", "{}");
+	ck_assert_int_eq((int)json_number(result_of(st), "clients"), 1);
+	cJSON_Delete(st);
+	client_close(unix_client);
+
+	extra = tcp_connect(port);
+	resp = read_all(extra, EXCHANGE_MS);
+	ck_assert_int_eq(status_of(resp), 503);
+	ck_assert_ptr_nonnull(strstr(resp, "HTTP_MAX_UNSERVED"));
+	free(resp);
+	close(extra);
+
+	/* None of them is let stay: all closed by the deadline. */
+	resp = read_all(fds[0], (HTTP_FIRST_REQUEST_S + 3) * 1000);
+	ck_assert_msg(daemon_alive(d), "the daemon died");
+	ck_assert(wait_log(d, 2000, "HTTP_FIRST_REQUEST_S", NULL));
+	free(resp);
+	for (i = 0; i < HTTP_MAX_UNSERVED; i++)
+		close(fds[i]);
+	resp = get("/metrics", ADMIN_TOKEN, "");
+	ck_assert_int_eq(status_of(resp), 200);
+	free(resp);
 }
 END_TEST
 
@@ -911,6 +982,8 @@ http_suite(void)
 	tcase_add_test(tc, test_slow_client_does_not_block_another);
 	tcase_add_test(tc, test_idle_connection_closes_after_idle_timeout);
 	tcase_add_test(tc, test_connections_count_toward_max_clients);
+	tcase_add_test(tc,
+	    test_connections_without_a_token_take_no_clients_place);
 
 	tc = harness_add_tcase(s, "metrics", setup, teardown, 90);
 	tcase_add_test(tc, test_admin_gets_openmetrics_that_promtool_accepts);
