@@ -903,6 +903,7 @@ broker_reload(struct broker *b, cJSON **result, cJSON **errors)
 	struct config		*conf;
 	struct table_entry	*e, *next;
 	cJSON			*added, *removed, *changed;
+	char			*cause;
 	size_t			 i;
 
 	service_reloading(b->service);
@@ -941,7 +942,15 @@ broker_reload(struct broker *b, cJSON **result, cJSON **errors)
 		conf->socket_group = b->conf->socket_group;
 		conf->socket_group_set = b->conf->socket_group_set;
 	}
-	config_http_reload(&b->conf->http, &conf->http);
+	if (config_http_reload(&b->conf->http, &conf->http, &cause) != 0) {
+		log_warnx("reload: %s; nothing was changed", cause);
+		*errors = cJSON_CreateArray();
+		cJSON_AddItemToArray(*errors, cJSON_CreateString(cause));
+		free(cause);
+		config_free(conf);
+		service_ready(b->service);
+		return (-1);
+	}
 	if (b->level_override != -1)
 		conf->log_level = (enum log_level)b->level_override;
 	/* Leftovers are looked for in the state_dir of the start. */

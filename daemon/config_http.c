@@ -440,18 +440,40 @@ config_http_parse(struct walk *walk, struct config_http *hc,
 /*
  * At reload: the listeners are bound once, so a new listen list waits for
  * the next start (the new config keeps the old one, and a warning says
- * so). The tokens and the rest apply at once.
+ * so). The tokens and the rest apply at once. Returns 0, or -1 with
+ * *cause (caller frees) if the listeners kept would be left without a
+ * tokens file, or reachable from other hosts without allow_remote: such
+ * a reload changes nothing.
  */
-void
-config_http_reload(const struct config_http *old, struct config_http *new)
+int
+config_http_reload(const struct config_http *old, struct config_http *new,
+    char **cause)
 {
-	size_t	i;
-	int	same = (old->nlisten == new->nlisten);
+	char	*host, *port;
+	size_t	 i;
+	int	 same = (old->nlisten == new->nlisten), remote = 0;
 
-	for (i = 0; same && i < old->nlisten; i++)
-		same = (strcmp(old->listen[i], new->listen[i]) == 0);
+	for (i = 0; i < old->nlisten; i++) {
+		if (same)
+			same = (strcmp(old->listen[i], new->listen[i]) == 0);
+		if (config_http_split(old->listen[i], &host, &port) == 0) {
+			remote |= !config_http_loopback(host);
+			free(host);
+			free(port);
+		}
+	}
+	if (old->nlisten > 0 && new->tokens_file == NULL) {
+		*cause = xstrdup("broker.http.tokens_file: the listeners stay "
+		    "open until the next start, and need a tokens file");
+		return (-1);
+	}
+	if (remote && !new->allow_remote) {
+		*cause = xstrdup("broker.http.allow_remote: a listener open "
+		    "until the next start is not on a loopback address");
+		return (-1);
+	}
 	if (same)
-		return;
+		return (0);
 	log_warnx("reload: a broker.http.listen change takes effect at the "
 	    "next start; the listeners stay as they are");
 	for (i = 0; i < new->nlisten; i++)
@@ -461,6 +483,7 @@ config_http_reload(const struct config_http *old, struct config_http *new)
 	for (i = 0; i < old->nlisten; i++)
 		new->listen[i] = xstrdup(old->listen[i]);
 	new->nlisten = old->nlisten;
+	return (0);
 }
 
 /*

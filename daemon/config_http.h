@@ -52,8 +52,8 @@ void	 config_http_init(struct config_http *);
 void	 config_http_parse(struct walk *, struct config_http *,
 	     const cJSON *, const char *);
 void	 config_http_clear(struct config_http *);
-void	 config_http_reload(const struct config_http *,
-	     struct config_http *);
+int	 config_http_reload(const struct config_http *,
+	     struct config_http *, char **);
 
 int	 config_http_split(const char *, char **, char **);
 int	 config_http_loopback(const char *);

@@ -845,6 +845,35 @@ START_TEST(test_reload_keeps_the_listeners_and_says_so)
 }
 END_TEST
 
+/*
+ * A reload that drops the http section would leave the listeners (open
+ * until the next start) without tokens: it is refused, and they go on
+ * serving with the tokens they had.
+ */
+START_TEST(test_a_reload_that_would_orphan_the_listeners_is_refused)
+{
+	struct client	*c;
+	cJSON		*r;
+	char		*text, *resp, *data;
+
+	text = config_text("", "");
+	daemon_write_config(d, text);
+	free(text);
+	c = daemon_connect(d);
+	r = rpc(c, "broker/reload", NULL);
+	ck_assert_int_eq(error_code(r), -32018);
+	data = cJSON_PrintUnformatted(error_data(r));
+	ck_assert_msg(strstr(data, "broker.http.tokens_file: the listeners "
+	    "stay open") != NULL, "%s", data);
+	free(data);
+	cJSON_Delete(r);
+	client_close(c);
+	resp = get("/metrics", ADMIN_TOKEN, "");
+	ck_assert_int_eq(status_of(resp), 200);
+	free(resp);
+}
+END_TEST
+
 /* mcp-brokerd --check-config on the config text; status and output. */
 static int
 check_config(const char *broker, char **out)
@@ -975,6 +1004,8 @@ http_suite(void)
 	tcase_add_test(tc, test_unknown_path_gets_404_and_other_methods_405);
 	tcase_add_test(tc, test_reload_rereads_the_tokens_file);
 	tcase_add_test(tc, test_reload_keeps_the_listeners_and_says_so);
+	tcase_add_test(tc,
+	    test_a_reload_that_would_orphan_the_listeners_is_refused);
 
 	tc = harness_add_tcase(s, "bounds", setup, teardown, 30);
 	tcase_add_test(tc,
