@@ -260,16 +260,21 @@ check-valgrind: deps
 		MCPB_VALGRIND=1 $(B)/tests/integration/test_$$t; done
 
 # libFuzzer targets (clang): what a client's bytes reach before routing,
-# and what a child's bytes reach. Each runs FUZZ_SECONDS from its seed
+# what a child's bytes reach, and what an HTTP client's bytes reach
+# (libevent's parser, then the broker's glue). Each runs FUZZ_SECONDS from its seed
 # corpus in tests/fuzz/corpus/ (new finds go to build/fuzz/, not the tree).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = client child
+FUZZ_TARGETS = client child http
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Iproto -Idaemon \
 	      -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	      $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 FUZZ_SRC_client = tests/fuzz/fuzz_client.c proto/frame.c proto/jsonrpc.c \
 		  proto/xmalloc.c proto/scan.c proto/wire.c proto/escape.c \
 		  daemon/route.c
+FUZZ_SRC_http	= tests/fuzz/fuzz_http.c proto/frame.c proto/jsonrpc.c \
+		  proto/xmalloc.c proto/scan.c proto/wire.c proto/escape.c \
+		  daemon/route.c daemon/config_http.c daemon/walk.c \
+		  daemon/log.c
 FUZZ_SRC_child	= tests/fuzz/fuzz_child.c proto/frame.c proto/jsonrpc.c \
 		  proto/xmalloc.c proto/scan.c proto/wire.c proto/escape.c \
 		  daemon/mcp.c daemon/log.c

@@ -29,6 +29,8 @@
 
 #include <cJSON.h>
 
+#include <event2/http.h>
+
 #include "config_http.h"
 #include "log.h"
 #include "walk.h"
@@ -516,4 +518,37 @@ config_http_find_token(const struct config_http *hc, const char *s,
 			found = t;
 	}
 	return (found);
+}
+
+/*
+ * Whether an Origin header's value is allowed: a loopback host (any
+ * scheme and port) or an entry of broker.http.allowed_origins.
+ */
+int
+config_http_origin_ok(const struct config_http *hc, const char *origin)
+{
+	struct evhttp_uri	*uri;
+	const char		*host;
+	char			*bare;
+	size_t			 i, len;
+	int			 ok = 0;
+
+	for (i = 0; i < hc->norigins; i++) {
+		if (strcasecmp(hc->origins[i], origin) == 0)
+			return (1);
+	}
+	if ((uri = evhttp_uri_parse(origin)) == NULL)
+		return (0);
+	if ((host = evhttp_uri_get_host(uri)) != NULL &&
+	    evhttp_uri_get_scheme(uri) != NULL) {
+		len = strlen(host);
+		if (len > 2 && host[0] == '[' && host[len - 1] == ']')
+			bare = xstrndup(host + 1, len - 2);
+		else
+			bare = xstrdup(host);
+		ok = config_http_loopback(bare);
+		free(bare);
+	}
+	evhttp_uri_free(uri);
+	return (ok);
 }

@@ -56,6 +56,7 @@ int	 config_http_reload(const struct config_http *,
 	     struct config_http *, char **);
 
 int	 config_http_split(const char *, char **, char **);
+int	 config_http_origin_ok(const struct config_http *, const char *);
 int	 config_http_loopback(const char *);
 const struct config_http_token *config_http_find_token(
 	     const struct config_http *, const char *, size_t);

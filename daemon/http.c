@@ -114,7 +114,6 @@ static void	http_refuse(struct http_conn *, const char *, size_t);
 static int	http_served(struct http *, struct http_conn *,
 		    struct evhttp_request *);
 static void	http_request_cb(struct evhttp_request *, void *);
-static int	http_origin_ok(const struct config_http *, const char *);
 static int	http_answer(struct evhttp_request *, int, const char *,
 		    const char *);
 static const char *http_method_name(struct evhttp_request *);
@@ -380,39 +379,6 @@ http_close_cb(struct evhttp_connection *evcon, void *arg)
 	free(c);
 }
 
-/*
- * Whether an Origin header's value is allowed: a loopback host (any
- * scheme and port) or an entry of broker.http.allowed_origins.
- */
-static int
-http_origin_ok(const struct config_http *hc, const char *origin)
-{
-	struct evhttp_uri	*uri;
-	const char		*host;
-	char			*bare;
-	size_t			 i, len;
-	int			 ok = 0;
-
-	for (i = 0; i < hc->norigins; i++) {
-		if (strcasecmp(hc->origins[i], origin) == 0)
-			return (1);
-	}
-	if ((uri = evhttp_uri_parse(origin)) == NULL)
-		return (0);
-	if ((host = evhttp_uri_get_host(uri)) != NULL &&
-	    evhttp_uri_get_scheme(uri) != NULL) {
-		len = strlen(host);
-		if (len > 2 && host[0] == '[' && host[len - 1] == ']')
-			bare = xstrndup(host + 1, len - 2);
-		else
-			bare = xstrdup(host);
-		ok = config_http_loopback(bare);
-		free(bare);
-	}
-	evhttp_uri_free(uri);
-	return (ok);
-}
-
 /* Answer with code and a line of plain text; returns code. */
 static int
 http_answer(struct evhttp_request *req, int code, const char *reason,
@@ -496,7 +462,7 @@ http_request_cb(struct evhttp_request *req, void *arg)
 		    "WWW-Authenticate", "Bearer realm=\"mcp-broker\"");
 		code = http_answer(req, 401, "Unauthorized", "A bearer token "
 		    "of broker.http.tokens_file is required.");
-	} else if (origin != NULL && !http_origin_ok(hc, origin))
+	} else if (origin != NULL && !config_http_origin_ok(hc, origin))
 		code = http_answer(req, 403, "Forbidden", "This Origin may not "
 		    "use the broker (broker.http.allowed_origins).");
 	else if (!local && !broker_peer_allowed(h->b, t->uid, t->gid,

@@ -128,40 +128,20 @@ http_mcp_path(struct evhttp_request *req, const char *path, char **server,
     char **thread, int *status)
 {
 	struct route_fault	 fault;
-	const char		*seg[2], *slash;
-	char			*name[2];
-	size_t			 len[2], i;
 
-	seg[0] = path + 5;
-	if ((slash = strchr(seg[0], '/')) == NULL || slash == seg[0] ||
-	    slash[1] == '\0' || strchr(slash + 1, '/') != NULL) {
-		*status = http_mcp_session_reply_error(req, 404, "Not Found", NULL,
-		    RPC_INVALID_REQUEST, NULL, "No such path; the MCP "
+	switch (route_http_path(path, server, thread, &fault)) {
+	case 0:
+		return (0);
+	case -1:
+		*status = http_mcp_session_reply_error(req, 404, "Not Found",
+		    NULL, RPC_INVALID_REQUEST, NULL, "No such path; the MCP "
 		    "endpoint is /mcp/SERVER/THREAD.");
 		return (-1);
-	}
-	seg[1] = slash + 1;
-	for (i = 0; i < 2; i++) {
-		name[i] = i == 0 ? xstrndup(seg[0], (size_t)(slash - seg[0])) :
-		    xstrdup(seg[1]);
-		len[i] = 0;
-		seg[i] = name[i];
-		name[i] = evhttp_uridecode(seg[i], 0, &len[i]);
-		free((char *)seg[i]);
-		if (name[i] == NULL)
-			fatalx("evhttp_uridecode");
-	}
-	if (route_check_name("server", name[0], len[0], 0, &fault) != 0 ||
-	    route_check_name("thread", name[1], len[1], 0, &fault) != 0) {
-		*status = http_mcp_session_reply_error(req, 400, "Bad Request", NULL,
-		    fault.code, NULL, "%s", fault.message);
-		free(name[0]);
-		free(name[1]);
+	default:
+		*status = http_mcp_session_reply_error(req, 400, "Bad Request",
+		    NULL, fault.code, NULL, "%s", fault.message);
 		return (-1);
 	}
-	*server = name[0];
-	*thread = name[1];
-	return (0);
 }
 
 /*

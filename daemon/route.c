@@ -3,12 +3,16 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <event2/http.h>
 
 #include "errors.h"
 #include "escape.h"
 #include "route.h"
 #include "scan.h"
+#include "xmalloc.h"
 
 static const struct {
 	const char		*name;
@@ -331,4 +335,45 @@ route_strip(cJSON *params)
 	cJSON_DeleteItemFromObjectCaseSensitive(params, "server");
 	cJSON_DeleteItemFromObjectCaseSensitive(params, "thread");
 	cJSON_DeleteItemFromObjectCaseSensitive(params, "timeout_ms");
+}
+
+/*
+ * Split an HTTP path /mcp/SERVER/THREAD into its two names (caller frees
+ * both), each percent-decoded and checked by the name rule. Returns 0;
+ * -1 if the path has not that shape; -2 with fault set if a name breaks
+ * the rule.
+ */
+int
+route_http_path(const char *path, char **server, char **thread,
+    struct route_fault *fault)
+{
+	const char	*seg[2], *slash;
+	char		*name[2], *raw;
+	size_t		 len[2], i;
+
+	if (strncmp(path, "/mcp/", 5) != 0)
+		return (-1);
+	seg[0] = path + 5;
+	if ((slash = strchr(seg[0], '/')) == NULL || slash == seg[0] ||
+	    slash[1] == '\0' || strchr(slash + 1, '/') != NULL)
+		return (-1);
+	seg[1] = slash + 1;
+	for (i = 0; i < 2; i++) {
+		raw = i == 0 ? xstrndup(seg[0], (size_t)(slash - seg[0])) :
+		    xstrdup(seg[1]);
+		len[i] = 0;
+		/* NULL only when out of memory, which is fatal here. */
+		if ((name[i] = evhttp_uridecode(raw, 0, &len[i])) == NULL)
+			abort();
+		free(raw);
+	}
+	if (route_check_name("server", name[0], len[0], 0, fault) != 0 ||
+	    route_check_name("thread", name[1], len[1], 0, fault) != 0) {
+		free(name[0]);
+		free(name[1]);
+		return (-2);
+	}
+	*server = name[0];
+	*thread = name[1];
+	return (0);
 }

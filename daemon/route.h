@@ -61,5 +61,6 @@ void	route_strip(cJSON *);
 int	route_check_name(const char *, const char *, size_t, int,
 	    struct route_fault *);
 int	route_check_names(const char *, size_t, struct route_fault *);
+int	route_http_path(const char *, char **, char **, struct route_fault *);
 
 #endif

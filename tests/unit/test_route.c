@@ -1040,6 +1040,38 @@ START_TEST(test_names_are_checked_on_the_lines_text)
 }
 END_TEST
 
+/* An HTTP path names its server and thread percent-encoded, by the
+   same rule as the socket's requests. */
+START_TEST(test_http_path_splits_and_decodes_the_names)
+{
+	struct route_fault	 fault_http;
+	char			*server, *thread;
+
+	ck_assert_int_eq(route_http_path("/mcp/fake/t%2F1%20x", &server,
+	    &thread, &fault_http), 0);
+	ck_assert_str_eq(server, "fake");
+	ck_assert_str_eq(thread, "t/1 x");
+	free(server);
+	free(thread);
+	ck_assert_int_eq(route_http_path("/mcp/fake", &server, &thread,
+	    &fault_http), -1);
+	ck_assert_int_eq(route_http_path("/mcp//t", &server, &thread,
+	    &fault_http), -1);
+	ck_assert_int_eq(route_http_path("/mcp/a/b/c", &server, &thread,
+	    &fault_http), -1);
+	ck_assert_int_eq(route_http_path("/mcp/a/", &server, &thread,
+	    &fault_http), -1);
+	ck_assert_int_eq(route_http_path("/metrics", &server, &thread,
+	    &fault_http), -1);
+	/* A control character or a NUL, once decoded, breaks the rule. */
+	ck_assert_int_eq(route_http_path("/mcp/fake/t%0A1", &server,
+	    &thread, &fault_http), -2);
+	ck_assert_int_eq(fault_http.code, -32602);
+	ck_assert_int_eq(route_http_path("/mcp/fa%00ke/t", &server,
+	    &thread, &fault_http), -2);
+}
+END_TEST
+
 static Suite *
 route_suite(void)
 {
@@ -1149,6 +1181,7 @@ route_suite(void)
 	tc = tcase_create("names");
 	tcase_add_test(tc, test_names_follow_one_rule);
 	tcase_add_test(tc, test_names_are_checked_on_the_lines_text);
+	tcase_add_test(tc, test_http_path_splits_and_decodes_the_names);
 	suite_add_tcase(s, tc);
 	return (s);
 }
