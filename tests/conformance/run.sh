@@ -333,16 +333,49 @@ if [ "$have_everything" = 1 ]; then
 	own everything "$port"
 fi
 
-# Does the daemon serve MCP over HTTP? Today it answers 404.
+# The daemon serves MCP over HTTP: an initialize must be answered.
 url=http://127.0.0.1:$broker_port/mcp/conformance/t1
 status=$(util probe "$url" "$token" 2>&1)
 serves=0
 case $status in
 200)	serves=1 ;;
-404)	echo "== not run: the daemon does not serve /mcp yet" \
-	    "(POST initialize to $url: 404)" ;;
 *)	fail "POST initialize to $url: $status" ;;
 esac
+
+# --- The MCP Inspector CLI over HTTP, with the bearer token ------------------
+
+# expect_http NAME SERVER THREAD PATH VALUE ARGS...: one Inspector run over
+# Streamable HTTP to /mcp/SERVER/THREAD whose JSON has VALUE at PATH.
+expect_http() {
+	local name=$1 server=$2 thread=$3 p=$4 want=$5 rc
+
+	shift 5
+	timeout "$INSPECTOR_S" mcp-inspector --cli --format json \
+	    --transport http \
+	    --server-url "http://127.0.0.1:$broker_port/mcp/$server/$thread" \
+	    --header "Authorization: Bearer $token" "$@" \
+	    >"$work/$name.json" 2>"$work/$name.err"
+	rc=$?
+	if [ "$rc" -ne 0 ]; then
+		fail "inspector over HTTP $* on $server/$thread exited $rc:" \
+		    "$(head -c 2000 "$work/$name.err")"
+	elif util expect "$work/$name.json" "$p" "$want"; then
+		ok "inspector over HTTP $* on $server/$thread: $p = $want"
+	else
+		fail "inspector over HTTP $* on $server/$thread"
+	fi
+}
+
+if [ "$serves" = 1 ]; then
+	echo "== The MCP Inspector CLI over HTTP"
+	expect_http http-list fake t1 result.tools.name=echo.description \
+	    "Return the text given." --method tools/list
+	expect_http http-echo fake t1 result.content.0.text hi \
+	    --method tools/call --tool-name echo --tool-arg text=hi
+	expect_http http-conformance conformance t1 result.content.0.text \
+	    "This is a simple text response for testing." \
+	    --method tools/call --tool-name test_simple_text
+fi
 servers=(conformance)
 [ "$have_everything" = 1 ] && servers+=(everything)
 if [ "$serves" = 1 ]; then
