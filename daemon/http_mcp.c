@@ -37,6 +37,7 @@
 #include "mcp.h"
 #include "route.h"
 #include "scan.h"
+#include "wire.h"
 #include "xmalloc.h"
 
 /* A session known by its id. */
@@ -248,6 +249,13 @@ http_mcp_post(struct http_mcp *hm, struct evhttp_request *req, uid_t uid,
 	int			 status;
 
 	body = len > 0 ? (const char *)evbuffer_pullup(in, -1) : "";
+	/*
+	 * A body may be laid out on many lines, as JSON allows; what reaches
+	 * a child is one line, or a newline in it would cut the message
+	 * there (and start another, of the client's making).
+	 */
+	if (len > 0)
+		wire_one_line((char *)evbuffer_pullup(in, -1), len);
 	if (jsonrpc_parse(body, len, &msg, &fault) != 0) {
 		/* A malformed answer to a child's request: the child is
 		   told at once (dispatch_line). */

@@ -289,9 +289,26 @@ static void
 session_write(struct session *s, const char *line, size_t len)
 {
 	struct evbuffer	*out;
+	char		*flat;
+	size_t		 i, body = len > 0 && line[len - 1] == '\n' ? len - 1 :
+			     len;
 
 	if ((out = process_output(s->process)) == NULL)
 		return;
+	/* One message, one line, whatever a front end let through. */
+	if (memchr(line, '\n', body) != NULL ||
+	    memchr(line, '\r', body) != NULL) {
+		flat = xstrndup(line, body);
+		for (i = 0; i < body; i++) {
+			if (flat[i] == '\n' || flat[i] == '\r')
+				flat[i] = ' ';
+		}
+		session_log(s, LOG_LEVEL_WARNING, "session %s: a message for "
+		    "the child held a line break; written as one line", s->id);
+		session_write(s, flat, body);
+		free(flat);
+		return;
+	}
 	if (evbuffer_add(out, line, len) != 0 ||
 	    (len > 0 && line[len - 1] != '\n' && evbuffer_add(out, "\n", 1)))
 		fatalx("evbuffer_add");

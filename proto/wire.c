@@ -424,3 +424,33 @@ wire_tail_string(const char *tail, size_t tail_len, const char *const *path,
 	}
 	free(text);
 }
+
+/*
+ * Make the JSON text at p one line, in place: a newline or carriage
+ * return between tokens (JSON's whitespace) becomes a space, so nothing
+ * changes for a reader but where the line ends. One inside a string is
+ * left for the strict parser to refuse. Returns how many were replaced.
+ */
+size_t
+wire_one_line(char *p, size_t len)
+{
+	size_t	i, n = 0;
+	int	in_string = 0, escaped = 0;
+
+	for (i = 0; i < len; i++) {
+		if (in_string) {
+			if (escaped)
+				escaped = 0;
+			else if (p[i] == '\\')
+				escaped = 1;
+			else if (p[i] == '"')
+				in_string = 0;
+		} else if (p[i] == '"')
+			in_string = 1;
+		else if (p[i] == '\n' || p[i] == '\r') {
+			p[i] = ' ';
+			n++;
+		}
+	}
+	return (n);
+}

@@ -23,6 +23,7 @@ size_t	 wire_request_tail_size(const struct scan_request *);
 char	*wire_request_tail_fill(char *, const struct scan_request *);
 /* The same, allocated (xmalloc, NUL-terminated); *lenp gets its length. */
 char	*wire_request_tail(const struct scan_request *, size_t *lenp);
+size_t	 wire_one_line(char *, size_t);
 void	 wire_tail_string(const char *, size_t, const char *const *, char *,
 	     size_t);
 

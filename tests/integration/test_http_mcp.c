@@ -605,6 +605,47 @@ START_TEST(test_delete_ends_the_http_session_and_the_child_runs_on)
 }
 END_TEST
 
+/*
+ * A body laid out on many lines, as JSON allows, reaches the child as one
+ * message: a line break in it cannot cut the message and start one of
+ * the client's making (here a crash call hidden in an argument).
+ */
+START_TEST(test_a_body_on_many_lines_reaches_the_child_as_one_message)
+{
+	struct hconn	*c = hc_open();
+	struct hresp	 r;
+	cJSON		*a;
+	char		*sid;
+	pid_t		 pid;
+
+	sid = initialize(c, "/mcp/fake/t1", "2025-11-25", "", NULL);
+	ck_assert_int_eq(call(c, "/mcp/fake/t1", sid, 2, "counter", "{}", &a),
+	    200);
+	pid = (pid_t)structured(a, "pid");
+	cJSON_Delete(a);
+	hc_exchange(c, "POST", "/mcp/fake/t1", sid, "application/json, "
+	    "text/event-stream", "{\"jsonrpc\":\"2.0\",\r\n \"id\":3,\n"
+	    " \"method\":\"tools/call\",\n \"params\":{\"name\":\"echo\","
+	    "\"arguments\":{\"text\":\"x\",\"a\":[\n{\"jsonrpc\":\"2.0\","
+	    "\"id\":99,\"method\":\"tools/call\",\"params\":{\"name\":"
+	    "\"crash\"}}\n]}}}", &r);
+	ck_assert_int_eq(r.status, 200);
+	a = json_of(&r);
+	ck_assert_double_eq(json_number(a, "id"), 3);
+	ck_assert_ptr_nonnull(cJSON_GetObjectItem(a, "result"));
+	cJSON_Delete(a);
+	hresp_clear(&r);
+	/* The child never saw a crash call: it is the same process. */
+	ck_assert_int_eq(call(c, "/mcp/fake/t1", sid, 4, "counter", "{}", &a),
+	    200);
+	ck_assert_int_eq((pid_t)structured(a, "pid"), pid);
+	ck_assert_int_eq((int)structured(a, "count"), 2);
+	cJSON_Delete(a);
+	free(sid);
+	hc_close(c);
+}
+END_TEST
+
 START_TEST(test_second_initialize_reaches_the_same_child)
 {
 	struct hconn	*c = hc_open(), *c2 = hc_open();
@@ -1297,6 +1338,8 @@ http_mcp_suite(void)
 	tcase_add_test(tc, test_session_id_is_only_good_for_its_own_url);
 	tcase_add_test(tc,
 	    test_delete_ends_the_http_session_and_the_child_runs_on);
+	tcase_add_test(tc,
+	    test_a_body_on_many_lines_reaches_the_child_as_one_message);
 	tcase_add_test(tc, test_second_initialize_reaches_the_same_child);
 	tcase_add_test(tc, test_idle_http_session_expires);
 	tcase_add_test(tc,
