@@ -22,11 +22,17 @@
  * told which address to bind, so the whole run is in a private network
  * namespace whose only interface is loopback.
  *
+ * Scenario 8 puts the broker's own Streamable HTTP endpoint (a TCP
+ * listener with a bearer token from a generated tokens file) against its
+ * NDJSON socket and against supergateway, all three in front of the same
+ * echo server.
+ *
  * The table goes to OUT/results-table.md, the percentiles for the plot to
  * OUT/latency.dat. Usage: see bench_usage().
  */
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -44,6 +50,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -79,6 +86,7 @@
 #define SCALE_CALLS		5000	/* 6: per step and daemon */
 #define EVERYTHING_CALLS	400	/* per round, 5 rounds */
 #define SPAWN_PER_ROUND		4	/* sessions per call, per round */
+#define HTTP_CALLS		2000	/* 8: per block, 5 blocks */
 
 /* The MCP version the load generator asks for when it is the client. */
 #define BENCH_PROTOCOL	"2025-06-18"
@@ -169,6 +177,7 @@ struct daemon {
 	char	 sock[128];
 	char	 config[128];
 	char	 log[128];
+	char	 tokens[128];	/* the HTTP tokens file, if any */
 	long	 nofile;
 };
 
@@ -212,6 +221,8 @@ struct bench {
 	char		 gateway_bin[PATH_MAX];
 	uint64_t	 seq;		/* request counter */
 	pid_t		 main_pid;	/* the main daemon, if started here */
+	int		 http_port;	/* its HTTP listener (0: none) */
+	char		 http_token[64];
 	pid_t		 live[4];	/* daemons running */
 	int		 nlive;
 	uint64_t	 rng;
@@ -280,7 +291,8 @@ static int	 server_handshake(struct bench *, struct conn *);
 static void	 server_stop(struct conn *, int);
 static struct conn *echo_spawn(struct bench *);
 
-static struct daemon *daemon_start(struct bench *, cJSON *, cJSON *);
+static struct daemon *daemon_start(struct bench *, cJSON *, cJSON *, int);
+static int	 daemon_http(struct bench *, struct daemon *, cJSON *);
 static int	 daemon_stop(struct bench *, struct daemon *);
 static cJSON	*broker_call(struct bench *, struct conn *, const char *,
 		     const char *);
@@ -328,7 +340,9 @@ bench_usage(void)
 	    "           [--only LIST] [--scale F] [--socket PATH]\n"
 	    "           [--daemon-wrapper CMD] [--cpus SELF,SERVERS]\n"
 	    "  --only: scenarios among 1,2,3,4,5,6 (6 and 7 run together),\n"
-	    "          e (server-everything: supergateway, session per call)\n"
+	    "          8 (HTTP: the broker's endpoint, its socket,\n"
+	    "          supergateway), e (server-everything: supergateway,\n"
+	    "          session per call)\n"
 	    "  --scale: multiplies every call count (0.1 for a quick look)\n"
 	    "  --socket: use that running daemon (server \"echo\" is the\n"
 	    "          echo server) for 1, 2, 3, 5 instead of starting one\n"
@@ -1117,12 +1131,66 @@ echo_spawn(struct bench *b)
 }
 
 /*
+ * Give the daemon an HTTP listener on a free loopback port, with a tokens
+ * file of one token for this process's user (mode 0600) in its directory;
+ * the port and the token are kept in b. Returns 0, or -1.
+ */
+static int
+daemon_http(struct bench *b, struct daemon *d, cJSON *broker)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 slen = sizeof sin;
+	struct passwd		*pw;
+	unsigned char		 raw[24];
+	cJSON			*http, *listen;
+	char			 addr[64];
+	FILE			*f;
+	size_t			 i;
+	int			 fd;
+
+	/* A port nobody holds now (the daemon binds it right after). */
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return (-1);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &slen) == -1) {
+		close(fd);
+		return (-1);
+	}
+	close(fd);
+	b->http_port = ntohs(sin.sin_port);
+
+	if ((pw = getpwuid(geteuid())) == NULL ||
+	    getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
+		return (-1);
+	for (i = 0; i < sizeof raw; i++)
+		snprintf(b->http_token + 2 * i, 3, "%02x", raw[i]);
+	snprintf(d->tokens, sizeof d->tokens, "%s/http-tokens", d->dir);
+	fd = open(d->tokens, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1 || (f = fdopen(fd, "w")) == NULL)
+		return (-1);
+	fprintf(f, "%s %s\n", pw->pw_name, b->http_token);
+	if (fclose(f) != 0)
+		return (-1);
+
+	snprintf(addr, sizeof addr, "127.0.0.1:%d", b->http_port);
+	http = cJSON_AddObjectToObject(broker, "http");
+	listen = cJSON_AddArrayToObject(http, "listen");
+	cJSON_AddItemToArray(listen, cJSON_CreateString(addr));
+	cJSON_AddStringToObject(http, "tokens_file", d->tokens);
+	return (0);
+}
+
+/*
  * Start mcp-brokerd with broker members (socket added) and servers (both
  * taken), on the servers' CPU, with RLIMIT_NOFILE raised as far as the
- * hard limit allows; waits until it listens.
+ * hard limit allows; with http, an HTTP listener too (daemon_http). Waits
+ * until it listens.
  */
 static struct daemon *
-daemon_start(struct bench *b, cJSON *broker, cJSON *servers)
+daemon_start(struct bench *b, cJSON *broker, cJSON *servers, int http)
 {
 	struct daemon	*d = xcalloc(1, sizeof *d);
 	struct conn	*c;
@@ -1141,6 +1209,9 @@ daemon_start(struct bench *b, cJSON *broker, cJSON *servers)
 	snprintf(d->config, sizeof d->config, "%s/broker.json", d->dir);
 	snprintf(d->log, sizeof d->log, "%s/broker.log", d->dir);
 	snprintf(daemon_path, sizeof daemon_path, "%s/mcp-brokerd", b->build);
+	if (http && daemon_http(b, d, broker) == -1)
+		bench_fatal("the HTTP listener's port or tokens file in %s: %s",
+		    d->dir, strerror(errno));
 
 	root = cJSON_CreateObject();
 	cJSON_AddStringToObject(broker, "socket", d->sock);
@@ -1241,6 +1312,8 @@ daemon_stop(struct bench *b, struct daemon *d)
 		unlink(d->log);
 		unlink(d->config);
 		unlink(d->sock);
+		if (d->tokens[0] != '\0')
+			unlink(d->tokens);
 		rmdir(d->dir);
 	}
 	free(d);
@@ -1827,7 +1900,7 @@ scenario_churn(struct bench *b)
 	servers = cJSON_CreateObject();
 	e = cJSON_AddObjectToObject(servers, "echo");
 	cJSON_AddStringToObject(e, "command", b->echo_path);
-	d = daemon_start(b, broker, servers);
+	d = daemon_start(b, broker, servers, 0);
 	if ((ctl = conn_unix(d->sock, &cause)) == NULL)
 		bench_fatal("%s", cause);
 	for (i = 0; i < 4; i++) {
@@ -1942,8 +2015,9 @@ scenario_scale(struct bench *b)
 
 	fprintf(stderr, "scenarios 6, 7: 4,096 sessions, idle connections, "
 	    "5 x %ld calls per daemon at each step\n", n / 5);
-	ref = daemon_start(b, scale_broker(2, 16), scale_servers(b));
-	d = daemon_start(b, scale_broker(10100, nsessions), scale_servers(b));
+	ref = daemon_start(b, scale_broker(2, 16), scale_servers(b), 0);
+	d = daemon_start(b, scale_broker(10100, nsessions),
+	    scale_servers(b), 0);
 	if ((rc = conn_unix(ref->sock, &cause)) == NULL ||
 	    (ctl = conn_unix(d->sock, &cause)) == NULL ||
 	    (mc = conn_unix(d->sock, &cause)) == NULL)
@@ -2145,14 +2219,22 @@ scenario_scale(struct bench *b)
 		b->failed = 1;
 }
 
-/* A keep-alive HTTP/1.1 connection to supergateway. */
+/*
+ * A keep-alive HTTP/1.1 connection to an MCP endpoint on 127.0.0.1 (the
+ * broker's or supergateway's), with a bearer token if auth is set.
+ */
 struct http {
 	int		 fd;
 	int		 port;
+	const char	*path;
+	const char	*auth;
+	const char	*name;		/* for messages */
 	struct buf	 in;
 	char		 session[128];
 };
 
+static void	 http_init(struct http *, int, const char *, const char *,
+		     const char *);
 static int	 http_connect(struct http *);
 static int	 http_fill(struct http *);
 static int	 http_post(struct http *, const char *, int *, struct buf *);
@@ -2160,11 +2242,27 @@ static int	 http_answer(const struct buf *, uint64_t, const char **,
 		     size_t *);
 static int	 http_call(struct http *, const char *, uint64_t, char *,
 		     size_t);
-static pid_t	 gateway_start(struct bench *);
-static void	 gateway_stop(struct bench *, pid_t);
-static int	 gateway_calls(struct bench *, struct http *, long,
+static void	 http_open(struct http *);
+static void	 http_free(struct http *);
+static int	 http_calls(struct bench *, struct http *, const char *, long,
 		     struct tally *);
+static pid_t	 gateway_start(struct bench *, const char *);
+static void	 gateway_stop(struct bench *, pid_t);
 static int	 spawn_per_call(struct bench *, struct tally *);
+static void	 scenario_http(struct bench *, struct conn *);
+
+/* An endpoint at 127.0.0.1:port path, not yet connected. */
+static void
+http_init(struct http *h, int port, const char *path, const char *auth,
+    const char *name)
+{
+	memset(h, 0, sizeof *h);
+	h->fd = -1;
+	h->port = port;
+	h->path = path;
+	h->auth = auth;
+	h->name = name;
+}
 
 /* (Re)connect to 127.0.0.1:port. */
 static int
@@ -2211,8 +2309,9 @@ http_fill(struct http *h)
 }
 
 /*
- * POST body to /mcp with the session's headers; the status and the body
- * (chunked encoding undone) come back. Keeps Mcp-Session-Id when given.
+ * POST body to the endpoint with the session's headers; the status and
+ * the body (chunked encoding undone) come back. Keeps Mcp-Session-Id when
+ * given.
  */
 static int
 http_post(struct http *h, const char *body, int *status, struct buf *out)
@@ -2222,9 +2321,12 @@ http_post(struct http *h, const char *body, int *status, struct buf *out)
 	size_t		 hlen, clen = 0, need, off;
 	int		 chunked = 0, have_len = 0, r;
 
-	buf_printf(&req, "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+	buf_printf(&req, "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
 	    "Content-Type: application/json\r\n"
-	    "Accept: application/json, text/event-stream\r\n", h->port);
+	    "Accept: application/json, text/event-stream\r\n", h->path,
+	    h->port);
+	if (h->auth != NULL)
+		buf_printf(&req, "Authorization: Bearer %s\r\n", h->auth);
 	if (h->session[0] != '\0')
 		buf_printf(&req, "Mcp-Session-Id: %s\r\n"
 		    "Mcp-Protocol-Version: %s\r\n", h->session,
@@ -2351,7 +2453,7 @@ http_answer(const struct buf *body, uint64_t id, const char **json,
 }
 
 /*
- * One request through supergateway (request is the JSON text, id its id);
+ * One request to the endpoint (request is the JSON text, id its id);
  * the answer's JSON goes to answer (cut to size). 0, or -1.
  */
 static int
@@ -2374,22 +2476,24 @@ http_call(struct http *h, const char *request, uint64_t id, char *answer,
 	return (ok ? 0 : -1);
 }
 
-/* Start supergateway in front of server-everything; its pid, listening. */
+/*
+ * Start supergateway in front of the stdio server command (a command
+ * line); its pid, once it listens.
+ */
 static pid_t
-gateway_start(struct bench *b)
+gateway_start(struct bench *b, const char *command)
 {
-	char	 stdio[PATH_MAX * 2 + 16], port[16];
-	char	*argv[] = { b->gateway_bin, (char *)"--stdio", stdio,
+	char	 port[16];
+	char	*argv[] = { b->gateway_bin, (char *)"--stdio", (char *)command,
 		    (char *)"--outputTransport", (char *)"streamableHttp",
 		    (char *)"--stateful", (char *)"--port", port,
 		    (char *)"--logLevel", (char *)"none", NULL };
-	struct http	h = { -1, GATEWAY_PORT, { NULL, 0, 0, 0 }, "" };
+	struct http	h;
 	uint64_t	deadline;
 	pid_t		pid, parent = getpid();
 	int		null, status;
 
-	snprintf(stdio, sizeof stdio, "%s %s stdio", b->node_path,
-	    b->everything_js);
+	http_init(&h, GATEWAY_PORT, "/mcp", NULL, "supergateway");
 	snprintf(port, sizeof port, "%d", GATEWAY_PORT);
 	if ((pid = fork()) == -1)
 		bench_fatal("fork: %s", strerror(errno));
@@ -2442,9 +2546,48 @@ gateway_stop(struct bench *b, pid_t pid)
 		sleep_ms(50);
 }
 
-/* n sequential echo calls through supergateway, into t. */
+/*
+ * Connect to the endpoint and open an MCP session on it: initialize (which
+ * gives the Mcp-Session-Id), then notifications/initialized.
+ */
+static void
+http_open(struct http *h)
+{
+	struct buf	 body = { NULL, 0, 0, 0 };
+	char		 req[512];
+	int		 status;
+
+	h->session[0] = '\0';
+	if (http_connect(h) == -1)
+		bench_fatal("%s: cannot connect to 127.0.0.1:%d", h->name,
+		    h->port);
+	snprintf(req, sizeof req, "{\"jsonrpc\":\"2.0\",\"id\":1,"
+	    "\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
+	    "\"%s\",\"capabilities\":{},\"clientInfo\":{\"name\":"
+	    "\"mcp-bench-loadgen\",\"version\":\"1.0\"}}}", BENCH_PROTOCOL);
+	if (http_call(h, req, 1, NULL, 0) == -1 || h->session[0] == '\0')
+		bench_fatal("%s: initialize failed", h->name);
+	if (http_post(h, "{\"jsonrpc\":\"2.0\",\"method\":"
+	    "\"notifications/initialized\"}", &status, &body) == -1 ||
+	    status / 100 != 2)
+		bench_fatal("%s: initialized: HTTP %d", h->name, status);
+	buf_free(&body);
+}
+
+/* Close the connection and free what it holds. */
+static void
+http_free(struct http *h)
+{
+	if (h->fd != -1)
+		close(h->fd);
+	h->fd = -1;
+	buf_free(&h->in);
+}
+
+/* n sequential calls (tool: "name" and "arguments") to h, into t. */
 static int
-gateway_calls(struct bench *b, struct http *h, long n, struct tally *t)
+http_calls(struct bench *b, struct http *h, const char *tool, long n,
+    struct tally *t)
 {
 	char		 req[512], answer[512];
 	uint64_t	 id, t0, t1, start = now_ns();
@@ -2454,11 +2597,11 @@ gateway_calls(struct bench *b, struct http *h, long n, struct tally *t)
 		id = ++b->seq << 24;
 		snprintf(req, sizeof req, "{\"jsonrpc\":\"2.0\",\"id\":%llu,"
 		    "\"method\":\"tools/call\",\"params\":{%s}}",
-		    (unsigned long long)id, EVERYTHING_ARGS);
+		    (unsigned long long)id, tool);
 		t0 = now_ns();
 		if (http_call(h, req, id, answer, sizeof answer) == -1) {
 			snprintf(t->first_error, sizeof t->first_error,
-			    "supergateway: no answer to a call");
+			    "%s: no answer to a call", h->name);
 			t->errors++;
 			return (-1);
 		}
@@ -2514,14 +2657,13 @@ scenario_everything(struct bench *b, struct conn *bc)
 	struct tally	 tb, tp, tg, ts, warm;
 	struct stream	 sb, sp;
 	struct conn	*pc;
-	struct http	 h = { -1, GATEWAY_PORT, { NULL, 0, 0, 0 }, "" };
+	struct http	 h;
 	char		*argv[] = { b->node_path, b->everything_js,
 			    (char *)"stdio", NULL };
-	char		 req[512];
+	char		 command[PATH_MAX * 2 + 16];
 	long		 n = bench_calls(b, EVERYTHING_CALLS);
-	int		 round, i, status, gateway = 1;
+	int		 round, i, gateway = 1;
 	pid_t		 gw = 0;
-	struct buf	 body = { NULL, 0, 0, 0 };
 
 	fprintf(stderr, "server-everything: 5 rounds of %ld calls per mode "
 	    "and %d sessions per call\n", n, SPAWN_PER_ROUND);
@@ -2530,6 +2672,7 @@ scenario_everything(struct bench *b, struct conn *bc)
 	memset(&tg, 0, sizeof tg);
 	memset(&ts, 0, sizeof ts);
 	memset(&warm, 0, sizeof warm);
+	http_init(&h, GATEWAY_PORT, "/mcp", NULL, "supergateway");
 
 	stream_init(&sb, bc, "everything", "ev", EVERYTHING_ARGS, 1);
 	pc = server_spawn(b, argv);
@@ -2553,23 +2696,12 @@ scenario_everything(struct bench *b, struct conn *bc)
 		gateway = 0;
 	}
 	if (gateway) {
-		gw = gateway_start(b);
-		if (http_connect(&h) == -1)
-			bench_fatal("supergateway: cannot connect");
-		snprintf(req, sizeof req, "{\"jsonrpc\":\"2.0\",\"id\":1,"
-		    "\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
-		    "\"%s\",\"capabilities\":{},\"clientInfo\":{\"name\":"
-		    "\"mcp-bench-loadgen\",\"version\":\"1.0\"}}}",
-		    BENCH_PROTOCOL);
-		if (http_call(&h, req, 1, NULL, 0) == -1 ||
-		    h.session[0] == '\0')
-			bench_fatal("supergateway: initialize failed");
-		if (http_post(&h, "{\"jsonrpc\":\"2.0\",\"method\":"
-		    "\"notifications/initialized\"}", &status, &body) == -1 ||
-		    status / 100 != 2)
-			bench_fatal("supergateway: initialized: HTTP %d",
-			    status);
-		if (gateway_calls(b, &h, 100, &warm) == -1 || warm.errors > 0)
+		snprintf(command, sizeof command, "%s %s stdio", b->node_path,
+		    b->everything_js);
+		gw = gateway_start(b, command);
+		http_open(&h);
+		if (http_calls(b, &h, EVERYTHING_ARGS, 100, &warm) == -1 ||
+		    warm.errors > 0)
 			bench_fatal("supergateway warm-up: %s",
 			    warm.first_error);
 	}
@@ -2581,8 +2713,8 @@ scenario_everything(struct bench *b, struct conn *bc)
 		if (gateway) {
 			/* Past express's 5 s keep-alive, reconnect first. */
 			if (http_connect(&h) == -1 ||
-			    gateway_calls(b, &h, 5, &warm) == -1 ||
-			    gateway_calls(b, &h, n, &tg) == -1)
+			    http_calls(b, &h, EVERYTHING_ARGS, 5, &warm) == -1 ||
+			    http_calls(b, &h, EVERYTHING_ARGS, n, &tg) == -1)
 				bench_fatal("supergateway: %s", tg.first_error);
 		}
 		for (i = 0; i < SPAWN_PER_ROUND; i++) {
@@ -2610,18 +2742,158 @@ scenario_everything(struct bench *b, struct conn *bc)
 		    "CLONE_NEWNET, lo up), so it is reachable on 127.0.0.1 "
 		    "only; the loadgen speaks Streamable HTTP to it (POST "
 		    "/mcp, Mcp-Session-Id, keep-alive, SSE answers).");
-		close(h.fd);
-		buf_free(&h.in);
+		http_free(&h);
 	}
 	server_stop(pc, 2000);
 	if (gateway)
 		gateway_stop(b, gw);
-	buf_free(&body);
 	free(warm.lat.v);
 	free(tb.lat.v);
 	free(tp.lat.v);
 	free(tg.lat.v);
 	free(ts.lat.v);
+}
+
+/*
+ * Scenario 8: the echo server's tools/call, one at a time, three ways in
+ * alternating blocks: through the broker's NDJSON socket, through the
+ * broker's Streamable HTTP endpoint on its TCP listener (bearer token,
+ * one initialize, then every call on that Mcp-Session-Id over one
+ * keep-alive connection; JSON answers), and through supergateway
+ * (stateful Streamable HTTP) in front of the same echo server.
+ */
+static void
+scenario_http(struct bench *b, struct conn *bc)
+{
+	struct tally	 ts, th, tg, warm;
+	struct stream	 ss;
+	struct http	 hb, hg;
+	struct pct	 ps, pg;
+	long		 n = bench_calls(b, HTTP_CALLS);
+	double		 rs, rh, rg, cs, ch;
+	char		 sb[40], sd[48], sr[24];
+	int		 round, gateway = 1;
+	pid_t		 gw = 0;
+
+	fprintf(stderr, "scenario 8: HTTP, 5 x %ld calls per mode\n", n);
+	memset(&ts, 0, sizeof ts);
+	memset(&th, 0, sizeof th);
+	memset(&tg, 0, sizeof tg);
+	memset(&warm, 0, sizeof warm);
+	stream_init(&ss, bc, "echo", "http-socket", ECHO_ARGS, 1);
+	http_init(&hb, b->http_port, "/mcp/echo/http-tcp", b->http_token,
+	    "the broker's HTTP listener");
+	http_init(&hg, GATEWAY_PORT, "/mcp", NULL, "supergateway");
+
+	if (!b->netns) {
+		bench_note(b, "Scenario 8: supergateway was NOT run: no private "
+		    "network namespace (unshare(CLONE_NEWNET) needs root), "
+		    "and supergateway 4.0.0 cannot be told to bind to "
+		    "loopback only.");
+		gateway = 0;
+	} else if (b->node_path[0] == '\0' ||
+	    access(b->gateway_bin, X_OK) == -1) {
+		bench_note(b, "Scenario 8: supergateway was NOT run: node or "
+		    "%s is missing (make bench installs it from "
+		    "tests/bench/package.json)", b->gateway_bin);
+		gateway = 0;
+	}
+
+	http_open(&hb);
+	if (run_calls(b, &ss, 1, 500, &warm) == -1 ||
+	    http_calls(b, &hb, ECHO_ARGS, 500, &warm) == -1 ||
+	    warm.errors > 0)
+		bench_fatal("scenario 8 warm-up: %s", warm.first_error);
+	if (gateway) {
+		gw = gateway_start(b, b->echo_path);
+		http_open(&hg);
+		if (http_calls(b, &hg, ECHO_ARGS, 200, &warm) == -1 ||
+		    warm.errors > 0)
+			bench_fatal("scenario 8 supergateway warm-up: %s",
+			    warm.first_error);
+	}
+	ts.cpu_pids[ts.ncpu_pids++] = b->main_pid;
+	ts.cpu_pids[ts.ncpu_pids++] = session_pid(b, bc, "echo",
+	    "http-socket");
+	ts.track_daemon = 1;
+	th.cpu_pids[th.ncpu_pids++] = b->main_pid;
+	th.cpu_pids[th.ncpu_pids++] = session_pid(b, bc, "echo", "http-tcp");
+	th.track_daemon = 1;
+
+	for (round = 0; round < 5; round++) {
+		uint64_t	cpu0, daemon0;
+
+		if (run_calls(b, &ss, 1, n, &ts) == -1)
+			break;
+		cpu0 = tally_cpu_ns(&th);
+		daemon0 = proc_cpu_ns(b->main_pid);
+		if (http_calls(b, &hb, ECHO_ARGS, n, &th) == -1)
+			bench_fatal("scenario 8: %s", th.first_error);
+		th.cpu_ns += tally_cpu_ns(&th) - cpu0;
+		th.daemon_ns += proc_cpu_ns(b->main_pid) - daemon0;
+		if (gateway) {
+			/* Past express's 5 s keep-alive, reconnect first. */
+			if (http_connect(&hg) == -1 ||
+			    http_calls(b, &hg, ECHO_ARGS, 5, &warm) == -1 ||
+			    http_calls(b, &hg, ECHO_ARGS, n, &tg) == -1)
+				bench_fatal("scenario 8: %s", tg.first_error);
+		}
+	}
+
+	rs = ts.busy_ns > 0 ? (double)ts.calls / ((double)ts.busy_ns / 1e9) : 0;
+	rh = th.busy_ns > 0 ? (double)th.calls / ((double)th.busy_ns / 1e9) : 0;
+	report_latency(b, "8 HTTP vs socket", "NDJSON socket", &th, &ts, 0);
+	report_rate(b, "8 HTTP vs socket", "calls/s", rh, rs, 0, 0);
+	if (th.calls > 0 && ts.calls > 0) {
+		cs = (double)ts.cpu_ns / 1000.0 / (double)ts.calls;
+		ch = (double)th.cpu_ns / 1000.0 / (double)th.calls;
+		snprintf(sb, sizeof sb, "%.1f µs", ch);
+		snprintf(sd, sizeof sd, "%.1f µs", cs);
+		fmt_ratio(sr, sizeof sr, cs > 0 ? ch / cs : 0);
+		bench_row(b, "8 HTTP vs socket", "CPU per call (daemon + echo)",
+		    sb, sd, sr, "—", "—");
+		cs = (double)ts.daemon_ns / 1000.0 / (double)ts.calls;
+		ch = (double)th.daemon_ns / 1000.0 / (double)th.calls;
+		snprintf(sb, sizeof sb, "%.1f µs", ch);
+		snprintf(sd, sizeof sd, "%.1f µs", cs);
+		fmt_ratio(sr, sizeof sr, cs > 0 ? ch / cs : 0);
+		bench_row(b, "8 HTTP vs socket", "of which the daemon's", sb, sd,
+		    sr, "—", "—");
+	}
+	if (gateway) {
+		rg = tg.busy_ns > 0 ?
+		    (double)tg.calls / ((double)tg.busy_ns / 1e9) : 0;
+		report_latency(b, "8 HTTP vs supergateway", "supergateway", &th,
+		    &tg, 0);
+		report_rate(b, "8 HTTP vs supergateway", "calls/s", rh, rg, 0,
+		    0);
+		ps = samples_pct(&ts.lat);
+		pg = samples_pct(&tg.lat);
+		bench_note(b, "Scenario 8: the broker's NDJSON socket against "
+		    "supergateway, the same echo server behind both: p50 "
+		    "%.1f µs against %.0f µs (%.2f×), p99 %.0f µs against "
+		    "%.0f µs.", ps.p50, pg.p50, pg.p50 > 0 ? ps.p50 / pg.p50 :
+		    0, ps.p99, pg.p99);
+	}
+	bench_note(b, "Scenario 8: the C echo server's echo tool, one call at "
+	    "a time, three ways in alternating blocks: the broker's NDJSON "
+	    "socket (routing members in params); the broker's HTTP listener "
+	    "on 127.0.0.1 (POST /mcp/echo/THREAD with a bearer token from a "
+	    "generated tokens file, one initialize, then every call on that "
+	    "Mcp-Session-Id over one keep-alive connection, TCP_NODELAY, "
+	    "JSON answers with Content-Length); and supergateway "
+	    "(--stateful, Streamable HTTP, SSE answers) in front of the echo "
+	    "server, reconnected before each block (express closes idle "
+	    "connections after 5 s). CPU per call is the daemon's and its "
+	    "echo child's own time.");
+	http_free(&hb);
+	http_free(&hg);
+	free(warm.lat.v);
+	free(ts.lat.v);
+	free(th.lat.v);
+	free(tg.lat.v);
+	if (gw > 0)
+		gateway_stop(b, gw);
 }
 
 /* Bring up loopback in a new network namespace of this process. */
@@ -2828,19 +3100,19 @@ main(int argc, char **argv)
 		for (char *p = strchr(b.only, 'e'); p != NULL; p = NULL)
 			*p = ' ';
 		if (b.only[0] == '\0')
-			snprintf(b.only, sizeof b.only, "1234567");
+			snprintf(b.only, sizeof b.only, "12345678");
 	}
-	if (bench_wants(&b, 'e'))
+	if (bench_wants(&b, 'e') || (bench_wants(&b, '8') && b.socket == NULL))
 		b.netns = bench_private_net() == 0;
 
 	fprintf(stderr, "placement: loadgen on CPU %d, daemon, its children "
 	    "and direct servers on CPU %d%s\n", b.cpu_self, b.cpu_servers,
 	    b.pinned ? "" : " (NOT pinned: fewer than 2 CPUs)");
 
-	/* Scenarios 1, 2, 3, 5 and the server-everything ones: one daemon. */
+	/* Scenarios 1, 2, 3, 5, 8 and the server-everything ones: one daemon. */
 	need_main = bench_wants(&b, '1') || bench_wants(&b, '2') ||
 	    bench_wants(&b, '3') || bench_wants(&b, '5') ||
-	    bench_wants(&b, 'e');
+	    bench_wants(&b, '8') || bench_wants(&b, 'e');
 	if (need_main && b.socket == NULL) {
 		broker = cJSON_CreateObject();
 		cJSON_AddNumberToObject(broker, "shutdown_grace_ms", 2000);
@@ -2858,14 +3130,15 @@ main(int argc, char **argv)
 			    cJSON_CreateString(b.everything_js));
 			cJSON_AddItemToArray(args, cJSON_CreateString("stdio"));
 		}
-		d = daemon_start(&b, broker, servers);
+		d = daemon_start(&b, broker, servers,
+		    bench_wants(&b, '8'));
 		b.main_pid = d->pid;
 	}
 	if (need_main && b.socket != NULL)
 		bench_note(&b, "Broker mode used the daemon already running at "
 		    "%s: its placement, limits and config were not set by the "
-		    "loadgen (scenarios 4, 6, 7 and server-everything need "
-		    "their own daemon and were skipped).", b.socket);
+		    "loadgen (scenarios 4, 6, 7, 8 and server-everything "
+		    "need their own daemon and were skipped).", b.socket);
 	if (need_main) {
 		const char	*sock = b.socket != NULL ? b.socket : d->sock;
 
@@ -2883,6 +3156,8 @@ main(int argc, char **argv)
 			scenario_payload(&b, bc);
 		if (bench_wants(&b, '5'))
 			scenario_cold(&b, bc);
+		if (bench_wants(&b, '8') && b.socket == NULL)
+			scenario_http(&b, bc);
 		if (bench_wants(&b, 'e') && b.socket == NULL)
 			scenario_everything(&b, bc);
 		conn_free(bc);
@@ -2916,6 +3191,7 @@ main(int argc, char **argv)
 	    "3 × %ld calls to random threads of 1,000 with max_sessions 256, "
 	    "16 in flight over 4 connections; 5) 5 rounds × %ld cold starts "
 	    "per mode; 6) 5 × %ld calls per step on each of two daemons; "
+	    "8) 5 × %ld calls per mode, one in flight; "
 	    "server-everything: 5 rounds × %ld calls per mode + %d sessions "
 	    "per call. Each scenario has a warm-up outside the figures.\n",
 	    b.pinned ? "the loadgen pinned to CPU 0 (sched_setaffinity); "
@@ -2927,7 +3203,8 @@ main(int argc, char **argv)
 	    bench_calls(&b, BLOB_CALLS), bench_calls(&b, CHURN_WARMUP),
 	    bench_calls(&b, CHURN_CALLS),
 	    bench_calls(&b, COLD_CALLS), bench_calls(&b, SCALE_CALLS) / 5,
-	    bench_calls(&b, EVERYTHING_CALLS), SPAWN_PER_ROUND);
+	    bench_calls(&b, HTTP_CALLS), bench_calls(&b, EVERYTHING_CALLS),
+	    SPAWN_PER_ROUND);
 	bench_write(&b, sizes);
 	buf_free(&b.notes);
 	free(b.rows);
