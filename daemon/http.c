@@ -13,7 +13,7 @@
  * asked. evhttp 2.1 takes connections only from a listening socket, so a
  * private one on 127.0.0.1 gets a connection from the daemon itself for
  * each, and once evhttp has accepted it, the accepted descriptor is made
- * the socket's own (dup2) before anything is read from it. A connection
+ * the socket's own (dup3) before anything is read from it. A connection
  * to that private listener from anyone else is closed unread.
  *
  * Each connection counts toward broker.max_clients from the moment evhttp
@@ -30,6 +30,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,7 @@ struct http_local {
 	int				 via;		/* ours, to the private
 							   listener */
 	ev_uint16_t			 port;		/* via's own port */
+	in_addr_t			 addr;		/* and address */
 	uid_t				 uid;
 	int				 admin;
 	TAILQ_ENTRY(http_local)		 entry;
@@ -221,6 +223,12 @@ http_bev_cb(struct event_base *base, void *arg)
 		fatalx("cannot make a bufferevent");
 	/* Ours until adopted: evhttp may free it first (a failed enable). */
 	bufferevent_incref(c->bev);
+	/*
+	 * evhttp drains what it reads as it parses; while it writes an
+	 * event stream it reads nothing, and this bound stops the reading
+	 * instead of letting the client's bytes pile up.
+	 */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, HTTP_READ_MAX);
 	TAILQ_INSERT_TAIL(&h->pending, c, entry);
 	event_active(h->adopt, EV_TIMEOUT, 1);
 	return (c->bev);
@@ -584,6 +592,7 @@ http_take_local(int fd, uid_t uid, int admin, void *arg)
 	lc->fd = fd;
 	lc->via = via;
 	lc->port = ntohs(sin.sin_port);
+	lc->addr = sin.sin_addr.s_addr;
 	lc->uid = uid;
 	lc->admin = admin;
 	TAILQ_INSERT_TAIL(&h->locals, lc, entry);
@@ -611,8 +620,11 @@ http_adopt_local(struct http *h, struct http_conn *c)
 	len = sizeof peer;
 	if (getpeername(fd, (struct sockaddr *)&peer, &len) == -1)
 		return (-1);
+	/* Port and address: another user's socket on 127.0.0.2 with the
+	   same port is not ours. */
 	TAILQ_FOREACH(lc, &h->locals, entry) {
-		if (lc->port == ntohs(peer.sin_port))
+		if (lc->port == ntohs(peer.sin_port) &&
+		    lc->addr == peer.sin_addr.s_addr)
 			break;
 	}
 	if (lc == NULL) {
@@ -623,8 +635,9 @@ http_adopt_local(struct http *h, struct http_conn *c)
 	TAILQ_REMOVE(&h->locals, lc, entry);
 	enabled = bufferevent_get_enabled(c->bev);
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-	if (dup2(lc->fd, fd) == -1)
-		fatal("dup2");
+	/* Close-on-exec kept: no child may inherit a user's connection. */
+	if (dup3(lc->fd, fd, O_CLOEXEC) == -1)
+		fatal("dup3");
 	bufferevent_enable(c->bev, enabled);
 	close(lc->fd);
 	close(lc->via);

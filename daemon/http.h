@@ -12,6 +12,8 @@
 
 /* The most bytes of a request's line and headers together. */
 #define HTTP_MAX_HEADERS_BYTES	16384
+/* The most bytes read from a client and not yet parsed. */
+#define HTTP_READ_MAX		(HTTP_MAX_HEADERS_BYTES + 65536)
 /*
  * TCP connections that have not yet made a request with a valid token
  * (at most, and for how long each): until then they do not count toward

@@ -40,9 +40,14 @@
 #include "wire.h"
 #include "xmalloc.h"
 
-/* A session known by its id. */
+/*
+ * A session, from its initialize on: known by its id once that is
+ * answered. Listed before, so that closing a connection or the endpoint
+ * reaches a session still waiting for its child as well.
+ */
 struct http_mcp_entry {
 	struct http_mcp_session		*hs;
+	int				 known;
 	TAILQ_ENTRY(http_mcp_entry)	 entry;
 };
 TAILQ_HEAD(http_mcp_entries, http_mcp_entry);
@@ -85,9 +90,14 @@ http_mcp_ready_cb(struct http_mcp_session *hs, void *arg)
 	struct http_mcp		*hm = arg;
 	struct http_mcp_entry	*e;
 
-	e = xcalloc(1, sizeof *e);
-	e->hs = hs;
-	TAILQ_INSERT_TAIL(&hm->sessions, e, entry);
+	TAILQ_FOREACH(e, &hm->sessions, entry) {
+		if (e->hs == hs) {
+			e->known = 1;
+			TAILQ_REMOVE(&hm->sessions, e, entry);
+			TAILQ_INSERT_TAIL(&hm->sessions, e, entry);
+			return;
+		}
+	}
 }
 
 /* A known session ended: forget it. */
@@ -165,7 +175,8 @@ http_mcp_find(struct http_mcp *hm, struct evhttp_request *req, uid_t uid,
 		return (NULL);
 	}
 	TAILQ_FOREACH(e, &hm->sessions, entry) {
-		if (http_mcp_session_is(e->hs, uid, id, server, thread))
+		if (e->known &&
+		    http_mcp_session_is(e->hs, uid, id, server, thread))
 			break;
 	}
 	if (e == NULL) {
@@ -193,7 +204,7 @@ http_mcp_room(struct http_mcp *hm, uid_t uid, int admin, const char **bound)
 
 	while (!broker_client_room(hm->b, uid, admin, bound)) {
 		TAILQ_FOREACH(e, &hm->sessions, entry) {
-			if (http_mcp_session_uid(e->hs) == uid &&
+			if (e->known && http_mcp_session_uid(e->hs) == uid &&
 			    http_mcp_session_idle(e->hs))
 				break;
 		}
@@ -211,6 +222,7 @@ http_mcp_initialize(struct http_mcp *hm, struct evhttp_request *req,
     const char *thread)
 {
 	struct http_mcp_session	*hs;
+	struct http_mcp_entry	*e;
 	const char		*bound;
 	char			*id;
 	int			 status;
@@ -226,6 +238,9 @@ http_mcp_initialize(struct http_mcp *hm, struct evhttp_request *req,
 	}
 	hs = http_mcp_session_new(hm->b, uid, admin, server, thread,
 	    http_mcp_ready_cb, http_mcp_ended_cb, hm);
+	e = xcalloc(1, sizeof *e);
+	e->hs = hs;
+	TAILQ_INSERT_TAIL(&hm->sessions, e, entry);
 	return (http_mcp_session_initialize(hs, req, msg));
 }
 

@@ -33,11 +33,13 @@
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
 #include "broker.h"
+#include "clock.h"
 #include "config.h"
 #include "dispatch.h"
 #include "errors.h"
@@ -84,7 +86,7 @@ struct http_mcp_session {
 	char				*thread;
 	char				*server_json;	/* as JSON strings */
 	char				*thread_json;
-	time_t				 last_used;
+	double				 last_used;	/* monotonic */
 	int				 known;	/* initialize answered */
 	int				 dead;
 	struct http_mcp_exchanges	 exchanges;
@@ -157,7 +159,7 @@ http_mcp_session_new(struct broker *b, uid_t uid, int admin,
 	s = cJSON_CreateString(thread);
 	hs->thread_json = cJSON_PrintUnformatted(s);
 	cJSON_Delete(s);
-	hs->last_used = time(NULL);
+	hs->last_used = clock_s();
 	TAILQ_INIT(&hs->exchanges);
 	front_init(&hs->front, &http_mcp_ops, hs, broker_counters(b), uid, 0,
 	    admin);
@@ -165,8 +167,15 @@ http_mcp_session_new(struct broker *b, uid_t uid, int admin,
 	hs->front.notifications = 1;
 	broker_front_add(b, &hs->front);
 
-	/* Ticks often enough to see a short idle_timeout_s pass. */
+	/*
+	 * Ticks often enough to see a short idle_timeout_s pass, and to keep
+	 * an event stream alive within broker.http.idle_timeout_s (evhttp
+	 * closes a connection that long without a write).
+	 */
 	idle_s = broker_config(b)->idle_timeout_s;
+	if (idle_s > 0 && idle_s / 2 < tv.tv_sec)
+		tv.tv_sec = idle_s / 2 > 0 ? idle_s / 2 : 1;
+	idle_s = broker_config(b)->http.idle_timeout_s;
 	if (idle_s / 2 < tv.tv_sec)
 		tv.tv_sec = idle_s / 2 > 0 ? idle_s / 2 : 1;
 	hs->tick = event_new(base, -1, EV_PERSIST, http_mcp_tick_cb, hs);
@@ -191,8 +200,8 @@ http_mcp_session_end(struct http_mcp_session *hs, const char *why)
 	hs->dead = 1;
 	log_debug("http client %llu: MCP session ended (%s)",
 	    (unsigned long long)hs->front.serial, why);
-	if (hs->known)
-		hs->ended(hs, hs->arg);
+	/* Known or still waiting for its initialize, the endpoint lists it. */
+	hs->ended(hs, hs->arg);
 	broker_front_gone(hs->b, &hs->front);
 	while ((ex = TAILQ_FIRST(&hs->exchanges)) != NULL)
 		http_mcp_exchange_finish(ex, NULL, 0);
@@ -257,7 +266,7 @@ http_mcp_tick_cb(evutil_socket_t fd, short events, void *arg)
 	if (hs->stream != NULL) {
 		evbuffer_add(chunk, ":\n\n", 3);
 		evhttp_send_reply_chunk(hs->stream, chunk);
-		hs->last_used = time(NULL);
+		hs->last_used = clock_s();
 	}
 	TAILQ_FOREACH(ex, &hs->exchanges, entry) {
 		if (ex->sse && ex->req != NULL) {
@@ -267,9 +276,10 @@ http_mcp_tick_cb(evutil_socket_t fd, short events, void *arg)
 	}
 	evbuffer_free(chunk);
 	if (!TAILQ_EMPTY(&hs->exchanges))
-		hs->last_used = time(NULL);
+		hs->last_used = clock_s();
+	/* idle_timeout_s 0: never. */
 	idle_s = broker_config(hs->b)->idle_timeout_s;
-	if (time(NULL) - hs->last_used >= idle_s)
+	if (idle_s > 0 && clock_s() - hs->last_used >= idle_s)
 		http_mcp_session_end(hs, "idle (idle_timeout_s)");
 }
 
@@ -354,8 +364,20 @@ static void
 http_mcp_stream_event(struct evhttp_request *req, const char *text,
     size_t len)
 {
-	struct evbuffer	*chunk;
+	struct evhttp_connection	*evcon;
+	struct bufferevent		*bev;
+	struct evbuffer			*chunk;
 
+	/* A client that does not read its stream loses events, not the
+	   daemon's memory. */
+	if ((evcon = evhttp_request_get_connection(req)) != NULL &&
+	    (bev = evhttp_connection_get_bufferevent(evcon)) != NULL &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) >
+	    HTTP_MCP_STREAM_MAX) {
+		log_debug("http: dropping an event for a client that does "
+		    "not read (HTTP_MCP_STREAM_MAX)");
+		return;
+	}
 	chunk = evbuffer_new();
 	evbuffer_add(chunk, "data: ", 6);
 	evbuffer_add(chunk, text, len);
@@ -884,5 +906,5 @@ http_mcp_session_idle(struct http_mcp_session *hs)
 void
 http_mcp_session_touch(struct http_mcp_session *hs)
 {
-	hs->last_used = time(NULL);
+	hs->last_used = clock_s();
 }

@@ -18,6 +18,12 @@
 /* Seconds between keep-alive comments on an open event stream. */
 #define HTTP_MCP_KEEPALIVE_S	15
 
+/*
+ * The most bytes an event stream may have waiting for its client; past
+ * it events are dropped (a client that does not read grows no memory).
+ */
+#define HTTP_MCP_STREAM_MAX	(64u * 1024 * 1024)
+
 struct broker;
 struct evhttp_connection;
 struct evhttp_request;

@@ -42,7 +42,9 @@
 #define READ_MS		10000
 /* The fixture's server, with sampling declared to it. */
 #define SERVERS		"\"fake\":{\"command\":\"@FAKE@\"," \
-			"\"client_capabilities\":{\"sampling\":{}}}"
+			"\"client_capabilities\":{\"sampling\":{}}}," \
+			"\"slow\":{\"command\":\"@FAKE@\",\"args\":" \
+			"[\"--startup-delay-ms\",\"3000\"]}"
 #define INIT_BODY	"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":" \
 			"\"initialize\",\"params\":{\"protocolVersion\":" \
 			"\"%s\",\"capabilities\":{%s},\"clientInfo\":" \
@@ -125,6 +127,13 @@ static void
 setup_small(void)
 {
 	start_with(",\"max_message_bytes\":4096");
+}
+
+/* Fixture: a daemon whose sessions never expire (idle_timeout_s 0). */
+static void
+setup_never(void)
+{
+	start_with(",\"idle_timeout_s\":0");
 }
 
 /* Stop the daemon (it must exit 0) and remove the tokens. */
@@ -1323,6 +1332,45 @@ START_TEST(test_private_listener_closes_strangers_unread)
 END_TEST
 
 /* The suite. */
+/*
+ * A daemon told to stop while an initialize waits for its child to start
+ * answers it and exits 0 (the HTTP session is ended with the endpoint,
+ * not left holding a request evhttp freed).
+ */
+START_TEST(test_a_stop_during_a_slow_initialize_exits_cleanly)
+{
+	struct hconn	*c = hc_open();
+	char		*body;
+
+	xasprintf(&body, INIT_BODY, "2025-11-25", "");
+	hc_send(c, "POST", "/mcp/slow/t1", NULL, "application/json, "
+	    "text/event-stream", NULL, body);
+	free(body);
+	ck_assert(wait_log(d, 5000, "starting slow for thread t1", NULL));
+	daemon_stop_ok(d);
+	d = NULL;
+	hc_close(c);
+}
+END_TEST
+
+/* idle_timeout_s 0 means never, for an HTTP session too. */
+START_TEST(test_an_http_session_of_a_never_idle_broker_stays)
+{
+	struct hconn	*c = hc_open();
+	cJSON		*a;
+	char		*sid;
+
+	sid = initialize(c, "/mcp/fake/t1", "2025-11-25", "", NULL);
+	sleep_ms(2500);
+	ck_assert_int_eq(call(c, "/mcp/fake/t1", sid, 2, "counter", "{}", &a),
+	    200);
+	ck_assert_int_eq((int)structured(a, "count"), 1);
+	cJSON_Delete(a);
+	free(sid);
+	hc_close(c);
+}
+END_TEST
+
 static Suite *
 http_mcp_suite(void)
 {
@@ -1364,6 +1412,10 @@ http_mcp_suite(void)
 	tcase_add_test(tc, test_get_opens_one_standalone_stream);
 	tcase_add_test(tc, test_keep_alive_requests_leave_memory_flat);
 
+	tc = harness_add_tcase(s, "stop", setup, teardown, 30);
+	tcase_add_test(tc, test_a_stop_during_a_slow_initialize_exits_cleanly);
+	tc = harness_add_tcase(s, "never idle", setup_never, teardown, 30);
+	tcase_add_test(tc, test_an_http_session_of_a_never_idle_broker_stays);
 	tc = harness_add_tcase(s, "socket", setup, teardown, 30);
 	tcase_add_test(tc, test_socket_speaks_http_as_the_peer_uid);
 	tcase_add_test(tc, test_socket_http_keeps_alive_and_streams);
