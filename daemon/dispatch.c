@@ -443,7 +443,10 @@ dispatch_session(struct broker *b, struct front *f, cJSON *id,
 	cJSON				*data;
 
 	s = broker_lookup(b, f->uid, route->server, route->thread);
-	if (s != NULL) {
+	/* With create, a session still starting is described once ready,
+	   as a new one is: its capabilities are not known before. */
+	if (s != NULL && !(route->create &&
+	    session_state(s) == SESSION_STARTING)) {
 		dispatch_reply(f, id, session_describe(s, 1));
 		return;
 	}
@@ -456,8 +459,9 @@ dispatch_session(struct broker *b, struct front *f, cJSON *id,
 		    "start one.", route->server, route->thread);
 		return;
 	}
-	if ((sc = broker_find_server(b, f, id, route->server)) == NULL ||
-	    (s = broker_session_for(b, f, id, sc, route->thread)) == NULL) {
+	if (s == NULL && ((sc = broker_find_server(b, f, id,
+	    route->server)) == NULL ||
+	    (s = broker_session_for(b, f, id, sc, route->thread)) == NULL)) {
 		cJSON_Delete(id);
 		return;
 	}

@@ -1353,6 +1353,41 @@ START_TEST(test_a_stop_during_a_slow_initialize_exits_cleanly)
 }
 END_TEST
 
+/*
+ * Two clients initializing while the child starts both get its real
+ * capabilities: the second waits for the start as the first does.
+ */
+START_TEST(test_an_initialize_during_the_start_waits_for_the_child)
+{
+	struct hconn	*c = hc_open(), *c2 = hc_open();
+	struct hresp	 r;
+	cJSON		*a, *caps;
+	char		*body;
+	int		 i;
+
+	xasprintf(&body, INIT_BODY, "2025-11-25", "");
+	hc_send(c, "POST", "/mcp/slow/t1", NULL, "application/json, "
+	    "text/event-stream", NULL, body);
+	ck_assert(wait_log(d, 5000, "starting slow for thread t1", NULL));
+	hc_send(c2, "POST", "/mcp/slow/t1", NULL, "application/json, "
+	    "text/event-stream", NULL, body);
+	free(body);
+	for (i = 0; i < 2; i++) {
+		hc_head(i == 0 ? c : c2, &r);
+		ck_assert_int_eq(r.status, 200);
+		a = json_of(&r);
+		caps = cJSON_GetObjectItem(cJSON_GetObjectItem(a, "result"),
+		    "capabilities");
+		ck_assert_msg(cJSON_GetObjectItem(caps, "tools") != NULL,
+		    "initialize %d: no tools capability", i + 1);
+		cJSON_Delete(a);
+		hresp_clear(&r);
+	}
+	hc_close(c);
+	hc_close(c2);
+}
+END_TEST
+
 /* idle_timeout_s 0 means never, for an HTTP session too. */
 START_TEST(test_an_http_session_of_a_never_idle_broker_stays)
 {
@@ -1414,6 +1449,8 @@ http_mcp_suite(void)
 
 	tc = harness_add_tcase(s, "stop", setup, teardown, 30);
 	tcase_add_test(tc, test_a_stop_during_a_slow_initialize_exits_cleanly);
+	tcase_add_test(tc,
+	    test_an_initialize_during_the_start_waits_for_the_child);
 	tc = harness_add_tcase(s, "never idle", setup_never, teardown, 30);
 	tcase_add_test(tc, test_an_http_session_of_a_never_idle_broker_stays);
 	tc = harness_add_tcase(s, "socket", setup, teardown, 30);
