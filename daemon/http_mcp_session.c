@@ -434,6 +434,12 @@ http_mcp_exchange_finish(struct http_mcp_exchange *ex, const char *text,
 		evhttp_send_reply_end(req);
 	} else if (text != NULL)
 		http_mcp_reply_json(req, text, len, NULL);
+	else if (ex->client_id != NULL)
+		/* An initialize cut off: the daemon is stopping, or the
+		   session could not be made. */
+		http_mcp_session_reply_error(req, 503, "Service Unavailable",
+		    ex->client_id, RPC_SHUTTING_DOWN, NULL, "The MCP session "
+		    "ended before it was made; initialize again.");
 	else
 		http_mcp_session_reply_error(req, 404, "Not Found", ex->id,
 		    RPC_INVALID_REQUEST, NULL, "The HTTP session has ended; "
