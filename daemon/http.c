@@ -63,9 +63,6 @@
 	"Connection: close\r\n\r\n"
 #define HTTP_REFUSAL_CLIENTS \
 	"The broker has all its connections already (broker.max_clients).\n"
-#define HTTP_REFUSAL_UNSERVED \
-	"Too many connections have not made a request with a token yet " \
-	"(HTTP_MAX_UNSERVED).\n"
 
 /* One connection evhttp made. */
 struct http_conn {
@@ -113,6 +110,7 @@ static void	http_adopt_cb(evutil_socket_t, short, void *);
 static void	http_close_cb(struct evhttp_connection *, void *);
 static void	http_deadline_cb(evutil_socket_t, short, void *);
 static void	http_refuse(struct http_conn *, const char *, size_t);
+static void	http_drop_oldest_unserved(struct http *);
 static int	http_served(struct http *, struct http_conn *,
 		    struct evhttp_request *);
 static void	http_request_cb(struct evhttp_request *, void *);
@@ -272,17 +270,14 @@ http_adopt_cb(evutil_socket_t fd, short events, void *arg)
 		evhttp_connection_set_max_body_size(c->evcon,
 		    (ev_ssize_t)conf->max_message_bytes);
 		if (!c->local) {
-			/* Counted once it shows a token (http_served). */
-			if (h->nunserved >= HTTP_MAX_UNSERVED) {
-				log_warnx("refusing an HTTP connection: %d "
-				    "have not made a request with a token yet "
-				    "(HTTP_MAX_UNSERVED)", HTTP_MAX_UNSERVED);
-				http_refuse(c, HTTP_REFUSAL("83")
-				    HTTP_REFUSAL_UNSERVED,
-				    sizeof HTTP_REFUSAL("83")
-				    HTTP_REFUSAL_UNSERVED - 1);
-				continue;
-			}
+			/*
+			 * Counted once it shows a token (http_served). At
+			 * HTTP_MAX_UNSERVED the oldest of those without one
+			 * goes, so idle connections cannot keep a client
+			 * with a token out.
+			 */
+			if (h->nunserved >= HTTP_MAX_UNSERVED)
+				http_drop_oldest_unserved(h);
 			c->unserved = 1;
 			h->nunserved++;
 			c->deadline = evtimer_new(broker_base(h->b),
@@ -300,6 +295,23 @@ http_adopt_cb(evutil_socket_t fd, short events, void *arg)
 		    "reached", conf->max_clients);
 		http_refuse(c, HTTP_REFUSAL("65") HTTP_REFUSAL_CLIENTS,
 		    sizeof HTTP_REFUSAL("65") HTTP_REFUSAL_CLIENTS - 1);
+	}
+}
+
+/* Close the oldest TCP connection that has shown no token yet. */
+static void
+http_drop_oldest_unserved(struct http *h)
+{
+	struct http_conn	*c;
+
+	TAILQ_FOREACH(c, &h->conns, entry) {
+		if (c->unserved) {
+			log_debug("closing the oldest HTTP connection without "
+			    "a token: %d are open (HTTP_MAX_UNSERVED)",
+			    HTTP_MAX_UNSERVED);
+			evhttp_connection_free(c->evcon);  /* http_close_cb */
+			return;
+		}
 	}
 }
 

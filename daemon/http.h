@@ -17,7 +17,8 @@
 /*
  * TCP connections that have not yet made a request with a valid token
  * (at most, and for how long each): until then they do not count toward
- * max_clients, so nobody without a token can take the host's clients.
+ * max_clients, so nobody without a token can take the host's clients;
+ * past the bound the oldest of them is closed for a new one.
  */
 #define HTTP_MAX_UNSERVED	64
 #define HTTP_FIRST_REQUEST_S	10
