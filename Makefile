@@ -48,7 +48,7 @@ CORE_SRC   = daemon/config.c daemon/config_server.c daemon/config_http.c \
 DAEMON_SRC = daemon/main.c $(CORE_SRC) daemon/conn.c daemon/listener.c \
 	     daemon/http.c daemon/http_mcp.c daemon/http_mcp_session.c
 CTL_SRC	   = daemon/ctl.c daemon/ctl_logs.c daemon/ctl_top.c \
-	     daemon/ctl_bridge.c daemon/mcp.c
+	     daemon/ctl_bridge.c daemon/mcp.c daemon/clock.c
 DEMO_SRC   = daemon/demo_server.c
 
 UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire walk request mcpclient \

@@ -37,6 +37,7 @@
 #include <event2/buffer.h>
 
 #include "client.h"
+#include "clock.h"
 #include "ctl.h"
 #include "errors.h"
 #include "escape.h"
@@ -110,7 +111,6 @@ struct bridge {
 	size_t			 ncalls;
 };
 
-static long	 bridge_now_ms(void);
 static void	 bridge_nonblock(int);
 static char	*bridge_json_string(const char *);
 static char	*bridge_socket_path(int);
@@ -137,16 +137,6 @@ static int	 bridge_broker_lines(struct bridge *);
 static int	 bridge_lost(struct bridge *, const char *);
 static void	 bridge_flush(struct bridge *);
 static int	 bridge_loop(struct bridge *);
-
-/* Monotonic milliseconds. */
-static long
-bridge_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (ts.tv_sec * 1000L + ts.tv_nsec / 1000000L);
-}
 
 /* Make a pipe or socket non-blocking (a terminal or file is left as is:
    it may be shared with other processes). */
@@ -646,9 +636,9 @@ bridge_flush(struct bridge *b)
 	struct pollfd	pfd;
 	long		deadline, left;
 
-	deadline = bridge_now_ms() + BRIDGE_FLUSH_MS;
+	deadline = (long)clock_ms() + BRIDGE_FLUSH_MS;
 	while (!b->host_gone && evbuffer_get_length(b->host_out) > 0) {
-		if ((left = deadline - bridge_now_ms()) <= 0)
+		if ((left = deadline - (long)clock_ms()) <= 0)
 			return;
 		pfd.fd = STDOUT_FILENO;
 		pfd.events = POLLOUT;
@@ -671,8 +661,8 @@ bridge_loop(struct bridge *b)
 	for (;;) {
 		if (b->host_eof || b->host_gone) {
 			if (deadline == -1)
-				deadline = bridge_now_ms() + BRIDGE_DRAIN_MS;
-			left = deadline - bridge_now_ms();
+				deadline = (long)clock_ms() + BRIDGE_DRAIN_MS;
+			left = deadline - (long)clock_ms();
 			if (b->host_gone || left <= 0 || (b->ncalls == 0 &&
 			    evbuffer_get_length(b->broker_out) == 0)) {
 				bridge_flush(b);

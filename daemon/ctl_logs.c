@@ -51,28 +51,17 @@ ctl_logs_signal(int sig)
 static int
 ctl_logs_answer(cJSON *msg)
 {
-	cJSON	*error, *code, *data, *result;
+	cJSON	*result;
 	char	*text;
+	int	 rc;
 
-	if ((error = cJSON_GetObjectItemCaseSensitive(msg, "error")) != NULL) {
-		code = cJSON_GetObjectItemCaseSensitive(error, "code");
-		text = ctl_text(cJSON_GetObjectItemCaseSensitive(error,
-		    "message"), CTL_ESCAPE_ROW);
-		fprintf(stderr, "mcp-brokerctl: error %d: %s\n",
-		    cJSON_IsNumber(code) ? code->valueint : 0, text);
-		free(text);
-		if ((data = cJSON_GetObjectItemCaseSensitive(error, "data")) !=
-		    NULL)
-			ctl_fprint_json(stderr, data);
-		cJSON_Delete(msg);
-		return (CTL_EXIT_ANSWER);
-	}
-	result = cJSON_GetObjectItemCaseSensitive(msg, "result");
+	if ((rc = ctl_answer(msg, &result)) != CTL_EXIT_OK)
+		return (rc);
 	text = ctl_text(cJSON_GetObjectItemCaseSensitive(result, "ended"),
 	    CTL_ESCAPE_ROW);
 	fprintf(stderr, "-- session ended: %s\n", text);
 	free(text);
-	cJSON_Delete(msg);
+	cJSON_Delete(result);
 	return (CTL_EXIT_OK);
 }
 

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "clock.h"
 #include "ctl.h"
 #include "xmalloc.h"
 
@@ -94,7 +95,6 @@ static void	ctl_top_draw(struct ctl_top *);
 static size_t	ctl_top_cut(const char *, size_t);
 static void	ctl_top_bytes(char *, size_t, double);
 static double	ctl_top_number(const cJSON *, const char *, double);
-static double	ctl_top_now(void);
 static int	ctl_top_cmp_calls(const void *, const void *);
 static int	ctl_top_cmp_row(const void *, const void *);
 static void	ctl_top_free_calls(struct ctl_top_calls *, size_t);
@@ -108,16 +108,6 @@ ctl_top_signal_cb(int signo)
 		ctl_top_resized = 1;
 	else
 		ctl_top_signo = signo;
-}
-
-/* Seconds on the monotonic clock. */
-static double
-ctl_top_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
 }
 
 /* The number member name of obj, or dflt if it has none. */
@@ -449,7 +439,7 @@ ctl_top_wait(struct ctl_top *top, double deadline)
 			ctl_top_resized = 0;
 			ctl_top_draw(top);
 		}
-		if ((left = deadline - ctl_top_now()) <= 0)
+		if ((left = deadline - clock_s()) <= 0)
 			return (0);
 		pfd.fd = STDIN_FILENO;
 		pfd.events = POLLIN;
@@ -485,7 +475,7 @@ ctl_top_run(struct ctl_top *top)
 	double	 asked, now;
 
 	for (;;) {
-		asked = ctl_top_now();
+		asked = clock_s();
 		params = cJSON_CreateObject();
 		cJSON_AddTrueToObject(params, "rss");
 		if ((answer = client_call(top->client, "broker/status", params,
@@ -495,7 +485,7 @@ ctl_top_run(struct ctl_top *top)
 			top->answer = answer;
 			return (CTL_EXIT_ANSWER);
 		}
-		now = ctl_top_now();
+		now = clock_s();
 		r = cJSON_GetObjectItemCaseSensitive(answer, "result");
 		ctl_top_frame(top, r, now);
 		cJSON_Delete(answer);

@@ -5,8 +5,8 @@
  * bearer token first (401 before anything else, so that a client without
  * one learns nothing about paths or servers), then the Origin rule (403:
  * a page of another site must not reach a loopback listener through the
- * browser), then the path. The MCP endpoint will live here too; today
- * only /metrics is served.
+ * browser), then the path: /metrics (admins), or the MCP endpoint
+ * /mcp/SERVER/THREAD (http_mcp.c).
  *
  * The broker's Unix socket hands over connections that speak HTTP
  * (http_take_local); their identity is the peer's uid, and no token is
@@ -16,8 +16,9 @@
  * the socket's own (dup3) before anything is read from it. A connection
  * to that private listener from anyone else is closed unread.
  *
- * Each connection counts toward broker.max_clients from the moment evhttp
- * makes it until it closes. evhttp 2.1 tells nobody about a new
+ * A connection of the socket counts toward broker.max_clients from the
+ * moment evhttp makes it until it closes; a TCP one from its first
+ * request with a valid token (http_served). evhttp 2.1 tells nobody about a new
  * connection, but it asks us for its bufferevent (evhttp_set_bevcb); the
  * connection is adopted right after, from a deferred event, by finding it
  * through the bufferevent's callback argument, and its close is watched
@@ -50,10 +51,6 @@
 #include "log.h"
 #include "metrics.h"
 #include "xmalloc.h"
-
-/* What /metrics is served as (OpenMetrics 1.0). */
-#define HTTP_METRICS_TYPE \
-	"application/openmetrics-text; version=1.0.0; charset=utf-8"
 
 /* What a connection refused at a bound is told before it is closed. */
 #define HTTP_REFUSAL(body) \
@@ -540,7 +537,7 @@ http_serve(struct http *h, struct evhttp_request *req, const char *path,
 	evbuffer_add(body, text, len);
 	free(text);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", HTTP_METRICS_TYPE);
+	    "Content-Type", METRICS_CONTENT_TYPE);
 	evhttp_send_reply(req, 200, "OK", body);
 	evbuffer_free(body);
 	return (200);

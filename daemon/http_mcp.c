@@ -270,7 +270,7 @@ http_mcp_post(struct http_mcp *hm, struct evhttp_request *req, uid_t uid,
 	 * there (and start another, of the client's making).
 	 */
 	if (len > 0)
-		wire_one_line((char *)evbuffer_pullup(in, -1), len);
+		wire_one_line((char *)body, len);
 	if (jsonrpc_parse(body, len, &msg, &fault) != 0) {
 		/* A malformed answer to a child's request: the child is
 		   told at once (dispatch_line). */

@@ -878,13 +878,6 @@ http_mcp_session_stream(struct http_mcp_session *hs,
 	return (200);
 }
 
-/* The session's id, as its Mcp-Session-Id header says it. */
-const char *
-http_mcp_session_id(struct http_mcp_session *hs)
-{
-	return (hs->id);
-}
-
 /* Whether hs is the session of uid for server and thread called id. */
 int
 http_mcp_session_is(struct http_mcp_session *hs, uid_t uid, const char *id,

@@ -38,7 +38,6 @@ struct http_mcp_session *http_mcp_session_new(struct broker *, uid_t, int,
 		     http_mcp_session_cb, void *);
 void		 http_mcp_session_end(struct http_mcp_session *,
 		     const char *);
-const char	*http_mcp_session_id(struct http_mcp_session *);
 uid_t		 http_mcp_session_uid(struct http_mcp_session *);
 int		 http_mcp_session_is(struct http_mcp_session *, uid_t,
 		     const char *, const char *, const char *);

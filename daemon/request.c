@@ -316,7 +316,7 @@ void
 request_answer(struct request *req, cJSON *answer)
 {
 	struct front		*f;
-	cJSON			*error;
+	cJSON			*error, *item;
 	int			 code = 0;
 
 	request_unlink(req);
@@ -325,9 +325,8 @@ request_answer(struct request *req, cJSON *answer)
 	cJSON_AddItemToObject(answer, "id", request_id(req));
 	if ((error = cJSON_GetObjectItemCaseSensitive(answer, "error")) !=
 	    NULL) {
-		code = cJSON_GetObjectItemCaseSensitive(error, "code") !=
-		    NULL ? cJSON_GetObjectItemCaseSensitive(error,
-		    "code")->valueint : 0;
+		item = cJSON_GetObjectItemCaseSensitive(error, "code");
+		code = cJSON_IsNumber(item) ? item->valueint : 0;
 		counters_error(f->counters, code);
 	}
 	request_done(req, code, NULL);

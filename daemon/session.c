@@ -45,6 +45,7 @@ struct session {
 	unsigned		 generation;
 	struct log_ctx		 ctx;
 	char			*meta_text;	/* {"id","generation"}, printed */
+	char			*stamp_text;	/* and "server", "thread" */
 	size_t			 meta_len;
 	enum session_state	 state;
 	int			 busy;
@@ -100,6 +101,8 @@ static char	*session_rfc3339(time_t);
 static int	session_spawn(struct session *, const struct session_params *,
 		    char **);
 static void	session_remove_dir(struct session *);
+
+static cJSON	*session_meta(struct session *);
 
 static const struct process_cbs session_process_cbs = {
 	.line = session_line_cb,
@@ -169,6 +172,9 @@ session_start(const struct session_params *sp, const struct session_cbs *cbs,
 	meta = session_meta(s);
 	s->meta_text = cJSON_PrintUnformatted(meta);
 	s->meta_len = strlen(s->meta_text);
+	cJSON_AddStringToObject(meta, "server", s->server);
+	cJSON_AddStringToObject(meta, "thread", s->thread);
+	s->stamp_text = cJSON_PrintUnformatted(meta);
 	cJSON_Delete(meta);
 	s->requests = request_set_new(&session_request_ops, s);
 	request_set_watch(s->requests, sp->latency, &s->ctx, sp->access_log);
@@ -237,6 +243,7 @@ session_free(struct session *s)
 	event_free(s->timer);
 	free(s->end_why);
 	free(s->meta_text);
+	free(s->stamp_text);
 	free(s->server);
 	free(s->thread);
 	free(s->id);
@@ -289,26 +296,9 @@ static void
 session_write(struct session *s, const char *line, size_t len)
 {
 	struct evbuffer	*out;
-	char		*flat;
-	size_t		 i, body = len > 0 && line[len - 1] == '\n' ? len - 1 :
-			     len;
 
 	if ((out = process_output(s->process)) == NULL)
 		return;
-	/* One message, one line, whatever a front end let through. */
-	if (memchr(line, '\n', body) != NULL ||
-	    memchr(line, '\r', body) != NULL) {
-		flat = xstrndup(line, body);
-		for (i = 0; i < body; i++) {
-			if (flat[i] == '\n' || flat[i] == '\r')
-				flat[i] = ' ';
-		}
-		session_log(s, LOG_LEVEL_WARNING, "session %s: a message for "
-		    "the child held a line break; written as one line", s->id);
-		session_write(s, flat, body);
-		free(flat);
-		return;
-	}
 	if (evbuffer_add(out, line, len) != 0 ||
 	    (len > 0 && line[len - 1] != '\n' && evbuffer_add(out, "\n", 1)))
 		fatalx("evbuffer_add");
@@ -863,8 +853,18 @@ session_process(struct session *s)
 	return (s->process);
 }
 
+/*
+ * What the session stamps on a message it sends a client unasked:
+ * {"id","generation","server","thread"} as JSON text (the session's).
+ */
+const char *
+session_stamp(struct session *s)
+{
+	return (s->stamp_text);
+}
+
 /* {"id","generation"}: the session's _meta (the caller owns it). */
-cJSON *
+static cJSON *
 session_meta(struct session *s)
 {
 	cJSON	*meta;

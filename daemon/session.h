@@ -92,7 +92,7 @@ const char	*session_line(struct session *, size_t *);
 struct process	*session_process(struct session *);
 void		 session_log(struct session *, enum log_level, const char *,
 		     ...) __attribute__((format(printf, 3, 4)));
-cJSON		*session_meta(struct session *);
+const char	*session_stamp(struct session *);
 
 /* session_relay.c: the MCP client's callbacks toward the clients. */
 void		 session_upcall_cb(struct jsonrpc_msg *, int, void *);

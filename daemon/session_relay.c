@@ -20,26 +20,6 @@
 #include "wire.h"
 #include "xmalloc.h"
 
-static char	*session_stamp(struct session *);
-
-/*
- * The session's _meta for a message it sends a client unasked:
- * {"id","generation","server","thread"} as JSON text (caller frees).
- */
-static char *
-session_stamp(struct session *s)
-{
-	cJSON	*meta;
-	char	*text;
-
-	meta = session_meta(s);
-	cJSON_AddStringToObject(meta, "server", session_server(s));
-	cJSON_AddStringToObject(meta, "thread", session_thread(s));
-	text = cJSON_PrintUnformatted(meta);
-	cJSON_Delete(meta);
-	return (text);
-}
-
 /*
  * Pass a sampling (or elicitation) request to a client: the one with the
  * oldest request in flight on this session that opted in with
@@ -59,7 +39,7 @@ session_upcall_cb(struct jsonrpc_msg *msg, int sampling, void *arg)
 		    NULL, 0 },
 	};
 	const char		*line;
-	char			 id[24], *meta_text, *out;
+	char			 id[24], *out;
 	size_t			 len, out_len;
 	int			 n;
 
@@ -85,9 +65,8 @@ session_upcall_cb(struct jsonrpc_msg *msg, int sampling, void *arg)
 	n = snprintf(id, sizeof id, "%lld", (long long)upcall_client_id(up));
 	e[0].text = id;
 	e[0].len = (size_t)n;
-	meta_text = session_stamp(s);
-	e[1].text = meta_text;
-	e[1].len = strlen(meta_text);
+	e[1].text = session_stamp(s);
+	e[1].len = strlen(e[1].text);
 	line = session_line(s, &len);
 	out = wire_rewrite(line, len, e, msg->params == NULL ||
 	    cJSON_IsObject(msg->params) ? 2 : 1, 0, &out_len);
@@ -97,7 +76,6 @@ session_upcall_cb(struct jsonrpc_msg *msg, int sampling, void *arg)
 		upcall_fail(up, "The request could not be passed on: its "
 		    "params._meta is not a JSON object.");
 	free(out);
-	free(meta_text);
 }
 
 /* Progress from the child: to the client that asked for it. */
@@ -155,13 +133,10 @@ void
 session_notify_cb(void *arg)
 {
 	struct session	*s = arg;
-	const char	*line;
-	char		*meta;
+	const char	*line, *stamp = session_stamp(s);
 	size_t		 len;
 
-	meta = session_stamp(s);
 	line = session_line(s, &len);
-	request_set_notify(session_requests(s), line, len, meta,
-	    strlen(meta));
-	free(meta);
+	request_set_notify(session_requests(s), line, len, stamp,
+	    strlen(stamp));
 }

@@ -26,7 +26,6 @@ struct daemon {
 	char	 log[300];
 };
 
-/* What daemon_start_limited() imposes; 0 leaves a field alone. */
 /* What one run of a program did (harness_run). */
 struct harness_run {
 	char	*out;		/* stdout, NUL-terminated */
@@ -34,6 +33,7 @@ struct harness_run {
 	int	 status;	/* exit status, or -1 if it did not exit */
 };
 
+/* What daemon_start_limited() imposes; 0 leaves a field alone. */
 struct daemon_limits {
 	unsigned long	 nofile;	/* RLIMIT_NOFILE */
 	unsigned long	 nproc;		/* RLIMIT_NPROC (set after uid) */
