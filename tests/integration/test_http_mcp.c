@@ -1096,8 +1096,11 @@ START_TEST(test_keep_alive_requests_leave_memory_flat)
 	}
 	after = daemon_rss_kb();
 #ifndef __SANITIZE_ADDRESS__
-	ck_assert_msg(after - before < 256, "VmRSS grew from %ld to %ld KiB "
-	    "over 200 requests", before, after);
+	/* Under valgrind (MCPB_VALGRIND) freed blocks are held back too;
+	   there memcheck's leak check at the daemon's exit is the check. */
+	if (getenv("MCPB_VALGRIND") == NULL)
+		ck_assert_msg(after - before < 256, "VmRSS grew from %ld to "
+		    "%ld KiB over 200 requests", before, after);
 #else
 	/* ASan's quarantine keeps freed memory resident; in that build
 	   LeakSanitizer at the daemon's exit is the check. */
