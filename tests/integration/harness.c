@@ -703,14 +703,22 @@ tool_call(struct client *c, const char *server, const char *thread,
 	return (r);
 }
 
-/* Send line as it is, then its '\n'. */
+/*
+ * Send line as it is with its '\n', in one write: a daemon that closes
+ * on an oversized line may do so before a second write comes.
+ */
 void
 send_line(struct client *c, const char *line)
 {
-	char	*cause = NULL;
+	char	*cause = NULL, *text;
+	size_t	 len = strlen(line);
 
-	ck_assert_msg(client_send_raw(c, line, strlen(line), &cause) == 0 &&
-	    client_send_raw(c, "\n", 1, &cause) == 0, "send: %s", cause);
+	text = xmalloc(len + 1);
+	memcpy(text, line, len);
+	text[len] = '\n';
+	ck_assert_msg(client_send_raw(c, text, len + 1, &cause) == 0,
+	    "send: %s", cause);
+	free(text);
 }
 
 /*
