@@ -111,5 +111,6 @@ void		 harness_run(struct harness_run *, const char *,
 void		 harness_run_free(struct harness_run *);
 int		 harness_drain(int, char **, size_t *);
 int		 harness_find_program(const char *, char *, size_t);
+int		 harness_free_port(void);
 
 #endif

@@ -53,25 +53,6 @@ static char		 dir[64];	/* tokens file and Prometheus's */
 static char		 tokens[128];
 static int		 port;
 
-/* A TCP port on 127.0.0.1 nobody listens on now. */
-static int
-free_port(void)
-{
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof sin;
-	int			fd, p;
-
-	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	p = ntohs(sin.sin_port);
-	close(fd);
-	return (p);
-}
-
 /* Write a tokens file at path with mode, owned by us. */
 static void
 write_tokens(const char *path, const char *text, mode_t mode)
@@ -290,7 +271,7 @@ start_with(const char *more, const char *broker_more)
 {
 	char	*broker, *all;
 
-	port = free_port();
+	port = harness_free_port();
 	broker = http_broker(port, tokens, more);
 	xasprintf(&all, "%s%s", broker, broker_more);
 	d = daemon_start(all, "");
@@ -595,7 +576,7 @@ START_TEST(test_prometheus_scrapes_metrics_with_a_credentials_file)
 	    cred, port);
 	write_tokens(conf, text, 0644);
 
-	pport = free_port();
+	pport = harness_free_port();
 	snprintf(flag_conf, sizeof flag_conf, "--config.file=%s", conf);
 	snprintf(flag_data, sizeof flag_data, "--storage.tsdb.path=%s", data);
 	snprintf(flag_web, sizeof flag_web,
@@ -827,7 +808,7 @@ END_TEST
 START_TEST(test_reload_keeps_the_listeners_and_says_so)
 {
 	char	*broker, *text, *resp;
-	int	 other = free_port();
+	int	 other = harness_free_port();
 
 	broker = http_broker(other, tokens, "");
 	text = config_text(broker, "");

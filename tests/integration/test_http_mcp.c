@@ -72,25 +72,6 @@ struct hresp {
 	char	*body;
 };
 
-/* A TCP port on 127.0.0.1 nobody listens on now. */
-static int
-free_port(void)
-{
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof sin;
-	int			fd, p;
-
-	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	p = ntohs(sin.sin_port);
-	close(fd);
-	return (p);
-}
-
 /* Start a daemon listening on a fresh port, with broker members more. */
 static void
 start_with(const char *more)
@@ -105,7 +86,7 @@ start_with(const char *more)
 	    0600), -1);
 	ck_assert_int_eq(write(fd, "root " TOKEN "\n", 39), 39);
 	close(fd);
-	port = free_port();
+	port = harness_free_port();
 	xasprintf(&broker, "\"log_level\":\"debug\",\"http\":{\"listen\":"
 	    "[\"127.0.0.1:%d\"],\"tokens_file\":\"%s\"}%s", port, tokens,
 	    more);

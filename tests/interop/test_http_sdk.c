@@ -84,25 +84,6 @@ find_node(void)
 	return (-1);
 }
 
-/* A TCP port on 127.0.0.1 nobody listens on now. */
-static int
-free_port(void)
-{
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof sin;
-	int			fd, p;
-
-	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	p = ntohs(sin.sin_port);
-	close(fd);
-	return (p);
-}
-
 /* A daemon listening on a fresh port; the fixture may ask for sampling. */
 static void
 setup(void)
@@ -117,7 +98,7 @@ setup(void)
 	    0600), -1);
 	ck_assert_int_eq(write(fd, "root " TOKEN "\n", 39), 39);
 	close(fd);
-	port = free_port();
+	port = harness_free_port();
 	xasprintf(&broker, "\"log_level\":\"debug\",\"http\":{\"listen\":"
 	    "[\"127.0.0.1:%d\"],\"tokens_file\":\"%s\"}", port, tokens);
 	d = daemon_start(broker, "\"fake\":{\"command\":\"@FAKE@\","
