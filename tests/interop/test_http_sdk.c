@@ -50,40 +50,6 @@ static struct daemon	*d;
 static char		 dir[64];
 static int		 port;
 
-/* What one run of a program did. */
-struct run {
-	char	*out;
-	char	*err;
-	int	 status;	/* exit status, or -1 if it did not exit */
-};
-
-/* Find an executable "node" on $PATH into node_path; 0 if found. */
-static int
-find_node(void)
-{
-	const char	*path, *p, *end;
-	struct stat	 st;
-	size_t		 len;
-
-	if ((path = getenv("PATH")) == NULL)
-		return (-1);
-	for (p = path;; p = end + 1) {
-		if ((end = strchr(p, ':')) == NULL)
-			end = p + strlen(p);
-		len = (size_t)(end - p);
-		if (snprintf(node_path, sizeof node_path, "%.*s%snode",
-		    (int)len, p, len == 0 ? "./" : "/") <
-		    (int)sizeof node_path &&
-		    stat(node_path, &st) == 0 && S_ISREG(st.st_mode) &&
-		    access(node_path, X_OK) == 0)
-			return (0);
-		if (*end == '\0')
-			break;
-	}
-	node_path[0] = '\0';
-	return (-1);
-}
-
 /* A daemon listening on a fresh port; the fixture may ask for sampling. */
 static void
 setup(void)
@@ -122,80 +88,6 @@ teardown(void)
 	rmdir(dir);
 }
 
-/* Append what is readable on fd to *buf; returns 0 at EOF. */
-static int
-drain(int fd, char **buf, size_t *len)
-{
-	char	chunk[65536];
-	ssize_t	n;
-
-	n = read(fd, chunk, sizeof chunk);
-	if (n == -1 && (errno == EINTR || errno == EAGAIN))
-		return (1);
-	if (n <= 0)
-		return (0);
-	ck_assert_ptr_nonnull(*buf = realloc(*buf, *len + (size_t)n + 1));
-	memcpy(*buf + *len, chunk, (size_t)n);
-	*len += (size_t)n;
-	(*buf)[*len] = '\0';
-	return (1);
-}
-
-/* Run path with argv, stdin from /dev/null; capture output and status. */
-static void
-run_prog(struct run *r, const char *path, const char **argv)
-{
-	struct pollfd	 pfd[2];
-	size_t		 len[2] = { 0, 0 };
-	char		*buf[2] = { NULL, NULL };
-	int		 out[2], err[2], open_fds = 2, i, status, null;
-	long		 deadline;
-	pid_t		 pid;
-
-	ck_assert_int_eq(pipe(out), 0);
-	ck_assert_int_eq(pipe(err), 0);
-	pid = fork();
-	ck_assert_int_ne(pid, -1);
-	if (pid == 0) {
-		if ((null = open("/dev/null", O_RDONLY)) != -1)
-			dup2(null, STDIN_FILENO);
-		dup2(out[1], STDOUT_FILENO);
-		dup2(err[1], STDERR_FILENO);
-		execv(path, (char **)argv);
-		_exit(127);
-	}
-	close(out[1]);
-	close(err[1]);
-	pfd[0].fd = out[0];
-	pfd[1].fd = err[0];
-	deadline = now_ms() + RUN_MS;
-	while (open_fds > 0 && now_ms() < deadline) {
-		pfd[0].events = pfd[1].events = POLLIN;
-		if (poll(pfd, 2, 100) <= 0)
-			continue;
-		for (i = 0; i < 2; i++) {
-			if (pfd[i].fd == -1 || pfd[i].revents == 0)
-				continue;
-			if (!drain(pfd[i].fd, &buf[i], &len[i])) {
-				close(pfd[i].fd);
-				pfd[i].fd = -1;
-				open_fds--;
-			}
-		}
-	}
-	if (open_fds > 0)
-		kill(pid, SIGKILL);
-	for (i = 0; i < 2; i++)
-		if (pfd[i].fd != -1)
-			close(pfd[i].fd);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	r->out = buf[0] != NULL ? buf[0] : strdup("");
-	r->err = buf[1] != NULL ? buf[1] : strdup("");
-	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-	ck_assert_msg(open_fds == 0, "%s did not finish within %d ms", path,
-	    RUN_MS);
-}
-
 /*
  * Run the SDK client on /mcp/fake/THREAD with the steps given; fails
  * unless it exits 0. Returns what it printed (caller frees).
@@ -205,7 +97,7 @@ sdk_run_on(const char *socket, const char *thread, va_list ap)
 {
 	const char	*argv[MAX_ARGS + 1];
 	char		 script[PATH_MAX], url[128];
-	struct run	 r;
+	struct harness_run r;
 	cJSON		*out;
 	int		 n = 0;
 
@@ -224,13 +116,12 @@ sdk_run_on(const char *socket, const char *thread, va_list ap)
 		n++;
 		ck_assert_int_lt(n, MAX_ARGS);
 	}
-	run_prog(&r, node_path, argv);
+	harness_run(&r, node_path, argv, NULL, NULL, RUN_MS);
 	ck_assert_msg(r.status == 0, "the SDK client exited %d\nstdout: %s\n"
 	    "stderr: %s", r.status, r.out, r.err);
 	out = cJSON_Parse(r.out);
 	ck_assert_msg(out != NULL, "the SDK client printed no JSON: %s", r.out);
-	free(r.out);
-	free(r.err);
+	harness_run_free(&r);
 	return (out);
 }
 
@@ -413,7 +304,7 @@ main(void)
 	const char	*require = getenv("MCPB_REQUIRE_INTEROP");
 	const char	*sdk = harness_top_path(SDK_HTTP_JS);
 
-	if (find_node() != 0 || access(sdk, R_OK) != 0) {
+	if (harness_find_program("node", node_path, sizeof node_path) != 0 || access(sdk, R_OK) != 0) {
 		fprintf(stderr, "*** SKIPPED: the HTTP SDK tests need node and "
 		    "npm packages (run make npm-deps): %s ***\n",
 		    node_path[0] == '\0' ? "node (not on PATH)" : sdk);
