@@ -40,7 +40,7 @@ CORE_SRC   = daemon/config.c daemon/config_server.c daemon/config_http.c \
 	     daemon/log.c daemon/table.c daemon/route.c \
 	     daemon/mcp.c daemon/clock.c daemon/child.c daemon/stream.c \
 	     daemon/front.c daemon/counters.c daemon/latency.c \
-	     daemon/request.c daemon/process.c \
+	     daemon/request.c daemon/attach.c daemon/process.c \
 	     daemon/mcpclient.c daemon/session.c daemon/session_relay.c \
 	     daemon/broker.c \
 	     daemon/dispatch.c daemon/service.c daemon/workdir.c daemon/cgroup.c \
@@ -52,7 +52,8 @@ CTL_SRC	   = daemon/ctl.c daemon/ctl_logs.c daemon/ctl_top.c \
 DEMO_SRC   = daemon/demo_server.c
 
 UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire walk request mcpclient \
-	     log session broker child workdir cgroup latency proctree config_http
+	     log session broker child workdir cgroup latency proctree config_http \
+	     attach
 INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd metrics \
 		    workdir names share contain bytes paste top http logs \
 		    http_mcp relay
@@ -108,12 +109,14 @@ UNIT_DEPS_walk	  = daemon/walk.c daemon/log.c
 UNIT_DEPS_cgroup  = daemon/cgroup.c daemon/log.c
 UNIT_DEPS_latency = daemon/latency.c
 UNIT_DEPS_proctree = daemon/proctree.c daemon/clock.c daemon/log.c
-UNIT_DEPS_request = daemon/request.c daemon/front.c daemon/counters.c \
+UNIT_DEPS_request = daemon/request.c daemon/attach.c daemon/front.c daemon/counters.c \
 		    daemon/latency.c daemon/mcp.c \
 		    daemon/clock.c daemon/log.c
+UNIT_DEPS_attach  = daemon/attach.c daemon/front.c daemon/counters.c \
+		    daemon/log.c tests/unit/fake_front.c
 UNIT_DEPS_mcpclient = daemon/mcpclient.c daemon/mcp.c daemon/log.c
 UNIT_DEPS_session = daemon/session.c daemon/session_relay.c \
-		    daemon/request.c daemon/front.c \
+		    daemon/request.c daemon/attach.c daemon/front.c \
 		    daemon/counters.c daemon/latency.c \
 		    daemon/mcpclient.c daemon/mcp.c daemon/clock.c \
 		    daemon/child.c daemon/log.c tests/unit/fake_process.c \

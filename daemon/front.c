@@ -26,6 +26,7 @@ front_init(struct front *f, const struct front_ops *ops, void *arg,
 	f->admin = admin;
 	TAILQ_INIT(&f->requests);
 	TAILQ_INIT(&f->upcalls);
+	TAILQ_INIT(&f->attaches);
 }
 
 /* Send one message to the client; takes msg. */

@@ -5,8 +5,9 @@
  * its own client object and fills in the operations; the core never
  * learns which transport a client used.
  *
- * The request and upcall lists are kept by request.c alone; the broker's
- * list by broker.c alone. A front end reads none of them.
+ * The request and upcall lists are kept by request.c alone, the
+ * attachments by attach.c alone, the broker's list by broker.c alone. A
+ * front end reads none of them.
  */
 #ifndef DAEMON_FRONT_H
 #define DAEMON_FRONT_H
@@ -22,6 +23,7 @@
 /* Requests one client may have unanswered before its reading pauses. */
 #define FRONT_MAX_IN_FLIGHT	256
 
+struct attach;
 struct counters;
 struct request;
 struct upcall;
@@ -61,10 +63,9 @@ struct front {
 	uint64_t		 serial;	/* for the log */
 	int			 can_sample;	/* broker/hello */
 	int			 can_elicit;
-	int			 notifications;	/* takes the child's (its
-						   log messages) */
-	const void		*notified_set;	/* request.c's: sent once */
-	uint64_t		 notified_serial;
+	int			 notifications;	/* takes the child's
+						   unasked ones (list
+						   changes) */
 	int			 gone;		/* nothing is sent any more */
 	int			 paused;	/* at FRONT_MAX_IN_FLIGHT */
 	int64_t			 next_upcall;	/* ids of requests to it */
@@ -72,6 +73,8 @@ struct front {
 	TAILQ_HEAD(, request)	 requests;	/* request.c's */
 	size_t			 nrequests;
 	TAILQ_HEAD(, upcall)	 upcalls;	/* request.c's */
+	TAILQ_HEAD(, attach)	 attaches;	/* attach.c's: the sessions
+						   it is attached to */
 	TAILQ_ENTRY(front)	 entry;		/* broker.c's */
 };
 

@@ -418,7 +418,7 @@ mcpclient_request(struct mcpclient *m, struct jsonrpc_msg *msg)
 /*
  * A notification from the child: progress and cancels go to the owner,
  * log messages to the owner (for the clients) and the log, list changes
- * are counted.
+ * and resource updates are counted and go to the owner.
  */
 void
 mcpclient_notification(struct mcpclient *m, struct jsonrpc_msg *msg)
@@ -438,7 +438,7 @@ mcpclient_notification(struct mcpclient *m, struct jsonrpc_msg *msg)
 	if (strcmp(msg->method, "notifications/message") == 0) {
 		m->log_messages++;
 		if (m->cbs.notify != NULL)
-			m->cbs.notify(m->arg);
+			m->cbs.notify(msg, m->arg);
 		level = cJSON_GetObjectItemCaseSensitive(msg->params, "level");
 		logger = cJSON_GetObjectItemCaseSensitive(msg->params,
 		    "logger");
@@ -470,6 +470,8 @@ mcpclient_notification(struct mcpclient *m, struct jsonrpc_msg *msg)
 		m->notes[i]++;
 		mcpclient_log(m, LOG_LEVEL_DEBUG, "session %s: %s",
 		    m->ctx->session, msg->method);
+		if (m->cbs.notify != NULL)
+			m->cbs.notify(msg, m->arg);
 		return;
 	}
 	mcpclient_log(m, LOG_LEVEL_DEBUG, "session %s: ignoring notification "

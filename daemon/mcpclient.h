@@ -53,9 +53,9 @@ struct mcpclient_cbs {
 	void	(*cancelled)(const cJSON *, void *);
 	/* Whether a log message of so many bytes may reach the log now. */
 	int	(*may_log)(size_t, void *);
-	/* A log message (notifications/message) for the clients; NULL:
-	   none takes them. */
-	void	(*notify)(void *);
+	/* A notification for the clients (a log message, a list change,
+	   a resource update); NULL: none takes them. */
+	void	(*notify)(struct jsonrpc_msg *, void *);
 };
 
 struct mcpclient *mcpclient_new(const struct server_conf *,

@@ -11,6 +11,7 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include "attach.h"
 #include "clock.h"
 #include "counters.h"
 #include "errors.h"
@@ -90,8 +91,7 @@ struct request_set {
 	TAILQ_HEAD(, upcall)		 upcalls;
 	size_t				 nupcalls;
 
-	uint64_t			 notify_serial;	/* one a
-							   request_set_notify */
+	struct attach_set		*attach;	/* its clients */
 	struct latency			*latency;	/* held, or NULL */
 	const struct log_ctx		*ctx;		/* the owner's */
 	const int			*access_log;	/* the owner's */
@@ -598,8 +598,9 @@ request_find(struct front *f, const char *id, size_t len)
 }
 
 /*
- * The client has gone: its requests are cancelled at their children and
- * the children's requests to it are answered with an error.
+ * The client has gone: its requests are cancelled at their children, the
+ * children's requests to it are answered with an error, and it is
+ * detached from every session.
  */
 void
 request_front_gone(struct front *f)
@@ -612,6 +613,7 @@ request_front_gone(struct front *f)
 		request_cancel(req);
 	while ((up = TAILQ_FIRST(&f->upcalls)) != NULL)
 		upcall_abandon(up);
+	attach_front_gone(f);
 }
 
 /* A session's empty set of requests. */
@@ -631,6 +633,7 @@ request_set_new(const struct request_set_ops *ops, void *arg)
 	set->hash = xcalloc(set->nbuckets, sizeof *set->hash);
 	for (i = 0; i < set->nbuckets; i++)
 		LIST_INIT(&set->hash[i]);
+	set->attach = attach_set_new(ops->write, arg);
 	return (set);
 }
 
@@ -645,53 +648,17 @@ request_set_free(struct request_set *set)
 		fatalx("request set freed with %zu requests",
 		    set->nqueue + set->nsent);
 	upcall_cancel_all(set, "the session ended");
+	attach_set_free(set->attach);
 	latency_release(set->latency);
 	free(set->hash);
 	free(set);
 }
 
-/*
- * Send a notification of the child's (its line) to each client that takes
- * notifications and has a request in flight in set, once each, with
- * params._meta["mcp-broker/session"] set to meta (a JSON text).
- */
-void
-request_set_notify(struct request_set *set, const char *line, size_t len,
-    const char *meta, size_t meta_len)
+/* The session's attachments: the clients its requests came from. */
+struct attach_set *
+request_set_attach(struct request_set *set)
 {
-	struct wire_edit	 e = { WIRE_SET,
-				    { "params", "_meta", MCP_META_SESSION, NULL },
-				    meta, meta_len };
-	struct request		*req;
-	struct front		**to;
-	char			*out;
-	size_t			 n = 0, i, out_len;
-
-	if (set->nsent == 0 ||
-	    (out = wire_rewrite(line, len, &e, 1, 0, &out_len)) == NULL)
-		return;
-	/*
-	 * The clients first, then the sends: a send may drop its client,
-	 * which cancels that client's requests here (its front stays until
-	 * later, marked gone).
-	 */
-	to = xreallocarray(NULL, set->nsent, sizeof *to);
-	set->notify_serial++;
-	TAILQ_FOREACH(req, &set->sent, set_entry) {
-		if (req->front == NULL || !req->front->notifications ||
-		    (req->front->notified_set == set &&
-		    req->front->notified_serial == set->notify_serial))
-			continue;
-		req->front->notified_set = set;
-		req->front->notified_serial = set->notify_serial;
-		to[n++] = req->front;
-	}
-	for (i = 0; i < n; i++) {
-		if (!to[i]->gone)
-			front_send_line(to[i], out, out_len);
-	}
-	free(to);
-	free(out);
+	return (set->attach);
 }
 
 /* Queue a request until its session is ready. */
@@ -700,6 +667,7 @@ request_queue(struct request_set *set, struct request *req)
 {
 	req->set = req->owner = set;
 	req->where = REQUEST_QUEUED;
+	attach_get(set->attach, req->front);
 	TAILQ_INSERT_TAIL(&set->queue, req, set_entry);
 	set->nqueue++;
 	set->ops->changed(set->arg);
@@ -726,6 +694,7 @@ request_send(struct request_set *set, struct request *req, int64_t child_id)
 {
 	req->set = req->owner = set;
 	req->where = REQUEST_SENT;
+	attach_get(set->attach, req->front);
 	req->child_id = child_id;
 	/* Grow first: the new request is hashed once, below. */
 	if (++set->nsent > set->nbuckets)

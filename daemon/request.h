@@ -18,6 +18,7 @@
 
 #include <cJSON.h>
 
+struct attach_set;
 struct event_base;
 struct front;
 struct latency;
@@ -72,8 +73,7 @@ void		 request_front_gone(struct front *);
 
 struct request_set *request_set_new(const struct request_set_ops *, void *);
 void		 request_set_free(struct request_set *);
-void		 request_set_notify(struct request_set *, const char *,
-		     size_t, const char *, size_t);
+struct attach_set *request_set_attach(struct request_set *);
 void		 request_set_watch(struct request_set *, struct latency *,
 		     const struct log_ctx *, const int *);
 void		 request_queue(struct request_set *, struct request *);

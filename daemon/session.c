@@ -364,6 +364,8 @@ session_send(struct session *s, struct request *req)
 		    session_describe(s, 1)));
 		return;
 	}
+	if (session_attach_request(s, req))
+		return;
 	id = mcpclient_next_id(s->client);
 	s->calls++;
 	tail = request_text(req, &len);
@@ -861,6 +863,16 @@ const char *
 session_stamp(struct session *s)
 {
 	return (s->stamp_text);
+}
+
+/* The session's _meta as JSON text, and whether its child speaks
+   2026-07-28. */
+const char *
+session_meta_text(struct session *s, size_t *len, int *modern)
+{
+	*len = s->meta_len;
+	*modern = mcpclient_modern(s->client);
+	return (s->meta_text);
 }
 
 /* {"id","generation"}: the session's _meta (the caller owns it). */

@@ -93,12 +93,14 @@ struct process	*session_process(struct session *);
 void		 session_log(struct session *, enum log_level, const char *,
 		     ...) __attribute__((format(printf, 3, 4)));
 const char	*session_stamp(struct session *);
+const char	*session_meta_text(struct session *, size_t *, int *);
 
 /* session_relay.c: the MCP client's callbacks toward the clients. */
 void		 session_upcall_cb(struct jsonrpc_msg *, int, void *);
 void		 session_progress_cb(const cJSON *, double, void *);
 void		 session_cancelled_cb(const cJSON *, void *);
-void		 session_notify_cb(void *);
+void		 session_notify_cb(struct jsonrpc_msg *, void *);
+int		 session_attach_request(struct session *, struct request *);
 int		 session_may_log_cb(size_t, void *);
 
 #endif

@@ -1,13 +1,15 @@
 /*
  * What passes between a session's child and its clients besides answers:
  * the child's requests to a client (sampling, elicitation) and their
- * withdrawal, its progress, and its log messages, which go to the
- * clients that take notifications and have a request in flight on it.
+ * withdrawal, its progress, and its notifications, which go to the
+ * clients attached to the session that asked for them (attach.c), and
+ * the requests through which clients ask.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "attach.h"
 #include "errors.h"
 #include "front.h"
 #include "jsonrpc.h"
@@ -125,18 +127,72 @@ session_may_log_cb(size_t len, void *arg)
 }
 
 /*
- * A log message from the child (notifications/message, the line being
- * handled): to each client that takes notifications and has a request
- * in flight on the session, stamped with the session.
+ * A notification from the child for its clients (the line being
+ * handled), stamped with the session: a log message to the attached
+ * clients whose level it meets, a resource update to the clients
+ * subscribed to its URI, a list change to every attached client that
+ * takes notifications.
  */
 void
-session_notify_cb(void *arg)
+session_notify_cb(struct jsonrpc_msg *msg, void *arg)
 {
 	struct session	*s = arg;
-	const char	*line, *stamp = session_stamp(s);
+	const char	*line, *stamp = session_stamp(s), *what = NULL;
+	enum attach_to	 to = ATTACH_TO_ALL;
 	size_t		 len;
 
+	if (strcmp(msg->method, "notifications/message") == 0) {
+		to = ATTACH_TO_LOG;
+		what = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+		    msg->params, "level"));
+	} else if (strcmp(msg->method, "notifications/resources/updated") ==
+	    0) {
+		to = ATTACH_TO_SUBSCRIBERS;
+		what = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+		    msg->params, "uri"));
+	}
 	line = session_line(s, &len);
-	request_set_notify(session_requests(s), line, len, stamp,
-	    strlen(stamp));
+	attach_notify(request_set_attach(session_requests(s)), to, what, line,
+	    len, stamp, strlen(stamp));
+}
+
+/*
+ * A client's request on its way to the child: the client is attached,
+ * and what it asks of its attachment (a log level, a subscription) is
+ * answered here when the child need not hear of it. Returns 1 if the
+ * request was answered.
+ */
+int
+session_attach_request(struct session *s, struct request *req)
+{
+	const char	*tail, *meta, *message = "";
+	size_t		 len, meta_len;
+	int		 modern;
+	cJSON		*data;
+
+	if ((tail = request_text(req, &len)) == NULL)
+		return (0);
+	meta = session_meta_text(s, &meta_len, &modern);
+	switch (attach_request(request_set_attach(session_requests(s)),
+	    request_front(req), tail, len, modern, &message)) {
+	case ATTACH_FORWARD:
+		return (0);
+	case ATTACH_ANSWER:
+		request_answer_text(req, meta, meta_len, NULL, 0);
+		break;
+	case ATTACH_INVALID:
+		request_fail(req, RPC_INVALID_PARAMS, message,
+		    session_error_data(s, 0));
+		break;
+	case ATTACH_FULL:
+		data = session_error_data(s, 0);
+		cJSON_AddNumberToObject(data, "max_subscriptions",
+		    ATTACH_MAX_SUBSCRIPTIONS);
+		request_fail(req, RPC_AT_CAPACITY, "Too many resource "
+		    "subscriptions on this session for one client "
+		    "(ATTACH_MAX_SUBSCRIPTIONS); unsubscribe from some first.",
+		    data);
+		break;
+	}
+	return (1);
 }

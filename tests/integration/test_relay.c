@@ -1,8 +1,8 @@
 /*
- * A server's log messages (notifications/message) reach the clients that
- * take notifications (broker/hello {"notifications": true}; an MCP client
- * over HTTP or the bridge always does) and have a request in flight on
- * its session, stamped with the session; nobody else gets them.
+ * A server's log messages (notifications/message) reach the clients
+ * attached to its session that asked for logs (logging/setLevel, which
+ * the broker answers), stamped with the session; nobody else gets them,
+ * whether it took notifications with broker/hello or not.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,12 +37,26 @@ hello(struct client *c, const char *params)
 	cJSON_Delete(r);
 }
 
-START_TEST(test_a_client_that_takes_notifications_gets_the_log_message)
+/* logging/setLevel for fake/t1, answered by the broker. */
+static void
+set_level(struct client *c, const char *level)
+{
+	char	params[128];
+	cJSON	*r;
+
+	snprintf(params, sizeof params, "{\"server\":\"fake\","
+	    "\"thread\":\"t1\",\"level\":\"%s\"}", level);
+	r = rpc(c, "logging/setLevel", params);
+	ck_assert_ptr_nonnull(result_of(r));
+	cJSON_Delete(r);
+}
+
+START_TEST(test_a_client_that_set_a_level_gets_the_log_message)
 {
 	struct client	*c = daemon_connect(d);
 	cJSON		*m, *params, *meta;
 
-	hello(c, "{\"notifications\":true}");
+	set_level(c, "info");
 	send_call(c, 5, "fake", "t1", "notify", NULL, NULL);
 	m = recv_msg(c);
 	ck_assert_str_eq(json_string(m, "method"), "notifications/message");
@@ -63,12 +77,12 @@ START_TEST(test_a_client_that_takes_notifications_gets_the_log_message)
 }
 END_TEST
 
-START_TEST(test_a_client_that_did_not_opt_in_gets_only_its_answer)
+START_TEST(test_a_client_that_asked_for_no_logs_gets_only_its_answer)
 {
 	struct client	*c = daemon_connect(d);
 	cJSON		*m;
 
-	hello(c, "{\"capabilities\":{\"sampling\":{}}}");
+	hello(c, "{\"notifications\":true}");
 	send_call(c, 5, "fake", "t1", "notify", NULL, NULL);
 	m = recv_msg(c);
 	ck_assert_ptr_nonnull(result_of(m));
@@ -78,14 +92,13 @@ START_TEST(test_a_client_that_did_not_opt_in_gets_only_its_answer)
 }
 END_TEST
 
-/* Only the clients with a request in flight there: the message is
-   theirs. */
-START_TEST(test_a_client_idle_on_the_session_gets_nothing)
+/* Attached and taking notifications is not asking for logs. */
+START_TEST(test_an_attached_client_without_a_level_gets_nothing)
 {
 	struct client	*a = daemon_connect(d), *b = daemon_connect(d);
 	cJSON		*m;
 
-	hello(a, "{\"notifications\":true}");
+	set_level(a, "debug");
 	hello(b, "{\"notifications\":true}");
 	cJSON_Delete(tool_call(b, "fake", "t1", "echo", "{\"text\":\"x\"}"));
 	send_call(a, 5, "fake", "t1", "notify", NULL, NULL);
@@ -123,11 +136,11 @@ relay_suite(void)
 	TCase	*tc;
 
 	tc = harness_add_tcase(s, "relay", setup, teardown, 30);
+	tcase_add_test(tc, test_a_client_that_set_a_level_gets_the_log_message);
 	tcase_add_test(tc,
-	    test_a_client_that_takes_notifications_gets_the_log_message);
+	    test_a_client_that_asked_for_no_logs_gets_only_its_answer);
 	tcase_add_test(tc,
-	    test_a_client_that_did_not_opt_in_gets_only_its_answer);
-	tcase_add_test(tc, test_a_client_idle_on_the_session_gets_nothing);
+	    test_an_attached_client_without_a_level_gets_nothing);
 	tcase_add_test(tc, test_notifications_must_be_a_boolean);
 	return (s);
 }
