@@ -56,7 +56,8 @@ UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire walk request 
 	     attach
 INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd metrics \
 		    workdir names share contain bytes paste top http logs \
-		    http_mcp relay
+		    http_mcp relay \
+		    attach
 INTEROP_TESTS = npm_servers bridge http_sdk
 
 obj	 = $(patsubst %.c,$(B)/obj/%.o,$(1))

@@ -383,9 +383,9 @@ attach_take(struct attach_set *set, struct attach *a, const char *method,
 	memcpy(text + 1, tail + 1, len - 1);
 	msg = cJSON_ParseWithLength(text, len);
 	free(text);
-	item = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
-	    msg, "params"), strcmp(method, "logging/setLevel") == 0 ?
-	    "level" : "uri");
+	item = cJSON_GetObjectItemCaseSensitive(msg, "params");
+	item = cJSON_GetObjectItemCaseSensitive(item, strcmp(method,
+	    "logging/setLevel") == 0 ? "level" : "uri");
 	if (strcmp(method, "logging/setLevel") == 0) {
 		if ((rank = attach_level_rank(cJSON_GetStringValue(item))) ==
 		    -1) {

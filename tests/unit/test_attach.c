@@ -145,7 +145,7 @@ START_TEST(test_a_session_that_ends_detaches_its_clients)
 }
 END_TEST
 
-START_TEST(test_list_changed_reaches_each_client_that_takes_notifications_once)
+START_TEST(test_list_changed_reaches_each_client_taking_notifications_once)
 {
 	a.front.notifications = 1;
 	b.front.notifications = 0;
@@ -338,7 +338,7 @@ attach_suite(void)
 	tcase_add_test(tc, test_a_client_that_goes_is_detached);
 	tcase_add_test(tc, test_a_session_that_ends_detaches_its_clients);
 	tcase_add_test(tc,
-	    test_list_changed_reaches_each_client_that_takes_notifications_once);
+	    test_list_changed_reaches_each_client_taking_notifications_once);
 	tcase_add_test(tc,
 	    test_set_level_is_answered_and_the_child_gets_the_most_verbose);
 	tcase_add_test(tc, test_an_unknown_level_is_refused);
