@@ -58,7 +58,8 @@ INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access
 		    workdir names share contain bytes paste top http logs \
 		    http_mcp relay \
 		    attach
-INTEROP_TESTS = npm_servers bridge http_sdk
+INTEROP_TESTS = npm_servers bridge http_sdk \
+		everything_notify
 
 obj	 = $(patsubst %.c,$(B)/obj/%.o,$(1))
 PROTO_OBJ  = $(call obj,$(PROTO_SRC))

@@ -14,6 +14,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "attach.h"
 #include "child.h"
 #include "clock.h"
 #include "config.h"
@@ -360,6 +361,8 @@ session_send(struct session *s, struct request *req)
 	int64_t			 id;
 
 	if (request_kind(req) == REQUEST_SESSION_INFO) {
+		/* An HTTP client's initialize: attached as if queued. */
+		attach_get(request_set_attach(s->requests), request_front(req));
 		request_answer(req, jsonrpc_result(NULL,
 		    session_describe(s, 1)));
 		return;
