@@ -130,18 +130,24 @@ attach_free(struct attach *a)
 }
 
 /*
- * f's attachment to the set, made if it has none. The front keeps its
- * most recently used attachment first, so a client busy with one
- * session finds it at once.
+ * f's attachment to the set, made if it has none. The front's list and
+ * the set's are walked side by side, so the cost is that of the shorter
+ * (a client of many sessions, a session of many clients); the front
+ * keeps its most recently used attachment first, so a client busy with
+ * one session finds it at once.
  */
 struct attach *
 attach_get(struct attach_set *set, struct front *f)
 {
-	struct attach	*a;
+	struct attach	*a, *x = TAILQ_FIRST(&f->attaches);
+	struct attach	*y = TAILQ_FIRST(&set->list);
 
-	TAILQ_FOREACH(a, &f->attaches, front_entry) {
-		if (a->set == set)
+	for (a = NULL; x != NULL && y != NULL; x = TAILQ_NEXT(x, front_entry),
+	    y = TAILQ_NEXT(y, set_entry)) {
+		if (x->set == set || y->front == f) {
+			a = x->set == set ? x : y;
 			break;
+		}
 	}
 	if (a != NULL) {
 		if (a != TAILQ_FIRST(&f->attaches)) {

@@ -121,6 +121,34 @@ START_TEST(test_a_client_is_attached_once)
 }
 END_TEST
 
+/* Found from either side: a client of many sessions, a session of many
+   clients. */
+START_TEST(test_an_attachment_is_found_among_many)
+{
+	struct attach_set	*more[3];
+	struct attach		*x[3], *y[3];
+	int			 i;
+
+	for (i = 0; i < 3; i++) {
+		more[i] = attach_set_new(write_child, NULL);
+		x[i] = attach_get(more[i], &a.front);
+	}
+	y[0] = attach_get(set, &a.front);
+	y[1] = attach_get(set, &b.front);
+	y[2] = attach_get(set, &c.front);
+	for (i = 0; i < 3; i++)
+		ck_assert_ptr_eq(attach_get(more[i], &a.front), x[i]);
+	ck_assert_ptr_eq(attach_get(set, &c.front), y[2]);
+	ck_assert_ptr_eq(attach_get(set, &a.front), y[0]);
+	ck_assert_ptr_eq(attach_get(set, &b.front), y[1]);
+	ck_assert_uint_eq(attach_count(set), 3);
+	for (i = 0; i < 3; i++) {
+		ck_assert_uint_eq(attach_count(more[i]), 1);
+		attach_set_free(more[i]);
+	}
+}
+END_TEST
+
 START_TEST(test_a_client_that_goes_is_detached)
 {
 	attach_get(set, &a.front);
@@ -335,6 +363,7 @@ attach_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_a_client_is_attached_once);
+	tcase_add_test(tc, test_an_attachment_is_found_among_many);
 	tcase_add_test(tc, test_a_client_that_goes_is_detached);
 	tcase_add_test(tc, test_a_session_that_ends_detaches_its_clients);
 	tcase_add_test(tc,
