@@ -13,7 +13,6 @@
 #include "attach.h"
 #include "front.h"
 #include "jsonrpc.h"
-#include "log.h"
 #include "mcp.h"
 #include "scan.h"
 #include "wire.h"
