@@ -33,13 +33,16 @@
  * the protocol: 405.
  */
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -59,6 +62,12 @@
 #include "version.h"
 #include "wire.h"
 #include "xmalloc.h"
+
+/*
+ * How often connections with a request waiting are looked at for a
+ * client that closed (evhttp reads nothing from them meanwhile).
+ */
+#define HTTP_MODERN_LEFT_MS	250
 
 /* The id of the broker/session call a server/discover waits on. */
 #define HTTP_MODERN_DISCOVER_ID	"\"mcp-broker/http-discover\""
@@ -83,9 +92,11 @@ struct http_modern {
 	struct broker			*b;
 	struct http_modern_calls	 calls;
 	struct event			*reap;	/* frees the done ones */
+	struct event			*watch;	/* finds clients that left */
 };
 
 static void	http_modern_reap_cb(evutil_socket_t, short, void *);
+static void	http_modern_watch_cb(evutil_socket_t, short, void *);
 static void	http_modern_send_op(void *, cJSON *);
 static void	http_modern_send_result_op(void *, const char *, size_t,
 		    const char *, size_t, const char *, size_t);
@@ -115,6 +126,7 @@ http_modern_new(struct broker *b)
 	hm->b = b;
 	TAILQ_INIT(&hm->calls);
 	hm->reap = event_new(broker_base(b), -1, 0, http_modern_reap_cb, hm);
+	hm->watch = event_new(broker_base(b), -1, 0, http_modern_watch_cb, hm);
 	return (hm);
 }
 
@@ -145,6 +157,7 @@ http_modern_free(struct http_modern *hm)
 		http_modern_call_free(c);
 	}
 	event_free(hm->reap);
+	event_free(hm->watch);
 	free(hm);
 }
 
@@ -162,6 +175,47 @@ http_modern_reap_cb(evutil_socket_t fd, short events, void *arg)
 		if (c->done)
 			http_modern_call_free(c);
 	}
+}
+
+/*
+ * Look at the connections of requests still waiting: one whose client
+ * closed it is freed, which cancels its request (http_modern_conn_closed).
+ */
+static void
+http_modern_watch_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct http_modern		*hm = arg;
+	struct http_modern_call		*c;
+	struct evhttp_connection	*evcon;
+	struct bufferevent		*bev;
+	struct timeval			 tv = { 0, HTTP_MODERN_LEFT_MS * 1000 };
+	ssize_t				 n;
+	char				 byte;
+	int				 waiting = 0;
+
+	(void)fd;
+	(void)events;
+again:
+	TAILQ_FOREACH(c, &hm->calls, entry) {
+		if (c->done || c->req == NULL)
+			continue;
+		if ((evcon = evhttp_request_get_connection(c->req)) == NULL ||
+		    (bev = evhttp_connection_get_bufferevent(evcon)) == NULL) {
+			waiting = 1;
+			continue;
+		}
+		n = recv(bufferevent_getfd(bev), &byte, 1,
+		    MSG_PEEK | MSG_DONTWAIT);
+		if (n == 0 || (n == -1 && errno != EAGAIN &&
+		    errno != EWOULDBLOCK && errno != EINTR)) {
+			/* Frees its requests; the list may change. */
+			evhttp_connection_free(evcon);
+			goto again;
+		}
+		waiting = 1;
+	}
+	if (waiting)
+		evtimer_add(hm->watch, &tv);
 }
 
 /* c is over: nothing more goes to its client; freed soon. */
@@ -618,6 +672,8 @@ http_modern_call_new(struct http_modern *hm, struct evhttp_request *req,
 	    uid, 0, admin);
 	broker_front_add(hm->b, &c->front);
 	TAILQ_INSERT_TAIL(&hm->calls, c, entry);
+	if (!evtimer_pending(hm->watch, NULL))
+		event_active(hm->watch, EV_TIMEOUT, 1);
 	return (c);
 }
 

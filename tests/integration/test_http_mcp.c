@@ -1665,6 +1665,34 @@ START_TEST(test_modern_client_takes_no_requests_from_the_child)
 }
 END_TEST
 
+/* Closing the connection before the answer cancels the request. */
+START_TEST(test_modern_client_that_leaves_cancels_its_request)
+{
+	struct hconn	*c = hc_open();
+	struct client	*u;
+	cJSON		*s;
+	int		 i, cancelled = 0;
+
+	hc_send(c, "POST", "/mcp/fake/m1", NULL, "application/json",
+	    "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/call\r\n"
+	    "Mcp-Name: sleep\r\n", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+	    "\"tools/call\",\"params\":{\"name\":\"sleep\",\"arguments\":"
+	    "{\"ms\":20000},\"_meta\":{" MODERN_META "}}}");
+	u = daemon_connect(d);
+	wait_in_flight(u, "fake", "m1", 1);
+	hc_close(c);
+	for (i = 0; i < 50 && !cancelled; i++) {
+		sleep_ms(100);
+		s = session_of(u, "fake", "m1");
+		cancelled = tail_has(cJSON_GetObjectItem(result_of(s),
+		    "stderr_tail"), "fake-mcp: cancelled request");
+		cJSON_Delete(s);
+	}
+	ck_assert_msg(cancelled, "the child was not told of the cancel");
+	client_close(u);
+}
+END_TEST
+
 static Suite *
 http_mcp_suite(void)
 {
@@ -1705,6 +1733,7 @@ http_mcp_suite(void)
 	    test_ndjson_modern_members_do_not_reach_a_handshake_child);
 	tcase_add_test(tc, test_modern_errors_are_the_transports);
 	tcase_add_test(tc, test_modern_client_takes_no_requests_from_the_child);
+	tcase_add_test(tc, test_modern_client_that_leaves_cancels_its_request);
 
 	tc = harness_add_tcase(s, "bounds", setup_small, teardown, 30);
 	tcase_add_test(tc, test_body_over_max_message_bytes_gets_413);
