@@ -46,7 +46,8 @@ CORE_SRC   = daemon/config.c daemon/config_server.c daemon/config_http.c \
 	     daemon/dispatch.c daemon/service.c daemon/workdir.c daemon/cgroup.c \
 	     daemon/metrics.c daemon/proctree.c daemon/follow.c
 DAEMON_SRC = daemon/main.c $(CORE_SRC) daemon/conn.c daemon/listener.c \
-	     daemon/http.c daemon/http_mcp.c daemon/http_mcp_session.c
+	     daemon/http.c daemon/http_mcp.c daemon/http_mcp_session.c \
+	     daemon/http_modern.c
 CTL_SRC	   = daemon/ctl.c daemon/ctl_logs.c daemon/ctl_top.c \
 	     daemon/ctl_bridge.c daemon/mcp.c daemon/clock.c
 DEMO_SRC   = daemon/demo_server.c

@@ -250,24 +250,28 @@ broker_nclients(struct broker *b)
 }
 
 /*
- * A connection whose user is known only per request (HTTP over TCP):
- * counted toward max_clients, without the admin reserve. -1 (and not
- * counted) if max_clients is reached.
+ * A connection that is no front of the core (yet): counted toward
+ * max_clients, without the admin reserve, and toward uid's clients
+ * ((uid_t)-1: none). -1 (and not counted) if max_clients is reached.
  */
 int
-broker_conn_add(struct broker *b)
+broker_conn_add(struct broker *b, uid_t uid)
 {
 	if (b->nfronts + b->nconns >= (size_t)b->conf->max_clients)
 		return (-1);
 	b->nconns++;
+	if (uid != (uid_t)-1)
+		table_client_add(b->table, uid);
 	return (0);
 }
 
 /* A connection counted by broker_conn_add() has closed. */
 void
-broker_conn_gone(struct broker *b)
+broker_conn_gone(struct broker *b, uid_t uid)
 {
 	b->nconns--;
+	if (uid != (uid_t)-1)
+		table_client_remove(b->table, uid);
 }
 
 /* Sessions in the table. */

@@ -75,8 +75,8 @@ int64_t		 broker_next_token(struct broker *);
 
 int		 broker_client_room(struct broker *, uid_t, int,
 		     const char **);
-int		 broker_conn_add(struct broker *);
-void		 broker_conn_gone(struct broker *);
+int		 broker_conn_add(struct broker *, uid_t);
+void		 broker_conn_gone(struct broker *, uid_t);
 void		 broker_front_add(struct broker *, struct front *);
 void		 broker_front_gone(struct broker *, struct front *);
 

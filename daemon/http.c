@@ -16,9 +16,10 @@
  * the socket's own (dup3) before anything is read from it. A connection
  * to that private listener from anyone else is closed unread.
  *
- * A connection of the socket counts toward broker.max_clients from the
- * moment evhttp makes it until it closes; a TCP one from its first
- * request with a valid token (http_served). evhttp 2.1 tells nobody about a new
+ * A connection of the socket counts toward broker.max_clients and its
+ * user's max_clients_per_uid from the moment evhttp makes it until it
+ * closes; a TCP one from its first request with a valid token, for that
+ * token's user (http_served: past a bound, 503 naming it). evhttp 2.1 tells nobody about a new
  * connection, but it asks us for its bufferevent (evhttp_set_bevcb); the
  * connection is adopted right after, from a deferred event, by finding it
  * through the bufferevent's callback argument, and its close is watched
@@ -46,8 +47,11 @@
 
 #include "broker.h"
 #include "config.h"
+#include "counters.h"
+#include "errors.h"
 #include "http.h"
 #include "http_mcp.h"
+#include "http_mcp_session.h"
 #include "log.h"
 #include "metrics.h"
 #include "xmalloc.h"
@@ -108,7 +112,7 @@ static void	http_close_cb(struct evhttp_connection *, void *);
 static void	http_deadline_cb(evutil_socket_t, short, void *);
 static void	http_refuse(struct http_conn *, const char *, size_t);
 static void	http_drop_oldest_unserved(struct http *);
-static int	http_served(struct http *, struct http_conn *,
+static int	http_served(struct http *, struct http_conn *, uid_t, int,
 		    struct evhttp_request *);
 static void	http_request_cb(struct evhttp_request *, void *);
 static int	http_answer(struct evhttp_request *, int, const char *,
@@ -214,6 +218,7 @@ http_bev_cb(struct event_base *base, void *arg)
 
 	c = xcalloc(1, sizeof *c);
 	c->h = h;
+	c->uid = (uid_t)-1;	/* a TCP one's: known at its first request */
 	if ((c->bev = bufferevent_socket_new(base, -1, 0)) == NULL)
 		fatalx("cannot make a bufferevent");
 	/* Ours until adopted: evhttp may free it first (a failed enable). */
@@ -284,7 +289,7 @@ http_adopt_cb(evutil_socket_t fd, short events, void *arg)
 			evtimer_add(c->deadline, &tv);
 			continue;
 		}
-		if (broker_conn_add(h->b) == 0) {
+		if (broker_conn_add(h->b, c->uid) == 0) {
 			c->counted = 1;
 			continue;
 		}
@@ -352,28 +357,40 @@ http_deadline_cb(evutil_socket_t fd, short events, void *arg)
 }
 
 /*
- * A TCP connection made its first request with a valid token: it counts
- * toward max_clients from now on. Returns 0, or -1 with the request
- * answered 503 if max_clients is reached (the connection then closes).
+ * A TCP connection made its first request with a valid token, of uid
+ * (admin: an admin): it counts toward max_clients and the user's
+ * max_clients_per_uid from now on. Returns 0, or -1 with the request
+ * answered 503 and a -32014 body naming the bound reached (the
+ * connection then closes).
  */
 static int
-http_served(struct http *h, struct http_conn *c, struct evhttp_request *req)
+http_served(struct http *h, struct http_conn *c, uid_t uid, int admin,
+    struct evhttp_request *req)
 {
+	const char	*bound = "max_clients";
+
 	if (c == NULL || !c->unserved)
 		return (0);
 	c->unserved = 0;
 	h->nunserved--;
 	evtimer_del(c->deadline);
-	if (broker_conn_add(h->b) == 0) {
+	if (broker_client_room(h->b, uid, admin, &bound) &&
+	    broker_conn_add(h->b, uid) == 0) {
 		c->counted = 1;
+		c->uid = uid;
 		return (0);
 	}
-	log_warnx("refusing an HTTP request: max_clients (%d) reached",
-	    broker_config(h->b)->max_clients);
+	log_warnx("refusing an HTTP connection (uid %ld): %s (%d) reached",
+	    (long)uid, bound, strcmp(bound, "max_clients") == 0 ?
+	    broker_config(h->b)->max_clients :
+	    broker_config(h->b)->max_clients_per_uid);
+	counters_error(broker_counters(h->b), RPC_AT_CAPACITY);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Connection", "close");
-	http_answer(req, 503, "Service Unavailable", "The broker has all its "
-	    "connections already (broker.max_clients).");
+	http_mcp_session_reply_error(req, 503, "Service Unavailable", NULL,
+	    RPC_AT_CAPACITY, NULL, "%s connections already (broker.%s); "
+	    "close one or retry later.", strcmp(bound, "max_clients") == 0 ?
+	    "The broker has all its" : "Your user has all its", bound);
 	return (-1);
 }
 
@@ -391,7 +408,7 @@ http_close_cb(struct evhttp_connection *evcon, void *arg)
 	if (c->h->mcp != NULL)
 		http_mcp_conn_closed(c->h->mcp, evcon);
 	if (c->counted)
-		broker_conn_gone(c->h->b);
+		broker_conn_gone(c->h->b, c->uid);
 	TAILQ_REMOVE(&c->h->conns, c, entry);
 	free(c);
 }
@@ -486,7 +503,7 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	    t->groups, t->ngroups))
 		code = http_answer(req, 403, "Forbidden", "This user may not "
 		    "use the broker (allow_uids, allow_groups).");
-	else if (!local && http_served(h, c, req) != 0)
+	else if (!local && http_served(h, c, uid, admin, req) != 0)
 		code = 503;
 	else
 		code = http_serve(h, req, path, uid, admin);

@@ -10,7 +10,8 @@
  * reaches the same child and its state. Every later message names its
  * session with that header (none: 400; unknown or ended: 404). GET opens
  * the session's standalone event stream, DELETE ends the session (the
- * child keeps running).
+ * child keeps running). A POST without Mcp-Session-Id from a client of
+ * the handshake-free 2026-07-28 protocol stands alone (http_modern.c).
  *
  * HTTP MCP sessions are clients: they count toward max_clients and
  * max_clients_per_uid. At a bound, initialize ends the least recently
@@ -32,6 +33,7 @@
 #include "errors.h"
 #include "http_mcp.h"
 #include "http_mcp_session.h"
+#include "http_modern.h"
 #include "jsonrpc.h"
 #include "log.h"
 #include "mcp.h"
@@ -55,6 +57,7 @@ TAILQ_HEAD(http_mcp_entries, http_mcp_entry);
 struct http_mcp {
 	struct broker			*b;
 	struct http_mcp_entries		 sessions;	/* least recent first */
+	struct http_modern		*modern;	/* 2026-07-28 clients */
 };
 
 /* The MCP endpoint of broker b, without sessions yet. */
@@ -66,6 +69,7 @@ http_mcp_new(struct broker *b)
 	hm = xcalloc(1, sizeof *hm);
 	hm->b = b;
 	TAILQ_INIT(&hm->sessions);
+	hm->modern = http_modern_new(b);
 	return (hm);
 }
 
@@ -80,6 +84,7 @@ http_mcp_free(struct http_mcp *hm)
 	/* Each end takes its entry off (http_mcp_ended_cb). */
 	while ((e = TAILQ_FIRST(&hm->sessions)) != NULL)
 		http_mcp_session_end(e->hs, "the HTTP endpoint is closing");
+	http_modern_free(hm->modern);
 	free(hm);
 }
 
@@ -127,6 +132,7 @@ http_mcp_conn_closed(struct http_mcp *hm, struct evhttp_connection *evcon)
 
 	TAILQ_FOREACH(e, &hm->sessions, entry)
 		http_mcp_session_conn_closed(e->hs, evcon);
+	http_modern_conn_closed(hm->modern, evcon);
 }
 
 /*
@@ -259,7 +265,6 @@ http_mcp_post(struct http_mcp *hm, struct evhttp_request *req, uid_t uid,
 	struct jsonrpc_fault	 fault;
 	struct scan_member	 m;
 	const char		*body, *version;
-	char			*id;
 	size_t			 len = evbuffer_get_length(in);
 	int			 status;
 
@@ -296,16 +301,9 @@ http_mcp_post(struct http_mcp *hm, struct evhttp_request *req, uid_t uid,
 		jsonrpc_msg_clear(&msg);
 		return (status);
 	}
-	if (msg.kind == JSONRPC_REQUEST &&
-	    strcmp(msg.method, "server/discover") == 0) {
-		/* What a server of the handshake versions answers, so that
-		   a 2026-07-28 client falls back to initialize. */
-		id = xstrndup(msg.id_text, msg.id_len);
-		status = http_mcp_session_reply_error(req, 200, "OK", id,
-		    RPC_METHOD_NOT_FOUND, NULL, "server/discover (protocol "
-		    "%s) is not served here yet; initialize with a handshake "
-		    "version.", MCP_VERSION_MODERN);
-		free(id);
+	if (http_modern_wants(req, &msg)) {
+		status = http_modern_post(hm->modern, req, &msg, uid, admin,
+		    server, thread);
 		jsonrpc_msg_clear(&msg);
 		return (status);
 	}
@@ -402,7 +400,7 @@ http_mcp_serve(struct http_mcp *hm, struct evhttp_request *req,
 		status = http_mcp_session_reply_error(req, 404, "Not Found", NULL,
 		    RPC_UNKNOWN_SERVER, data, "Unknown server '%.64s'; "
 		    "broker/servers lists the configured ones.", server);
-	} else {
+	} else if ((status = http_modern_refuses(req)) == 0) {
 		switch (evhttp_request_get_command(req)) {
 		case EVHTTP_REQ_POST:
 			status = http_mcp_post(hm, req, uid, admin, server,

@@ -7,8 +7,10 @@
  * NDJSON client. They are peeked, not read, so the front end that takes
  * the connection reads them itself. A connection that says nothing for
  * LISTENER_SNIFF_MS, or closes, is an NDJSON client. Meanwhile it counts
- * as a client (broker_conn_add); an admin's connection in the reserve
- * beyond max_clients cannot be counted so, and is NDJSON at once.
+ * as a client of its user (broker_conn_add); an admin's connection in
+ * the reserve beyond max_clients cannot be counted so, and is NDJSON at
+ * once. At most LISTENER_SNIFF_MAX connections are sniffed at once, at
+ * most LISTENER_SNIFF_PER_UID of one user.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -44,6 +46,11 @@
 #define LISTENER_SNIFF_MS	2000
 /* Connections whose first bytes are awaited at once; beyond, refused. */
 #define LISTENER_SNIFF_MAX	256
+/*
+ * The share of those one user may hold, so that one user's silent
+ * connections cannot keep everyone else's new ones out.
+ */
+#define LISTENER_SNIFF_PER_UID	32
 /* Bytes that tell an HTTP request line: a method of up to 16 capital
    letters, a space and a slash. */
 #define LISTENER_SNIFF_BYTES	18
@@ -278,7 +285,7 @@ listener_free(struct listener *l)
 		TAILQ_REMOVE(&l->sniffs, sn, entry);
 		event_free(sn->ev);
 		close(sn->fd);
-		broker_conn_gone(l->b);
+		broker_conn_gone(l->b, sn->uid);
 		free(sn);
 	}
 	evconnlistener_free(l->evl);
@@ -455,6 +462,20 @@ listener_sniff_http(const char *buf, size_t n)
 	return (n >= LISTENER_SNIFF_BYTES ? 0 : -1);
 }
 
+/* How many connections of uid are being sniffed. */
+static int
+listener_sniffs_of(struct listener *l, uid_t uid)
+{
+	struct listener_sniff	*sn;
+	int			 n = 0;
+
+	TAILQ_FOREACH(sn, &l->sniffs, entry) {
+		if (sn->uid == uid)
+			n++;
+	}
+	return (n);
+}
+
 /* Await a new connection's first bytes (it passed every check). */
 static void
 listener_sniff_start(struct listener *l, int fd, uid_t uid, pid_t pid,
@@ -472,7 +493,16 @@ listener_sniff_start(struct listener *l, int fd, uid_t uid, pid_t pid,
 		    "have sent nothing yet (LISTENER_SNIFF_MAX); retry later.");
 		return;
 	}
-	if (broker_conn_add(l->b) != 0) {
+	if (listener_sniffs_of(l, uid) >= LISTENER_SNIFF_PER_UID) {
+		log_warnx("refusing a client (uid %ld): %d connections of this "
+		    "user have sent nothing yet (LISTENER_SNIFF_PER_UID)",
+		    (long)uid, LISTENER_SNIFF_PER_UID);
+		listener_refuse(fd, RPC_AT_CAPACITY, "Too many connections "
+		    "of your user have sent nothing yet "
+		    "(LISTENER_SNIFF_PER_UID); send on them, or retry later.");
+		return;
+	}
+	if (broker_conn_add(l->b, uid) != 0) {
 		conn_new(l->b, fd, uid, pid, admin);
 		return;
 	}
@@ -526,7 +556,7 @@ listener_sniff_done(struct listener_sniff *sn, int http)
 	TAILQ_REMOVE(&l->sniffs, sn, entry);
 	l->nsniffs--;
 	event_free(sn->ev);
-	broker_conn_gone(l->b);
+	broker_conn_gone(l->b, sn->uid);
 	if (http)
 		l->http(sn->fd, sn->uid, sn->admin, l->http_arg);
 	else

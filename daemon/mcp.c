@@ -33,6 +33,22 @@ mcp_handshake_version(const char *v)
 	return (0);
 }
 
+/* The versions the broker serves its clients, newest first (a new array). */
+cJSON *
+mcp_supported_versions(void)
+{
+	cJSON	*a;
+	size_t	 i;
+
+	a = cJSON_CreateArray();
+	cJSON_AddItemToArray(a, cJSON_CreateString(MCP_VERSION_MODERN));
+	for (i = sizeof mcp_handshake_versions /
+	    sizeof *mcp_handshake_versions; i > 0; i--)
+		cJSON_AddItemToArray(a,
+		    cJSON_CreateString(mcp_handshake_versions[i - 1]));
+	return (a);
+}
+
 /* {"name":"mcp-broker","version":…}; the caller owns it. */
 cJSON *
 mcp_client_info(void)

@@ -22,14 +22,18 @@
 #define MCP_VERSION_MODERN	"2026-07-28"
 /* The error a modern server answers an unsupported version with. */
 #define MCP_ERROR_UNSUPPORTED_VERSION	(-32022)
+/* 2026-07-28 HTTP: a header does not match the body, or is missing. */
+#define MCP_ERROR_HEADER_MISMATCH	(-32020)
 
 #define MCP_META_VERSION	"io.modelcontextprotocol/protocolVersion"
 #define MCP_META_CAPABILITIES	"io.modelcontextprotocol/clientCapabilities"
 #define MCP_META_CLIENT_INFO	"io.modelcontextprotocol/clientInfo"
 #define MCP_META_SERVER_INFO	"io.modelcontextprotocol/serverInfo"
+#define MCP_META_LOG_LEVEL	"io.modelcontextprotocol/logLevel"
 #define MCP_META_SESSION	"mcp-broker/session"
 
 int	 mcp_handshake_version(const char *);
+cJSON	*mcp_supported_versions(void);
 cJSON	*mcp_client_info(void);
 cJSON	*mcp_initialize_params(const cJSON *);
 cJSON	*mcp_discover_params(const cJSON *);

@@ -44,6 +44,13 @@ static struct mcpclient *mcpclient_alloc(const struct log_ctx *,
 		    const struct mcpclient_cbs *, void *);
 static void	mcpclient_initialize(struct mcpclient *);
 static void	mcpclient_discovered(struct mcpclient *, struct jsonrpc_msg *);
+/*
+ * Text every 2026-07-28 member name holds, a "\/" in it or not: a request
+ * without it has none to strip.
+ */
+#define MCPCLIENT_MODERN_MARK	"modelcontextprotocol"
+
+static char	*mcpclient_strip_modern(const char *, size_t, size_t *);
 static void	mcpclient_initialized(struct mcpclient *,
 		    struct jsonrpc_msg *);
 static void	mcpclient_ready(struct mcpclient *, const cJSON *,
@@ -227,11 +234,51 @@ mcpclient_version(struct mcpclient *m)
 }
 
 /*
+ * Whether a forwarded request with this text may need mcpclient_prepare:
+ * always for a 2026-07-28 child; for a handshake child only if the text
+ * may hold a 2026-07-28 member to strip.
+ */
+int
+mcpclient_needs_prepare(struct mcpclient *m, const char *text, size_t len)
+{
+	return (m->modern ||
+	    memmem(text, len, MCPCLIENT_MODERN_MARK,
+	    strlen(MCPCLIENT_MODERN_MARK)) != NULL);
+}
+
+/*
+ * A handshake child had its initialize from the broker: the per-request
+ * members of 2026-07-28 that a client put in params._meta are not its
+ * protocol's, and go (whichever front end the client came by). The new
+ * line, or NULL if it goes as it is.
+ */
+static char *
+mcpclient_strip_modern(const char *line, size_t len, size_t *lenp)
+{
+	static const struct wire_edit	 e[4] = {
+		{ WIRE_DELETE, { "params", "_meta", MCP_META_VERSION, NULL },
+		    NULL, 0 },
+		{ WIRE_DELETE, { "params", "_meta", MCP_META_CAPABILITIES,
+		    NULL }, NULL, 0 },
+		{ WIRE_DELETE, { "params", "_meta", MCP_META_CLIENT_INFO,
+		    NULL }, NULL, 0 },
+		{ WIRE_DELETE, { "params", "_meta", MCP_META_LOG_LEVEL, NULL },
+		    NULL, 0 },
+	};
+
+	if (memmem(line, len, MCPCLIENT_MODERN_MARK,
+	    strlen(MCPCLIENT_MODERN_MARK)) == NULL)
+		return (NULL);
+	return (wire_rewrite(line, len, e, 4, 1, lenp));
+}
+
+/*
  * Make a forwarded request (its whole line) ready for this child:
  * 2026-07-28 requests carry the protocol version, the client's
  * capabilities and info in params._meta, replacing members of those
- * names. Returns the new line (allocated, with its newline; *lenp its
- * length), or NULL if the line goes as it is.
+ * names; a handshake child gets none of those members. Returns the new
+ * line (allocated, with its newline; *lenp its length), or NULL if the
+ * line goes as it is.
  */
 char *
 mcpclient_prepare(struct mcpclient *m, const char *line, size_t len,
@@ -250,7 +297,7 @@ mcpclient_prepare(struct mcpclient *m, const char *line, size_t len,
 	char			*out;
 
 	if (!m->modern)
-		return (NULL);
+		return (mcpclient_strip_modern(line, len, lenp));
 	if (m->caps_text == NULL) {
 		m->caps_text = cJSON_PrintUnformatted(m->client_caps);
 		info = mcp_client_info();

@@ -373,7 +373,7 @@ session_send(struct session *s, struct request *req)
 	s->calls++;
 	tail = request_text(req, &len);
 	request_send(s->requests, req, id);
-	if (!mcpclient_modern(s->client)) {
+	if (!mcpclient_needs_prepare(s->client, tail, len)) {
 		/* Checked as text on arrival: only the id goes in front. */
 		if ((out = process_output(s->process)) == NULL)
 			return;
@@ -391,6 +391,8 @@ session_send(struct session *s, struct request *req)
 	if ((ready = mcpclient_prepare(s->client, line, (size_t)(end - line),
 	    &ready_len)) != NULL)
 		session_write(s, ready, ready_len);
+	else
+		session_write(s, line, (size_t)(end - line));
 	free(ready);
 	free(line);
 }

@@ -5,8 +5,10 @@
  * text/event-stream; the session id rules (none: 400, unknown or
  * deleted: 404); DELETE ends the HTTP session and not the child; a
  * second initialize reaches the same child; the standalone GET stream;
- * the status codes of the bounds; and memory that stays flat over many
- * keep-alive requests.
+ * the status codes of the bounds; memory that stays flat over many
+ * keep-alive requests; and 2026-07-28 clients without any session id
+ * (server/discover from the session, calls reaching the child and its
+ * state, the transport's errors).
  *
  * The client is raw HTTP/1.1 over a TCP socket, chunked transfer and
  * server-sent events read by hand: what is tested is the bytes an MCP
@@ -44,7 +46,9 @@
 #define SERVERS		"\"fake\":{\"command\":\"@FAKE@\"," \
 			"\"client_capabilities\":{\"sampling\":{}}}," \
 			"\"slow\":{\"command\":\"@FAKE@\",\"args\":" \
-			"[\"--startup-delay-ms\",\"3000\"]}"
+			"[\"--startup-delay-ms\",\"3000\"]}," \
+			"\"modern\":{\"command\":\"@FAKE@\",\"args\":" \
+			"[\"--modern\"]}"
 #define INIT_BODY	"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":" \
 			"\"initialize\",\"params\":{\"protocolVersion\":" \
 			"\"%s\",\"capabilities\":{%s},\"clientInfo\":" \
@@ -837,12 +841,13 @@ START_TEST(test_ping_discover_and_a_bad_protocol_header)
 	ck_assert_str_eq(r.body, "{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{}}");
 	hresp_clear(&r);
 
-	/* The handshake-free protocol is not served: a handshake server's
-	   answer, so its clients fall back to initialize. */
+	/* server/discover without the members every 2026-07-28 request
+	   carries is refused as that protocol says. */
 	hc_exchange(c, "POST", "/mcp/fake/t1", NULL, NULL, "{\"jsonrpc\":"
 	    "\"2.0\",\"id\":6,\"method\":\"server/discover\"}", &r);
+	ck_assert_int_eq(r.status, 400);
 	a = json_of(&r);
-	ck_assert_int_eq(rpc_code(a), -32601);
+	ck_assert_int_eq(rpc_code(a), -32602);
 	ck_assert_int_eq(cJSON_GetObjectItem(a, "id")->valueint, 6);
 	cJSON_Delete(a);
 	hresp_clear(&r);
@@ -1390,6 +1395,304 @@ START_TEST(test_an_http_session_of_a_never_idle_broker_stays)
 }
 END_TEST
 
+/* The 2026-07-28 members every request of that protocol carries. */
+#define MODERN_META	"\"io.modelcontextprotocol/protocolVersion\":" \
+			"\"2026-07-28\",\"io.modelcontextprotocol/" \
+			"clientCapabilities\":{},\"io.modelcontextprotocol/" \
+			"clientInfo\":{\"name\":\"test\",\"version\":\"1\"}"
+
+/*
+ * A 2026-07-28 request on a fresh connection, without Mcp-Session-Id:
+ * method with params members (NULL: none besides _meta) and _meta
+ * members meta, the headers that protocol asks for (version: its
+ * MCP-Protocol-Version, NULL: none; name: its Mcp-Name, NULL: none).
+ * The answer's status; its body parsed in *answer.
+ */
+static int
+modern(const char *path, const char *version, const char *method,
+    const char *name, const char *params, const char *meta, cJSON **answer)
+{
+	struct hconn	*c = hc_open();
+	struct hresp	 r;
+	char		*body, *headers;
+	int		 status;
+
+	xasprintf(&body, "{\"jsonrpc\":\"2.0\",\"id\":\"m-1\",\"method\":"
+	    "\"%s\",\"params\":{%s%s\"_meta\":{%s}}}", method,
+	    params != NULL ? params : "", params != NULL ? "," : "", meta);
+	xasprintf(&headers, "%s%s%sMcp-Method: %s\r\n%s%s%s",
+	    version != NULL ? "MCP-Protocol-Version: " : "",
+	    version != NULL ? version : "", version != NULL ? "\r\n" : "",
+	    method, name != NULL ? "Mcp-Name: " : "", name != NULL ? name : "",
+	    name != NULL ? "\r\n" : "");
+	hc_send(c, "POST", path, NULL, "application/json, text/event-stream",
+	    headers, body);
+	hc_head(c, &r);
+	free(body);
+	free(headers);
+	ck_assert_msg(header_of(r.headers, "Mcp-Session-Id") == NULL,
+	    "a 2026-07-28 answer names an MCP session");
+	status = r.status;
+	*answer = json_of(&r);
+	ck_assert_msg(cJSON_IsString(cJSON_GetObjectItem(*answer, "id")) &&
+	    strcmp(cJSON_GetObjectItem(*answer, "id")->valuestring, "m-1") ==
+	    0, "not the request's id: %d %s", r.status, r.body);
+	hresp_clear(&r);
+	hc_close(c);
+	return (status);
+}
+
+/* A tools/call of tool name by a 2026-07-28 client; its result. */
+static cJSON *
+modern_call(const char *path, const char *name, const char *meta)
+{
+	cJSON	*a;
+	char	*params;
+	int	 status;
+
+	xasprintf(&params, "\"name\":\"%s\",\"arguments\":{}", name);
+	status = modern(path, "2026-07-28", "tools/call", name, params, meta,
+	    &a);
+	free(params);
+	ck_assert_msg(status == 200 && cJSON_GetObjectItem(a, "result") !=
+	    NULL, "tools/call %s: %d", name, status);
+	return (a);
+}
+
+/* Whether a list of strings holds s. */
+static int
+holds(cJSON *list, const char *s)
+{
+	cJSON	*v;
+
+	cJSON_ArrayForEach(v, list) {
+		if (cJSON_IsString(v) && strcmp(v->valuestring, s) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+START_TEST(test_modern_discover_is_answered_from_a_handshake_child)
+{
+	cJSON	*a, *res, *info;
+
+	ck_assert_int_eq(modern("/mcp/fake/m1", "2026-07-28",
+	    "server/discover", NULL, NULL, MODERN_META, &a), 200);
+	res = cJSON_GetObjectItem(a, "result");
+	ck_assert_msg(res != NULL, "no result");
+	ck_assert(holds(cJSON_GetObjectItem(res, "supportedVersions"),
+	    "2026-07-28"));
+	ck_assert(holds(cJSON_GetObjectItem(res, "supportedVersions"),
+	    "2025-11-25"));
+	ck_assert_ptr_nonnull(cJSON_GetObjectItem(cJSON_GetObjectItem(res,
+	    "capabilities"), "tools"));
+	info = cJSON_GetObjectItem(cJSON_GetObjectItem(res, "_meta"),
+	    "io.modelcontextprotocol/serverInfo");
+	ck_assert_str_eq(cJSON_GetObjectItem(info, "name")->valuestring,
+	    "fake-mcp");
+	cJSON_Delete(a);
+}
+END_TEST
+
+START_TEST(test_modern_discover_is_answered_from_a_modern_child)
+{
+	cJSON	*a, *res, *info;
+
+	ck_assert_int_eq(modern("/mcp/modern/m1", "2026-07-28",
+	    "server/discover", NULL, NULL, MODERN_META, &a), 200);
+	res = cJSON_GetObjectItem(a, "result");
+	ck_assert_msg(res != NULL, "no result");
+	ck_assert(holds(cJSON_GetObjectItem(res, "supportedVersions"),
+	    "2026-07-28"));
+	ck_assert_str_eq(cJSON_GetObjectItem(res, "instructions")->valuestring,
+	    "fake modern server");
+	info = cJSON_GetObjectItem(cJSON_GetObjectItem(res, "_meta"),
+	    "io.modelcontextprotocol/serverInfo");
+	ck_assert_str_eq(cJSON_GetObjectItem(info, "name")->valuestring,
+	    "fake-mcp-modern");
+	cJSON_Delete(a);
+}
+END_TEST
+
+/*
+ * Requests without an MCP session reach the session for the URL and its
+ * state (the counter goes on, and a handshake client on the same URL
+ * sees it too); a handshake child gets none of the 2026-07-28 members,
+ * other _meta members pass; a 2026-07-28 child gets them.
+ */
+START_TEST(test_modern_calls_reach_the_session_and_its_state)
+{
+	struct hconn	*c;
+	cJSON		*a, *meta;
+	char		*sid;
+	int		 i;
+
+	for (i = 1; i <= 2; i++) {
+		a = modern_call("/mcp/fake/m1", "counter", MODERN_META);
+		ck_assert_int_eq((int)structured(a, "count"), i);
+		cJSON_Delete(a);
+	}
+	c = hc_open();
+	sid = initialize(c, "/mcp/fake/m1", "2025-11-25", "", NULL);
+	ck_assert_int_eq(call(c, "/mcp/fake/m1", sid, 2, "counter", "{}", &a),
+	    200);
+	ck_assert_int_eq((int)structured(a, "count"), 3);
+	cJSON_Delete(a);
+	free(sid);
+	hc_close(c);
+
+	a = modern_call("/mcp/fake/m1", "meta", MODERN_META
+	    ",\"x-test/kept\":7");
+	meta = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(a,
+	    "result"), "structuredContent"), "meta");
+	ck_assert_msg(cJSON_IsObject(meta), "the child got no _meta");
+	ck_assert_ptr_null(cJSON_GetObjectItem(meta,
+	    "io.modelcontextprotocol/protocolVersion"));
+	ck_assert_ptr_null(cJSON_GetObjectItem(meta,
+	    "io.modelcontextprotocol/clientCapabilities"));
+	ck_assert_ptr_null(cJSON_GetObjectItem(meta,
+	    "io.modelcontextprotocol/clientInfo"));
+	ck_assert_int_eq(cJSON_GetObjectItem(meta, "x-test/kept")->valueint, 7);
+	cJSON_Delete(a);
+
+	a = modern_call("/mcp/modern/m1", "meta", MODERN_META);
+	meta = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(a,
+	    "result"), "structuredContent"), "meta");
+	ck_assert_str_eq(cJSON_GetObjectItem(meta,
+	    "io.modelcontextprotocol/protocolVersion")->valuestring,
+	    "2026-07-28");
+	cJSON_Delete(a);
+}
+END_TEST
+
+/* An NDJSON client's 2026-07-28 members do not reach a handshake child. */
+START_TEST(test_ndjson_modern_members_do_not_reach_a_handshake_child)
+{
+	struct client	*u;
+	cJSON		*r, *meta;
+
+	u = daemon_connect(d);
+	r = rpc(u, "tools/call", "{\"server\":\"fake\",\"thread\":\"n1\","
+	    "\"name\":\"meta\",\"_meta\":{" MODERN_META ",\"x-test/kept\":7}}");
+	meta = cJSON_GetObjectItem(cJSON_GetObjectItem(result_of(r),
+	    "structuredContent"), "meta");
+	ck_assert_msg(cJSON_IsObject(meta), "the child got no _meta");
+	ck_assert_ptr_null(cJSON_GetObjectItem(meta,
+	    "io.modelcontextprotocol/protocolVersion"));
+	ck_assert_ptr_null(cJSON_GetObjectItem(meta,
+	    "io.modelcontextprotocol/clientCapabilities"));
+	ck_assert_int_eq(cJSON_GetObjectItem(meta, "x-test/kept")->valueint, 7);
+	cJSON_Delete(r);
+	client_close(u);
+}
+END_TEST
+
+/*
+ * The transport's errors: a required _meta member missing, an
+ * unsupported version, headers that do not match the body, an unknown
+ * method; ping is {}; GET is not in the protocol.
+ */
+START_TEST(test_modern_errors_are_the_transports)
+{
+	struct hconn	*c;
+	struct hresp	 r;
+	cJSON		*a, *data;
+
+	ck_assert_int_eq(modern("/mcp/fake/m1", "2026-07-28", "tools/list",
+	    NULL, NULL, "", &a), 400);
+	ck_assert_int_eq(rpc_code(a), -32602);
+	cJSON_Delete(a);
+
+	ck_assert_int_eq(modern("/mcp/fake/m1", "1900-01-01", "tools/list",
+	    NULL, NULL, "\"io.modelcontextprotocol/protocolVersion\":"
+	    "\"1900-01-01\",\"io.modelcontextprotocol/clientCapabilities\":{}",
+	    &a), 400);
+	ck_assert_int_eq(rpc_code(a), -32022);
+	data = cJSON_GetObjectItem(cJSON_GetObjectItem(a, "error"), "data");
+	ck_assert(holds(cJSON_GetObjectItem(data, "supported"), "2026-07-28"));
+	ck_assert_str_eq(cJSON_GetObjectItem(data, "requested")->valuestring,
+	    "1900-01-01");
+	cJSON_Delete(a);
+
+	/* No MCP-Protocol-Version, and an Mcp-Name for another tool. */
+	ck_assert_int_eq(modern("/mcp/fake/m1", NULL, "tools/list", NULL,
+	    NULL, MODERN_META, &a), 400);
+	ck_assert_int_eq(rpc_code(a), -32020);
+	cJSON_Delete(a);
+	ck_assert_int_eq(modern("/mcp/fake/m1", "2026-07-28", "tools/call",
+	    "pid", "\"name\":\"counter\"", MODERN_META, &a), 400);
+	ck_assert_int_eq(rpc_code(a), -32020);
+	cJSON_Delete(a);
+	/* The name as the transport encodes it: "counter" in base64. */
+	ck_assert_int_eq(modern("/mcp/fake/m1", "2026-07-28", "tools/call",
+	    "=?base64?Y291bnRlcg==?=", "\"name\":\"counter\"", MODERN_META,
+	    &a), 200);
+	ck_assert_int_eq((int)structured(a, "count"), 1);
+	cJSON_Delete(a);
+
+	ck_assert_int_eq(modern("/mcp/fake/m1", "2026-07-28", "no/such",
+	    NULL, NULL, MODERN_META, &a), 404);
+	ck_assert_int_eq(rpc_code(a), -32601);
+	cJSON_Delete(a);
+
+	ck_assert_int_eq(modern("/mcp/fake/m1", "2026-07-28", "ping", NULL,
+	    NULL, MODERN_META, &a), 200);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(a, "result")),
+	    0);
+	cJSON_Delete(a);
+
+	c = hc_open();
+	hc_send(c, "GET", "/mcp/fake/m1", NULL, "text/event-stream",
+	    "MCP-Protocol-Version: 2026-07-28\r\n", NULL);
+	hc_head(c, &r);
+	ck_assert_int_eq(r.status, 405);
+	hresp_clear(&r);
+	hc_close(c);
+}
+END_TEST
+
+/* A child's request to the client finds none: the child hears -32601. */
+START_TEST(test_modern_client_takes_no_requests_from_the_child)
+{
+	cJSON	*a, *err;
+
+	a = modern_call("/mcp/fake/m1", "sample", MODERN_META);
+	err = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(a,
+	    "result"), "structuredContent"), "error");
+	ck_assert_msg(cJSON_IsObject(err), "the child got no error");
+	ck_assert_int_eq(cJSON_GetObjectItem(err, "code")->valueint, -32601);
+	cJSON_Delete(a);
+}
+END_TEST
+
+/* Closing the connection before the answer cancels the request. */
+START_TEST(test_modern_client_that_leaves_cancels_its_request)
+{
+	struct hconn	*c = hc_open();
+	struct client	*u;
+	cJSON		*s;
+	int		 i, cancelled = 0;
+
+	hc_send(c, "POST", "/mcp/fake/m1", NULL, "application/json",
+	    "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/call\r\n"
+	    "Mcp-Name: sleep\r\n", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+	    "\"tools/call\",\"params\":{\"name\":\"sleep\",\"arguments\":"
+	    "{\"ms\":20000},\"_meta\":{" MODERN_META "}}}");
+	u = daemon_connect(d);
+	wait_in_flight(u, "fake", "m1", 1);
+	hc_close(c);
+	for (i = 0; i < 50 && !cancelled; i++) {
+		sleep_ms(100);
+		s = session_of(u, "fake", "m1");
+		cancelled = tail_has(cJSON_GetObjectItem(result_of(s),
+		    "stderr_tail"), "fake-mcp: cancelled request");
+		cJSON_Delete(s);
+	}
+	ck_assert_msg(cancelled, "the child was not told of the cancel");
+	client_close(u);
+}
+END_TEST
+
 static Suite *
 http_mcp_suite(void)
 {
@@ -1419,6 +1722,18 @@ http_mcp_suite(void)
 	tcase_add_test(tc, test_malformed_json_gets_400_with_a_parse_error);
 	tcase_add_test(tc, test_posted_notifications_and_answers_get_202);
 	tcase_add_test(tc, test_ping_discover_and_a_bad_protocol_header);
+
+	tc = harness_add_tcase(s, "modern", setup, teardown, 30);
+	tcase_add_test(tc,
+	    test_modern_discover_is_answered_from_a_handshake_child);
+	tcase_add_test(tc,
+	    test_modern_discover_is_answered_from_a_modern_child);
+	tcase_add_test(tc, test_modern_calls_reach_the_session_and_its_state);
+	tcase_add_test(tc,
+	    test_ndjson_modern_members_do_not_reach_a_handshake_child);
+	tcase_add_test(tc, test_modern_errors_are_the_transports);
+	tcase_add_test(tc, test_modern_client_takes_no_requests_from_the_child);
+	tcase_add_test(tc, test_modern_client_that_leaves_cancels_its_request);
 
 	tc = harness_add_tcase(s, "bounds", setup_small, teardown, 30);
 	tcase_add_test(tc, test_body_over_max_message_bytes_gets_413);

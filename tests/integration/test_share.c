@@ -5,21 +5,33 @@
  * work; one user's churn at max_sessions evicts only its own sessions,
  * never the idle session of a user within its share; and a user at
  * max_sessions_per_uid gives up its own least recently used session, or
- * is refused when all of its sessions are busy.
+ * is refused when all of its sessions are busy. HTTP connections count
+ * toward the same per-user bound, on the socket and on TCP (there from
+ * the first request with a token); one user's silent connections on the
+ * socket hold at most their share (LISTENER_SNIFF_PER_UID) of the
+ * connections being sniffed.
  *
  * The tests run as root. A connection of another user is made with that
  * user's effective uid and gid, so SO_PEERCRED names that user (any uid
  * works, with or without a passwd entry); the test process takes root
  * back at once and talks over the connection as usual.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -41,6 +53,11 @@
 #define REFUSE_MS	3000
 /* How long a test waits for an evicted session's process to go. */
 #define GONE_MS		3000
+/* The share of sniffed connections one user may hold (listener.c). */
+#define SNIFF_PER_UID	32
+/* HTTP bearer tokens of users A and B. */
+#define TOKEN_A		"user-a-0123456789abcdef0123456789"
+#define TOKEN_B		"user-b-0123456789abcdef0123456789"
 /* The one server of the fixtures. */
 #define FAKE		"\"fake\":{\"command\":\"@FAKE@\"}"
 /* Every user may reach the socket; the close escalation is short. */
@@ -300,6 +317,167 @@ START_TEST(test_user_at_its_session_bound_evicts_its_own_then_is_refused)
 }
 END_TEST
 
+/* A bare connection to the socket whose peer is uid (see connect_as). */
+static int
+raw_as(uid_t uid)
+{
+	struct sockaddr_un	 sun;
+	int			 fd, ok;
+
+	ck_assert_int_ne(fd = socket(AF_UNIX, SOCK_STREAM, 0), -1);
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	ck_assert_uint_lt(strlen(d->sock), sizeof sun.sun_path);
+	memcpy(sun.sun_path, d->sock, strlen(d->sock) + 1);
+	ck_assert_int_eq(setgroups(0, NULL), 0);
+	ck_assert_int_eq(setegid((gid_t)uid), 0);
+	ck_assert_int_eq(seteuid(uid), 0);
+	ok = connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0;
+	ck_assert_msg(seteuid(0) == 0 && setegid(0) == 0,
+	    "cannot become root again");
+	ck_assert_msg(ok, "uid %ld cannot connect", (long)uid);
+	return (fd);
+}
+
+/* A connection to the HTTP listener on 127.0.0.1:port. */
+static int
+tcp_to(int port)
+{
+	struct sockaddr_in	 sin;
+	int			 fd;
+
+	ck_assert_int_ne(fd = socket(AF_INET, SOCK_STREAM, 0), -1);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+	return (fd);
+}
+
+/*
+ * GET /nosuch on fd (with token, unless NULL), keeping the connection;
+ * the status, and what was read in buf.
+ */
+static int
+http_get(int fd, const char *token, char *buf, size_t size)
+{
+	struct pollfd	 pfd = { fd, POLLIN, 0 };
+	char		*req, *end, *cl;
+	size_t		 len = 0;
+	ssize_t		 n;
+	int		 status = 0;
+
+	xasprintf(&req, "GET /nosuch HTTP/1.1\r\nHost: x\r\n%s%s%s\r\n",
+	    token != NULL ? "Authorization: Bearer " : "",
+	    token != NULL ? token : "", token != NULL ? "\r\n" : "");
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	free(req);
+	/* Until the headers and the Content-Length bytes after them. */
+	while (len + 1 < size && poll(&pfd, 1, REFUSE_MS) == 1 &&
+	    (n = read(fd, buf + len, size - len - 1)) > 0) {
+		len += (size_t)n;
+		buf[len] = '\0';
+		if ((end = strstr(buf, "\r\n\r\n")) != NULL &&
+		    (cl = strcasestr(buf, "Content-Length:")) != NULL &&
+		    cl < end && len >= (size_t)(end + 4 - buf) +
+		    strtoul(cl + 15, NULL, 10))
+			break;
+	}
+	buf[len] = '\0';
+	ck_assert_int_eq(sscanf(buf, "HTTP/1.1 %d", &status), 1);
+	return (status);
+}
+
+START_TEST(test_http_on_the_socket_counts_toward_the_users_bound)
+{
+	struct client	*extra;
+	char		 buf[4096];
+	int		 a[PER_UID_CLIENTS], b, i;
+
+	start("\"max_clients\":100,\"max_clients_per_uid\":3");
+	for (i = 0; i < PER_UID_CLIENTS; i++) {
+		a[i] = raw_as(USER_A);
+		ck_assert_int_eq(http_get(a[i], NULL, buf, sizeof buf), 404);
+	}
+	extra = connect_as(USER_A);
+	assert_refused(extra, "max_clients_per_uid");
+
+	b = raw_as(USER_B);
+	ck_assert_int_eq(http_get(b, NULL, buf, sizeof buf), 404);
+	close(b);
+
+	close(a[0]);
+	sleep_ms(100);
+	a[0] = raw_as(USER_A);
+	ck_assert_int_eq(http_get(a[0], NULL, buf, sizeof buf), 404);
+	for (i = 0; i < PER_UID_CLIENTS; i++)
+		close(a[i]);
+}
+END_TEST
+
+START_TEST(test_http_on_tcp_counts_toward_the_users_bound)
+{
+	char	 buf[4096], tokens[300], *keys;
+	int	 a[PER_UID_CLIENTS], b, fd, port, i;
+
+	snprintf(tokens, sizeof tokens, "/tmp/mcpb-share-tokens.%ld",
+	    (long)getpid());
+	ck_assert_int_ne(fd = open(tokens, O_WRONLY | O_CREAT | O_TRUNC,
+	    0600), -1);
+	dprintf(fd, "%d %s\n%d %s\n", USER_A, TOKEN_A, USER_B, TOKEN_B);
+	close(fd);
+	port = harness_free_port();
+	xasprintf(&keys, "\"max_clients\":100,\"max_clients_per_uid\":2,"
+	    "\"http\":{\"listen\":[\"127.0.0.1:%d\"],\"tokens_file\":\"%s\"}",
+	    port, tokens);
+	start(keys);
+	free(keys);
+	ck_assert(wait_log(d, 5000, "listening for HTTP on", NULL));
+	for (i = 0; i < 2; i++) {
+		a[i] = tcp_to(port);
+		ck_assert_int_eq(http_get(a[i], TOKEN_A, buf, sizeof buf),
+		    404);
+	}
+	a[2] = tcp_to(port);
+	ck_assert_int_eq(http_get(a[2], TOKEN_A, buf, sizeof buf), 503);
+	ck_assert_msg(strstr(buf, "-32014") != NULL &&
+	    strstr(buf, "max_clients_per_uid") != NULL,
+	    "the refusal does not name the bound: %s", buf);
+	ck_assert(wait_log(d, 3000, "refusing an HTTP connection (uid 65534)",
+	    "max_clients_per_uid (2) reached", NULL));
+
+	b = tcp_to(port);
+	ck_assert_int_eq(http_get(b, TOKEN_B, buf, sizeof buf), 404);
+	close(b);
+	for (i = 0; i < 3; i++)
+		close(a[i]);
+	unlink(tokens);
+}
+END_TEST
+
+START_TEST(test_silent_connections_of_one_user_leave_room_for_others)
+{
+	struct client	*extra, *b;
+	int		 a[SNIFF_PER_UID], i;
+
+	start("\"max_clients\":200,\"max_clients_per_uid\":100");
+	/* Each says nothing: its first bytes are awaited for 2 s. */
+	for (i = 0; i < SNIFF_PER_UID; i++)
+		a[i] = raw_as(USER_A);
+	extra = connect_as(USER_A);
+	assert_refused(extra, "LISTENER_SNIFF_PER_UID");
+	ck_assert(wait_log(d, 3000, "refusing a client (uid 65534)",
+	    "LISTENER_SNIFF_PER_UID", NULL));
+
+	b = connect_as(USER_B);
+	assert_served(b);
+	client_close(b);
+	for (i = 0; i < SNIFF_PER_UID; i++)
+		close(a[i]);
+}
+END_TEST
+
 static Suite *
 share_suite(void)
 {
@@ -314,6 +492,11 @@ share_suite(void)
 	    test_churn_at_capacity_spares_another_users_idle_session);
 	tcase_add_test(tc,
 	    test_user_at_its_session_bound_evicts_its_own_then_is_refused);
+	tcase_add_test(tc,
+	    test_http_on_the_socket_counts_toward_the_users_bound);
+	tcase_add_test(tc, test_http_on_tcp_counts_toward_the_users_bound);
+	tcase_add_test(tc,
+	    test_silent_connections_of_one_user_leave_room_for_others);
 	return (s);
 }
 
