@@ -42,7 +42,7 @@ CORE_SRC   = daemon/config.c daemon/config_server.c daemon/config_http.c \
 	     daemon/front.c daemon/counters.c daemon/latency.c \
 	     daemon/request.c daemon/process.c \
 	     daemon/mcpclient.c daemon/session.c daemon/session_relay.c \
-	     daemon/broker.c \
+	     daemon/task.c daemon/broker.c \
 	     daemon/dispatch.c daemon/service.c daemon/workdir.c daemon/cgroup.c \
 	     daemon/metrics.c daemon/proctree.c daemon/follow.c
 DAEMON_SRC = daemon/main.c $(CORE_SRC) daemon/conn.c daemon/listener.c \
@@ -57,6 +57,8 @@ INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access
 		    workdir names share contain bytes paste top http logs \
 		    http_mcp relay
 INTEROP_TESTS = npm_servers bridge http_sdk
+INTEGRATION_TESTS += tasks
+INTEROP_TESTS += everything_tasks
 
 obj	 = $(patsubst %.c,$(B)/obj/%.o,$(1))
 PROTO_OBJ  = $(call obj,$(PROTO_SRC))
@@ -112,7 +114,7 @@ UNIT_DEPS_request = daemon/request.c daemon/front.c daemon/counters.c \
 		    daemon/latency.c daemon/mcp.c \
 		    daemon/clock.c daemon/log.c
 UNIT_DEPS_mcpclient = daemon/mcpclient.c daemon/mcp.c daemon/log.c
-UNIT_DEPS_session = daemon/session.c daemon/session_relay.c \
+UNIT_DEPS_session = daemon/session.c daemon/session_relay.c daemon/task.c \
 		    daemon/request.c daemon/front.c \
 		    daemon/counters.c daemon/latency.c \
 		    daemon/mcpclient.c daemon/mcp.c daemon/clock.c \

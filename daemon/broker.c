@@ -27,6 +27,7 @@
 #include "request.h"
 #include "service.h"
 #include "session.h"
+#include "task.h"
 #include "table.h"
 #include "xmalloc.h"
 
@@ -384,6 +385,7 @@ void
 broker_front_gone(struct broker *b, struct front *f)
 {
 	request_front_gone(f);
+	task_front_gone(f);
 	follow_front_gone(b->follows, f);
 	TAILQ_REMOVE(&b->fronts, f, entry);
 	b->nfronts--;
@@ -578,6 +580,7 @@ broker_session_for(struct broker *b, struct front *f, const cJSON *id,
 	    (uint64_t)b->started, ++b->next_session);
 	sp.env = &env;
 	sp.server = sc;
+	sp.task_max_ms = (long)b->conf->max_request_timeout_s * 1000;
 	sp.start_timeout_s = sc->start_timeout_s != CONFIG_UNSET ?
 	    sc->start_timeout_s : b->conf->start_timeout_s;
 	sp.uid = f->uid;

@@ -24,6 +24,7 @@
 
 struct counters;
 struct request;
+struct task_link;
 struct upcall;
 
 /* What a front end does for the core. arg is the front's arg. */
@@ -72,6 +73,7 @@ struct front {
 	TAILQ_HEAD(, request)	 requests;	/* request.c's */
 	size_t			 nrequests;
 	TAILQ_HEAD(, upcall)	 upcalls;	/* request.c's */
+	LIST_HEAD(, task_link)	 tasks;		/* task.c's */
 	TAILQ_ENTRY(front)	 entry;		/* broker.c's */
 };
 

@@ -28,6 +28,7 @@
 #define MCP_META_CLIENT_INFO	"io.modelcontextprotocol/clientInfo"
 #define MCP_META_SERVER_INFO	"io.modelcontextprotocol/serverInfo"
 #define MCP_META_SESSION	"mcp-broker/session"
+#define MCP_META_SUBSCRIPTION	"io.modelcontextprotocol/subscriptionId"
 
 int	 mcp_handshake_version(const char *);
 cJSON	*mcp_client_info(void);
