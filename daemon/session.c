@@ -468,7 +468,8 @@ static void
 session_response(struct session *s, struct jsonrpc_msg *msg)
 {
 	struct request	*req;
-	char		*message;
+	char		*message, *alt;
+	size_t		 len;
 
 	if ((req = session_take_text(s, msg->id_text, msg->id_len)) == NULL)
 		return;
@@ -482,12 +483,14 @@ session_response(struct session *s, struct jsonrpc_msg *msg)
 		free(message);
 		return;
 	}
-	task_answer(s->tasks, req, s->line, s->line_len);
-	if (request_answer_line(req, s->line, s->line_len, msg->result !=
-	    NULL ? s->meta_text : NULL, s->meta_len, msg->error != NULL) != 0)
+	alt = task_answer(s->tasks, req, s->line, s->line_len, &len);
+	if (request_answer_line(req, alt != NULL ? alt : s->line, alt != NULL ?
+	    len : s->line_len, msg->result != NULL ? s->meta_text : NULL,
+	    s->meta_len, msg->error != NULL) != 0)
 		request_fail(req, RPC_INTERNAL_ERROR, "The server's answer "
 		    "could not be passed on: its result._meta is not a JSON "
 		    "object.", session_error_data(s, 0));
+	free(alt);
 }
 
 /*
@@ -563,14 +566,20 @@ session_fast_answer(struct session *s, const char *data, size_t len)
 {
 	struct scan_result	 r;
 	struct request		*req;
+	char			*alt;
+	size_t			 alt_len;
 
 	if (scan_result(data, len, &r) != 0)
 		return (0);
-	if ((req = session_take(s, r.id)) != NULL) {
-		task_answer(s->tasks, req, data, len);
+	if ((req = session_take(s, r.id)) == NULL)
+		return (1);
+	if ((alt = task_answer(s->tasks, req, data, len, &alt_len)) != NULL)
+		request_answer_line(req, alt, alt_len, s->meta_text,
+		    s->meta_len, 0);
+	else
 		request_answer_text(req, s->meta_text, s->meta_len, r.body,
 		    r.body_len);
-	}
+	free(alt);
 	return (1);
 }
 

@@ -65,6 +65,8 @@ static void	task_create(struct task_set *, struct request *,
 static int	task_scan_string(const char *, size_t, const char *const *,
 		    char *, size_t);
 static int	task_terminal(const char *);
+static char	*task_listen_answer(struct request *, const char *, size_t,
+		    size_t *);
 
 /*
  * A session's empty set of tasks: tasks without a ttl are kept max_ms;
@@ -274,10 +276,13 @@ task_sent(struct task_set *set, struct request *req)
  * The child answered req with line (valid JSON-RPC), which is about to
  * go to its client: a CreateTaskResult records a task; a terminal
  * status in a poll's answer, or any answer to tasks/result, ends one.
+ * Returns the line to pass on instead (allocated, its length in
+ * *out_len), or NULL for line itself: a subscription's last answer names
+ * it by the client's own id.
  */
-void
+char *
 task_answer(struct task_set *set, struct request *req, const char *line,
-    size_t len)
+    size_t len, size_t *out_len)
 {
 	static const char *const id_path[] = { "params", "taskId", NULL };
 	static const char *const status_path[] = { "result", "status", NULL };
@@ -287,21 +292,45 @@ task_answer(struct task_set *set, struct request *req, const char *line,
 	char			 id[TASK_ID_MAX + 2], status[32];
 	size_t			 tail_len;
 
-	if (kind == REQUEST_TASK_MAYBE) {
+	if (kind == REQUEST_TASK_MAYBE)
 		task_create(set, req, line, len);
-		return;
-	}
+	if (kind == REQUEST_LISTEN)
+		return (task_listen_answer(req, line, len, out_len));
 	if (kind != REQUEST_TASK_POLL && kind != REQUEST_TASK_RESULT)
-		return;
+		return (NULL);
 	tail = request_text(req, &tail_len);
 	wire_tail_string(tail, tail_len, id_path, id, sizeof id);
 	if ((t = task_find(set, id)) == NULL)
-		return;
+		return (NULL);
 	if (kind == REQUEST_TASK_RESULT)
 		task_end(t, "ended: tasks/result was answered");
 	else if (task_scan_string(line, len, status_path, status,
 	    sizeof status) == 0 && task_terminal(status))
 		task_end(t, "ended: a poll saw it end");
+	return (NULL);
+}
+
+/*
+ * The answer (line) that ends a subscription, with
+ * result._meta["io.modelcontextprotocol/subscriptionId"], if it has one,
+ * set to the client's id of the listen request; NULL if it has none.
+ */
+static char *
+task_listen_answer(struct request *req, const char *line, size_t len,
+    size_t *out_len)
+{
+	static const char *const path[] = { "result", "_meta",
+	    MCP_META_SUBSCRIPTION, NULL };
+	struct wire_edit	 e = { WIRE_SET, { "result", "_meta",
+				    MCP_META_SUBSCRIPTION, NULL }, NULL, 0 };
+	struct scan_member	 m;
+	const cJSON		*token;
+	int64_t			 child_token;
+
+	if (scan_path(line, len, path, &m) != 0)
+		return (NULL);
+	e.text = request_ids(req, &e.len, &token, &child_token);
+	return (wire_rewrite(line, len, &e, 1, 0, out_len));
 }
 
 /*

@@ -48,8 +48,8 @@ int		 task_scan_special(const struct scan_request *);
 int		 task_long_lived(enum request_kind);
 
 void		 task_sent(struct task_set *, struct request *);
-void		 task_answer(struct task_set *, struct request *,
-		     const char *, size_t);
+char		*task_answer(struct task_set *, struct request *,
+		     const char *, size_t, size_t *);
 int		 task_progress(struct task_set *, double, const char *,
 		     size_t);
 void		 task_status(struct task_set *, const char *, size_t);

@@ -334,6 +334,29 @@ START_TEST(test_a_subscription_outlives_request_timeout_s_and_is_its_own)
 }
 END_TEST
 
+START_TEST(test_a_subscription_the_server_ends_is_answered_under_its_id)
+{
+	struct client	*a = daemon_connect(d), *b = daemon_connect(d);
+	cJSON		*m, *meta;
+
+	send_line(a, "{\"jsonrpc\":\"2.0\",\"id\":\"L2\",\"method\":"
+	    "\"subscriptions/listen\",\"params\":{\"server\":\"modern\","
+	    "\"thread\":\"t2\",\"notifications\":{}}}");
+	cJSON_Delete(recv_method(a, "notifications/subscriptions/acknowledged"));
+	cJSON_Delete(tool_call(b, "modern", "t2", "end_listens", NULL));
+	m = recv_answer(a, NULL);
+	ck_assert_str_eq(json_string(m, "id"), "L2");
+	ck_assert_str_eq(json_string(result_of(m), "resultType"), "complete");
+	meta = cJSON_GetObjectItem(result_of(m), "_meta");
+	ck_assert_str_eq(cJSON_GetObjectItem(meta,
+	    "io.modelcontextprotocol/subscriptionId")->valuestring, "L2");
+	ck_assert_ptr_nonnull(cJSON_GetObjectItem(meta, "mcp-broker/session"));
+	cJSON_Delete(m);
+	client_close(a);
+	client_close(b);
+}
+END_TEST
+
 START_TEST(test_the_tasks_bound_is_named_in_the_log)
 {
 	struct client	*c = daemon_connect(d);
@@ -368,6 +391,8 @@ tasks_suite(void)
 	tcase_add_test(tc, test_a_tasks_sampling_goes_to_its_creator);
 	tcase_add_test(tc,
 	    test_a_subscription_outlives_request_timeout_s_and_is_its_own);
+	tcase_add_test(tc,
+	    test_a_subscription_the_server_ends_is_answered_under_its_id);
 	tcase_add_test(tc, test_the_tasks_bound_is_named_in_the_log);
 	return (s);
 }
