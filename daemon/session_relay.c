@@ -156,7 +156,7 @@ session_task_status_cb(void *arg)
 	size_t		 len;
 
 	line = session_line(s, &len);
-	task_status(session_tasks(s), line, len);
+	task_status(session_tasks(s), line, len, 1);
 }
 
 /*
@@ -172,6 +172,8 @@ session_listen_cb(void *arg)
 	size_t		 len;
 
 	line = session_line(s, &len);
+	/* A 2026-07-28 task's status comes on a subscription. */
+	task_status(session_tasks(s), line, len, 0);
 	return (task_listen_relay(session_requests(s), line, len,
 	    session_stamp(s)));
 }

@@ -445,12 +445,13 @@ task_progress(struct task_set *set, double token, const char *line,
 }
 
 /*
- * A task's status from the child (notifications/tasks/status, its line):
- * to the clients that created or polled the task, stamped with the
- * session; a terminal status ends the task.
+ * A task's status from the child (its line: notifications/tasks/status,
+ * or with relay 0 a 2026-07-28 notifications/tasks its subscription
+ * carries): with relay, to the clients that created or polled the task,
+ * stamped with the session; a terminal status ends the task.
  */
 void
-task_status(struct task_set *set, const char *line, size_t len)
+task_status(struct task_set *set, const char *line, size_t len, int relay)
 {
 	static const char *const id_path[] = { "params", "taskId", NULL };
 	static const char *const status_path[] = { "params", "status", NULL };
@@ -464,21 +465,24 @@ task_status(struct task_set *set, const char *line, size_t len)
 
 	if (task_scan_string(line, len, id_path, id, sizeof id) != 0 ||
 	    (t = task_find(set, id)) == NULL) {
-		log_ctx_at(LOG_LEVEL_DEBUG, set->ctx, "session %s: dropping "
-		    "the status of a task the broker does not keep",
-		    set->ctx->session);
+		if (relay)
+			log_ctx_at(LOG_LEVEL_DEBUG, set->ctx, "session %s: "
+			    "dropping the status of a task the broker does "
+			    "not keep", set->ctx->session);
 		return;
 	}
 	e.text = set->stamp;
 	e.len = strlen(set->stamp);
 	/* The clients first: a send may drop its client. */
-	for (i = 0; i < TASK_MAX_FRONTS; i++) {
+	for (i = 0; relay && i < TASK_MAX_FRONTS; i++) {
 		if (t->links[i].front != NULL)
 			to[n++] = t->links[i].front;
 	}
 	if (task_scan_string(line, len, status_path, status,
 	    sizeof status) == 0 && task_terminal(status))
 		task_end(t, "ended: its status says so");
+	if (n == 0)
+		return;
 	if ((out = wire_rewrite(line, len, &e, 1, 0, &out_len)) == NULL)
 		return;
 	for (i = 0; i < n; i++)

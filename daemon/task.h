@@ -52,7 +52,7 @@ char		*task_answer(struct task_set *, struct request *,
 		     const char *, size_t, size_t *);
 int		 task_progress(struct task_set *, double, const char *,
 		     size_t);
-void		 task_status(struct task_set *, const char *, size_t);
+void		 task_status(struct task_set *, const char *, size_t, int);
 struct front	*task_upcall_front(struct task_set *, const char *, size_t,
 		     int);
 void		 task_front_gone(struct front *);
