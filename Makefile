@@ -42,7 +42,7 @@ CORE_SRC   = daemon/config.c daemon/config_server.c daemon/config_http.c \
 	     daemon/front.c daemon/counters.c daemon/latency.c \
 	     daemon/request.c daemon/attach.c daemon/process.c \
 	     daemon/mcpclient.c daemon/session.c daemon/session_relay.c \
-	     daemon/broker.c \
+	     daemon/task.c daemon/broker.c \
 	     daemon/dispatch.c daemon/service.c daemon/workdir.c daemon/cgroup.c \
 	     daemon/metrics.c daemon/proctree.c daemon/follow.c
 DAEMON_SRC = daemon/main.c $(CORE_SRC) daemon/conn.c daemon/listener.c \
@@ -61,6 +61,8 @@ INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access
 		    attach
 INTEROP_TESTS = npm_servers bridge http_sdk \
 		everything_notify
+INTEGRATION_TESTS += tasks
+INTEROP_TESTS += everything_tasks
 
 obj	 = $(patsubst %.c,$(B)/obj/%.o,$(1))
 PROTO_OBJ  = $(call obj,$(PROTO_SRC))
@@ -120,6 +122,8 @@ UNIT_DEPS_attach  = daemon/attach.c daemon/front.c daemon/counters.c \
 UNIT_DEPS_mcpclient = daemon/mcpclient.c daemon/mcp.c daemon/log.c
 UNIT_DEPS_session = daemon/session.c daemon/session_relay.c \
 		    daemon/request.c daemon/attach.c daemon/front.c \
+INTEGRATION_TESTS += tasks
+INTEROP_TESTS += everything_tasks
 		    daemon/counters.c daemon/latency.c \
 		    daemon/mcpclient.c daemon/mcp.c daemon/clock.c \
 		    daemon/child.c daemon/log.c tests/unit/fake_process.c \

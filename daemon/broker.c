@@ -27,6 +27,7 @@
 #include "request.h"
 #include "service.h"
 #include "session.h"
+#include "task.h"
 #include "table.h"
 #include "xmalloc.h"
 
@@ -88,8 +89,6 @@ static int	broker_evict(struct broker *, struct table_entry *,
 		    const char *);
 static int	broker_visible(struct front *, struct table_entry *);
 static cJSON	*broker_server_data(const char *);
-static void	broker_hold_latencies(struct broker *, const struct config *,
-		    int);
 
 static const struct session_cbs broker_session_cbs = {
 	.busy = broker_session_busy_cb,
@@ -124,27 +123,9 @@ broker_new(const struct broker_params *bp)
 	b->idle_timer = evtimer_new(b->base, broker_idle_cb, b);
 	LIST_INIT(&b->latencies);
 	LIST_INIT(&b->gone);
-	broker_hold_latencies(b, b->conf, 1);
+	latency_hold_servers(&b->latencies, b->conf, 1);
 	b->access_log = b->conf->access_log;
 	return (b);
-}
-
-/*
- * Hold (or let go of) the latency histogram of each server of conf: a
- * server keeps its counts while it is configured, and across reloads.
- */
-static void
-broker_hold_latencies(struct broker *b, const struct config *conf, int hold)
-{
-	size_t	i;
-
-	for (i = 0; i < conf->nservers; i++) {
-		if (hold)
-			latency_get(&b->latencies, conf->servers[i].name);
-		else
-			latency_release(latency_find(&b->latencies,
-			    conf->servers[i].name));
-	}
 }
 
 /*
@@ -388,6 +369,7 @@ void
 broker_front_gone(struct broker *b, struct front *f)
 {
 	request_front_gone(f);
+	task_front_gone(f);
 	follow_front_gone(b->follows, f);
 	TAILQ_REMOVE(&b->fronts, f, entry);
 	b->nfronts--;
@@ -582,6 +564,7 @@ broker_session_for(struct broker *b, struct front *f, const cJSON *id,
 	    (uint64_t)b->started, ++b->next_session);
 	sp.env = &env;
 	sp.server = sc;
+	sp.task_max_ms = (long)b->conf->max_request_timeout_s * 1000;
 	sp.start_timeout_s = sc->start_timeout_s != CONFIG_UNSET ?
 	    sc->start_timeout_s : b->conf->start_timeout_s;
 	sp.uid = f->uid;
@@ -976,8 +959,8 @@ broker_reload(struct broker *b, cJSON **result, cJSON **errors)
 		    "configuration changed on reload");
 	}
 
-	broker_hold_latencies(b, conf, 1);
-	broker_hold_latencies(b, b->conf, 0);
+	latency_hold_servers(&b->latencies, conf, 1);
+	latency_hold_servers(&b->latencies, b->conf, 0);
 	config_free(b->conf);
 	b->conf = conf;
 	b->access_log = conf->access_log;

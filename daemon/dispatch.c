@@ -24,6 +24,7 @@
 #include "route.h"
 #include "scan.h"
 #include "session.h"
+#include "task.h"
 #include "version.h"
 #include "wire.h"
 #include "xmalloc.h"
@@ -316,6 +317,7 @@ dispatch_forward(struct broker *b, struct front *f, struct jsonrpc_msg *msg,
 	size_t				 len;
 	int64_t				 child_token = 0;
 	int				 n = 0;
+	enum request_kind		 kind;
 
 	id = jsonrpc_id_raw(msg->id_text, msg->id_len);
 	if ((sc = broker_find_server(b, f, id, route->server)) == NULL ||
@@ -333,14 +335,18 @@ dispatch_forward(struct broker *b, struct front *f, struct jsonrpc_msg *msg,
 	if ((tail = dispatch_tail(msg, n > 0 ? token : NULL, (size_t)n,
 	    &len)) == NULL)
 		fatalx("dispatch_forward: a parsed line is not an object");
-	req = request_new(f, REQUEST_FORWARD, id, msg->id_text, msg->id_len);
+	kind = task_request_kind(msg->method, msg->params);
+	req = request_new(f, kind, id, msg->id_text, msg->id_len);
 	request_set_text(req, tail, len);
 	if (child_token != 0 && scan_path(msg->line, msg->line_len, path,
 	    &m) == 0) {
 		request_set_token(req, jsonrpc_id_raw(m.value.p, m.value.len));
 		request_set_child_token(req, child_token);
 	}
-	broker_submit(b, s, req, dispatch_timeout_ms(b, sc,
+	/* Waiting for a task or a subscription: not request_timeout_s. */
+	broker_submit(b, s, req, route->timeout_ms == 0 &&
+	    task_long_lived(kind) ? (long)broker_config(b)->
+	    max_request_timeout_s * 1000 : dispatch_timeout_ms(b, sc,
 	    route->timeout_ms));
 }
 
@@ -364,8 +370,9 @@ dispatch_forward_text(struct broker *b, struct front *f,
 	char				 thread[ROUTE_THREAD_MAX + 1], *tail;
 	size_t				 len;
 
-	/* A name the rule refuses is refused by the full path. */
-	if (broker_exiting(b) ||
+	/* A name the rule refuses is refused by the full path, and so is a
+	   request about tasks or subscriptions. */
+	if (broker_exiting(b) || task_scan_special(rq) ||
 	    route_check_name("server", rq->server, rq->server_len, 0,
 	    &fault) != 0 ||
 	    route_check_name("thread", rq->thread, rq->thread_len, 0,

@@ -26,6 +26,7 @@
 struct attach;
 struct counters;
 struct request;
+struct task_link;
 struct upcall;
 
 /* What a front end does for the core. arg is the front's arg. */
@@ -75,6 +76,7 @@ struct front {
 	TAILQ_HEAD(, upcall)	 upcalls;	/* request.c's */
 	TAILQ_HEAD(, attach)	 attaches;	/* attach.c's: the sessions
 						   it is attached to */
+	LIST_HEAD(, task_link)	 tasks;		/* task.c's */
 	TAILQ_ENTRY(front)	 entry;		/* broker.c's */
 };
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "latency.h"
 #include "xmalloc.h"
 
@@ -96,5 +97,24 @@ latency_free_all(struct latency_list *list)
 		LIST_REMOVE(l, entry);
 		free(l->server);
 		free(l);
+	}
+}
+
+/*
+ * Hold (or let go of) the histogram of each server of conf: a server
+ * keeps its counts while it is configured, and across reloads.
+ */
+void
+latency_hold_servers(struct latency_list *list, const struct config *conf,
+    int hold)
+{
+	size_t	i;
+
+	for (i = 0; i < conf->nservers; i++) {
+		if (hold)
+			latency_get(list, conf->servers[i].name);
+		else
+			latency_release(latency_find(list,
+			    conf->servers[i].name));
 	}
 }

@@ -13,6 +13,8 @@
 
 #include <stdint.h>
 
+struct config;
+
 /* The buckets' upper bounds, in microseconds, and how many there are. */
 #define LATENCY_NBOUNDS		16
 extern const uint64_t latency_bounds_us[LATENCY_NBOUNDS];
@@ -33,6 +35,8 @@ struct latency	*latency_find(struct latency_list *, const char *);
 void		 latency_hold(struct latency *);
 void		 latency_release(struct latency *);
 void		 latency_observe(struct latency *, uint64_t);
+void		 latency_hold_servers(struct latency_list *,
+		     const struct config *, int);
 void		 latency_free_all(struct latency_list *);
 
 #endif

@@ -31,6 +31,7 @@
 #define MCP_META_SERVER_INFO	"io.modelcontextprotocol/serverInfo"
 #define MCP_META_LOG_LEVEL	"io.modelcontextprotocol/logLevel"
 #define MCP_META_SESSION	"mcp-broker/session"
+#define MCP_META_SUBSCRIPTION	"io.modelcontextprotocol/subscriptionId"
 
 int	 mcp_handshake_version(const char *);
 cJSON	*mcp_supported_versions(void);

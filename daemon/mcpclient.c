@@ -470,10 +470,20 @@ mcpclient_request(struct mcpclient *m, struct jsonrpc_msg *msg)
 void
 mcpclient_notification(struct mcpclient *m, struct jsonrpc_msg *msg)
 {
-	const cJSON	*token, *level, *logger, *data;
+	const cJSON	*token, *level, *logger, *data, *meta;
 	char		*text;
 	int		 i;
 
+	/* 2026-07-28: a subscription's notifications go to its listener. */
+	meta = cJSON_GetObjectItemCaseSensitive(msg->params, "_meta");
+	if (m->cbs.listen != NULL && cJSON_GetObjectItemCaseSensitive(meta,
+	    MCP_META_SUBSCRIPTION) != NULL && m->cbs.listen(m->arg) == 0)
+		return;
+	if (strcmp(msg->method, "notifications/tasks/status") == 0 &&
+	    m->cbs.task_status != NULL) {
+		m->cbs.task_status(m->arg);
+		return;
+	}
 	if (strcmp(msg->method, "notifications/progress") == 0) {
 		token = cJSON_GetObjectItemCaseSensitive(msg->params,
 		    "progressToken");

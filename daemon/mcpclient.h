@@ -56,6 +56,11 @@ struct mcpclient_cbs {
 	/* A notification for the clients (a log message, a list change,
 	   a resource update); NULL: none takes them. */
 	void	(*notify)(struct jsonrpc_msg *, void *);
+	/* A task's status (notifications/tasks/status) for its clients. */
+	void	(*task_status)(void *);
+	/* A notification for a subscription (it carries its id) for the
+	   subscriber; -1: none has that id. */
+	int	(*listen)(void *);
 };
 
 struct mcpclient *mcpclient_new(const struct server_conf *,

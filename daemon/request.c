@@ -240,6 +240,17 @@ request_set_child_token(struct request *req, int64_t token)
 	req->child_token = token;
 }
 
+/* The client's id as written, its progress token and the child's. */
+const char *
+request_ids(struct request *req, size_t *len, const cJSON **client_token,
+    int64_t *child_token)
+{
+	*client_token = req->client_token;
+	*child_token = req->child_token;
+	*len = req->id_len;
+	return (req->id);
+}
+
 /* (Re)arm the clock: timeout_ms from now, within the hard cap. */
 static void
 request_arm(struct request *req)
@@ -732,12 +743,7 @@ request_take(struct request_set *set, int64_t child_id)
 {
 	struct request	*req;
 
-	LIST_FOREACH(req, &set->hash[(uint64_t)child_id &
-	    (set->nbuckets - 1)], hash_entry) {
-		if (req->child_id == child_id)
-			break;
-	}
-	if (req == NULL)
+	if ((req = request_find_sent(set, child_id)) == NULL)
 		return (NULL);
 	TAILQ_REMOVE(&set->sent, req, set_entry);
 	LIST_REMOVE(req, hash_entry);
@@ -746,6 +752,20 @@ request_take(struct request_set *set, int64_t child_id)
 	req->where = REQUEST_NOWHERE;
 	set->ops->changed(set->arg);
 	return (req);
+}
+
+/* The request in flight under child_id, left there; NULL if none. */
+struct request *
+request_find_sent(struct request_set *set, int64_t child_id)
+{
+	struct request	*req;
+
+	LIST_FOREACH(req, &set->hash[(uint64_t)child_id &
+	    (set->nbuckets - 1)], hash_entry) {
+		if (req->child_id == child_id)
+			return (req);
+	}
+	return (NULL);
 }
 
 /* The request in flight whose child-side progress token is token. */

@@ -31,6 +31,10 @@ enum request_kind {
 	REQUEST_FORWARD,	/* an MCP request for the child */
 	REQUEST_SESSION_INFO,	/* broker/session with create: answered
 				   with the session once it is ready */
+	REQUEST_TASK_MAYBE,	/* forwarded; may be answered with a task */
+	REQUEST_TASK_POLL,	/* forwarded tasks/get or tasks/cancel */
+	REQUEST_TASK_RESULT,	/* forwarded tasks/result */
+	REQUEST_LISTEN,		/* forwarded subscriptions/listen */
 };
 
 /* What a request set asks of the session it belongs to. */
@@ -59,6 +63,8 @@ struct front	*request_front(struct request *);
 const char	*request_text(struct request *, size_t *);
 int		 request_wants_progress(struct request *);
 void		 request_set_child_token(struct request *, int64_t);
+const char	*request_ids(struct request *, size_t *, const cJSON **,
+		     int64_t *);
 
 void		 request_answer(struct request *, cJSON *);
 void		 request_answer_text(struct request *, const char *, size_t,
@@ -81,6 +87,7 @@ struct request	*request_dequeue(struct request_set *);
 void		 request_send(struct request_set *, struct request *,
 		     int64_t);
 struct request	*request_take(struct request_set *, int64_t);
+struct request	*request_find_sent(struct request_set *, int64_t);
 struct request	*request_find_token(struct request_set *, double);
 struct request	*request_first_sent(struct request_set *);
 struct request	*request_next_sent(struct request *);

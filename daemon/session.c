@@ -28,6 +28,7 @@
 #include "request.h"
 #include "scan.h"
 #include "session.h"
+#include "task.h"
 #include "wire.h"
 #include "workdir.h"
 #include "xmalloc.h"
@@ -55,6 +56,7 @@ struct session {
 	struct process		*process;
 	struct mcpclient	*client;
 	struct request_set	*requests;
+	struct task_set		*tasks;		/* kept past their answers */
 
 	struct event		*timer;		/* the start timeout */
 	uint64_t		 start_deadline; /* monotonic ms */
@@ -121,6 +123,8 @@ static const struct mcpclient_cbs session_client_cbs = {
 	.cancelled = session_cancelled_cb,
 	.may_log = session_may_log_cb,
 	.notify = session_notify_cb,
+	.task_status = session_task_status_cb,
+	.listen = session_listen_cb,
 };
 
 static const struct request_set_ops session_request_ops = {
@@ -179,6 +183,8 @@ session_start(const struct session_params *sp, const struct session_cbs *cbs,
 	cJSON_Delete(meta);
 	s->requests = request_set_new(&session_request_ops, s);
 	request_set_watch(s->requests, sp->latency, &s->ctx, sp->access_log);
+	s->tasks = task_set_new(s->base, &s->ctx, s->stamp_text,
+	    sp->task_max_ms, session_changed_cb, s);
 	s->client = mcpclient_new(sc, &s->ctx, &session_client_cbs, s);
 	s->timer = evtimer_new(s->base, session_timer_cb, s);
 
@@ -240,6 +246,7 @@ session_free(struct session *s)
 	session_remove_dir(s);
 	process_free(s->process);
 	request_set_free(s->requests);
+	task_set_free(s->tasks);
 	mcpclient_free(s->client);
 	event_free(s->timer);
 	free(s->end_why);
@@ -325,7 +332,7 @@ session_changed_cb(void *arg)
 	int		 busy;
 
 	busy = s->state == SESSION_STARTING ||
-	    request_set_count(s->requests) > 0;
+	    request_set_count(s->requests) > 0 || task_set_busy(s->tasks);
 	if (busy == s->busy)
 		return;
 	s->busy = busy;
@@ -373,6 +380,7 @@ session_send(struct session *s, struct request *req)
 	s->calls++;
 	tail = request_text(req, &len);
 	request_send(s->requests, req, id);
+	task_sent(s->tasks, req);
 	if (!mcpclient_needs_prepare(s->client, tail, len)) {
 		/* Checked as text on arrival: only the id goes in front. */
 		if ((out = process_output(s->process)) == NULL)
@@ -467,7 +475,8 @@ static void
 session_response(struct session *s, struct jsonrpc_msg *msg)
 {
 	struct request	*req;
-	char		*message;
+	char		*message, *alt;
+	size_t		 len;
 
 	if ((req = session_take_text(s, msg->id_text, msg->id_len)) == NULL)
 		return;
@@ -481,11 +490,14 @@ session_response(struct session *s, struct jsonrpc_msg *msg)
 		free(message);
 		return;
 	}
-	if (request_answer_line(req, s->line, s->line_len, msg->result !=
-	    NULL ? s->meta_text : NULL, s->meta_len, msg->error != NULL) != 0)
+	alt = task_answer(s->tasks, req, s->line, s->line_len, &len);
+	if (request_answer_line(req, alt != NULL ? alt : s->line, alt != NULL ?
+	    len : s->line_len, msg->result != NULL ? s->meta_text : NULL,
+	    s->meta_len, msg->error != NULL) != 0)
 		request_fail(req, RPC_INTERNAL_ERROR, "The server's answer "
 		    "could not be passed on: its result._meta is not a JSON "
 		    "object.", session_error_data(s, 0));
+	free(alt);
 }
 
 /*
@@ -561,12 +573,20 @@ session_fast_answer(struct session *s, const char *data, size_t len)
 {
 	struct scan_result	 r;
 	struct request		*req;
+	char			*alt;
+	size_t			 alt_len;
 
 	if (scan_result(data, len, &r) != 0)
 		return (0);
-	if ((req = session_take(s, r.id)) != NULL)
+	if ((req = session_take(s, r.id)) == NULL)
+		return (1);
+	if ((alt = task_answer(s->tasks, req, data, len, &alt_len)) != NULL)
+		request_answer_line(req, alt, alt_len, s->meta_text,
+		    s->meta_len, 0);
+	else
 		request_answer_text(req, s->meta_text, s->meta_len, r.body,
 		    r.body_len);
+	free(alt);
 	return (1);
 }
 
@@ -843,6 +863,13 @@ struct request_set *
 session_requests(struct session *s)
 {
 	return (s->requests);
+}
+
+/* The session's tasks (session_relay.c's way in). */
+struct task_set *
+session_tasks(struct session *s)
+{
+	return (s->tasks);
 }
 
 /* The child's line being handled (len in *len), or NULL. */

@@ -65,6 +65,7 @@ struct session_params {
 	unsigned			 generation;
 	struct latency			*latency;	/* its server's */
 	const int			*access_log;	/* the owner's */
+	long				 task_max_ms;	/* a task without ttl */
 };
 
 struct session	*session_start(const struct session_params *,
@@ -88,6 +89,7 @@ cJSON		*session_error_data(struct session *, int);
 
 /* For session_relay.c, the session's relay to its clients. */
 struct request_set *session_requests(struct session *);
+struct task_set	*session_tasks(struct session *);
 const char	*session_line(struct session *, size_t *);
 struct process	*session_process(struct session *);
 void		 session_log(struct session *, enum log_level, const char *,
@@ -101,6 +103,8 @@ void		 session_progress_cb(const cJSON *, double, void *);
 void		 session_cancelled_cb(const cJSON *, void *);
 void		 session_notify_cb(struct jsonrpc_msg *, void *);
 int		 session_attach_request(struct session *, struct request *);
+void		 session_task_status_cb(void *);
+int		 session_listen_cb(void *);
 int		 session_may_log_cb(size_t, void *);
 
 #endif

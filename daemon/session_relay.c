@@ -19,13 +19,15 @@
 #include "request.h"
 #include "scan.h"
 #include "session.h"
+#include "task.h"
 #include "wire.h"
 #include "xmalloc.h"
 
 /*
- * Pass a sampling (or elicitation) request to a client: the one with the
- * oldest request in flight on this session that opted in with
- * broker/hello. Nobody to ask: -32601.
+ * Pass a sampling (or elicitation) request to a client: the creator of
+ * the task it names as its related task, else the one with the oldest
+ * request in flight on this session that opted in with broker/hello.
+ * Nobody to ask: -32601.
  */
 void
 session_upcall_cb(struct jsonrpc_msg *msg, int sampling, void *arg)
@@ -45,7 +47,9 @@ session_upcall_cb(struct jsonrpc_msg *msg, int sampling, void *arg)
 	size_t			 len, out_len;
 	int			 n;
 
-	for (req = request_first_sent(set); req != NULL;
+	line = session_line(s, &len);
+	f = task_upcall_front(session_tasks(s), line, len, sampling);
+	for (req = request_first_sent(set); f == NULL && req != NULL;
 	    req = request_next_sent(req)) {
 		if (front_can_ask(request_front(req), sampling)) {
 			f = request_front(req);
@@ -69,7 +73,6 @@ session_upcall_cb(struct jsonrpc_msg *msg, int sampling, void *arg)
 	e[0].len = (size_t)n;
 	e[1].text = session_stamp(s);
 	e[1].len = strlen(e[1].text);
-	line = session_line(s, &len);
 	out = wire_rewrite(line, len, e, msg->params == NULL ||
 	    cJSON_IsObject(msg->params) ? 2 : 1, 0, &out_len);
 	if (out != NULL)
@@ -93,7 +96,7 @@ session_progress_cb(const cJSON *params, double token, void *arg)
 	line = session_line(s, &len);
 	if ((req = request_find_token(session_requests(s), token)) != NULL)
 		request_progress(req, line, len);
-	else
+	else if (!task_progress(session_tasks(s), token, line, len))
 		session_log(s, LOG_LEVEL_DEBUG, "session %s: dropping "
 		    "progress for token %g", session_id(s), token);
 }
@@ -195,4 +198,38 @@ session_attach_request(struct session *s, struct request *req)
 		break;
 	}
 	return (1);
+}
+
+/*
+ * A task's status from the child (notifications/tasks/status): to the
+ * clients that created or polled that task.
+ */
+void
+session_task_status_cb(void *arg)
+{
+	struct session	*s = arg;
+	const char	*line;
+	size_t		 len;
+
+	line = session_line(s, &len);
+	task_status(session_tasks(s), line, len, 1);
+}
+
+/*
+ * A notification of the child's for a subscription (it names one): to
+ * the client whose subscriptions/listen it is. Returns -1 if no listen
+ * request in flight has that id.
+ */
+int
+session_listen_cb(void *arg)
+{
+	struct session	*s = arg;
+	const char	*line;
+	size_t		 len;
+
+	line = session_line(s, &len);
+	/* A 2026-07-28 task's status comes on a subscription. */
+	task_status(session_tasks(s), line, len, 0);
+	return (task_listen_relay(session_requests(s), line, len,
+	    session_stamp(s)));
 }
