@@ -57,12 +57,8 @@ UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire walk request 
 	     attach
 INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd metrics \
 		    workdir names share contain bytes paste top http logs \
-		    http_mcp relay \
-		    attach
-INTEROP_TESTS = npm_servers bridge http_sdk \
-		everything_notify
-INTEGRATION_TESTS += tasks
-INTEROP_TESTS += everything_tasks
+		    http_mcp relay attach tasks
+INTEROP_TESTS = npm_servers bridge http_sdk everything_notify everything_tasks
 
 obj	 = $(patsubst %.c,$(B)/obj/%.o,$(1))
 PROTO_OBJ  = $(call obj,$(PROTO_SRC))
@@ -120,10 +116,8 @@ UNIT_DEPS_request = daemon/request.c daemon/attach.c daemon/front.c daemon/count
 UNIT_DEPS_attach  = daemon/attach.c daemon/front.c daemon/counters.c \
 		    daemon/log.c tests/unit/fake_front.c
 UNIT_DEPS_mcpclient = daemon/mcpclient.c daemon/mcp.c daemon/log.c
-UNIT_DEPS_session = daemon/session.c daemon/session_relay.c \
+UNIT_DEPS_session = daemon/session.c daemon/session_relay.c daemon/task.c \
 		    daemon/request.c daemon/attach.c daemon/front.c \
-INTEGRATION_TESTS += tasks
-INTEROP_TESTS += everything_tasks
 		    daemon/counters.c daemon/latency.c \
 		    daemon/mcpclient.c daemon/mcp.c daemon/clock.c \
 		    daemon/child.c daemon/log.c tests/unit/fake_process.c \
