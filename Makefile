@@ -39,7 +39,7 @@ CORE_SRC   = daemon/config.c daemon/config_server.c daemon/config_http.c \
 	     daemon/walk.c daemon/access.c \
 	     daemon/log.c daemon/table.c daemon/route.c \
 	     daemon/mcp.c daemon/clock.c daemon/child.c daemon/stream.c \
-	     daemon/front.c daemon/counters.c daemon/latency.c \
+	     daemon/front.c daemon/ask.c daemon/counters.c daemon/latency.c \
 	     daemon/request.c daemon/process.c \
 	     daemon/mcpclient.c daemon/session.c daemon/session_relay.c \
 	     daemon/broker.c \
@@ -112,7 +112,7 @@ UNIT_DEPS_request = daemon/request.c daemon/front.c daemon/counters.c \
 		    daemon/latency.c daemon/mcp.c \
 		    daemon/clock.c daemon/log.c
 UNIT_DEPS_mcpclient = daemon/mcpclient.c daemon/mcp.c daemon/log.c
-UNIT_DEPS_session = daemon/session.c daemon/session_relay.c \
+UNIT_DEPS_session = daemon/session.c daemon/session_relay.c daemon/ask.c \
 		    daemon/request.c daemon/front.c \
 		    daemon/counters.c daemon/latency.c \
 		    daemon/mcpclient.c daemon/mcp.c daemon/clock.c \

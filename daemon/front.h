@@ -5,8 +5,8 @@
  * its own client object and fills in the operations; the core never
  * learns which transport a client used.
  *
- * The request and upcall lists are kept by request.c alone; the broker's
- * list by broker.c alone. A front end reads none of them.
+ * The request and upcall lists are kept by request.c alone, the asks by
+ * ask.c alone; the broker's list by broker.c alone. A front end reads none of them.
  */
 #ifndef DAEMON_FRONT_H
 #define DAEMON_FRONT_H
@@ -22,9 +22,21 @@
 /* Requests one client may have unanswered before its reading pauses. */
 #define FRONT_MAX_IN_FLIGHT	256
 
+struct ask;
 struct counters;
 struct request;
 struct upcall;
+
+/*
+ * What a child's request to a client needs the client to have declared
+ * (broker/hello capabilities, an HTTP or bridge host's initialize).
+ */
+enum front_need {
+	FRONT_NEED_SAMPLING,		/* sampling/createMessage */
+	FRONT_NEED_SAMPLING_TOOLS,	/* the same, with tools */
+	FRONT_NEED_ELICIT_FORM,		/* elicitation/create, form mode */
+	FRONT_NEED_ELICIT_URL,		/* elicitation/create, url mode */
+};
 
 /* What a front end does for the core. arg is the front's arg. */
 struct front_ops {
@@ -60,7 +72,10 @@ struct front {
 	int			 admin;		/* may see and close all */
 	uint64_t		 serial;	/* for the log */
 	int			 can_sample;	/* broker/hello */
-	int			 can_elicit;
+	int			 can_elicit;	/* form or url */
+	int			 can_sample_tools;
+	int			 can_elicit_form;
+	int			 can_elicit_url;
 	int			 notifications;	/* takes the child's (its
 						   log messages) */
 	const void		*notified_set;	/* request.c's: sent once */
@@ -72,6 +87,7 @@ struct front {
 	TAILQ_HEAD(, request)	 requests;	/* request.c's */
 	size_t			 nrequests;
 	TAILQ_HEAD(, upcall)	 upcalls;	/* request.c's */
+	TAILQ_HEAD(, ask)	 asks;		/* ask.c's */
 	TAILQ_ENTRY(front)	 entry;		/* broker.c's */
 };
 
@@ -87,6 +103,8 @@ void	 front_send_result(struct front *, const char *, size_t,
 void	 front_send_line(struct front *, const char *, size_t);
 void	 front_hold(struct front *);
 void	 front_release(struct front *);
-int	 front_can_ask(struct front *, int);
+void	 front_declare(struct front *, const cJSON *);
+int	 front_can_answer(struct front *, enum front_need);
+const char *front_need_name(enum front_need);
 
 #endif

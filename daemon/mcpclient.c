@@ -466,6 +466,11 @@ mcpclient_notification(struct mcpclient *m, struct jsonrpc_msg *msg)
 		    "requestId"), m->arg);
 		return;
 	}
+	if (strcmp(msg->method, "notifications/elicitation/complete") == 0 &&
+	    m->cbs.elicited != NULL) {
+		m->cbs.elicited(m->arg);
+		return;
+	}
 	if ((i = mcp_counted_notification(msg->method)) != -1) {
 		m->notes[i]++;
 		mcpclient_log(m, LOG_LEVEL_DEBUG, "session %s: %s",

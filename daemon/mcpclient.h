@@ -56,6 +56,8 @@ struct mcpclient_cbs {
 	/* A log message (notifications/message) for the clients; NULL:
 	   none takes them. */
 	void	(*notify)(void *);
+	/* notifications/elicitation/complete, for the client asked. */
+	void	(*elicited)(void *);
 };
 
 struct mcpclient *mcpclient_new(const struct server_conf *,

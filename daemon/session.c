@@ -14,6 +14,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "ask.h"
 #include "child.h"
 #include "clock.h"
 #include "config.h"
@@ -54,6 +55,7 @@ struct session {
 	struct process		*process;
 	struct mcpclient	*client;
 	struct request_set	*requests;
+	struct ask_set		*asks;
 
 	struct event		*timer;		/* the start timeout */
 	uint64_t		 start_deadline; /* monotonic ms */
@@ -120,6 +122,7 @@ static const struct mcpclient_cbs session_client_cbs = {
 	.cancelled = session_cancelled_cb,
 	.may_log = session_may_log_cb,
 	.notify = session_notify_cb,
+	.elicited = session_elicited_cb,
 };
 
 static const struct request_set_ops session_request_ops = {
@@ -177,6 +180,7 @@ session_start(const struct session_params *sp, const struct session_cbs *cbs,
 	s->stamp_text = cJSON_PrintUnformatted(meta);
 	cJSON_Delete(meta);
 	s->requests = request_set_new(&session_request_ops, s);
+	s->asks = ask_set_new(session_write_text_cb, s);
 	request_set_watch(s->requests, sp->latency, &s->ctx, sp->access_log);
 	s->client = mcpclient_new(sc, &s->ctx, &session_client_cbs, s);
 	s->timer = evtimer_new(s->base, session_timer_cb, s);
@@ -239,6 +243,7 @@ session_free(struct session *s)
 	session_remove_dir(s);
 	process_free(s->process);
 	request_set_free(s->requests);
+	ask_set_free(s->asks);
 	mcpclient_free(s->client);
 	event_free(s->timer);
 	free(s->end_why);
@@ -836,6 +841,13 @@ struct request_set *
 session_requests(struct session *s)
 {
 	return (s->requests);
+}
+
+/* What the session keeps of its upcalls once passed on. */
+struct ask_set *
+session_asks(struct session *s)
+{
+	return (s->asks);
 }
 
 /* The child's line being handled (len in *len), or NULL. */

@@ -86,6 +86,7 @@ static const struct mcpclient_cbs cbs = {
 	cancelled_cb,
 	may_log_cb,
 	NULL,
+	NULL,
 };
 
 /* A server of protocol "auto" that declares nothing; no machine yet. */
