@@ -55,7 +55,8 @@ UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire walk request 
 	     log session broker child workdir cgroup latency proctree config_http
 INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd metrics \
 		    workdir names share contain bytes paste top http logs \
-		    http_mcp relay
+		    http_mcp relay \
+		    upcall
 INTEROP_TESTS = npm_servers bridge http_sdk
 
 obj	 = $(patsubst %.c,$(B)/obj/%.o,$(1))

@@ -287,6 +287,23 @@ mcpclient_prepare(struct mcpclient *m, const char *line, size_t len,
 }
 
 /*
+ * Whether the broker answers a client's request (its tail, as
+ * request_text() gives it) itself, with an empty result: ping to a
+ * 2026-07-28 child, since that version has no ping.
+ */
+int
+mcpclient_answers(struct mcpclient *m, const char *tail, size_t len)
+{
+	static const char *const path[] = { "method", NULL };
+	char	method[8];
+
+	if (!m->modern)
+		return (0);
+	wire_tail_string(tail, len, path, method, sizeof method);
+	return (strcmp(method, "ping") == 0);
+}
+
+/*
  * An answer from the child. Returns 1 if it answered the state machine's
  * own request (the handshake), 0 if it is for the owner's id map.
  */

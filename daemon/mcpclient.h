@@ -71,6 +71,8 @@ enum mcpclient_phase mcpclient_phase(struct mcpclient *);
 int64_t		 mcpclient_next_id(struct mcpclient *);
 int		 mcpclient_modern(struct mcpclient *);
 const char	*mcpclient_version(struct mcpclient *);
+int		 mcpclient_answers(struct mcpclient *, const char *,
+		     size_t);
 char		*mcpclient_prepare(struct mcpclient *, const char *, size_t,
 		     size_t *);
 

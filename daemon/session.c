@@ -369,9 +369,13 @@ session_send(struct session *s, struct request *req)
 		    session_describe(s, 1)));
 		return;
 	}
+	tail = request_text(req, &len);
+	if (mcpclient_answers(s->client, tail, len)) {
+		request_answer_text(req, s->meta_text, s->meta_len, "", 0);
+		return;
+	}
 	id = mcpclient_next_id(s->client);
 	s->calls++;
-	tail = request_text(req, &len);
 	request_send(s->requests, req, id);
 	if (!mcpclient_modern(s->client)) {
 		/* Checked as text on arrival: only the id goes in front. */
@@ -465,6 +469,7 @@ static void
 session_response(struct session *s, struct jsonrpc_msg *msg)
 {
 	struct request	*req;
+	const cJSON	*data;
 	char		*message;
 
 	if ((req = session_take_text(s, msg->id_text, msg->id_len)) == NULL)
@@ -479,8 +484,12 @@ session_response(struct session *s, struct jsonrpc_msg *msg)
 		free(message);
 		return;
 	}
+	/* An error's data gains the session if it is an object or absent;
+	   any other value is the child's to keep. */
+	data = cJSON_GetObjectItemCaseSensitive(msg->error, "data");
 	if (request_answer_line(req, s->line, s->line_len, msg->result !=
-	    NULL ? s->meta_text : NULL, s->meta_len, msg->error != NULL) != 0)
+	    NULL || data == NULL || cJSON_IsObject(data) ? s->meta_text :
+	    NULL, s->meta_len, msg->error != NULL) != 0)
 		request_fail(req, RPC_INTERNAL_ERROR, "The server's answer "
 		    "could not be passed on: its result._meta is not a JSON "
 		    "object.", session_error_data(s, 0));
@@ -749,8 +758,9 @@ session_error_data_cb(void *arg, int full)
 }
 
 /*
- * {"server","thread"}, the data of errors about a session; with full, how
- * its child ended ("exit_status" or "signal") and its "stderr_tail".
+ * {"server","thread","mcp-broker/session"}, the data of errors about a
+ * session; with full, how its child ended ("exit_status" or "signal")
+ * and its "stderr_tail".
  */
 cJSON *
 session_error_data(struct session *s, int full)
@@ -761,6 +771,7 @@ session_error_data(struct session *s, int full)
 	data = cJSON_CreateObject();
 	cJSON_AddStringToObject(data, "server", s->server);
 	cJSON_AddStringToObject(data, "thread", s->thread);
+	cJSON_AddItemToObject(data, MCP_META_SESSION, session_meta(s));
 	if (!full)
 		return (data);
 	if (process_status(s->process, &status) && WIFEXITED(status))
