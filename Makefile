@@ -39,7 +39,7 @@ CORE_SRC   = daemon/config.c daemon/config_server.c daemon/config_http.c \
 	     daemon/walk.c daemon/access.c \
 	     daemon/log.c daemon/table.c daemon/route.c \
 	     daemon/mcp.c daemon/clock.c daemon/child.c daemon/stream.c \
-	     daemon/front.c daemon/counters.c daemon/latency.c \
+	     daemon/front.c daemon/ask.c daemon/counters.c daemon/latency.c \
 	     daemon/request.c daemon/attach.c daemon/process.c \
 	     daemon/mcpclient.c daemon/session.c daemon/session_relay.c \
 	     daemon/task.c daemon/broker.c \
@@ -57,7 +57,7 @@ UNIT_TESTS = frame jsonrpc config table route mcp scan stream wire walk request 
 	     attach
 INTEGRATION_TESTS = basic faults concurrency close ctl protocol lifecycle access systemd metrics \
 		    workdir names share contain bytes paste top http logs \
-		    http_mcp relay attach tasks
+		    http_mcp relay attach tasks upcall
 INTEROP_TESTS = npm_servers bridge http_sdk everything_notify everything_tasks
 
 obj	 = $(patsubst %.c,$(B)/obj/%.o,$(1))
@@ -117,7 +117,7 @@ UNIT_DEPS_attach  = daemon/attach.c daemon/front.c daemon/counters.c \
 		    daemon/log.c tests/unit/fake_front.c
 UNIT_DEPS_mcpclient = daemon/mcpclient.c daemon/mcp.c daemon/log.c
 UNIT_DEPS_session = daemon/session.c daemon/session_relay.c daemon/task.c \
-		    daemon/request.c daemon/attach.c daemon/front.c \
+		    daemon/ask.c daemon/request.c daemon/attach.c daemon/front.c \
 		    daemon/counters.c daemon/latency.c \
 		    daemon/mcpclient.c daemon/mcp.c daemon/clock.c \
 		    daemon/child.c daemon/log.c tests/unit/fake_process.c \

@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "access.h"
+#include "ask.h"
 #include "broker.h"
 #include "cgroup.h"
 #include "clock.h"
@@ -370,6 +371,7 @@ broker_front_gone(struct broker *b, struct front *f)
 {
 	request_front_gone(f);
 	task_front_gone(f);
+	ask_front_gone(f);
 	follow_front_gone(b->follows, f);
 	TAILQ_REMOVE(&b->fronts, f, entry);
 	b->nfronts--;

@@ -262,12 +262,10 @@ bridge_send_own(struct bridge *b, enum bridge_kind kind, const char *method,
 static void
 bridge_initialize(struct bridge *b, struct jsonrpc_msg *msg)
 {
-	const cJSON	*version, *caps, *cap;
-	cJSON		*params, *declared;
+	const cJSON	*version, *caps;
+	cJSON		*params;
 	char		*id;
 	const char	*answer = MCP_VERSION_HANDSHAKE;
-	static const char *const kinds[] = { "sampling", "elicitation" };
-	size_t		 i;
 
 	version = cJSON_GetObjectItemCaseSensitive(msg->params,
 	    "protocolVersion");
@@ -278,13 +276,10 @@ bridge_initialize(struct bridge *b, struct jsonrpc_msg *msg)
 	params = cJSON_CreateObject();
 	/* The host is an MCP client: it takes the server's notifications. */
 	cJSON_AddTrueToObject(params, "notifications");
-	declared = cJSON_AddObjectToObject(params, "capabilities");
-	for (i = 0; i < sizeof kinds / sizeof *kinds; i++) {
-		cap = cJSON_GetObjectItemCaseSensitive(caps, kinds[i]);
-		if (cJSON_IsObject(cap))
-			cJSON_AddItemToObject(declared, kinds[i],
-			    cJSON_Duplicate(cap, 1));
-	}
+	/* All of them: the broker routes by the sub-capabilities. */
+	if (cJSON_IsObject(caps))
+		cJSON_AddItemToObject(params, "capabilities",
+		    cJSON_Duplicate(caps, 1));
 	id = xstrndup(msg->id_text, msg->id_len);
 	bridge_send_own(b, BRIDGE_HELLO, "broker/hello", params, id, answer);
 	free(id);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ask.h"
 #include "broker.h"
 #include "config.h"
 #include "counters.h"
@@ -218,7 +219,8 @@ dispatch_request(struct broker *b, struct front *f, struct jsonrpc_msg *msg)
  * notifications/cancelled for one of its requests (requestId as it sent
  * the id: strings compare by what they decode to, numbers by their text)
  * is passed on to the child under the child's id, or ends a follow of
- * broker/logs; the rest have nowhere to go and are dropped.
+ * broker/logs; notifications/progress for a child's request to it goes
+ * to that child (ask.c); the rest have nowhere to go and are dropped.
  */
 void
 dispatch_notification(struct broker *b, struct front *f,
@@ -228,6 +230,10 @@ dispatch_notification(struct broker *b, struct front *f,
 	struct scan_member	 m;
 	struct request		*req;
 
+	if (strcmp(msg->method, "notifications/progress") == 0) {
+		ask_progress(f, msg->line, msg->line_len);
+		return;
+	}
 	if (strcmp(msg->method, "notifications/cancelled") != 0 ||
 	    scan_path(msg->line, msg->line_len, path, &m) != 0)
 		return;
@@ -544,8 +550,7 @@ dispatch_hello(struct broker *b, struct front *f, cJSON *id,
 	cJSON	*r;
 
 	(void)b;
-	f->can_sample = route->sampling;
-	f->can_elicit = route->elicitation;
+	front_declare(f, route->capabilities);
 	f->notifications = route->notifications;
 	r = cJSON_CreateObject();
 	cJSON_AddStringToObject(r, "version", BROKER_VERSION);

@@ -27,6 +27,7 @@ front_init(struct front *f, const struct front_ops *ops, void *arg,
 	TAILQ_INIT(&f->requests);
 	TAILQ_INIT(&f->upcalls);
 	TAILQ_INIT(&f->attaches);
+	TAILQ_INIT(&f->asks);
 }
 
 /* Send one message to the client; takes msg. */
@@ -105,9 +106,63 @@ front_release(struct front *f)
 	}
 }
 
-/* Whether the client takes sampling (1) or elicitation (0) requests. */
-int
-front_can_ask(struct front *f, int sampling)
+/*
+ * Declare what the client answers from its MCP ClientCapabilities (caps,
+ * or NULL: nothing). sampling.tools must be declared for sampling with
+ * tools; an elicitation without form or url means form only, as the spec
+ * says (client/elicitation.mdx, "Capabilities").
+ */
+void
+front_declare(struct front *f, const cJSON *caps)
 {
-	return (!f->gone && (sampling ? f->can_sample : f->can_elicit));
+	const cJSON	*sampling, *elicit;
+	int		 form, url;
+
+	sampling = cJSON_GetObjectItemCaseSensitive(caps, "sampling");
+	elicit = cJSON_GetObjectItemCaseSensitive(caps, "elicitation");
+	f->can_sample = cJSON_IsObject(sampling);
+	f->can_sample_tools = f->can_sample && cJSON_IsObject(
+	    cJSON_GetObjectItemCaseSensitive(sampling, "tools"));
+	form = cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(elicit,
+	    "form"));
+	url = cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(elicit, "url"));
+	f->can_elicit = cJSON_IsObject(elicit);
+	f->can_elicit_form = f->can_elicit && (form || !url);
+	f->can_elicit_url = f->can_elicit && url;
+}
+
+/* Whether the client can answer a child's request that needs need. */
+int
+front_can_answer(struct front *f, enum front_need need)
+{
+	if (f->gone)
+		return (0);
+	switch (need) {
+	case FRONT_NEED_SAMPLING:
+		return (f->can_sample);
+	case FRONT_NEED_SAMPLING_TOOLS:
+		return (f->can_sample_tools);
+	case FRONT_NEED_ELICIT_FORM:
+		return (f->can_elicit_form);
+	case FRONT_NEED_ELICIT_URL:
+		return (f->can_elicit_url);
+	}
+	return (0);
+}
+
+/* The capability need names, as a client declares it. */
+const char *
+front_need_name(enum front_need need)
+{
+	switch (need) {
+	case FRONT_NEED_SAMPLING:
+		return ("sampling");
+	case FRONT_NEED_SAMPLING_TOOLS:
+		return ("sampling.tools");
+	case FRONT_NEED_ELICIT_FORM:
+		return ("elicitation.form");
+	case FRONT_NEED_ELICIT_URL:
+		return ("elicitation.url");
+	}
+	return ("?");
 }

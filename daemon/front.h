@@ -6,8 +6,9 @@
  * learns which transport a client used.
  *
  * The request and upcall lists are kept by request.c alone, the
- * attachments by attach.c alone, the broker's list by broker.c alone. A
- * front end reads none of them.
+ * attachments by attach.c alone, the asks by ask.c alone, the task links
+ * by task.c alone, the broker's list by broker.c alone. A front end reads
+ * none of them.
  */
 #ifndef DAEMON_FRONT_H
 #define DAEMON_FRONT_H
@@ -23,11 +24,23 @@
 /* Requests one client may have unanswered before its reading pauses. */
 #define FRONT_MAX_IN_FLIGHT	256
 
+struct ask;
 struct attach;
 struct counters;
 struct request;
 struct task_link;
 struct upcall;
+
+/*
+ * What a child's request to a client needs the client to have declared
+ * (broker/hello capabilities, an HTTP or bridge host's initialize).
+ */
+enum front_need {
+	FRONT_NEED_SAMPLING,		/* sampling/createMessage */
+	FRONT_NEED_SAMPLING_TOOLS,	/* the same, with tools */
+	FRONT_NEED_ELICIT_FORM,		/* elicitation/create, form mode */
+	FRONT_NEED_ELICIT_URL,		/* elicitation/create, url mode */
+};
 
 /* What a front end does for the core. arg is the front's arg. */
 struct front_ops {
@@ -63,7 +76,10 @@ struct front {
 	int			 admin;		/* may see and close all */
 	uint64_t		 serial;	/* for the log */
 	int			 can_sample;	/* broker/hello */
-	int			 can_elicit;
+	int			 can_elicit;	/* form or url */
+	int			 can_sample_tools;
+	int			 can_elicit_form;
+	int			 can_elicit_url;
 	int			 notifications;	/* takes the child's
 						   unasked ones (list
 						   changes) */
@@ -77,6 +93,7 @@ struct front {
 	TAILQ_HEAD(, attach)	 attaches;	/* attach.c's: the sessions
 						   it is attached to */
 	LIST_HEAD(, task_link)	 tasks;		/* task.c's */
+	TAILQ_HEAD(, ask)	 asks;		/* ask.c's */
 	TAILQ_ENTRY(front)	 entry;		/* broker.c's */
 };
 
@@ -92,6 +109,8 @@ void	 front_send_result(struct front *, const char *, size_t,
 void	 front_send_line(struct front *, const char *, size_t);
 void	 front_hold(struct front *);
 void	 front_release(struct front *);
-int	 front_can_ask(struct front *, int);
+void	 front_declare(struct front *, const cJSON *);
+int	 front_can_answer(struct front *, enum front_need);
+const char *front_need_name(enum front_need);
 
 #endif

@@ -709,10 +709,7 @@ http_mcp_declare(struct http_mcp_session *hs, const cJSON *params)
 	const cJSON	*caps;
 
 	caps = cJSON_GetObjectItemCaseSensitive(params, "capabilities");
-	hs->front.can_sample = cJSON_IsObject(
-	    cJSON_GetObjectItemCaseSensitive(caps, "sampling"));
-	hs->front.can_elicit = cJSON_IsObject(
-	    cJSON_GetObjectItemCaseSensitive(caps, "elicitation"));
+	front_declare(&hs->front, caps);
 }
 
 /*

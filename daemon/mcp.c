@@ -138,9 +138,35 @@ mcp_check_discover(const cJSON *result, char *why, size_t len)
 }
 
 /*
+ * Whether a server/discover result is a DiscoverResult at all
+ * (supportedVersions, a list of strings, and capabilities, an object),
+ * whatever versions it lists: the spec's stdio rule
+ * (basic/transports/stdio.mdx, "Backward Compatibility") takes one as a
+ * modern server, never to be asked initialize.
+ */
+int
+mcp_discover_result(const cJSON *result)
+{
+	const cJSON	*versions, *v;
+
+	versions = cJSON_GetObjectItemCaseSensitive(result,
+	    "supportedVersions");
+	if (!cJSON_IsArray(versions) || !cJSON_IsObject(
+	    cJSON_GetObjectItemCaseSensitive(result, "capabilities")))
+		return (0);
+	cJSON_ArrayForEach(v, versions) {
+		if (!cJSON_IsString(v))
+			return (0);
+	}
+	return (1);
+}
+
+/*
  * Whether an error answer to server/discover still shows a modern server
- * (the spec's stdio rule: a recognised modern error, such as -32022 for
- * an unsupported version).
+ * (the spec's stdio rule: a recognised modern error): a code of the
+ * range the spec keeps for its own (MCP_ERROR_MODERN_MIN..MAX, schema.ts
+ * "MCP error codes"), such as -32022 for an unsupported version, but
+ * -32042, which only a handshake version defined.
  */
 int
 mcp_modern_error(const cJSON *error)
@@ -149,7 +175,10 @@ mcp_modern_error(const cJSON *error)
 
 	code = cJSON_GetObjectItemCaseSensitive(error, "code");
 	return (cJSON_IsNumber(code) &&
-	    code->valueint == MCP_ERROR_UNSUPPORTED_VERSION);
+	    code->valuedouble >= MCP_ERROR_MODERN_MIN &&
+	    code->valuedouble <= MCP_ERROR_MODERN_MAX &&
+	    code->valuedouble == (double)code->valueint &&
+	    code->valueint != MCP_ERROR_URL_ELICITATION);
 }
 
 /*

@@ -24,6 +24,11 @@
 #define MCP_ERROR_UNSUPPORTED_VERSION	(-32022)
 /* 2026-07-28 HTTP: a header does not match the body, or is missing. */
 #define MCP_ERROR_HEADER_MISMATCH	(-32020)
+/* The codes the spec keeps for errors it defines (schema.ts), and one of
+   them that only 2025-11-25 used (URL elicitation required). */
+#define MCP_ERROR_MODERN_MIN		(-32099)
+#define MCP_ERROR_MODERN_MAX		(-32020)
+#define MCP_ERROR_URL_ELICITATION	(-32042)
 
 #define MCP_META_VERSION	"io.modelcontextprotocol/protocolVersion"
 #define MCP_META_CAPABILITIES	"io.modelcontextprotocol/clientCapabilities"
@@ -40,6 +45,7 @@ cJSON	*mcp_initialize_params(const cJSON *);
 cJSON	*mcp_discover_params(const cJSON *);
 int	 mcp_check_initialize(const cJSON *, char *, size_t);
 int	 mcp_check_discover(const cJSON *, char *, size_t);
+int	 mcp_discover_result(const cJSON *);
 int	 mcp_modern_error(const cJSON *);
 void	 mcp_add_modern_meta(cJSON *, const cJSON *);
 void	 mcp_set_result_meta(cJSON *, cJSON *);

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "mcp.h"
 #include "mcpclient.h"
+#include "scan.h"
 #include "wire.h"
 #include "xmalloc.h"
 
@@ -275,15 +276,25 @@ mcpclient_strip_modern(const char *line, size_t len, size_t *lenp)
 /*
  * Make a forwarded request (its whole line) ready for this child:
  * 2026-07-28 requests carry the protocol version, the client's
- * capabilities and info in params._meta, replacing members of those
- * names; a handshake child gets none of those members. Returns the new
- * line (allocated, with its newline; *lenp its length), or NULL if the
- * line goes as it is.
+ * capabilities and info in params._meta. A client that sent its own
+ * clientCapabilities (a 2026-07-28 client) keeps them and its clientInfo:
+ * the child's requests for input come back to it in input_required
+ * results, which it fulfils itself. Only roots are the broker's: the child
+ * runs on the broker's host, where the client's roots name nothing, so
+ * they are declared only where the broker answers them (the server's
+ * roots). A client that sent none is declared as the broker's own config
+ * says, with the broker's clientInfo. A handshake child gets none of
+ * those members. Returns the new line (allocated,
+ * with its newline; *lenp its length), or NULL if the line goes as it is.
  */
 char *
 mcpclient_prepare(struct mcpclient *m, const char *line, size_t len,
     size_t *lenp)
 {
+	static const char *const caps_path[] = { "params", "_meta",
+				    MCP_META_CAPABILITIES, NULL };
+	static const char *const info_path[] = { "params", "_meta",
+				    MCP_META_CLIENT_INFO, NULL };
 	struct wire_edit	 e[3] = {
 		{ WIRE_SET, { "params", "_meta", MCP_META_VERSION, NULL },
 		    "\"" MCP_VERSION_MODERN "\"",
@@ -293,8 +304,9 @@ mcpclient_prepare(struct mcpclient *m, const char *line, size_t len,
 		{ WIRE_SET, { "params", "_meta", MCP_META_CLIENT_INFO, NULL },
 		    NULL, 0 },
 	};
+	struct scan_member	 mm;
 	cJSON			*info;
-	char			*out;
+	size_t			 n = 3;
 
 	if (!m->modern)
 		return (mcpclient_strip_modern(line, len, lenp));
@@ -308,8 +320,34 @@ mcpclient_prepare(struct mcpclient *m, const char *line, size_t len,
 	e[1].len = strlen(m->caps_text);
 	e[2].text = m->info_text;
 	e[2].len = strlen(m->info_text);
-	out = wire_rewrite(line, len, e, 3, 1, lenp);
-	return (out);
+	if (scan_path(line, len, caps_path, &mm) == 0 && mm.value.len > 0 &&
+	    *mm.value.p == '{') {
+		/* The client's own, roots the broker's. */
+		e[1].op = m->roots != NULL ? WIRE_SET : WIRE_DELETE;
+		e[1].path[3] = "roots";
+		e[1].text = "{}";
+		e[1].len = 2;
+		if (scan_path(line, len, info_path, &mm) == 0)
+			n = 2;
+	}
+	return (wire_rewrite(line, len, e, n, 1, lenp));
+}
+
+/*
+ * Whether the broker answers a client's request (its tail, as
+ * request_text() gives it) itself, with an empty result: ping to a
+ * 2026-07-28 child, since that version has no ping.
+ */
+int
+mcpclient_answers(struct mcpclient *m, const char *tail, size_t len)
+{
+	static const char *const path[] = { "method", NULL };
+	char	method[8];
+
+	if (!m->modern)
+		return (0);
+	wire_tail_string(tail, len, path, method, sizeof method);
+	return (strcmp(method, "ping") == 0);
 }
 
 /*
@@ -360,13 +398,17 @@ mcpclient_initialized(struct mcpclient *m, struct jsonrpc_msg *msg)
 }
 
 /*
- * The answer to server/discover: a 2026-07-28 server is ready at once;
- * under "auto" any other answer means a handshake server.
+ * The answer to server/discover, by the spec's stdio rule: a result
+ * listing 2026-07-28 is a modern server, ready at once; any other
+ * DiscoverResult, or a modern error, a modern server the broker shares
+ * no version with (the start fails; initialize would not be answered
+ * either). Under "auto" anything else means a handshake server.
  */
 static void
 mcpclient_discovered(struct mcpclient *m, struct jsonrpc_msg *msg)
 {
-	char	why[160] = "refused server/discover";
+	const cJSON	*code;
+	char		 why[160] = "refused server/discover";
 
 	m->discover_id = 0;
 	if (msg->result != NULL &&
@@ -375,9 +417,15 @@ mcpclient_discovered(struct mcpclient *m, struct jsonrpc_msg *msg)
 		mcpclient_ready(m, msg->result, MCP_VERSION_MODERN);
 		return;
 	}
+	if (msg->result != NULL && mcp_discover_result(msg->result)) {
+		mcpclient_fail(m, "is a 2026-07-28-era server that %s, the "
+		    "only such version the broker speaks", why);
+		return;
+	}
 	if (msg->error != NULL && mcp_modern_error(msg->error)) {
+		code = cJSON_GetObjectItemCaseSensitive(msg->error, "code");
 		mcpclient_fail(m, "speaks a protocol version the broker does "
-		    "not (server/discover answered -32022)");
+		    "not (server/discover answered %d)", code->valueint);
 		return;
 	}
 	if (m->protocol == SERVER_PROTOCOL_MODERN) {
@@ -521,6 +569,11 @@ mcpclient_notification(struct mcpclient *m, struct jsonrpc_msg *msg)
 	if (strcmp(msg->method, "notifications/cancelled") == 0) {
 		m->cbs.cancelled(cJSON_GetObjectItemCaseSensitive(msg->params,
 		    "requestId"), m->arg);
+		return;
+	}
+	if (strcmp(msg->method, "notifications/elicitation/complete") == 0 &&
+	    m->cbs.elicited != NULL) {
+		m->cbs.elicited(m->arg);
 		return;
 	}
 	if ((i = mcp_counted_notification(msg->method)) != -1) {

@@ -61,6 +61,8 @@ struct mcpclient_cbs {
 	/* A notification for a subscription (it carries its id) for the
 	   subscriber; -1: none has that id. */
 	int	(*listen)(void *);
+	/* notifications/elicitation/complete, for the client asked. */
+	void	(*elicited)(void *);
 };
 
 struct mcpclient *mcpclient_new(const struct server_conf *,
@@ -75,6 +77,8 @@ int64_t		 mcpclient_next_id(struct mcpclient *);
 int		 mcpclient_modern(struct mcpclient *);
 const char	*mcpclient_version(struct mcpclient *);
 int		 mcpclient_needs_prepare(struct mcpclient *, const char *,
+		     size_t);
+int		 mcpclient_answers(struct mcpclient *, const char *,
 		     size_t);
 char		*mcpclient_prepare(struct mcpclient *, const char *, size_t,
 		     size_t *);

@@ -365,16 +365,19 @@ request_answer_text(struct request *req, const char *meta, size_t meta_len,
 /*
  * Answer the request with the child's answer line (valid JSON-RPC), passed
  * on byte for byte but for its id, which becomes the client's, and, with
- * meta (a JSON text), result._meta["mcp-broker/session"] set to meta.
- * Returns -1 (nothing done) if the line is not an object.
+ * meta (a JSON text), result._meta["mcp-broker/session"] (an error's
+ * error.data["mcp-broker/session"]) set to meta. Returns -1 (nothing
+ * done) if the line is not an object.
  */
 int
 request_answer_line(struct request *req, const char *line, size_t len,
     const char *meta, size_t meta_len, int error)
 {
-	struct wire_edit	 e[2] = {
+	struct wire_edit	 e[3] = {
 		{ WIRE_SET, { "id", NULL }, req->id, req->id_len },
 		{ WIRE_SET, { "result", "_meta", MCP_META_SESSION, NULL },
+		    meta, meta_len },
+		{ WIRE_SET, { "error", "data", MCP_META_SESSION, NULL },
 		    meta, meta_len },
 	};
 	static const char *const code_path[] = { "error", "code", NULL };
@@ -384,6 +387,8 @@ request_answer_line(struct request *req, const char *line, size_t len,
 	size_t			 out_len;
 	int			 code = 0;
 
+	if (error)
+		e[1] = e[2];
 	if ((out = wire_rewrite(line, len, e, meta != NULL ? 2 : 1, 0,
 	    &out_len)) == NULL)
 		return (-1);

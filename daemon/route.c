@@ -246,20 +246,28 @@ route_broker(size_t i, const cJSON *params, struct route *route,
 		if (caps != NULL && !cJSON_IsObject(caps))
 			return (route_fail(fault, RPC_INVALID_PARAMS,
 			    "broker/hello: capabilities must be an object."));
+		/* MCP ClientCapabilities: every member an object, and so
+		   are the sub-capabilities the broker routes by. */
+		route->capabilities = caps;
 		cJSON_ArrayForEach(key, caps) {
+			if (!cJSON_IsObject(key))
+				return (route_fail(fault, RPC_INVALID_PARAMS,
+				    "broker/hello: capabilities.%.64s must be "
+				    "an object.", key->string));
 			if (strcmp(key->string, "sampling") == 0)
 				route->sampling = 1;
 			else if (strcmp(key->string, "elicitation") == 0)
 				route->elicitation = 1;
 			else
-				return (route_fail(fault, RPC_INVALID_PARAMS,
-				    "broker/hello: the broker passes on "
-				    "sampling and elicitation, not '%.64s'.",
-				    key->string));
-			if (!cJSON_IsObject(key))
-				return (route_fail(fault, RPC_INVALID_PARAMS,
-				    "broker/hello: capabilities.%s must be an "
-				    "object.", key->string));
+				continue;
+			cJSON_ArrayForEach(item, key) {
+				if (!cJSON_IsObject(item))
+					return (route_fail(fault,
+					    RPC_INVALID_PARAMS, "broker/hello: "
+					    "capabilities.%s.%.64s must be an "
+					    "object.", key->string,
+					    item->string));
+			}
 		}
 		break;
 	default:

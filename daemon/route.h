@@ -47,6 +47,7 @@ struct route {
 	int			 sampling;	/* broker/hello */
 	int			 elicitation;	/* broker/hello */
 	int			 notifications;	/* broker/hello */
+	const cJSON		*capabilities;	/* broker/hello, or NULL */
 	int			 follow;	/* broker/logs */
 };
 

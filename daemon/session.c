@@ -14,6 +14,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "ask.h"
 #include "attach.h"
 #include "child.h"
 #include "clock.h"
@@ -57,6 +58,7 @@ struct session {
 	struct mcpclient	*client;
 	struct request_set	*requests;
 	struct task_set		*tasks;		/* kept past their answers */
+	struct ask_set		*asks;
 
 	struct event		*timer;		/* the start timeout */
 	uint64_t		 start_deadline; /* monotonic ms */
@@ -125,6 +127,7 @@ static const struct mcpclient_cbs session_client_cbs = {
 	.notify = session_notify_cb,
 	.task_status = session_task_status_cb,
 	.listen = session_listen_cb,
+	.elicited = session_elicited_cb,
 };
 
 static const struct request_set_ops session_request_ops = {
@@ -182,6 +185,7 @@ session_start(const struct session_params *sp, const struct session_cbs *cbs,
 	s->stamp_text = cJSON_PrintUnformatted(meta);
 	cJSON_Delete(meta);
 	s->requests = request_set_new(&session_request_ops, s);
+	s->asks = ask_set_new(session_write_text_cb, s);
 	request_set_watch(s->requests, sp->latency, &s->ctx, sp->access_log);
 	s->tasks = task_set_new(s->base, &s->ctx, s->stamp_text,
 	    sp->task_max_ms, session_changed_cb, s);
@@ -247,6 +251,7 @@ session_free(struct session *s)
 	process_free(s->process);
 	request_set_free(s->requests);
 	task_set_free(s->tasks);
+	ask_set_free(s->asks);
 	mcpclient_free(s->client);
 	event_free(s->timer);
 	free(s->end_why);
@@ -374,11 +379,15 @@ session_send(struct session *s, struct request *req)
 		    session_describe(s, 1)));
 		return;
 	}
+	tail = request_text(req, &len);
+	if (mcpclient_answers(s->client, tail, len)) {
+		request_answer_text(req, s->meta_text, s->meta_len, "", 0);
+		return;
+	}
 	if (session_attach_request(s, req))
 		return;
 	id = mcpclient_next_id(s->client);
 	s->calls++;
-	tail = request_text(req, &len);
 	request_send(s->requests, req, id);
 	task_sent(s->tasks, req);
 	if (!mcpclient_needs_prepare(s->client, tail, len)) {
@@ -475,6 +484,7 @@ static void
 session_response(struct session *s, struct jsonrpc_msg *msg)
 {
 	struct request	*req;
+	const cJSON	*data;
 	char		*message, *alt;
 	size_t		 len;
 
@@ -490,10 +500,13 @@ session_response(struct session *s, struct jsonrpc_msg *msg)
 		free(message);
 		return;
 	}
+	/* An error's data gains the session if it is an object or absent;
+	   any other value is the child's to keep. */
+	data = cJSON_GetObjectItemCaseSensitive(msg->error, "data");
 	alt = task_answer(s->tasks, req, s->line, s->line_len, &len);
 	if (request_answer_line(req, alt != NULL ? alt : s->line, alt != NULL ?
-	    len : s->line_len, msg->result != NULL ? s->meta_text : NULL,
-	    s->meta_len, msg->error != NULL) != 0)
+	    len : s->line_len, data == NULL || cJSON_IsObject(data) ?
+	    s->meta_text : NULL, s->meta_len, msg->error != NULL) != 0)
 		request_fail(req, RPC_INTERNAL_ERROR, "The server's answer "
 		    "could not be passed on: its result._meta is not a JSON "
 		    "object.", session_error_data(s, 0));
@@ -771,8 +784,9 @@ session_error_data_cb(void *arg, int full)
 }
 
 /*
- * {"server","thread"}, the data of errors about a session; with full, how
- * its child ended ("exit_status" or "signal") and its "stderr_tail".
+ * {"server","thread","mcp-broker/session"}, the data of errors about a
+ * session; with full, how its child ended ("exit_status" or "signal")
+ * and its "stderr_tail".
  */
 cJSON *
 session_error_data(struct session *s, int full)
@@ -783,6 +797,7 @@ session_error_data(struct session *s, int full)
 	data = cJSON_CreateObject();
 	cJSON_AddStringToObject(data, "server", s->server);
 	cJSON_AddStringToObject(data, "thread", s->thread);
+	cJSON_AddItemToObject(data, MCP_META_SESSION, session_meta(s));
 	if (!full)
 		return (data);
 	if (process_status(s->process, &status) && WIFEXITED(status))
@@ -870,6 +885,13 @@ struct task_set *
 session_tasks(struct session *s)
 {
 	return (s->tasks);
+}
+
+/* What the session keeps of its upcalls once passed on. */
+struct ask_set *
+session_asks(struct session *s)
+{
+	return (s->asks);
 }
 
 /* The child's line being handled (len in *len), or NULL. */

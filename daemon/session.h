@@ -27,6 +27,7 @@
 #define SESSION_GARBAGE_LOG_MAX	5
 #define SESSION_GARBAGE_WINDOW_S 60
 
+struct ask_set;
 struct process_env;
 struct request;
 struct server_conf;
@@ -90,6 +91,7 @@ cJSON		*session_error_data(struct session *, int);
 /* For session_relay.c, the session's relay to its clients. */
 struct request_set *session_requests(struct session *);
 struct task_set	*session_tasks(struct session *);
+struct ask_set	*session_asks(struct session *);
 const char	*session_line(struct session *, size_t *);
 struct process	*session_process(struct session *);
 void		 session_log(struct session *, enum log_level, const char *,
@@ -105,6 +107,7 @@ void		 session_notify_cb(struct jsonrpc_msg *, void *);
 int		 session_attach_request(struct session *, struct request *);
 void		 session_task_status_cb(void *);
 int		 session_listen_cb(void *);
+void		 session_elicited_cb(void *);
 int		 session_may_log_cb(size_t, void *);
 
 #endif

@@ -1,14 +1,15 @@
 /*
  * What passes between a session's child and its clients besides answers:
- * the child's requests to a client (sampling, elicitation) and their
- * withdrawal, its progress, and its notifications, which go to the
- * clients attached to the session that asked for them (attach.c), and
- * the requests through which clients ask.
+ * the child's requests to a client (sampling, elicitation), their
+ * withdrawal and completion, its progress, and its notifications, which
+ * go to the clients attached to the session that asked for them
+ * (attach.c), and the requests through which clients ask.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ask.h"
 #include "attach.h"
 #include "errors.h"
 #include "front.h"
@@ -23,45 +24,106 @@
 #include "wire.h"
 #include "xmalloc.h"
 
+/* What a child's sampling (or elicitation) request needs of a client. */
+static enum front_need
+session_upcall_need(const struct jsonrpc_msg *msg, int sampling)
+{
+	const cJSON	*mode;
+
+	if (sampling)
+		return (cJSON_GetObjectItemCaseSensitive(msg->params,
+		    "tools") != NULL ? FRONT_NEED_SAMPLING_TOOLS :
+		    FRONT_NEED_SAMPLING);
+	mode = cJSON_GetObjectItemCaseSensitive(msg->params, "mode");
+	return (cJSON_IsString(mode) && strcmp(mode->valuestring, "url") ==
+	    0 ? FRONT_NEED_ELICIT_URL : FRONT_NEED_ELICIT_FORM);
+}
+
 /*
- * Pass a sampling (or elicitation) request to a client: the creator of
- * the task it names as its related task, else the one with the oldest
- * request in flight on this session that opted in with broker/hello.
- * Nobody to ask: -32601.
+ * The client a child's request goes to, of those whose declared
+ * capabilities cover need; NULL if none.
+ */
+static struct front *
+session_upcall_route(struct session *s, struct jsonrpc_msg *msg,
+    enum front_need need)
+{
+	struct request_set	*set = session_requests(s);
+	struct request		*req;
+	struct front		*f;
+	const char		*line;
+	size_t			 len;
+
+	(void)msg;
+	/*
+	 * 1. The task the request is for
+	 *    (_meta["io.modelcontextprotocol/related-task"]): its client.
+	 */
+	line = session_line(s, &len);
+	f = task_upcall_front(session_tasks(s), line, len);
+	if (f != NULL && !front_can_answer(f, need))
+		f = NULL;
+
+	/* 2. The one request in flight on the session: its client. */
+	req = request_first_sent(set);
+	if (f == NULL && req != NULL && request_next_sent(req) == NULL &&
+	    front_can_answer(request_front(req), need))
+		f = request_front(req);
+
+	/* 3. The client with the oldest request in flight that can. */
+	for (; f == NULL && req != NULL; req = request_next_sent(req)) {
+		if (front_can_answer(request_front(req), need))
+			f = request_front(req);
+	}
+	return (f);
+}
+
+/*
+ * Pass a sampling (or elicitation) request to a client
+ * (session_upcall_route), under an id of the broker's, stamped with the
+ * session; a progress token becomes the upcall's id, and a URL-mode
+ * elicitation's id is remembered for its completion. Nobody to ask:
+ * -32601 naming the capability missing.
  */
 void
 session_upcall_cb(struct jsonrpc_msg *msg, int sampling, void *arg)
 {
+	static const char *const token_path[] = { "params", "_meta",
+				    "progressToken", NULL };
+	static const char *const elicit_path[] = { "params", "elicitationId",
+				    NULL };
 	struct session		*s = arg;
 	struct request_set	*set = session_requests(s);
-	struct request		*req;
 	struct upcall		*up;
-	struct front		*f = NULL;
-	struct wire_edit	 e[2] = {
+	struct front		*f;
+	struct wire_edit	 e[3] = {
 		{ WIRE_SET, { "id", NULL }, NULL, 0 },
 		{ WIRE_SET, { "params", "_meta", MCP_META_SESSION, NULL },
 		    NULL, 0 },
+		{ WIRE_SET, { "params", "_meta", "progressToken", NULL },
+		    NULL, 0 },
 	};
+	struct scan_member	 token, elicit;
+	enum front_need		 need = session_upcall_need(msg, sampling);
 	const char		*line;
-	char			 id[24], *out;
-	size_t			 len, out_len;
-	int			 n;
+	char			 id[24], *out, *message;
+	size_t			 len, out_len, nedits;
+	int			 n, has_token;
 
-	line = session_line(s, &len);
-	f = task_upcall_front(session_tasks(s), line, len, sampling);
-	for (req = request_first_sent(set); f == NULL && req != NULL;
-	    req = request_next_sent(req)) {
-		if (front_can_ask(request_front(req), sampling)) {
-			f = request_front(req);
-			break;
-		}
-	}
+	f = session_upcall_route(s, msg, need);
 	if (f == NULL || upcall_count(set) >= SESSION_MAX_UPCALLS) {
+		if (f == NULL)
+			xasprintf(&message, "No client of this session that "
+			    "declared %s can answer this request now (a "
+			    "client declares it with broker/hello or its "
+			    "initialize, and must have a request in flight "
+			    "here).", front_need_name(need));
+		else
+			xasprintf(&message, "Too many requests to clients are "
+			    "waiting (SESSION_MAX_UPCALLS).");
 		process_send(session_process(s), jsonrpc_error(jsonrpc_id_raw(
-		    msg->id_text, msg->id_len), RPC_METHOD_NOT_FOUND, f == NULL ?
-		    "No client of this session can answer this request now." :
-		    "Too many requests to clients are waiting "
-		    "(SESSION_MAX_UPCALLS).", NULL));
+		    msg->id_text, msg->id_len), RPC_METHOD_NOT_FOUND, message,
+		    NULL));
+		free(message);
 		return;
 	}
 	up = upcall_new(set, f, msg->id_text, msg->id_len);
@@ -69,17 +131,63 @@ session_upcall_cb(struct jsonrpc_msg *msg, int sampling, void *arg)
 	/* Passed on byte for byte, but under the client's id and telling
 	   it which session asks. */
 	n = snprintf(id, sizeof id, "%lld", (long long)upcall_client_id(up));
-	e[0].text = id;
-	e[0].len = (size_t)n;
+	e[0].text = e[2].text = id;
+	e[0].len = e[2].len = (size_t)n;
 	e[1].text = session_stamp(s);
 	e[1].len = strlen(e[1].text);
-	out = wire_rewrite(line, len, e, msg->params == NULL ||
-	    cJSON_IsObject(msg->params) ? 2 : 1, 0, &out_len);
-	if (out != NULL)
-		front_send_line(f, out, out_len);
-	else
+	line = session_line(s, &len);
+	has_token = scan_path(line, len, token_path, &token) == 0;
+	nedits = msg->params == NULL || cJSON_IsObject(msg->params) ?
+	    (has_token ? 3 : 2) : 1;
+	if ((out = wire_rewrite(line, len, e, nedits, 0, &out_len)) == NULL) {
 		upcall_fail(up, "The request could not be passed on: its "
 		    "params._meta is not a JSON object.");
+		return;
+	}
+	/* Kept before the send, which may drop the client. */
+	if (has_token && nedits == 3)
+		ask_add_progress(session_asks(s), f, upcall_client_id(up),
+		    token.value.p, token.value.len);
+	if (need == FRONT_NEED_ELICIT_URL &&
+	    scan_path(line, len, elicit_path, &elicit) == 0)
+		ask_add_elicitation(session_asks(s), f, elicit.value.p,
+		    elicit.value.len);
+	front_send_line(f, out, out_len);
+	free(out);
+}
+
+/*
+ * notifications/elicitation/complete from the child (the line being
+ * handled): to the client asked for that elicitationId, stamped with
+ * the session; dropped if none is.
+ */
+void
+session_elicited_cb(void *arg)
+{
+	static const char *const path[] = { "params", "elicitationId", NULL };
+	struct session		*s = arg;
+	struct wire_edit	 e = { WIRE_SET, { "params", "_meta",
+				    MCP_META_SESSION, NULL }, NULL, 0 };
+	struct scan_member	 m;
+	struct front		*f = NULL;
+	const char		*line;
+	char			*out;
+	size_t			 len, out_len;
+
+	line = session_line(s, &len);
+	if (scan_path(line, len, path, &m) == 0)
+		f = ask_take_elicitation(session_asks(s), m.value.p,
+		    m.value.len);
+	if (f == NULL) {
+		session_log(s, LOG_LEVEL_DEBUG, "session %s: dropping "
+		    "notifications/elicitation/complete for no URL "
+		    "elicitation of a client's", session_id(s));
+		return;
+	}
+	e.text = session_stamp(s);
+	e.len = strlen(e.text);
+	if ((out = wire_rewrite(line, len, &e, 1, 0, &out_len)) != NULL)
+		front_send_line(f, out, out_len);
 	free(out);
 }
 

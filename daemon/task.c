@@ -493,12 +493,10 @@ task_status(struct task_set *set, const char *line, size_t len, int relay)
 /*
  * The client a child's request (its line) goes to by the task it names
  * in params._meta["io.modelcontextprotocol/related-task"].taskId: the
- * task's creator, if it can answer it (sampling, or elicitation); else
- * NULL.
+ * task's creator (who may not be able to answer it); else NULL.
  */
 struct front *
-task_upcall_front(struct task_set *set, const char *line, size_t len,
-    int sampling)
+task_upcall_front(struct task_set *set, const char *line, size_t len)
 {
 	static const char *const path[] = { "params", "_meta",
 	    TASK_META_RELATED, "taskId", NULL };
@@ -507,8 +505,7 @@ task_upcall_front(struct task_set *set, const char *line, size_t len,
 
 	if (set->ntasks == 0 ||
 	    task_scan_string(line, len, path, id, sizeof id) != 0 ||
-	    (t = task_find(set, id)) == NULL || t->links[0].front == NULL ||
-	    !front_can_ask(t->links[0].front, sampling))
+	    (t = task_find(set, id)) == NULL)
 		return (NULL);
 	return (t->links[0].front);
 }

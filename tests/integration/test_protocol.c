@@ -552,11 +552,11 @@ START_TEST(test_hello_answers_version_uid_and_admin)
 }
 END_TEST
 
-START_TEST(test_hello_rejects_unknown_capabilities)
+START_TEST(test_hello_rejects_capabilities_not_of_the_mcp_shape)
 {
 	static const char *bad[] = {
-		"{\"capabilities\":{\"roots\":{}}}",
-		"{\"capabilities\":{\"sampling\":{},\"experimental\":{}}}",
+		"{\"capabilities\":{\"roots\":true}}",
+		"{\"capabilities\":{\"sampling\":{\"tools\":1}}}",
 		"{\"capabilities\":{\"sampling\":true}}",
 		"{\"capabilities\":[\"sampling\"]}",
 		"{\"bogus\":{}}",
@@ -581,7 +581,7 @@ START_TEST(test_rejected_hello_opts_in_to_nothing)
 	cJSON		*r;
 
 	r = rpc(c, "broker/hello",
-	    "{\"capabilities\":{\"sampling\":{},\"bogus\":{}}}");
+	    "{\"capabilities\":{\"sampling\":{},\"bogus\":true}}");
 	ck_assert_int_eq(error_code(r), -32602);
 	cJSON_Delete(r);
 	r = call_tool(c, "asker", "s", "sample", NULL);
@@ -1003,7 +1003,8 @@ protocol_suite(void)
 	tc = harness_add_tcase(s, "requests to clients", setup_upcalls,
 	    teardown, 90);
 	tcase_add_test(tc, test_hello_answers_version_uid_and_admin);
-	tcase_add_test(tc, test_hello_rejects_unknown_capabilities);
+	tcase_add_test(tc,
+	    test_hello_rejects_capabilities_not_of_the_mcp_shape);
 	tcase_add_test(tc, test_rejected_hello_opts_in_to_nothing);
 	tcase_add_test(tc,
 	    test_sampling_request_reaches_the_client_and_its_answer_the_child);

@@ -375,6 +375,43 @@ START_TEST(test_unsupported_version_error_is_modern)
 }
 END_TEST
 
+START_TEST(test_the_specs_reserved_error_range_is_modern)
+{
+	ck_assert_int_eq(modern_error("{\"code\":-32020}"), 1);
+	ck_assert_int_eq(modern_error("{\"code\":-32021,\"message\":\"x\"}"),
+	    1);
+	ck_assert_int_eq(modern_error("{\"code\":-32050}"), 1);
+	ck_assert_int_eq(modern_error("{\"code\":-32099}"), 1);
+}
+END_TEST
+
+START_TEST(test_a_discover_result_is_told_by_its_shape_not_its_versions)
+{
+	cJSON_Delete(obj);
+	obj = json("{\"supportedVersions\":[\"2099-01-01\"],"
+	    "\"capabilities\":{}}");
+	ck_assert_int_eq(mcp_discover_result(obj), 1);
+	cJSON_Delete(obj);
+	obj = json("{\"supportedVersions\":[],"
+	    "\"capabilities\":{\"tools\":{}}}");
+	ck_assert_int_eq(mcp_discover_result(obj), 1);
+	cJSON_Delete(obj);
+	obj = json("{\"supportedVersions\":[\"2025-11-25\"]}");
+	ck_assert_int_eq(mcp_discover_result(obj), 0);
+	cJSON_Delete(obj);
+	obj = json("{\"supportedVersions\":[1],\"capabilities\":{}}");
+	ck_assert_int_eq(mcp_discover_result(obj), 0);
+	cJSON_Delete(obj);
+	obj = json("{\"supportedVersions\":\"2099-01-01\","
+	    "\"capabilities\":{}}");
+	ck_assert_int_eq(mcp_discover_result(obj), 0);
+	cJSON_Delete(obj);
+	obj = json("{\"protocolVersion\":\"2025-11-25\",\"capabilities\":{}}");
+	ck_assert_int_eq(mcp_discover_result(obj), 0);
+	ck_assert_int_eq(mcp_discover_result(NULL), 0);
+}
+END_TEST
+
 START_TEST(test_other_errors_are_not_modern)
 {
 	ck_assert_int_eq(modern_error(
@@ -383,8 +420,14 @@ START_TEST(test_other_errors_are_not_modern)
 	    "{\"code\":-32602,\"message\":\"Invalid params\"}"), 0);
 	ck_assert_int_eq(modern_error("{\"code\":-32002,\"message\":\"x\"}"),
 	    0);
-	ck_assert_int_eq(modern_error("{\"code\":-32021,\"message\":\"x\"}"),
+	ck_assert_int_eq(modern_error("{\"code\":-32019,\"message\":\"x\"}"),
 	    0);
+	ck_assert_int_eq(modern_error("{\"code\":-32100,\"message\":\"x\"}"),
+	    0);
+	/* URL elicitation required: a 2025-11-25 code. */
+	ck_assert_int_eq(modern_error("{\"code\":-32042,\"message\":\"x\"}"),
+	    0);
+	ck_assert_int_eq(modern_error("{\"code\":-32021.5}"), 0);
 	ck_assert_int_eq(modern_error("{\"code\":\"-32022\"}"), 0);
 	ck_assert_int_eq(modern_error("{\"message\":\"-32022\"}"), 0);
 	ck_assert_int_eq(modern_error("{}"), 0);
@@ -743,6 +786,9 @@ mcp_suite(void)
 	tcase_add_test(tc, test_discover_result_not_an_object_fails);
 	tcase_add_test(tc, test_unsupported_version_error_is_modern);
 	tcase_add_test(tc, test_other_errors_are_not_modern);
+	tcase_add_test(tc, test_the_specs_reserved_error_range_is_modern);
+	tcase_add_test(tc,
+	    test_a_discover_result_is_told_by_its_shape_not_its_versions);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("meta");

@@ -88,6 +88,7 @@ static const struct mcpclient_cbs cbs = {
 	NULL,
 	NULL,
 	NULL,
+	NULL,
 };
 
 /* A server of protocol "auto" that declares nothing; no machine yet. */
@@ -627,6 +628,108 @@ START_TEST(test_a_discover_answered_32022_fails)
 }
 END_TEST
 
+START_TEST(test_a_discover_result_without_a_shared_version_fails)
+{
+	start(SERVER_PROTOCOL_AUTO, "server/discover");
+
+	feed(m, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":"
+	    "{\"supportedVersions\":[\"2099-01-01\"],\"capabilities\":{}}}");
+
+	/* A modern server: never asked initialize. */
+	ck_assert_str_eq(owner.trace, "server/discover, failed");
+	ck_assert_str_eq(owner.why, "is a 2026-07-28-era server that answered "
+	    "server/discover without 2026-07-28 among its supportedVersions, "
+	    "the only such version the broker speaks");
+	ck_assert_int_eq(mcpclient_phase(m), MCPCLIENT_FAILED);
+}
+END_TEST
+
+START_TEST(test_a_discover_error_of_the_specs_range_fails)
+{
+	start(SERVER_PROTOCOL_AUTO, "server/discover");
+
+	feed(m, "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32021,"
+	    "\"message\":\"Missing required client capability\"}}");
+
+	ck_assert_str_eq(owner.trace, "server/discover, failed");
+	ck_assert_str_eq(owner.why, "speaks a protocol version the broker "
+	    "does not (server/discover answered -32021)");
+}
+END_TEST
+
+START_TEST(test_a_discover_error_minus_32042_falls_back_to_initialize)
+{
+	start(SERVER_PROTOCOL_AUTO, "server/discover");
+
+	feed(m, "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32042,"
+	    "\"message\":\"x\"}}");
+
+	ck_assert_str_eq(owner.trace, "server/discover, initialize, waiting");
+}
+END_TEST
+
+START_TEST(test_prepare_keeps_a_modern_clients_capabilities_and_info)
+{
+	declare("{\"sampling\":{}}");
+	start(SERVER_PROTOCOL_AUTO, "server/discover");
+	feed(m, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":"
+	    "{\"supportedVersions\":[\"2026-07-28\"]}}");
+
+	/* Its own, byte for byte, but for roots the broker does not serve. */
+	scratch = prepare(m, "{\"jsonrpc\":\"2.0\",\"id\":5,"
+	    "\"method\":\"tools/list\",\"params\":{\"_meta\":{\""
+	    MCP_META_CAPABILITIES "\":{\"elicitation\":{\"url\":{}},"
+	    "\"roots\":{\"listChanged\":true},\"extensions\":{\"x/y\":{}}},"
+	    "\"" MCP_META_CLIENT_INFO "\":{\"name\":\"host\",\"version\":"
+	    "\"9\"}}}}");
+	expect_json(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
+	    scratch, "params"), "_meta"), MCP_META_CAPABILITIES),
+	    "{\"elicitation\":{\"url\":{}},\"extensions\":{\"x/y\":{}}}");
+	expect_json(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
+	    scratch, "params"), "_meta"), MCP_META_CLIENT_INFO),
+	    "{\"name\":\"host\",\"version\":\"9\"}");
+	expect_json(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
+	    scratch, "params"), "_meta"), MCP_META_VERSION), "\"2026-07-28\"");
+	cJSON_Delete(scratch);
+
+	/* Without clientInfo it gets the broker's. */
+	scratch = prepare(m, "{\"jsonrpc\":\"2.0\",\"id\":6,"
+	    "\"method\":\"tools/list\",\"params\":{\"_meta\":{\""
+	    MCP_META_CAPABILITIES "\":{}}}}");
+	expect_json(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
+	    scratch, "params"), "_meta"), MCP_META_CAPABILITIES), "{}");
+	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(
+	    cJSON_GetObjectItem(cJSON_GetObjectItem(scratch, "params"),
+	    "_meta"), MCP_META_CLIENT_INFO), "name")->valuestring,
+	    "mcp-broker");
+}
+END_TEST
+
+START_TEST(test_prepare_declares_roots_where_the_broker_serves_them)
+{
+	sc.roots = roots;
+	sc.nroots = 2;
+	sc.roots_set = 1;
+	start(SERVER_PROTOCOL_AUTO, "server/discover");
+	feed(m, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":"
+	    "{\"supportedVersions\":[\"2026-07-28\"]}}");
+
+	scratch = prepare(m, "{\"jsonrpc\":\"2.0\",\"id\":5,"
+	    "\"method\":\"tools/list\",\"params\":{\"_meta\":{\""
+	    MCP_META_CAPABILITIES "\":{\"sampling\":{}}}}}");
+	expect_json(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
+	    scratch, "params"), "_meta"), MCP_META_CAPABILITIES),
+	    "{\"sampling\":{},\"roots\":{}}");
+	cJSON_Delete(scratch);
+	scratch = prepare(m, "{\"jsonrpc\":\"2.0\",\"id\":6,"
+	    "\"method\":\"tools/list\",\"params\":{\"_meta\":{\""
+	    MCP_META_CAPABILITIES "\":{\"roots\":{\"listChanged\":true}}}}}");
+	expect_json(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
+	    scratch, "params"), "_meta"), MCP_META_CAPABILITIES),
+	    "{\"roots\":{}}");
+}
+END_TEST
+
 START_TEST(test_protocol_2026_07_28_waits_the_whole_start_for_discover)
 {
 	sc.protocol = SERVER_PROTOCOL_MODERN;
@@ -1030,6 +1133,15 @@ mcpclient_suite(void)
 	tcase_add_test(tc,
 	    test_a_discover_error_other_than_32022_falls_back_to_initialize);
 	tcase_add_test(tc, test_a_discover_answered_32022_fails);
+	tcase_add_test(tc,
+	    test_a_discover_result_without_a_shared_version_fails);
+	tcase_add_test(tc, test_a_discover_error_of_the_specs_range_fails);
+	tcase_add_test(tc,
+	    test_a_discover_error_minus_32042_falls_back_to_initialize);
+	tcase_add_test(tc,
+	    test_prepare_keeps_a_modern_clients_capabilities_and_info);
+	tcase_add_test(tc,
+	    test_prepare_declares_roots_where_the_broker_serves_them);
 	tcase_add_test(tc,
 	    test_protocol_2026_07_28_waits_the_whole_start_for_discover);
 	tcase_add_test(tc,

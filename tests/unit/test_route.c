@@ -856,14 +856,28 @@ START_TEST(test_hello_both_capabilities_are_extracted)
 }
 END_TEST
 
-START_TEST(test_hello_other_capability_is_invalid_params)
+START_TEST(test_hello_takes_the_whole_client_capabilities)
 {
-	expect_invalid("broker/hello", "{\"capabilities\":{\"roots\":{}}}",
-	    "'roots'");
-	expect_invalid("broker/hello", "{\"capabilities\":{\"sampling\":{},"
-	    "\"experimental\":{}}}", "'experimental'");
-	expect_invalid("broker/hello", "{\"capabilities\":{\"Sampling\":{}}}",
-	    "'Sampling'");
+	expect_accepted("broker/hello", "{\"capabilities\":{\"roots\":"
+	    "{\"listChanged\":true},\"experimental\":{},\"sampling\":"
+	    "{\"tools\":{},\"context\":{}},\"elicitation\":{\"form\":{},"
+	    "\"url\":{}},\"extensions\":{}}}", ROUTE_HELLO);
+	ck_assert_int_eq(route.sampling, 1);
+	ck_assert_int_eq(route.elicitation, 1);
+	ck_assert_ptr_nonnull(route.capabilities);
+	ck_assert_ptr_nonnull(cJSON_GetObjectItemCaseSensitive(
+	    route.capabilities, "roots"));
+}
+END_TEST
+
+START_TEST(test_hello_sub_capability_not_an_object_is_invalid_params)
+{
+	expect_invalid("broker/hello", "{\"capabilities\":{\"sampling\":"
+	    "{\"tools\":true}}}", "capabilities.sampling.tools");
+	expect_invalid("broker/hello", "{\"capabilities\":{\"elicitation\":"
+	    "{\"url\":\"yes\"}}}", "capabilities.elicitation.url");
+	expect_invalid("broker/hello", "{\"capabilities\":{\"roots\":true}}",
+	    "capabilities.roots");
 }
 END_TEST
 
@@ -1160,7 +1174,9 @@ route_suite(void)
 	tcase_add_test(tc, test_hello_sampling_is_extracted);
 	tcase_add_test(tc, test_hello_elicitation_is_extracted);
 	tcase_add_test(tc, test_hello_both_capabilities_are_extracted);
-	tcase_add_test(tc, test_hello_other_capability_is_invalid_params);
+	tcase_add_test(tc, test_hello_takes_the_whole_client_capabilities);
+	tcase_add_test(tc,
+	    test_hello_sub_capability_not_an_object_is_invalid_params);
 	tcase_add_test(tc,
 	    test_hello_capability_not_an_object_is_invalid_params);
 	tcase_add_test(tc,
