@@ -13,6 +13,7 @@
 #include "attach.h"
 #include "front.h"
 #include "jsonrpc.h"
+#include "log.h"
 #include "mcp.h"
 #include "scan.h"
 #include "wire.h"
@@ -21,12 +22,24 @@
 /* The member of a 2026-07-28 request's _meta that asks for log messages. */
 #define ATTACH_META_LOG_LEVEL	"io.modelcontextprotocol/logLevel"
 
+/*
+ * A URI a client subscribed to. Its first subscriber's resources/subscribe
+ * goes to the child, and the URI is pending until the child answers:
+ * a refusal takes it off the client again.
+ */
+struct attach_uri {
+	char			*uri;		/* decoded */
+	int64_t			 pending;	/* 0: the child has it; -1:
+						   on its way; else the
+						   child id of the request */
+};
+
 struct attach {
 	struct attach_set	*set;
 	struct front		*front;
 	int			 level;		/* ATTACH_LEVEL_NONE, or a
 						   rank: 0 debug … 7 */
-	char			**uris;		/* subscribed, decoded */
+	struct attach_uri	*uris;		/* subscribed */
 	size_t			 nuris;
 	TAILQ_ENTRY(attach)	 set_entry;
 	TAILQ_ENTRY(attach)	 front_entry;
@@ -43,6 +56,7 @@ struct attach_set {
 	int			 child_level;	/* last sent, or
 						   ATTACH_LEVEL_NONE */
 	uint64_t		 next_id;	/* the broker's own requests */
+	size_t			 npending;	/* URIs pending, all clients */
 };
 
 /* MCP's log levels (RFC 5424), most verbose first: a level's rank. */
@@ -55,8 +69,9 @@ static void	attach_free(struct attach *);
 static void	attach_tell_child(struct attach_set *, const char *,
 		    const char *, const char *);
 static void	attach_update_level(struct attach_set *);
-static int	attach_subscribers(struct attach_set *, const char *);
-static int	attach_has_uri(struct attach *, const char *);
+static int	attach_subscribers(struct attach_set *, const char *, int);
+static int	attach_find_uri(struct attach *, const char *);
+static void	attach_drop_uri(struct attach *, size_t);
 static int	attach_tail_member(const char *, size_t, const char *,
 		    struct scan_member *);
 static int	attach_span_rank(const struct scan_span *);
@@ -122,8 +137,11 @@ attach_free(struct attach *a)
 	TAILQ_REMOVE(&a->set->list, a, set_entry);
 	a->set->n--;
 	TAILQ_REMOVE(&a->front->attaches, a, front_entry);
-	for (i = 0; i < a->nuris; i++)
-		free(a->uris[i]);
+	for (i = 0; i < a->nuris; i++) {
+		if (a->uris[i].pending != 0)
+			a->set->npending--;
+		free(a->uris[i].uri);
+	}
 	free(a->uris);
 	free(a);
 }
@@ -175,7 +193,7 @@ attach_front_gone(struct front *f)
 {
 	struct attach		*a;
 	struct attach_set	*set;
-	char			**uris;
+	struct attach_uri	*uris;
 	size_t			 nuris, i;
 	int			 level;
 
@@ -188,11 +206,13 @@ attach_front_gone(struct front *f)
 		a->nuris = 0;
 		attach_free(a);
 		for (i = 0; i < nuris; i++) {
-			if (set->legacy && attach_subscribers(set, uris[i]) ==
-			    0)
+			if (uris[i].pending != 0)
+				set->npending--;
+			if (set->legacy &&
+			    attach_subscribers(set, uris[i].uri, 0) == 0)
 				attach_tell_child(set, "resources/unsubscribe",
-				    "uri", uris[i]);
-			free(uris[i]);
+				    "uri", uris[i].uri);
+			free(uris[i].uri);
 		}
 		free(uris);
 		if (level != ATTACH_LEVEL_NONE)
@@ -234,9 +254,26 @@ attach_tell_child(struct attach_set *set, const char *method,
 }
 
 /*
+ * The level the daemon's own log takes a child's messages at: what a
+ * child is set back to once no client asks (MCP has no "off", and the
+ * log keeps what it is given).
+ */
+static int
+attach_log_rank(void)
+{
+	if (log_enabled(LOG_LEVEL_DEBUG))
+		return (attach_level_rank("debug"));
+	if (log_enabled(LOG_LEVEL_INFO))
+		return (attach_level_rank("info"));
+	if (log_enabled(LOG_LEVEL_WARNING))
+		return (attach_level_rank("warning"));
+	return (attach_level_rank("error"));
+}
+
+/*
  * Give the child the most verbose level any attached client asked for,
  * if that changed. Once some client asked, a child nobody asks any more
- * gets emergency, the least verbose level there is: MCP has no "off".
+ * is set to the level the daemon's log keeps (attach_log_rank).
  */
 static void
 attach_update_level(struct attach_set *set)
@@ -252,7 +289,7 @@ attach_update_level(struct attach_set *set)
 	if (level == ATTACH_LEVEL_NONE) {
 		if (set->child_level == ATTACH_LEVEL_NONE)
 			return;
-		level = ATTACH_NLEVELS - 1;
+		level = attach_log_rank();
 	}
 	if (level == set->child_level || !set->legacy)
 		return;
@@ -261,29 +298,89 @@ attach_update_level(struct attach_set *set)
 	    attach_levels[level]);
 }
 
-/* How many attached clients are subscribed to uri. */
+/*
+ * How many attached clients are subscribed to uri; with held, only those
+ * whose subscription the child holds (not pending).
+ */
 static int
-attach_subscribers(struct attach_set *set, const char *uri)
+attach_subscribers(struct attach_set *set, const char *uri, int held)
 {
 	struct attach	*a;
-	int		 n = 0;
+	int		 n = 0, i;
 
-	TAILQ_FOREACH(a, &set->list, set_entry)
-		n += attach_has_uri(a, uri);
+	TAILQ_FOREACH(a, &set->list, set_entry) {
+		if ((i = attach_find_uri(a, uri)) != -1 &&
+		    (!held || a->uris[i].pending == 0))
+			n++;
+	}
 	return (n);
 }
 
-/* Whether the client is subscribed to uri. */
+/* Where uri is among the client's subscriptions, or -1. */
 static int
-attach_has_uri(struct attach *a, const char *uri)
+attach_find_uri(struct attach *a, const char *uri)
 {
 	size_t	i;
 
 	for (i = 0; i < a->nuris; i++) {
-		if (strcmp(a->uris[i], uri) == 0)
-			return (1);
+		if (strcmp(a->uris[i].uri, uri) == 0)
+			return ((int)i);
 	}
-	return (0);
+	return (-1);
+}
+
+/* Take the i-th URI off the client's subscriptions. */
+static void
+attach_drop_uri(struct attach *a, size_t i)
+{
+	if (a->uris[i].pending != 0)
+		a->set->npending--;
+	free(a->uris[i].uri);
+	a->uris[i] = a->uris[--a->nuris];
+}
+
+/*
+ * A client's request went to the child under child_id: the client is
+ * attached, and a subscription of its on its way is now waiting for that
+ * request's answer.
+ */
+void
+attach_sent(struct attach_set *set, struct front *f, int64_t child_id)
+{
+	struct attach	*a = attach_get(set, f);
+	size_t		 i;
+
+	for (i = 0; set->npending > 0 && i < a->nuris; i++) {
+		if (a->uris[i].pending == -1)
+			a->uris[i].pending = child_id;
+	}
+}
+
+/*
+ * The request the child had under child_id is over, answered with a
+ * result (ok) or not: a subscription waiting for it is held by the child
+ * now, or was refused (or never answered) and is dropped.
+ */
+void
+attach_answered(struct attach_set *set, int64_t child_id, int ok)
+{
+	struct attach	*a;
+	size_t		 i;
+
+	if (set->npending == 0)
+		return;
+	TAILQ_FOREACH(a, &set->list, set_entry) {
+		for (i = 0; i < a->nuris; i++) {
+			if (a->uris[i].pending != child_id)
+				continue;
+			if (ok) {
+				a->uris[i].pending = 0;
+				set->npending--;
+			} else
+				attach_drop_uri(a, i);
+			return;
+		}
+	}
 }
 
 /*
@@ -379,8 +476,7 @@ attach_take(struct attach_set *set, struct attach *a, const char *method,
 	const char		*uri;
 	char			*text;
 	enum attach_verdict	 v = ATTACH_FORWARD;
-	size_t			 i;
-	int			 rank;
+	int			 i, rank;
 
 	/* ,"method":…} becomes {"method":…}. */
 	text = xmalloc(len);
@@ -406,30 +502,35 @@ attach_take(struct attach_set *set, struct attach *a, const char *method,
 	} else if ((uri = cJSON_GetStringValue(item)) == NULL) {
 		/* Not ours to judge: the child answers it. */
 		v = ATTACH_FORWARD;
+	} else if (strlen(uri) > ATTACH_URI_MAX) {
+		*message = "The uri is too long to be kept for a subscription "
+		    "(ATTACH_URI_MAX bytes).";
+		v = ATTACH_INVALID;
 	} else if (strcmp(method, "resources/subscribe") == 0) {
-		if (attach_has_uri(a, uri))
+		if (attach_find_uri(a, uri) != -1)
 			v = ATTACH_ANSWER;
 		else if (a->nuris >= ATTACH_MAX_SUBSCRIPTIONS)
 			v = ATTACH_FULL;
 		else {
-			v = attach_subscribers(set, uri) == 0 ?
-			    ATTACH_FORWARD : ATTACH_ANSWER;
+			/* The child holds it already: answered here. Else
+			   it goes on, and waits for the child's answer. */
+			v = attach_subscribers(set, uri, 1) > 0 ?
+			    ATTACH_ANSWER : ATTACH_FORWARD;
 			a->uris = xreallocarray(a->uris, a->nuris + 1,
 			    sizeof *a->uris);
-			a->uris[a->nuris++] = xstrdup(uri);
+			a->uris[a->nuris].uri = xstrdup(uri);
+			a->uris[a->nuris].pending = v == ATTACH_FORWARD ?
+			    -1 : 0;
+			if (v == ATTACH_FORWARD)
+				set->npending++;
+			a->nuris++;
 		}
 	} else {
-		for (i = 0; i < a->nuris; i++) {
-			if (strcmp(a->uris[i], uri) == 0)
-				break;
-		}
-		if (i < a->nuris) {
-			free(a->uris[i]);
-			a->uris[i] = a->uris[--a->nuris];
-		}
+		if ((i = attach_find_uri(a, uri)) != -1)
+			attach_drop_uri(a, (size_t)i);
 		/* Nobody else subscribed: the child has it (or never had
 		   it, and says so). */
-		v = attach_subscribers(set, uri) == 0 ? ATTACH_FORWARD :
+		v = attach_subscribers(set, uri, 0) == 0 ? ATTACH_FORWARD :
 		    ATTACH_ANSWER;
 	}
 	cJSON_Delete(msg);
@@ -481,7 +582,7 @@ attach_notify(struct attach_set *set, enum attach_to to, const char *arg,
 				continue;
 			break;
 		case ATTACH_TO_SUBSCRIBERS:
-			if (arg == NULL || !attach_has_uri(a, arg))
+			if (arg == NULL || attach_find_uri(a, arg) == -1)
 				continue;
 			break;
 		}

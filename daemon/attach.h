@@ -16,11 +16,14 @@
 #define DAEMON_ATTACH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cJSON.h>
 
 /* Resource URIs one client may subscribe to on one session. */
 #define ATTACH_MAX_SUBSCRIPTIONS	64
+/* The longest URI kept for a subscription, in bytes. */
+#define ATTACH_URI_MAX			8192
 
 /* Log levels, most verbose first (RFC 5424 as MCP names them). */
 #define ATTACH_LEVEL_NONE	(-1)	/* asked for no log messages */
@@ -49,6 +52,8 @@ struct attach_set *attach_set_new(void (*)(cJSON *, void *), void *);
 void		 attach_set_free(struct attach_set *);
 struct attach	*attach_get(struct attach_set *, struct front *);
 void		 attach_front_gone(struct front *);
+void		 attach_sent(struct attach_set *, struct front *, int64_t);
+void		 attach_answered(struct attach_set *, int64_t, int);
 size_t		 attach_count(struct attach_set *);
 int		 attach_child_level(struct attach_set *);
 

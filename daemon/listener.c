@@ -476,7 +476,11 @@ listener_sniffs_of(struct listener *l, uid_t uid)
 	return (n);
 }
 
-/* Await a new connection's first bytes (it passed every check). */
+/*
+ * Await a new connection's first bytes (it passed every check). Bytes
+ * already there decide at once: only a connection that has sent too
+ * little to tell counts toward the sniffing bounds.
+ */
 static void
 listener_sniff_start(struct listener *l, int fd, uid_t uid, pid_t pid,
     int admin)
@@ -484,7 +488,18 @@ listener_sniff_start(struct listener *l, int fd, uid_t uid, pid_t pid,
 	struct listener_sniff	*sn;
 	struct timeval		 tv = { LISTENER_SNIFF_MS / 1000,
 				    (LISTENER_SNIFF_MS % 1000) * 1000 };
+	char			 buf[LISTENER_SNIFF_BYTES];
+	ssize_t			 n;
+	int			 kind;
 
+	n = recv(fd, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
+	if (n > 0 && (kind = listener_sniff_http(buf, (size_t)n)) != -1) {
+		if (kind)
+			l->http(fd, uid, admin, l->http_arg);
+		else
+			conn_new(l->b, fd, uid, pid, admin);
+		return;
+	}
 	if (l->nsniffs >= LISTENER_SNIFF_MAX) {
 		log_warnx("refusing a client (uid %ld): %d connections have "
 		    "sent nothing yet (LISTENER_SNIFF_MAX)", (long)uid,

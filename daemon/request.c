@@ -436,6 +436,8 @@ request_done(struct request *req, int code, const char *how)
 
 	if (set == NULL)
 		return;
+	if (req->child_id != 0)
+		attach_answered(set->attach, req->child_id, code == 0);
 	level = set->access_log != NULL && *set->access_log ?
 	    LOG_LEVEL_INFO : LOG_LEVEL_DEBUG;
 	if (!REQUEST_TIMED && !log_enabled(level))
@@ -677,6 +679,17 @@ request_set_attach(struct request_set *set)
 	return (set->attach);
 }
 
+/*
+ * The set answers the request itself: it is the set's for its finish
+ * (the request log, the latency), and its client is attached.
+ */
+void
+request_own(struct request_set *set, struct request *req)
+{
+	req->owner = set;
+	attach_get(set->attach, req->front);
+}
+
 /* Queue a request until its session is ready. */
 void
 request_queue(struct request_set *set, struct request *req)
@@ -710,7 +723,7 @@ request_send(struct request_set *set, struct request *req, int64_t child_id)
 {
 	req->set = req->owner = set;
 	req->where = REQUEST_SENT;
-	attach_get(set->attach, req->front);
+	attach_sent(set->attach, req->front, child_id);
 	req->child_id = child_id;
 	/* Grow first: the new request is hashed once, below. */
 	if (++set->nsent > set->nbuckets)

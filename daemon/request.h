@@ -82,6 +82,7 @@ void		 request_set_free(struct request_set *);
 struct attach_set *request_set_attach(struct request_set *);
 void		 request_set_watch(struct request_set *, struct latency *,
 		     const struct log_ctx *, const int *);
+void		 request_own(struct request_set *, struct request *);
 void		 request_queue(struct request_set *, struct request *);
 struct request	*request_dequeue(struct request_set *);
 void		 request_send(struct request_set *, struct request *,

@@ -380,6 +380,7 @@ session_send(struct session *s, struct request *req)
 		return;
 	}
 	tail = request_text(req, &len);
+	request_own(s->requests, req);
 	if (mcpclient_answers(s->client, tail, len)) {
 		request_answer_text(req, s->meta_text, s->meta_len, "", 0);
 		return;

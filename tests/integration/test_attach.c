@@ -268,14 +268,17 @@ START_TEST(test_the_childs_level_follows_the_most_verbose_asker)
 	wait_child_level(c, "error");
 	set_level(b, "t1", "debug");
 	wait_child_level(c, "debug");
-	/* A less verbose asker changes nothing. */
+	/* A less verbose asker changes nothing: the child reads its
+	   stdin in order, so a level sent for it would show at once. */
 	set_level(a, "t1", "critical");
-	wait_child_level(c, "debug");
+	level = child_level(c);
+	ck_assert_str_eq(level, "debug");
+	free(level);
 	client_close(b);
 	wait_child_level(c, "critical");
 	client_close(a);
-	/* Nobody asks any more: the least verbose level there is. */
-	wait_child_level(c, "emergency");
+	/* Nobody asks any more: the level the daemon logs at (debug). */
+	wait_child_level(c, "debug");
 	client_close(c);
 }
 END_TEST
@@ -387,6 +390,40 @@ START_TEST(test_a_client_over_the_subscription_bound_is_refused)
 }
 END_TEST
 
+START_TEST(test_a_subscribe_the_server_refuses_subscribes_nobody)
+{
+	struct client	*a = daemon_connect(d), *b = daemon_connect(d);
+	struct client	*c = daemon_connect(d);
+	cJSON		*r, *s, *m;
+
+	r = call(a, "resources/subscribe", "t1", "\"uri\":\"refuse:r\"");
+	ck_assert_int_eq(error_code(r), -32602);
+	cJSON_Delete(r);
+	/* b's subscribe is not answered by the broker: it reaches the
+	   server, which refuses it too. */
+	r = call(b, "resources/subscribe", "t1", "\"uri\":\"refuse:r\"");
+	ck_assert_int_eq(error_code(r), -32602);
+	cJSON_Delete(r);
+	s = structured(c, "t1", "subscriptions", NULL, &r);
+	ck_assert_double_eq(json_number(s, "subscribes"), 2);
+	cJSON_Delete(r);
+	/* Nobody is subscribed: an update reaches nobody. */
+	cJSON_Delete(tool_call(c, "fake", "t1", "update",
+	    "{\"uri\":\"refuse:r\"}"));
+	expect_quiet(a, "t1");
+	expect_quiet(b, "t1");
+	/* A subscription the server takes still works after. */
+	subscription(a, "resources/subscribe", "file:///ok");
+	cJSON_Delete(tool_call(c, "fake", "t1", "update",
+	    "{\"uri\":\"file:///ok\"}"));
+	expect_note(a, "notifications/resources/updated", "t1", &m);
+	cJSON_Delete(m);
+	client_close(a);
+	client_close(b);
+	client_close(c);
+}
+END_TEST
+
 static Suite *
 attach_suite(void)
 {
@@ -405,6 +442,8 @@ attach_suite(void)
 	    test_one_subscribe_at_the_child_and_updates_reach_subscribers);
 	tcase_add_test(tc,
 	    test_a_client_over_the_subscription_bound_is_refused);
+	tcase_add_test(tc,
+	    test_a_subscribe_the_server_refuses_subscribes_nobody);
 	return (s);
 }
 

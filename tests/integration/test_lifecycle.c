@@ -1574,9 +1574,16 @@ START_TEST(test_accept_recovers_after_running_out_of_descriptors)
 	d = daemon_start_limited(text, &lim);
 	free(text);
 
-	/* Past the daemon's 64 descriptors; the rest wait in the backlog. */
-	for (i = 0; i < 100; i++)
+	/*
+	 * Past the daemon's 64 descriptors; the rest wait in the backlog.
+	 * Each says something at once, as a client does: silent
+	 * connections would be refused past LISTENER_SNIFF_PER_UID first.
+	 */
+	for (i = 0; i < 100; i++) {
 		clients[i] = daemon_connect(d);
+		send_line(clients[i], "{\"jsonrpc\":\"2.0\",\"id\":1,"
+		    "\"method\":\"broker/hello\",\"params\":{}}");
+	}
 	ck_assert_msg(wait_log(d, GONE_MS, "pausing accepts", NULL), "the "
 	    "daemon did not say it paused accepting");
 	ck_assert(daemon_alive(d));

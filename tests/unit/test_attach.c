@@ -16,6 +16,7 @@
 #include "attach.h"
 #include "fake_front.h"
 #include "front.h"
+#include "log.h"
 
 #define STAMP	"{\"id\":\"s1\",\"generation\":1,\"server\":\"x\"," \
 		"\"thread\":\"t\"}"
@@ -205,9 +206,11 @@ START_TEST(test_set_level_is_answered_and_the_child_gets_the_most_verbose)
 	expect_child(2, "logging/setLevel", "level", "warning");
 	attach_front_gone(&a.front);
 	ck_assert_int_eq(cJSON_GetArraySize(child), 3);
+	/* Nobody asks: the level the daemon's log keeps. */
+	log_set_level(LOG_LEVEL_ERROR);
 	attach_front_gone(&c.front);
-	expect_child(3, "logging/setLevel", "level", "emergency");
-	ck_assert_int_eq(attach_child_level(set), ATTACH_NLEVELS - 1);
+	expect_child(3, "logging/setLevel", "level", "error");
+	ck_assert_int_eq(attach_child_level(set), attach_level_rank("error"));
 }
 END_TEST
 
@@ -269,6 +272,9 @@ START_TEST(test_subscribe_goes_to_the_child_for_the_first_subscriber_only)
 {
 	ck_assert_int_eq(request(&a, "resources/subscribe",
 	    "{\"uri\":\"file:///r\"}", 0), ATTACH_FORWARD);
+	/* Sent as the child's request 7, and answered with a result. */
+	attach_sent(set, &a.front, 7);
+	attach_answered(set, 7, 1);
 	ck_assert_int_eq(request(&b, "resources/subscribe",
 	    "{\"uri\":\"file:///r\"}", 0), ATTACH_ANSWER);
 	ck_assert_int_eq(request(&a, "resources/subscribe",
@@ -288,6 +294,62 @@ START_TEST(test_subscribe_goes_to_the_child_for_the_first_subscriber_only)
 	ck_assert_uint_eq(fake_front_waiting(&a) + fake_front_waiting(&b),
 	    0);
 	ck_assert_int_eq(cJSON_GetArraySize(child), 0);
+}
+END_TEST
+
+/* A subscribe to a URI of ATTACH_URI_MAX + 1 bytes is refused. */
+static void
+long_uri_refused(void)
+{
+	const char	*message = NULL;
+	char		*tail;
+	size_t		 n;
+
+	n = strlen(",\"method\":\"resources/subscribe\",\"params\":"
+	    "{\"uri\":\"");
+	tail = malloc(n + ATTACH_URI_MAX + 16);
+	memcpy(tail, ",\"method\":\"resources/subscribe\",\"params\":"
+	    "{\"uri\":\"", n);
+	memset(tail + n, 'u', ATTACH_URI_MAX + 1);
+	n += ATTACH_URI_MAX + 1;
+	memcpy(tail + n, "\"}}\n", 4);
+	n += 4;
+	ck_assert_int_eq(attach_request(set, &c.front, tail, n, 0, &message),
+	    ATTACH_INVALID);
+	ck_assert_ptr_nonnull(strstr(message, "ATTACH_URI_MAX"));
+	/* One byte less is kept. */
+	memmove(tail + n - 5, tail + n - 4, 4);
+	ck_assert_int_eq(attach_request(set, &c.front, tail, n - 1, 0,
+	    &message), ATTACH_FORWARD);
+	free(tail);
+}
+
+START_TEST(test_a_subscribe_the_child_refuses_is_undone)
+{
+	ck_assert_int_eq(request(&a, "resources/subscribe",
+	    "{\"uri\":\"file:///r\"}", 0), ATTACH_FORWARD);
+	attach_sent(set, &a.front, 3);
+	/* While it is on its way, the next subscriber's goes too. */
+	ck_assert_int_eq(request(&b, "resources/subscribe",
+	    "{\"uri\":\"file:///r\"}", 0), ATTACH_FORWARD);
+	attach_sent(set, &b.front, 4);
+	attach_answered(set, 3, 0);
+	attach_answered(set, 4, 0);
+	/* Neither is subscribed: an update reaches nobody, a new subscribe
+	   goes to the child again. */
+	notify(ATTACH_TO_SUBSCRIBERS, "file:///r", "{\"jsonrpc\":\"2.0\","
+	    "\"method\":\"notifications/resources/updated\",\"params\":"
+	    "{\"uri\":\"file:///r\"}}");
+	ck_assert_uint_eq(fake_front_waiting(&a) + fake_front_waiting(&b),
+	    0);
+	ck_assert_int_eq(request(&a, "resources/subscribe",
+	    "{\"uri\":\"file:///r\"}", 0), ATTACH_FORWARD);
+	/* b was dropped: leaving unsubscribes nothing. */
+	attach_front_gone(&b.front);
+	ck_assert_int_eq(cJSON_GetArraySize(child), 0);
+
+	/* A URI too long to keep is refused. */
+	long_uri_refused();
 }
 END_TEST
 
@@ -381,6 +443,7 @@ attach_suite(void)
 	    test_unsubscribe_goes_to_the_child_after_the_last_subscriber);
 	tcase_add_test(tc,
 	    test_the_last_subscriber_leaving_unsubscribes_at_the_child);
+	tcase_add_test(tc, test_a_subscribe_the_child_refuses_is_undone);
 	tcase_add_test(tc, test_subscriptions_are_bounded_per_client);
 	tcase_add_test(tc, test_other_requests_pass_and_attach);
 	tcase_add_test(tc, test_level_names_and_ranks);
