@@ -19,9 +19,6 @@
 #include "wire.h"
 #include "xmalloc.h"
 
-/* The member of a 2026-07-28 request's _meta that asks for log messages. */
-#define ATTACH_META_LOG_LEVEL	"io.modelcontextprotocol/logLevel"
-
 /*
  * A URI a client subscribed to. Its first subscriber's resources/subscribe
  * goes to the child, and the URI is pending until the child answers:
@@ -431,15 +428,15 @@ enum attach_verdict
 attach_request(struct attach_set *set, struct front *f, const char *tail,
     size_t len, int modern, const char **message)
 {
-	static const char *const path[] = { "_meta", ATTACH_META_LOG_LEVEL,
+	static const char *const path[] = { "_meta", MCP_META_LOG_LEVEL,
 					    NULL };
 	struct attach		*a = attach_get(set, f);
 	struct scan_member	 m, p;
 	int			 rank;
 
 	set->legacy = !modern;
-	if (memmem(tail, len, ATTACH_META_LOG_LEVEL,
-	    strlen(ATTACH_META_LOG_LEVEL)) != NULL &&
+	if (memmem(tail, len, MCP_META_LOG_LEVEL,
+	    strlen(MCP_META_LOG_LEVEL)) != NULL &&
 	    attach_tail_member(tail, len, "params", &p) == 0 &&
 	    scan_path(p.value.p, p.value.len, path, &m) == 0 &&
 	    (rank = attach_span_rank(&m.value)) != -1 && rank != a->level) {

@@ -27,7 +27,9 @@
  * the protocol has no requests from server to client, so a child's
  * request finds no one here and gets -32601. Its answer comes as
  * application/json, or as text/event-stream when the client accepts one
- * and asked for progress (or for subscriptions/listen). A client that
+ * and asked for progress or log messages (its _meta's logLevel), or for
+ * subscriptions/listen: its progress and the session's log messages at
+ * its level go on that stream before the answer. A client that
  * closes its connection cancels its request (the transport's rule): the
  * child is sent notifications/cancelled. GET and DELETE are not part of
  * the protocol: 405.
@@ -747,8 +749,8 @@ http_modern_forward(struct http_modern_call *c, struct jsonrpc_msg *msg,
 		c->token_len = m.value.len;
 	}
 	if (http_mcp_session_accepts(req, "text/event-stream") &&
-	    (c->token != NULL ||
-	    strcmp(msg->method, "subscriptions/listen") == 0)) {
+	    (c->token != NULL || http_modern_meta(msg, MCP_META_LOG_LEVEL) !=
+	    NULL || strcmp(msg->method, "subscriptions/listen") == 0)) {
 		c->sse = 1;
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Content-Type", "text/event-stream");

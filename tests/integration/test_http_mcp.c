@@ -1665,6 +1665,63 @@ START_TEST(test_modern_client_takes_no_requests_from_the_child)
 }
 END_TEST
 
+/*
+ * A 2026-07-28 request that names a logLevel and accepts a stream gets
+ * the session's log messages at that level on it, then its answer; a
+ * message below the level does not come.
+ */
+START_TEST(test_modern_request_with_a_log_level_streams_its_logs)
+{
+	static const char *const paths[] = { "/mcp/fake/l1", "/mcp/modern/l1" };
+	struct hconn	*c;
+	struct hresp	 r;
+	cJSON		*ev, *params;
+	const char	*method;
+	size_t		 i;
+	int		 logs, info;
+
+	for (i = 0; i < 2; i++) {
+		c = hc_open();
+		/* A warning meets info; a debug message does not. */
+		hc_send(c, "POST", paths[i], NULL,
+		    "application/json, text/event-stream",
+		    "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: "
+		    "tools/call\r\nMcp-Name: log\r\n", "{\"jsonrpc\":\"2.0\","
+		    "\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":"
+		    "\"log\",\"arguments\":{\"level\":\"warning\",\"data\":"
+		    "\"w\"},\"_meta\":{" MODERN_META ",\"io.modelcontextprotocol"
+		    "/logLevel\":\"info\"}}}");
+		hc_head(c, &r);
+		ck_assert_int_eq(r.status, 200);
+		ck_assert_ptr_nonnull(strstr(header_of(r.headers,
+		    "Content-Type"), "text/event-stream"));
+		logs = info = 0;
+		while ((ev = hc_event(c)) != NULL) {
+			method = cJSON_GetStringValue(cJSON_GetObjectItem(ev,
+			    "method"));
+			params = cJSON_GetObjectItem(ev, "params");
+			if (method != NULL &&
+			    strcmp(method, "notifications/message") == 0) {
+				logs++;
+				ck_assert_str_eq(json_string(params, "level"),
+				    "warning");
+				ck_assert_ptr_nonnull(cJSON_GetObjectItem(
+				    cJSON_GetObjectItem(params, "_meta"),
+				    "mcp-broker/session"));
+			} else if (method == NULL) {
+				ck_assert_msg(logs == 1, "%s: %d log messages "
+				    "before the answer", paths[i], logs);
+				info = 1;
+			}
+			cJSON_Delete(ev);
+		}
+		ck_assert_msg(info, "%s: no answer on the stream", paths[i]);
+		hresp_clear(&r);
+		hc_close(c);
+	}
+}
+END_TEST
+
 /* Closing the connection before the answer cancels the request. */
 START_TEST(test_modern_client_that_leaves_cancels_its_request)
 {
@@ -1673,6 +1730,8 @@ START_TEST(test_modern_client_that_leaves_cancels_its_request)
 	cJSON		*s;
 	int		 i, cancelled = 0;
 
+	/* The session first, so that the wait below finds it. */
+	cJSON_Delete(modern_call("/mcp/fake/m1", "counter", MODERN_META));
 	hc_send(c, "POST", "/mcp/fake/m1", NULL, "application/json",
 	    "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/call\r\n"
 	    "Mcp-Name: sleep\r\n", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
@@ -1734,6 +1793,8 @@ http_mcp_suite(void)
 	tcase_add_test(tc, test_modern_errors_are_the_transports);
 	tcase_add_test(tc, test_modern_client_takes_no_requests_from_the_child);
 	tcase_add_test(tc, test_modern_client_that_leaves_cancels_its_request);
+	tcase_add_test(tc,
+	    test_modern_request_with_a_log_level_streams_its_logs);
 
 	tc = harness_add_tcase(s, "bounds", setup_small, teardown, 30);
 	tcase_add_test(tc, test_body_over_max_message_bytes_gets_413);
