@@ -1187,6 +1187,56 @@ START_TEST(test_socket_speaks_http_as_the_peer_uid)
 }
 END_TEST
 
+/*
+ * A list change of the server reaches an HTTP session's GET stream, stamped
+ * with the session: its initialize attached it, with no call of its own.
+ */
+START_TEST(test_list_changed_reaches_the_get_stream)
+{
+	struct hconn	*c = hc_open(), *c2 = hc_open(), *c3 = hc_open();
+	struct hresp	 r;
+	cJSON		*ev, *a, *stamp;
+	char		*sid, *sid2;
+
+	sid = initialize(c, "/mcp/fake/lc", "2025-11-25", "", NULL);
+	hc_send(c, "GET", "/mcp/fake/lc", sid, "text/event-stream", NULL,
+	    NULL);
+	hc_head(c, &r);
+	ck_assert_int_eq(r.status, 200);
+	hresp_clear(&r);
+	/* Another HTTP session of the same key makes the server send it. */
+	sid2 = initialize(c2, "/mcp/fake/lc", "2025-11-25", "", NULL);
+	ck_assert_int_eq(call(c2, "/mcp/fake/lc", sid2, 2, "list_changed",
+	    "{\"kind\":\"tools\"}", &a), 200);
+	cJSON_Delete(a);
+	ck_assert_ptr_nonnull(ev = hc_event(c));
+	ck_assert_str_eq(json_string(ev, "method"),
+	    "notifications/tools/list_changed");
+	stamp = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
+	    ev, "params"), "_meta"), "mcp-broker/session");
+	ck_assert_str_eq(json_string(stamp, "thread"), "lc");
+	cJSON_Delete(ev);
+	/* Not a session of another key. */
+	free(sid2);
+	sid2 = initialize(c3, "/mcp/fake/other", "2025-11-25", "", NULL);
+	ck_assert_int_eq(call(c3, "/mcp/fake/other", sid2, 2, "list_changed",
+	    "{\"kind\":\"prompts\"}", &a), 200);
+	cJSON_Delete(a);
+	ck_assert_int_eq(call(c2, "/mcp/fake/lc", sid,
+	    3, "list_changed", "{\"kind\":\"resources\"}", &a), 200);
+	cJSON_Delete(a);
+	ck_assert_ptr_nonnull(ev = hc_event(c));
+	ck_assert_str_eq(json_string(ev, "method"),
+	    "notifications/resources/list_changed");
+	cJSON_Delete(ev);
+	free(sid);
+	free(sid2);
+	hc_close(c);
+	hc_close(c2);
+	hc_close(c3);
+}
+END_TEST
+
 START_TEST(test_socket_http_keeps_alive_and_streams)
 {
 	struct hconn	*c = hc_open_unix();
@@ -1805,6 +1855,7 @@ http_mcp_suite(void)
 	    test_sampling_request_reaches_the_stream_and_its_answer_the_server);
 	tcase_add_test(tc, test_sampling_without_a_stream_fails_at_once);
 	tcase_add_test(tc, test_get_opens_one_standalone_stream);
+	tcase_add_test(tc, test_list_changed_reaches_the_get_stream);
 	tcase_add_test(tc, test_keep_alive_requests_leave_memory_flat);
 
 	tc = harness_add_tcase(s, "stop", setup, teardown, 30);
