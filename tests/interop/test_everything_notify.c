@@ -220,6 +220,7 @@ START_TEST(test_subscriptions_are_shared_and_updates_reach_both)
 
 	r = rpc(a, "logging/setLevel", "{\"server\":\"everything\","
 	    "\"thread\":\"t1\",\"level\":\"info\"}");
+	ck_assert_ptr_nonnull(result_of(r));
 	cJSON_Delete(r);
 	send_request(a, 1, "resources/subscribe", "\"uri\":\"" URI "\"");
 	msgs = collect(a, 1);
