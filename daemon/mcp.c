@@ -163,10 +163,11 @@ mcp_discover_result(const cJSON *result)
 
 /*
  * Whether an error answer to server/discover still shows a modern server
- * (the spec's stdio rule: a recognised modern error): a code of the
- * range the spec keeps for its own (MCP_ERROR_MODERN_MIN..MAX, schema.ts
- * "MCP error codes"), such as -32022 for an unsupported version, but
- * -32042, which only a handshake version defined.
+ * (the spec's stdio rule: a recognised modern error): one of the codes
+ * 2026-07-28 defines (schema.ts "MCP error codes": -32020 header
+ * mismatch, -32021 missing capability, -32022 unsupported version). The
+ * rest of the range it reserves is anyone's to use today, so any other
+ * code means a server to fall back from.
  */
 int
 mcp_modern_error(const cJSON *error)
@@ -175,10 +176,10 @@ mcp_modern_error(const cJSON *error)
 
 	code = cJSON_GetObjectItemCaseSensitive(error, "code");
 	return (cJSON_IsNumber(code) &&
-	    code->valuedouble >= MCP_ERROR_MODERN_MIN &&
-	    code->valuedouble <= MCP_ERROR_MODERN_MAX &&
 	    code->valuedouble == (double)code->valueint &&
-	    code->valueint != MCP_ERROR_URL_ELICITATION);
+	    (code->valueint == MCP_ERROR_HEADER_MISMATCH ||
+	    code->valueint == MCP_ERROR_MISSING_CAPABILITY ||
+	    code->valueint == MCP_ERROR_UNSUPPORTED_VERSION));
 }
 
 /*

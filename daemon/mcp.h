@@ -24,10 +24,9 @@
 #define MCP_ERROR_UNSUPPORTED_VERSION	(-32022)
 /* 2026-07-28 HTTP: a header does not match the body, or is missing. */
 #define MCP_ERROR_HEADER_MISMATCH	(-32020)
-/* The codes the spec keeps for errors it defines (schema.ts), and one of
-   them that only 2025-11-25 used (URL elicitation required). */
-#define MCP_ERROR_MODERN_MIN		(-32099)
-#define MCP_ERROR_MODERN_MAX		(-32020)
+/* 2026-07-28: a capability the request needs was not declared. */
+#define MCP_ERROR_MISSING_CAPABILITY	(-32021)
+/* 2025-11-25: the request needs a URL elicitation first. */
 #define MCP_ERROR_URL_ELICITATION	(-32042)
 
 #define MCP_META_VERSION	"io.modelcontextprotocol/protocolVersion"

@@ -277,14 +277,13 @@ mcpclient_strip_modern(const char *line, size_t len, size_t *lenp)
  * Make a forwarded request (its whole line) ready for this child:
  * 2026-07-28 requests carry the protocol version, the client's
  * capabilities and info in params._meta. A client that sent its own
- * clientCapabilities (a 2026-07-28 client) keeps them and its clientInfo:
- * the child's requests for input come back to it in input_required
- * results, which it fulfils itself. Only roots are the broker's: the child
- * runs on the broker's host, where the client's roots name nothing, so
- * they are declared only where the broker answers them (the server's
- * roots). A client that sent none is declared as the broker's own config
- * says, with the broker's clientInfo. A handshake child gets none of
- * those members. Returns the new line (allocated,
+ * clientCapabilities (a 2026-07-28 client) keeps them byte for byte, and
+ * its clientInfo: the child asks for input (roots, sampling, elicitation)
+ * in input_required results, which go back to that client to fulfil. A
+ * client that sent none is declared as the broker's config says, but
+ * without roots: the broker answers a child's roots/list itself only in
+ * the handshake protocols, and fulfils no input request. A handshake
+ * child gets none of those members. Returns the new line (allocated,
  * with its newline; *lenp its length), or NULL if the line goes as it is.
  */
 char *
@@ -305,13 +304,16 @@ mcpclient_prepare(struct mcpclient *m, const char *line, size_t len,
 		    NULL, 0 },
 	};
 	struct scan_member	 mm;
-	cJSON			*info;
+	cJSON			*info, *caps;
 	size_t			 n = 3;
 
 	if (!m->modern)
 		return (mcpclient_strip_modern(line, len, lenp));
 	if (m->caps_text == NULL) {
-		m->caps_text = cJSON_PrintUnformatted(m->client_caps);
+		caps = cJSON_Duplicate(m->client_caps, 1);
+		cJSON_DeleteItemFromObjectCaseSensitive(caps, "roots");
+		m->caps_text = cJSON_PrintUnformatted(caps);
+		cJSON_Delete(caps);
 		info = mcp_client_info();
 		m->info_text = cJSON_PrintUnformatted(info);
 		cJSON_Delete(info);
@@ -322,13 +324,12 @@ mcpclient_prepare(struct mcpclient *m, const char *line, size_t len,
 	e[2].len = strlen(m->info_text);
 	if (scan_path(line, len, caps_path, &mm) == 0 && mm.value.len > 0 &&
 	    *mm.value.p == '{') {
-		/* The client's own, roots the broker's. */
-		e[1].op = m->roots != NULL ? WIRE_SET : WIRE_DELETE;
-		e[1].path[3] = "roots";
-		e[1].text = "{}";
-		e[1].len = 2;
-		if (scan_path(line, len, info_path, &mm) == 0)
+		/* The client's own, and its info if it sent one. */
+		n = scan_path(line, len, info_path, &mm) == 0 ? 1 : 3;
+		if (n == 3) {
+			e[1] = e[2];
 			n = 2;
+		}
 	}
 	return (wire_rewrite(line, len, e, n, 1, lenp));
 }

@@ -187,6 +187,9 @@ request_start_clock(struct request *req, struct event_base *base,
 	req->timeout_ms = timeout_ms;
 	req->max_ms = max_ms;
 	req->deadline_max = clock_ms() + (uint64_t)max_ms;
+	/* A subscription lasts until its client or its server ends it. */
+	if (req->kind == REQUEST_LISTEN)
+		return;
 	evtimer_assign(&req->timer, base, request_timeout_cb, req);
 	req->timer_set = 1;
 	request_arm(req);

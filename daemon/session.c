@@ -504,7 +504,7 @@ session_response(struct session *s, struct jsonrpc_msg *msg)
 	/* An error's data gains the session if it is an object or absent;
 	   any other value is the child's to keep. */
 	data = cJSON_GetObjectItemCaseSensitive(msg->error, "data");
-	alt = task_answer(s->tasks, req, s->line, s->line_len, &len);
+	alt = session_answering(s, req, msg, &len);
 	if (request_answer_line(req, alt != NULL ? alt : s->line, alt != NULL ?
 	    len : s->line_len, data == NULL || cJSON_IsObject(data) ?
 	    s->meta_text : NULL, s->meta_len, msg->error != NULL) != 0)

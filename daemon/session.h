@@ -108,6 +108,8 @@ int		 session_attach_request(struct session *, struct request *);
 void		 session_task_status_cb(void *);
 int		 session_listen_cb(void *);
 void		 session_elicited_cb(void *);
+char		*session_answering(struct session *, struct request *,
+		     struct jsonrpc_msg *, size_t *);
 int		 session_may_log_cb(size_t, void *);
 
 #endif

@@ -39,6 +39,16 @@ session_upcall_need(const struct jsonrpc_msg *msg, int sampling)
 	    0 ? FRONT_NEED_ELICIT_URL : FRONT_NEED_ELICIT_FORM);
 }
 
+/* req, or the first request in flight after it that does more than
+   wait (task_long_lived); NULL if none. */
+static struct request *
+session_upcall_next(struct request *req)
+{
+	while (req != NULL && task_long_lived(request_kind(req)))
+		req = request_next_sent(req);
+	return (req);
+}
+
 /*
  * The client a child's request goes to, of those whose declared
  * capabilities cover need; NULL if none.
@@ -56,25 +66,28 @@ session_upcall_route(struct session *s, struct jsonrpc_msg *msg,
 	(void)msg;
 	/*
 	 * 1. The task the request is for
-	 *    (_meta["io.modelcontextprotocol/related-task"]): its client.
+	 *    (_meta["io.modelcontextprotocol/related-task"]): its client,
+	 *    and nobody else, even if it cannot answer or has gone.
 	 */
 	line = session_line(s, &len);
-	f = task_upcall_front(session_tasks(s), line, len);
-	if (f != NULL && !front_can_answer(f, need))
-		f = NULL;
+	if (task_upcall_front(session_tasks(s), line, len, &f))
+		return (f != NULL && front_can_answer(f, need) ? f : NULL);
 
-	/* 2. The one request in flight on the session: its client. */
-	req = request_first_sent(set);
-	if (f == NULL && req != NULL && request_next_sent(req) == NULL &&
+	/*
+	 * 2. The one request in flight on the session: its client. 3. Else
+	 * the client with the oldest request in flight that can. Requests
+	 * that only wait (tasks/result, subscriptions/listen) are no
+	 * request's cause: they do not count.
+	 */
+	if ((req = session_upcall_next(request_first_sent(set))) != NULL &&
+	    session_upcall_next(request_next_sent(req)) == NULL &&
 	    front_can_answer(request_front(req), need))
-		f = request_front(req);
-
-	/* 3. The client with the oldest request in flight that can. */
-	for (; f == NULL && req != NULL; req = request_next_sent(req)) {
+		return (request_front(req));
+	for (; req != NULL; req = session_upcall_next(request_next_sent(req))) {
 		if (front_can_answer(request_front(req), need))
-			f = request_front(req);
+			return (request_front(req));
 	}
-	return (f);
+	return (NULL);
 }
 
 /*
@@ -154,6 +167,45 @@ session_upcall_cb(struct jsonrpc_msg *msg, int sampling, void *arg)
 		    elicit.value.len);
 	front_send_line(f, out, out_len);
 	free(out);
+}
+
+/*
+ * The child's answer to req (msg, the line being handled) on its way to
+ * the client: its tasks learn of it (task_answer, whose new line, if any,
+ * is returned), and the URL elicitations a -32042 error says the request
+ * needs first are remembered for their completions, which then go to
+ * that client.
+ */
+char *
+session_answering(struct session *s, struct request *req,
+    struct jsonrpc_msg *msg, size_t *out_len)
+{
+	const cJSON	*code, *list, *item, *id;
+	const char	*line;
+	char		*text;
+	size_t		 len;
+
+	code = cJSON_GetObjectItemCaseSensitive(msg->error, "code");
+	if (cJSON_IsNumber(code) && code->valuedouble ==
+	    MCP_ERROR_URL_ELICITATION && request_front(req) != NULL) {
+		list = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(msg->error, "data"),
+		    "elicitations");
+		if (!cJSON_IsArray(list))
+			list = NULL;
+		cJSON_ArrayForEach(item, list) {
+			id = cJSON_GetObjectItemCaseSensitive(item,
+			    "elicitationId");
+			if (!cJSON_IsString(id) ||
+			    (text = cJSON_PrintUnformatted(id)) == NULL)
+				continue;
+			ask_add_elicitation(session_asks(s),
+			    request_front(req), text, strlen(text));
+			free(text);
+		}
+	}
+	line = session_line(s, &len);
+	return (task_answer(session_tasks(s), req, line, len, out_len));
 }
 
 /*

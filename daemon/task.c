@@ -65,6 +65,8 @@ static void	task_create(struct task_set *, struct request *,
 static int	task_scan_string(const char *, size_t, const char *const *,
 		    char *, size_t);
 static int	task_terminal(const char *);
+static void	task_bad_id(struct task_set *);
+static int	task_request_id(struct request *, char *, size_t);
 static char	*task_listen_answer(struct request *, const char *, size_t,
 		    size_t *);
 
@@ -257,18 +259,14 @@ task_timeout_cb(evutil_socket_t fd, short events, void *arg)
 void
 task_sent(struct task_set *set, struct request *req)
 {
-	static const char *const path[] = { "params", "taskId", NULL };
 	struct task	*t;
-	const char	*tail;
 	char		 id[TASK_ID_MAX + 2];
-	size_t		 len;
 
 	if (request_kind(req) != REQUEST_TASK_POLL &&
 	    request_kind(req) != REQUEST_TASK_RESULT)
 		return;
-	tail = request_text(req, &len);
-	wire_tail_string(tail, len, path, id, sizeof id);
-	if ((t = task_find(set, id)) != NULL)
+	if (task_request_id(req, id, sizeof id) == 0 &&
+	    (t = task_find(set, id)) != NULL)
 		task_link(t, request_front(req), 0);
 }
 
@@ -284,13 +282,10 @@ char *
 task_answer(struct task_set *set, struct request *req, const char *line,
     size_t len, size_t *out_len)
 {
-	static const char *const id_path[] = { "params", "taskId", NULL };
 	static const char *const status_path[] = { "result", "status", NULL };
 	enum request_kind	 kind = request_kind(req);
 	struct task		*t;
-	const char		*tail;
 	char			 id[TASK_ID_MAX + 2], status[32];
-	size_t			 tail_len;
 
 	if (kind == REQUEST_TASK_MAYBE)
 		task_create(set, req, line, len);
@@ -298,9 +293,8 @@ task_answer(struct task_set *set, struct request *req, const char *line,
 		return (task_listen_answer(req, line, len, out_len));
 	if (kind != REQUEST_TASK_POLL && kind != REQUEST_TASK_RESULT)
 		return (NULL);
-	tail = request_text(req, &tail_len);
-	wire_tail_string(tail, tail_len, id_path, id, sizeof id);
-	if ((t = task_find(set, id)) == NULL)
+	if (task_request_id(req, id, sizeof id) != 0 ||
+	    (t = task_find(set, id)) == NULL)
 		return (NULL);
 	if (kind == REQUEST_TASK_RESULT)
 		task_end(t, "ended: tasks/result was answered");
@@ -366,10 +360,18 @@ task_create(struct task_set *set, struct request *req, const char *line,
 	int64_t			 child_token;
 
 	if (task_scan_string(line, len, id_path, id, sizeof id) != 0) {
-		if (task_scan_string(line, len, type_path, type,
-		    sizeof type) != 0 || strcmp(type, "task") != 0 ||
-		    task_scan_string(line, len, id2_path, id, sizeof id) != 0)
+		if (scan_path(line, len, id_path, &m) == 0) {
+			task_bad_id(set);
 			return;
+		}
+		if (task_scan_string(line, len, type_path, type,
+		    sizeof type) != 0 || strcmp(type, "task") != 0)
+			return;
+		if (task_scan_string(line, len, id2_path, id,
+		    sizeof id) != 0) {
+			task_bad_id(set);
+			return;
+		}
 		ttl_at = ttl2_path;
 		if (task_scan_string(line, len, status2_path, status,
 		    sizeof status) == 0 && task_terminal(status))
@@ -400,7 +402,9 @@ task_create(struct task_set *set, struct request *req, const char *line,
 		t->client_token = cJSON_PrintUnformatted(client_token);
 		t->child_token = child_token;
 	}
-	t->ttl_ms = ttl >= 0 && ttl < 1e12 ? (long)ttl : set->max_ms;
+	/* No ttl, or one past max_request_timeout_s: that long. */
+	t->ttl_ms = ttl >= 0 && ttl < (double)set->max_ms ? (long)ttl :
+	    set->max_ms;
 	evtimer_assign(&t->timer, set->base, task_timeout_cb, t);
 	clock_tv(t->ttl_ms, &tv);
 	evtimer_add(&t->timer, &tv);
@@ -491,12 +495,13 @@ task_status(struct task_set *set, const char *line, size_t len, int relay)
 }
 
 /*
- * The client a child's request (its line) goes to by the task it names
- * in params._meta["io.modelcontextprotocol/related-task"].taskId: the
- * task's creator (who may not be able to answer it); else NULL.
+ * Whether a child's request (its line) belongs to a task the broker keeps,
+ * the one it names in params._meta["io.modelcontextprotocol/related-task"]
+ * .taskId; if so *f is the task's creator (NULL once it has gone).
  */
-struct front *
-task_upcall_front(struct task_set *set, const char *line, size_t len)
+int
+task_upcall_front(struct task_set *set, const char *line, size_t len,
+    struct front **f)
 {
 	static const char *const path[] = { "params", "_meta",
 	    TASK_META_RELATED, "taskId", NULL };
@@ -506,8 +511,9 @@ task_upcall_front(struct task_set *set, const char *line, size_t len)
 	if (set->ntasks == 0 ||
 	    task_scan_string(line, len, path, id, sizeof id) != 0 ||
 	    (t = task_find(set, id)) == NULL)
-		return (NULL);
-	return (t->links[0].front);
+		return (0);
+	*f = t->links[0].front;
+	return (1);
 }
 
 /* A client has gone: it is told of no task any more. */
@@ -585,6 +591,48 @@ task_scan_string(const char *line, size_t len, const char *const *path,
 		return (-1);
 	buf[n] = '\0';
 	return (0);
+}
+
+/*
+ * A CreateTaskResult whose taskId the broker cannot keep (not a string,
+ * longer than TASK_ID_MAX bytes, or holding a NUL): the answer passes
+ * on, but the task is not kept, and the log says why.
+ */
+static void
+task_bad_id(struct task_set *set)
+{
+	log_ctx_at(LOG_LEVEL_WARNING, set->ctx, "session %s: a task is not "
+	    "kept: its taskId is not a string of at most TASK_ID_MAX (%d) "
+	    "bytes without NUL; it does not keep the session busy, and its "
+	    "progress and status after this answer are not passed on",
+	    set->ctx->session, TASK_ID_MAX);
+}
+
+/*
+ * params.taskId of a client's request (its text after the id), decoded
+ * into buf; -1 if it is not a string that fits without a NUL.
+ */
+static int
+task_request_id(struct request *req, char *buf, size_t size)
+{
+	struct scan_iter	 it;
+	struct scan_member	 m;
+	const char		*tail;
+	size_t			 len;
+	static const char *const path[] = { "taskId", NULL };
+
+	tail = request_text(req, &len);
+	if (tail == NULL)
+		return (-1);
+	it.p = tail;
+	it.end = tail + len;
+	it.started = 1;
+	while (scan_iter_next(&it, &m) == 1) {
+		if (scan_key_equal(&m.key, "params"))
+			return (task_scan_string(m.value.p, m.value.len, path,
+			    buf, size));
+	}
+	return (-1);
 }
 
 /* Whether a task status is terminal. */

@@ -53,7 +53,8 @@ char		*task_answer(struct task_set *, struct request *,
 int		 task_progress(struct task_set *, double, const char *,
 		     size_t);
 void		 task_status(struct task_set *, const char *, size_t, int);
-struct front	*task_upcall_front(struct task_set *, const char *, size_t);
+int		 task_upcall_front(struct task_set *, const char *, size_t,
+		     struct front **);
 void		 task_front_gone(struct front *);
 
 int		 task_listen_relay(struct request_set *, const char *,

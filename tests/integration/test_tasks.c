@@ -290,6 +290,79 @@ START_TEST(test_a_tasks_sampling_goes_to_its_creator)
 }
 END_TEST
 
+/*
+ * A request that only waits (tasks/result) draws no request of the
+ * server's: a plain sampling request goes to the client whose call made
+ * it, though the waiting one is older.
+ */
+START_TEST(test_a_waiting_request_draws_no_sampling)
+{
+	struct client	*a = daemon_connect(d), *b = daemon_connect(d);
+	cJSON		*m;
+	char		*task_id, *line;
+
+	hello(a, "{\"capabilities\":{\"sampling\":{}}}");
+	hello(b, "{\"capabilities\":{\"sampling\":{}}}");
+	task_id = start_task(a, 1, "t1", "{\"ms\":3000}", TASK_EXTRA(60000));
+	send_tasks(a, 2, "tasks/result", "t1", task_id);
+	wait_in_flight(b, "fake", "t1", 1);
+	send_call(b, 3, "fake", "t1", "sample", NULL, NULL);
+	m = recv_method(b, "sampling/createMessage");
+	xasprintf(&line, "{\"jsonrpc\":\"2.0\",\"id\":%.0f,\"result\":{"
+	    "\"role\":\"assistant\",\"content\":{\"type\":\"text\","
+	    "\"text\":\"hi\"},\"model\":\"m\"}}", json_number(m, "id"));
+	send_line(b, line);
+	free(line);
+	cJSON_Delete(m);
+	m = recv_answer(b, NULL);
+	ck_assert_double_eq(json_number(m, "id"), 3);
+	ck_assert_ptr_nonnull(result_of(m));
+	cJSON_Delete(m);
+	/* a gets its answer only. */
+	m = recv_answer(a, NULL);
+	ck_assert_double_eq(json_number(m, "id"), 2);
+	cJSON_Delete(m);
+	free(task_id);
+	client_close(a);
+	client_close(b);
+}
+END_TEST
+
+/*
+ * A task's request goes to its creator or to nobody: not to another
+ * client that could answer it.
+ */
+START_TEST(test_a_tasks_request_goes_to_no_one_else)
+{
+	struct client	*a = daemon_connect(d), *b = daemon_connect(d);
+	cJSON		*r;
+	char		*task_id;
+	int		 i, refused = 0;
+
+	hello(b, "{\"capabilities\":{\"sampling\":{}}}");
+	/* a declared no sampling; its task asks 400 ms on, while b has
+	   the one plain request in flight. */
+	task_id = start_task(a, 2, "t1", "{\"ms\":1500,\"sample\":1,"
+	    "\"sample_ms\":400}", TASK_EXTRA(60000));
+	send_call(b, 1, "fake", "t1", "sleep", "{\"ms\":800}", NULL);
+	for (i = 0; i < 50 && !refused; i++) {
+		sleep_ms(50);
+		r = session_of(a, "fake", "t1");
+		refused = tail_has(cJSON_GetObjectItem(result_of(r),
+		    "stderr_tail"), "id fake-task-sample: error -32601");
+		cJSON_Delete(r);
+	}
+	ck_assert_msg(refused, "the server's request was not refused");
+	/* b got nothing but its own answer. */
+	r = recv_answer(b, NULL);
+	ck_assert_double_eq(json_number(r, "id"), 1);
+	cJSON_Delete(r);
+	free(task_id);
+	client_close(a);
+	client_close(b);
+}
+END_TEST
+
 START_TEST(test_a_subscription_outlives_request_timeout_s_and_is_its_own)
 {
 	struct client	*a = daemon_connect(d), *b = daemon_connect(d);
@@ -331,6 +404,34 @@ START_TEST(test_a_subscription_outlives_request_timeout_s_and_is_its_own)
 	cJSON_Delete(r);
 	ck_assert_int_eq(session_pid(b, "modern", "t1"), pid);
 	client_close(b);
+}
+END_TEST
+
+/* A subscription has no clock at all: it outlives max_request_timeout_s. */
+START_TEST(test_a_subscription_outlives_max_request_timeout_s)
+{
+	struct daemon	*own;
+	struct client	*a, *b;
+	cJSON		*m;
+
+	own = daemon_start("\"request_timeout_s\":1,"
+	    "\"max_request_timeout_s\":1", "\"modern\":{\"command\":"
+	    "\"@FAKE@\",\"args\":[\"--modern\"]}");
+	a = daemon_connect(own);
+	send_line(a, "{\"jsonrpc\":\"2.0\",\"id\":\"L1\",\"method\":"
+	    "\"subscriptions/listen\",\"params\":{\"server\":\"modern\","
+	    "\"thread\":\"t1\",\"notifications\":{\"toolsListChanged\":true}}}");
+	m = recv_method(a, "notifications/subscriptions/acknowledged");
+	cJSON_Delete(m);
+	/* Past max_request_timeout_s (1 s): no timeout error. */
+	ck_assert(quiet_for(a, 2500));
+	b = daemon_connect(own);
+	cJSON_Delete(tool_call(b, "modern", "t1", "notify_listeners", NULL));
+	m = recv_method(a, "notifications/tools/list_changed");
+	cJSON_Delete(m);
+	client_close(a);
+	client_close(b);
+	daemon_stop_ok(own);
 }
 END_TEST
 
@@ -389,6 +490,9 @@ tasks_suite(void)
 	tcase_add_test(tc, test_tasks_result_outlives_request_timeout_s);
 	tcase_add_test(tc, test_task_status_reaches_its_creator_and_poller_only);
 	tcase_add_test(tc, test_a_tasks_sampling_goes_to_its_creator);
+	tcase_add_test(tc, test_a_waiting_request_draws_no_sampling);
+	tcase_add_test(tc, test_a_tasks_request_goes_to_no_one_else);
+	tcase_add_test(tc, test_a_subscription_outlives_max_request_timeout_s);
 	tcase_add_test(tc,
 	    test_a_subscription_outlives_request_timeout_s_and_is_its_own);
 	tcase_add_test(tc,

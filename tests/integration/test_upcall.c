@@ -373,10 +373,66 @@ START_TEST(test_elicitation_complete_goes_to_the_client_that_was_asked)
 	ck_assert_str_eq(json_string(meta, "server"), "asker");
 	ck_assert_str_eq(json_string(meta, "thread"), "u");
 	cJSON_Delete(m);
-	/* Once only: the second went nowhere, so status is next. */
-	r = rpc(asked, "broker/status", NULL);
-	result_of(r);
+	/* Once only: the second went nowhere, so the next message is the
+	   answer to status. */
+	send_line(asked, "{\"jsonrpc\":\"2.0\",\"id\":77,\"method\":"
+	    "\"broker/status\"}");
+	r = recv_msg(asked);
+	ck_assert_msg(is_response(r, 77), "a second completion came: %s",
+	    cJSON_PrintUnformatted(r));
 	cJSON_Delete(r);
+	client_close(other);
+	client_close(asked);
+}
+END_TEST
+
+/*
+ * A -32042 error (URL elicitation required) names the elicitations the
+ * request needs first: their completions go to that request's client,
+ * not to another client of the session.
+ */
+START_TEST(test_a_url_elicitation_required_error_routes_its_completion)
+{
+	struct client	*asked = daemon_connect(d);
+	struct client	*other = daemon_connect(d);
+	cJSON		*m, *lines;
+	char		*args, *text;
+
+	/* other is attached to the session and takes notifications. */
+	cJSON_Delete(rpc(other, "broker/hello", "{\"notifications\":true}"));
+	cJSON_Delete(tool_call(other, "asker", "u", "echo",
+	    "{\"text\":\"x\"}"));
+	lines = cJSON_CreateArray();
+	cJSON_AddItemToArray(lines, cJSON_CreateString("{\"jsonrpc\":\"2.0\","
+	    "\"id\":@ID@,\"error\":{\"code\":-32042,\"message\":\"This "
+	    "request requires more information.\",\"data\":{\"elicitations\":"
+	    "[{\"mode\":\"url\",\"elicitationId\":\"el-9\",\"url\":"
+	    "\"https://example.com/connect\",\"message\":\"Connect\"}]}}}"));
+	cJSON_AddItemToArray(lines, cJSON_CreateString("{\"jsonrpc\":\"2.0\","
+	    "\"method\":\"notifications/elicitation/complete\",\"params\":"
+	    "{\"elicitationId\":\"el-9\"}}"));
+	text = cJSON_PrintUnformatted(lines);
+	cJSON_Delete(lines);
+	xasprintf(&args, "{\"lines\":%s}", text);
+	free(text);
+	send_call(asked, ASK_ID, "asker", "u", "raw_lines", args, NULL);
+	free(args);
+	m = recv_msg(asked);
+	ck_assert_msg(is_response(m, ASK_ID), "not the answer first");
+	ck_assert_int_eq(error_code(m), -32042);
+	cJSON_Delete(m);
+	m = recv_msg(asked);
+	ck_assert_str_eq(json_string(m, "method"),
+	    "notifications/elicitation/complete");
+	ck_assert_str_eq(json_string(m, "params.elicitationId"), "el-9");
+	cJSON_Delete(m);
+	/* other: nothing but the answer to status. */
+	send_line(other, "{\"jsonrpc\":\"2.0\",\"id\":78,\"method\":"
+	    "\"broker/status\"}");
+	m = recv_msg(other);
+	ck_assert_msg(is_response(m, 78), "the other client got %s",
+	    cJSON_PrintUnformatted(m));
+	cJSON_Delete(m);
 	client_close(other);
 	client_close(asked);
 }
@@ -406,9 +462,10 @@ START_TEST(test_a_modern_clients_own_capabilities_reach_a_modern_child)
 	    "{\"elicitation\":{\"url\":{}},\"sampling\":{\"tools\":{}},"
 	    "\"roots\":{\"listChanged\":true}},\"" META_INFO "\":"
 	    "{\"name\":\"host\",\"version\":\"2\"}}");
-	/* Its own but roots, which the broker does not serve here. */
+	/* Its own, roots too: the child's requests for input come back to
+	   it, in input_required results. */
 	want = cJSON_Parse("{\"elicitation\":{\"url\":{}},\"sampling\":"
-	    "{\"tools\":{}}}");
+	    "{\"tools\":{}},\"roots\":{\"listChanged\":true}}");
 	ck_assert_msg(cJSON_Compare(member(meta, META_CAPS), want, 1),
 	    "the child got %s", cJSON_PrintUnformatted(meta));
 	cJSON_Delete(want);
@@ -416,10 +473,11 @@ START_TEST(test_a_modern_clients_own_capabilities_reach_a_modern_child)
 	    "host");
 	cJSON_Delete(meta);
 
-	/* Where the broker serves roots, they are declared. */
+	/* The broker's roots are for handshake children: nothing is
+	   added to a client's own. */
 	meta = modern_meta(c, "modern_rooted", "\"_meta\":{\"" META_CAPS
 	    "\":{\"sampling\":{}}}");
-	want = cJSON_Parse("{\"sampling\":{},\"roots\":{}}");
+	want = cJSON_Parse("{\"sampling\":{}}");
 	ck_assert_msg(cJSON_Compare(member(meta, META_CAPS), want, 1),
 	    "the child got %s", cJSON_PrintUnformatted(meta));
 	cJSON_Delete(want);
@@ -427,9 +485,10 @@ START_TEST(test_a_modern_clients_own_capabilities_reach_a_modern_child)
 	    "mcp-broker");
 	cJSON_Delete(meta);
 
-	/* A client that sends none is declared from the config. */
+	/* A client that sends none is declared from the config, without
+	   roots: the broker fulfils no input request. */
 	meta = modern_meta(c, "modern_rooted", NULL);
-	want = cJSON_Parse("{\"roots\":{}}");
+	want = cJSON_Parse("{}");
 	ck_assert_msg(cJSON_Compare(member(meta, META_CAPS), want, 1),
 	    "the child got %s", cJSON_PrintUnformatted(meta));
 	cJSON_Delete(want);
@@ -624,11 +683,11 @@ START_TEST(test_a_discover_result_without_a_shared_version_is_no_fallback)
 }
 END_TEST
 
-START_TEST(test_a_reserved_error_to_discover_is_no_fallback)
+START_TEST(test_a_defined_modern_error_to_discover_is_no_fallback)
 {
 	struct client	*c = daemon_connect(d);
 
-	assert_start_fails(c, "reserved", "-32050");
+	assert_start_fails(c, "reserved", "-32021");
 	client_close(c);
 }
 END_TEST
@@ -652,6 +711,8 @@ upcall_suite(void)
 	    test_a_clients_progress_on_a_childs_request_reaches_the_child);
 	tcase_add_test(tc,
 	    test_elicitation_complete_goes_to_the_client_that_was_asked);
+	tcase_add_test(tc,
+	    test_a_url_elicitation_required_error_routes_its_completion);
 
 	tc = harness_add_tcase(s, "envelopes", setup, teardown, 60);
 	tcase_add_test(tc,
@@ -663,7 +724,7 @@ upcall_suite(void)
 	    test_ping_to_a_modern_child_is_answered_by_the_broker);
 	tcase_add_test(tc,
 	    test_a_discover_result_without_a_shared_version_is_no_fallback);
-	tcase_add_test(tc, test_a_reserved_error_to_discover_is_no_fallback);
+	tcase_add_test(tc, test_a_defined_modern_error_to_discover_is_no_fallback);
 	return (s);
 }
 

@@ -675,7 +675,7 @@ START_TEST(test_prepare_keeps_a_modern_clients_capabilities_and_info)
 	feed(m, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":"
 	    "{\"supportedVersions\":[\"2026-07-28\"]}}");
 
-	/* Its own, byte for byte, but for roots the broker does not serve. */
+	/* Its own, byte for byte, roots too (input requests go back to it). */
 	scratch = prepare(m, "{\"jsonrpc\":\"2.0\",\"id\":5,"
 	    "\"method\":\"tools/list\",\"params\":{\"_meta\":{\""
 	    MCP_META_CAPABILITIES "\":{\"elicitation\":{\"url\":{}},"
@@ -684,7 +684,8 @@ START_TEST(test_prepare_keeps_a_modern_clients_capabilities_and_info)
 	    "\"9\"}}}}");
 	expect_json(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
 	    scratch, "params"), "_meta"), MCP_META_CAPABILITIES),
-	    "{\"elicitation\":{\"url\":{}},\"extensions\":{\"x/y\":{}}}");
+	    "{\"elicitation\":{\"url\":{}},\"roots\":{\"listChanged\":true},"
+	    "\"extensions\":{\"x/y\":{}}}");
 	expect_json(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
 	    scratch, "params"), "_meta"), MCP_META_CLIENT_INFO),
 	    "{\"name\":\"host\",\"version\":\"9\"}");
@@ -705,7 +706,7 @@ START_TEST(test_prepare_keeps_a_modern_clients_capabilities_and_info)
 }
 END_TEST
 
-START_TEST(test_prepare_declares_roots_where_the_broker_serves_them)
+START_TEST(test_prepare_declares_no_roots_to_a_modern_child)
 {
 	sc.roots = roots;
 	sc.nroots = 2;
@@ -714,19 +715,20 @@ START_TEST(test_prepare_declares_roots_where_the_broker_serves_them)
 	feed(m, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":"
 	    "{\"supportedVersions\":[\"2026-07-28\"]}}");
 
+	/* The client's own are its own: nothing added. */
 	scratch = prepare(m, "{\"jsonrpc\":\"2.0\",\"id\":5,"
 	    "\"method\":\"tools/list\",\"params\":{\"_meta\":{\""
 	    MCP_META_CAPABILITIES "\":{\"sampling\":{}}}}}");
 	expect_json(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
 	    scratch, "params"), "_meta"), MCP_META_CAPABILITIES),
-	    "{\"sampling\":{},\"roots\":{}}");
+	    "{\"sampling\":{}}");
 	cJSON_Delete(scratch);
+	/* None sent: the config's, without the roots only a handshake
+	   child is answered. */
 	scratch = prepare(m, "{\"jsonrpc\":\"2.0\",\"id\":6,"
-	    "\"method\":\"tools/list\",\"params\":{\"_meta\":{\""
-	    MCP_META_CAPABILITIES "\":{\"roots\":{\"listChanged\":true}}}}}");
+	    "\"method\":\"tools/list\",\"params\":{}}");
 	expect_json(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(
-	    scratch, "params"), "_meta"), MCP_META_CAPABILITIES),
-	    "{\"roots\":{}}");
+	    scratch, "params"), "_meta"), MCP_META_CAPABILITIES), "{}");
 }
 END_TEST
 
@@ -1036,7 +1038,7 @@ START_TEST(test_a_loaded_state_saves_the_same_and_behaves_the_same)
 	scratch = prepare(loaded, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":"
 	    "\"tools/list\"}");
 	expect_modern_meta(cJSON_GetObjectItem(scratch, "params"),
-	    "{\"sampling\":{},\"roots\":{}}");
+	    "{\"sampling\":{}}");
 }
 END_TEST
 
@@ -1141,7 +1143,7 @@ mcpclient_suite(void)
 	tcase_add_test(tc,
 	    test_prepare_keeps_a_modern_clients_capabilities_and_info);
 	tcase_add_test(tc,
-	    test_prepare_declares_roots_where_the_broker_serves_them);
+	    test_prepare_declares_no_roots_to_a_modern_child);
 	tcase_add_test(tc,
 	    test_protocol_2026_07_28_waits_the_whole_start_for_discover);
 	tcase_add_test(tc,
