@@ -54,6 +54,10 @@ struct attach_set {
 						   ATTACH_LEVEL_NONE */
 	uint64_t		 next_id;	/* the broker's own requests */
 	size_t			 npending;	/* URIs pending, all clients */
+	size_t			 nuris;		/* URIs subscribed, all
+						   clients */
+	void			(*changed)(void *); /* nuris turned 0 or
+						   not */
 };
 
 /* MCP's log levels (RFC 5424), most verbose first: a level's rank. */
@@ -102,12 +106,14 @@ attach_level_name(int rank)
  * its child.
  */
 struct attach_set *
-attach_set_new(void (*write)(cJSON *, void *), void *arg)
+attach_set_new(void (*write)(cJSON *, void *), void (*changed)(void *),
+    void *arg)
 {
 	struct attach_set	*set;
 
 	set = xcalloc(1, sizeof *set);
 	set->write = write;
+	set->changed = changed;
 	set->arg = arg;
 	set->child_level = ATTACH_LEVEL_NONE;
 	TAILQ_INIT(&set->list);
@@ -120,9 +126,30 @@ attach_set_free(struct attach_set *set)
 {
 	struct attach	*a;
 
+	set->changed = NULL;
 	while ((a = TAILQ_FIRST(&set->list)) != NULL)
 		attach_free(a);
 	free(set);
+}
+
+/* n more (or fewer) URIs are subscribed on the set; tell its owner when
+   none or the first is. */
+static void
+attach_count_uris(struct attach_set *set, int n)
+{
+	int	before = set->nuris > 0;
+
+	set->nuris += n;
+	if ((set->nuris > 0) != before && set->changed != NULL)
+		set->changed(set->arg);
+}
+
+/* Whether some attached client holds a resource subscription (its
+   session is then not idle). */
+int
+attach_subscribed(struct attach_set *set)
+{
+	return (set->nuris > 0);
 }
 
 /* Take an attachment off both lists and free it. */
@@ -139,6 +166,7 @@ attach_free(struct attach *a)
 			a->set->npending--;
 		free(a->uris[i].uri);
 	}
+	attach_count_uris(a->set, -(int)a->nuris);
 	free(a->uris);
 	free(a);
 }
@@ -202,6 +230,7 @@ attach_front_gone(struct front *f)
 		a->uris = NULL;
 		a->nuris = 0;
 		attach_free(a);
+		attach_count_uris(set, -(int)nuris);
 		for (i = 0; i < nuris; i++) {
 			if (uris[i].pending != 0)
 				set->npending--;
@@ -334,6 +363,7 @@ attach_drop_uri(struct attach *a, size_t i)
 		a->set->npending--;
 	free(a->uris[i].uri);
 	a->uris[i] = a->uris[--a->nuris];
+	attach_count_uris(a->set, -1);
 }
 
 /*
@@ -521,6 +551,7 @@ attach_take(struct attach_set *set, struct attach *a, const char *method,
 			if (v == ATTACH_FORWARD)
 				set->npending++;
 			a->nuris++;
+			attach_count_uris(set, 1);
 		}
 	} else {
 		if ((i = attach_find_uri(a, uri)) != -1)

@@ -48,7 +48,9 @@ enum attach_to {
 	ATTACH_TO_SUBSCRIBERS,	/* clients subscribed to the URI */
 };
 
-struct attach_set *attach_set_new(void (*)(cJSON *, void *), void *);
+struct attach_set *attach_set_new(void (*)(cJSON *, void *), void (*)(void *),
+		     void *);
+int		 attach_subscribed(struct attach_set *);
 void		 attach_set_free(struct attach_set *);
 struct attach	*attach_get(struct attach_set *, struct front *);
 void		 attach_front_gone(struct front *);

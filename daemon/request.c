@@ -654,7 +654,7 @@ request_set_new(const struct request_set_ops *ops, void *arg)
 	set->hash = xcalloc(set->nbuckets, sizeof *set->hash);
 	for (i = 0; i < set->nbuckets; i++)
 		LIST_INIT(&set->hash[i]);
-	set->attach = attach_set_new(ops->write, arg);
+	set->attach = attach_set_new(ops->write, ops->changed, arg);
 	return (set);
 }
 
@@ -691,6 +691,17 @@ request_own(struct request_set *set, struct request *req)
 {
 	req->owner = set;
 	attach_get(set->attach, req->front);
+}
+
+/*
+ * Whether the set keeps its session busy: requests queued or in flight,
+ * or a client's resource subscription held for it.
+ */
+int
+request_set_busy(struct request_set *set)
+{
+	return (set->nqueue + set->nsent > 0 ||
+	    attach_subscribed(set->attach));
 }
 
 /* Queue a request until its session is ready. */

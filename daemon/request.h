@@ -93,6 +93,7 @@ struct request	*request_find_token(struct request_set *, double);
 struct request	*request_first_sent(struct request_set *);
 struct request	*request_next_sent(struct request *);
 size_t		 request_set_count(struct request_set *);
+int		 request_set_busy(struct request_set *);
 void		 request_fail_all(struct request_set *, int, const char *);
 
 struct upcall	*upcall_new(struct request_set *, struct front *,

@@ -337,7 +337,7 @@ session_changed_cb(void *arg)
 	int		 busy;
 
 	busy = s->state == SESSION_STARTING ||
-	    request_set_count(s->requests) > 0 || task_set_busy(s->tasks);
+	    request_set_busy(s->requests) || task_set_busy(s->tasks);
 	if (busy == s->busy)
 		return;
 	s->busy = busy;

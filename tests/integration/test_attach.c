@@ -424,6 +424,36 @@ START_TEST(test_a_subscribe_the_server_refuses_subscribes_nobody)
 }
 END_TEST
 
+/*
+ * A session with a resource subscription is not idle: it outlives
+ * idle_timeout_s while its subscriber stays, and expires once it leaves.
+ */
+START_TEST(test_a_subscription_keeps_its_session_from_idle_expiry)
+{
+	struct daemon	*own;
+	struct client	*a, *watch;
+	int		 i, n = 1;
+
+	daemon_stop_ok(d);
+	own = daemon_start("\"idle_timeout_s\":1",
+	    "\"fake\":{\"command\":\"@FAKE@\"}");
+	d = own;
+	a = daemon_connect(d);
+	watch = daemon_connect(d);
+	subscription(a, "resources/subscribe", "file:///r");
+	sleep_ms(2500);
+	ck_assert_int_eq(session_count(watch), 1);
+	client_close(a);
+	for (i = 0; i < 60 && n > 0; i++) {
+		sleep_ms(100);
+		n = session_count(watch);
+	}
+	ck_assert_msg(n == 0, "the session did not expire once its "
+	    "subscriber left");
+	client_close(watch);
+}
+END_TEST
+
 static Suite *
 attach_suite(void)
 {
@@ -444,6 +474,8 @@ attach_suite(void)
 	    test_a_client_over_the_subscription_bound_is_refused);
 	tcase_add_test(tc,
 	    test_a_subscribe_the_server_refuses_subscribes_nobody);
+	tcase_add_test(tc,
+	    test_a_subscription_keeps_its_session_from_idle_expiry);
 	return (s);
 }
 

@@ -37,7 +37,7 @@ static void
 setup(void)
 {
 	child = cJSON_CreateArray();
-	set = attach_set_new(write_child, NULL);
+	set = attach_set_new(write_child, NULL, NULL);
 	fake_front_init(&a, NULL, 1000, 0);
 	fake_front_init(&b, NULL, 1000, 0);
 	fake_front_init(&c, NULL, 1000, 0);
@@ -131,7 +131,7 @@ START_TEST(test_an_attachment_is_found_among_many)
 	int			 i;
 
 	for (i = 0; i < 3; i++) {
-		more[i] = attach_set_new(write_child, NULL);
+		more[i] = attach_set_new(write_child, NULL, NULL);
 		x[i] = attach_get(more[i], &a.front);
 	}
 	y[0] = attach_get(set, &a.front);
@@ -162,7 +162,7 @@ END_TEST
 
 START_TEST(test_a_session_that_ends_detaches_its_clients)
 {
-	struct attach_set	*other = attach_set_new(write_child, NULL);
+	struct attach_set	*other = attach_set_new(write_child, NULL, NULL);
 	struct attach		*x;
 
 	x = attach_get(set, &a.front);
