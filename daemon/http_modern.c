@@ -79,6 +79,7 @@ struct http_modern_call {
 	struct front			 front;	/* the core's side */
 	struct http_modern		*hm;
 	struct evhttp_request		*req;	/* NULL: answered, or left */
+	struct evhttp_connection	*evcon;	/* req's, until done */
 	char				*id;	/* the client's id, as text */
 	char				*token;	/* progress token, or NULL */
 	size_t				 token_len;
@@ -179,9 +180,37 @@ http_modern_reap_cb(evutil_socket_t fd, short events, void *arg)
 	}
 }
 
+/* c is over: nothing more goes to its client; freed soon. */
+static void
+http_modern_call_done(struct http_modern_call *c)
+{
+	c->done = 1;
+	c->front.gone = 1;
+	c->req = NULL;
+	c->evcon = NULL;
+	event_active(c->hm->reap, EV_TIMEOUT, 1);
+}
+
+/*
+ * c's client is gone before its answer: c ends, which cancels its
+ * request at the child (closing the stream is the transport's cancel).
+ * A request evhttp took off its connection is ours to free: evhttp
+ * 2.1 does that to an unfinished request when a write fails or times
+ * out (evhttp_connection_incoming_fail), then frees the connection.
+ */
+static void
+http_modern_call_left(struct http_modern_call *c)
+{
+	log_debug("http client %llu: left before its answer; cancelling",
+	    (unsigned long long)c->front.serial);
+	if (evhttp_request_get_connection(c->req) == NULL)
+		evhttp_send_reply_end(c->req);	/* frees it */
+	http_modern_call_done(c);
+}
+
 /*
  * Look at the connections of requests still waiting: one whose client
- * closed it is freed, which cancels its request (http_modern_conn_closed).
+ * closed it is freed, which cancels its request.
  */
 static void
 http_modern_watch_cb(evutil_socket_t fd, short events, void *arg)
@@ -197,12 +226,15 @@ http_modern_watch_cb(evutil_socket_t fd, short events, void *arg)
 
 	(void)fd;
 	(void)events;
-again:
 	TAILQ_FOREACH(c, &hm->calls, entry) {
 		if (c->done || c->req == NULL)
 			continue;
-		if ((evcon = evhttp_request_get_connection(c->req)) == NULL ||
-		    (bev = evhttp_connection_get_bufferevent(evcon)) == NULL) {
+		if ((evcon = evhttp_request_get_connection(c->req)) == NULL) {
+			/* Let go by evhttp without a close seen. */
+			http_modern_call_left(c);
+			continue;
+		}
+		if ((bev = evhttp_connection_get_bufferevent(evcon)) == NULL) {
 			waiting = 1;
 			continue;
 		}
@@ -210,9 +242,10 @@ again:
 		    MSG_PEEK | MSG_DONTWAIT);
 		if (n == 0 || (n == -1 && errno != EAGAIN &&
 		    errno != EWOULDBLOCK && errno != EINTR)) {
-			/* Frees its requests; the list may change. */
+			/* Done first: evhttp frees the request with evcon. */
+			http_modern_call_left(c);
 			evhttp_connection_free(evcon);
-			goto again;
+			continue;
 		}
 		waiting = 1;
 	}
@@ -220,19 +253,10 @@ again:
 		evtimer_add(hm->watch, &tv);
 }
 
-/* c is over: nothing more goes to its client; freed soon. */
-static void
-http_modern_call_done(struct http_modern_call *c)
-{
-	c->done = 1;
-	c->front.gone = 1;
-	c->req = NULL;
-	event_active(c->hm->reap, EV_TIMEOUT, 1);
-}
-
 /*
  * A connection evhttp is freeing: a request of it still waiting is
- * cancelled (closing the stream is the transport's cancel).
+ * cancelled. Matched on the connection kept at the start, as evhttp may
+ * have taken the request off it already.
  */
 void
 http_modern_conn_closed(struct http_modern *hm, struct evhttp_connection *evcon)
@@ -240,12 +264,8 @@ http_modern_conn_closed(struct http_modern *hm, struct evhttp_connection *evcon)
 	struct http_modern_call	*c;
 
 	TAILQ_FOREACH(c, &hm->calls, entry) {
-		if (c->req != NULL &&
-		    evhttp_request_get_connection(c->req) == evcon) {
-			log_debug("http client %llu: left before its answer; "
-			    "cancelling", (unsigned long long)c->front.serial);
-			http_modern_call_done(c);
-		}
+		if (!c->done && c->req != NULL && c->evcon == evcon)
+			http_modern_call_left(c);
 	}
 }
 
@@ -446,8 +466,15 @@ http_modern_status(int code, const char **reason)
 {
 	switch (code) {
 	case RPC_METHOD_NOT_FOUND:
+	case RPC_UNKNOWN_SERVER:
 		*reason = "Not Found";
 		return (404);
+	case RPC_FORBIDDEN:
+		*reason = "Forbidden";
+		return (403);
+	case RPC_SHUTTING_DOWN:
+		*reason = "Service Unavailable";
+		return (503);
 	case MCP_ERROR_HEADER_MISMATCH:
 	case MCP_ERROR_UNSUPPORTED_VERSION:
 	case MCP_ERROR_UNSUPPORTED_VERSION + 1:	/* missing capability */
@@ -668,6 +695,7 @@ http_modern_call_new(struct http_modern *hm, struct evhttp_request *req,
 	c = xcalloc(1, sizeof *c);
 	c->hm = hm;
 	c->req = req;
+	c->evcon = evhttp_request_get_connection(req);
 	c->id = xstrdup(id);
 	c->server_json = xstrdup(server_json);
 	front_init(&c->front, &http_modern_ops, c, broker_counters(hm->b),
@@ -768,8 +796,10 @@ http_modern_forward(struct http_modern_call *c, struct jsonrpc_msg *msg,
 
 /*
  * A POST of a 2026-07-28 client (http_modern_wants) for server and
- * thread, of the user uid (admin: an admin). Returns the status it was
- * (or will be) answered with.
+ * thread, of the user uid (admin: an admin). server is configured and
+ * enabled: http_mcp_serve answered any other 404 (-32010) before the
+ * body was read, ping included. Returns the status it was (or will be)
+ * answered with.
  */
 int
 http_modern_post(struct http_modern *hm, struct evhttp_request *req,

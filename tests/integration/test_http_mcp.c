@@ -1727,6 +1727,7 @@ START_TEST(test_modern_request_with_a_log_level_streams_its_logs)
 	struct hresp	 r;
 	cJSON		*ev, *params;
 	const char	*method;
+	char		*type;
 	size_t		 i;
 	int		 logs, info;
 
@@ -1743,8 +1744,9 @@ START_TEST(test_modern_request_with_a_log_level_streams_its_logs)
 		    "/logLevel\":\"info\"}}}");
 		hc_head(c, &r);
 		ck_assert_int_eq(r.status, 200);
-		ck_assert_ptr_nonnull(strstr(header_of(r.headers,
-		    "Content-Type"), "text/event-stream"));
+		type = header_of(r.headers, "Content-Type");
+		ck_assert_ptr_nonnull(strstr(type, "text/event-stream"));
+		free(type);
 		logs = info = 0;
 		while ((ev = hc_event(c)) != NULL) {
 			method = cJSON_GetStringValue(cJSON_GetObjectItem(ev,
@@ -1772,13 +1774,28 @@ START_TEST(test_modern_request_with_a_log_level_streams_its_logs)
 }
 END_TEST
 
+/* Whether the child of server/thread says, within 5 s, it saw a cancel. */
+static int
+child_cancelled(struct client *u, const char *server, const char *thread)
+{
+	cJSON	*s;
+	int	 i, cancelled = 0;
+
+	for (i = 0; i < 50 && !cancelled; i++) {
+		sleep_ms(100);
+		s = session_of(u, server, thread);
+		cancelled = tail_has(cJSON_GetObjectItem(result_of(s),
+		    "stderr_tail"), "fake-mcp: cancelled request");
+		cJSON_Delete(s);
+	}
+	return (cancelled);
+}
+
 /* Closing the connection before the answer cancels the request. */
 START_TEST(test_modern_client_that_leaves_cancels_its_request)
 {
 	struct hconn	*c = hc_open();
 	struct client	*u;
-	cJSON		*s;
-	int		 i, cancelled = 0;
 
 	/* The session first, so that the wait below finds it. */
 	cJSON_Delete(modern_call("/mcp/fake/m1", "counter", MODERN_META));
@@ -1790,15 +1807,85 @@ START_TEST(test_modern_client_that_leaves_cancels_its_request)
 	u = daemon_connect(d);
 	wait_in_flight(u, "fake", "m1", 1);
 	hc_close(c);
-	for (i = 0; i < 50 && !cancelled; i++) {
-		sleep_ms(100);
-		s = session_of(u, "fake", "m1");
-		cancelled = tail_has(cJSON_GetObjectItem(result_of(s),
-		    "stderr_tail"), "fake-mcp: cancelled request");
-		cJSON_Delete(s);
-	}
-	ck_assert_msg(cancelled, "the child was not told of the cancel");
+	ck_assert_msg(child_cancelled(u, "fake", "m1"),
+	    "the child was not told of the cancel");
 	client_close(u);
+}
+END_TEST
+
+/*
+ * A client that drops an event stream while events are written to it
+ * cancels its request too: evhttp gives up on the connection at the
+ * write that fails (every 2 ms here), before the look for closed
+ * connections comes by (every 250 ms), and the request is let go.
+ */
+START_TEST(test_modern_client_that_drops_its_stream_cancels_its_request)
+{
+	struct linger	 reset = { 1, 0 };
+	struct hconn	*c = hc_open();
+	struct hresp	 r;
+	struct client	*u;
+	cJSON		*ev;
+
+	cJSON_Delete(modern_call("/mcp/fake/m1", "counter", MODERN_META));
+	hc_send(c, "POST", "/mcp/fake/m1", NULL,
+	    "application/json, text/event-stream", "MCP-Protocol-Version: "
+	    "2026-07-28\r\nMcp-Method: tools/call\r\nMcp-Name: progress\r\n",
+	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
+	    "\"params\":{\"name\":\"progress\",\"arguments\":{\"steps\":"
+	    "100000,\"interval_ms\":2},\"_meta\":{" MODERN_META ","
+	    "\"progressToken\":\"p-1\"}}}");
+	hc_head(c, &r);
+	ck_assert_int_eq(r.status, 200);
+	hresp_clear(&r);
+	ck_assert_ptr_nonnull(ev = hc_event(c));
+	ck_assert_str_eq(json_string(ev, "method"), "notifications/progress");
+	cJSON_Delete(ev);
+	/* A reset: the next event's write fails. */
+	ck_assert_int_eq(setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &reset,
+	    sizeof reset), 0);
+	hc_close(c);
+	u = daemon_connect(d);
+	ck_assert_msg(child_cancelled(u, "fake", "m1"),
+	    "the child was not told of the cancel");
+	wait_in_flight(u, "fake", "m1", 0);
+	client_close(u);
+}
+END_TEST
+
+/*
+ * A server the broker does not have: 404 and -32010, whatever the
+ * method, ping and server/discover too.
+ */
+START_TEST(test_modern_unknown_server_gets_404_with_32010)
+{
+	static const char *const methods[] = { "ping", "server/discover",
+	    "tools/list" };
+	struct hconn	*c;
+	struct hresp	 r;
+	cJSON		*a;
+	char		*body, *headers;
+	size_t		 i;
+
+	for (i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+		c = hc_open();
+		xasprintf(&body, "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":"
+		    "\"%s\",\"params\":{\"_meta\":{" MODERN_META "}}}",
+		    methods[i]);
+		xasprintf(&headers, "MCP-Protocol-Version: 2026-07-28\r\n"
+		    "Mcp-Method: %s\r\n", methods[i]);
+		hc_send(c, "POST", "/mcp/nosuch/x", NULL, "application/json",
+		    headers, body);
+		hc_head(c, &r);
+		ck_assert_msg(r.status == 404, "%s: %d", methods[i], r.status);
+		a = json_of(&r);
+		ck_assert_int_eq(rpc_code(a), -32010);
+		cJSON_Delete(a);
+		hresp_clear(&r);
+		free(body);
+		free(headers);
+		hc_close(c);
+	}
 }
 END_TEST
 
@@ -1843,6 +1930,9 @@ http_mcp_suite(void)
 	tcase_add_test(tc, test_modern_errors_are_the_transports);
 	tcase_add_test(tc, test_modern_client_takes_no_requests_from_the_child);
 	tcase_add_test(tc, test_modern_client_that_leaves_cancels_its_request);
+	tcase_add_test(tc,
+	    test_modern_client_that_drops_its_stream_cancels_its_request);
+	tcase_add_test(tc, test_modern_unknown_server_gets_404_with_32010);
 	tcase_add_test(tc,
 	    test_modern_request_with_a_log_level_streams_its_logs);
 
