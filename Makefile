@@ -281,7 +281,9 @@ FUZZ_SRC_http	= tests/fuzz/fuzz_http.c proto/frame.c proto/jsonrpc.c \
 		  daemon/log.c
 FUZZ_SRC_child	= tests/fuzz/fuzz_child.c proto/frame.c proto/jsonrpc.c \
 		  proto/xmalloc.c proto/scan.c proto/wire.c proto/escape.c \
-		  daemon/mcp.c daemon/log.c
+		  daemon/mcp.c daemon/log.c daemon/request.c daemon/attach.c \
+		  daemon/front.c daemon/counters.c daemon/latency.c \
+		  daemon/clock.c daemon/task.c daemon/ask.c
 
 build/fuzz/fuzz_%: $$(FUZZ_SRC_$$*)
 	@mkdir -p build/fuzz
