@@ -446,6 +446,28 @@ attach_span_rank(const struct scan_span *v)
 }
 
 /*
+ * Whether the string at path in the JSON text obj decodes to bytes that
+ * hold a NUL (a name cJSON would cut short there).
+ */
+int
+attach_holds_nul(const char *obj, size_t len, const char *const *path)
+{
+	struct scan_member	 m;
+	char			*buf;
+	size_t			 n;
+	int			 nul;
+
+	if (scan_path(obj, len, path, &m) != 0 || m.value.len < 2 ||
+	    m.value.p[0] != '"')
+		return (0);
+	buf = xmalloc(m.value.len);
+	scan_string_decode(m.value.p, m.value.len, buf, m.value.len, &n);
+	nul = memchr(buf, '\0', n) != NULL;
+	free(buf);
+	return (nul);
+}
+
+/*
  * A client's request for the session (its text after the id), on its way
  * to the child; modern: the child speaks 2026-07-28. The client is
  * attached. logging/setLevel is the broker's to answer (the level is the
@@ -499,17 +521,19 @@ static enum attach_verdict
 attach_take(struct attach_set *set, struct attach *a, const char *method,
     const char *tail, size_t len, const char **message)
 {
+	static const char *const uri_path[] = { "params", "uri", NULL };
 	cJSON			*msg, *item;
 	const char		*uri;
 	char			*text;
 	enum attach_verdict	 v = ATTACH_FORWARD;
-	int			 i, rank;
+	int			 i, rank, nul;
 
 	/* ,"method":…} becomes {"method":…}. */
 	text = xmalloc(len);
 	text[0] = '{';
 	memcpy(text + 1, tail + 1, len - 1);
 	msg = cJSON_ParseWithLength(text, len);
+	nul = attach_holds_nul(text, len, uri_path);
 	free(text);
 	item = cJSON_GetObjectItemCaseSensitive(msg, "params");
 	item = cJSON_GetObjectItemCaseSensitive(item, strcmp(method,
@@ -532,6 +556,9 @@ attach_take(struct attach_set *set, struct attach *a, const char *method,
 	} else if (strlen(uri) > ATTACH_URI_MAX) {
 		*message = "The uri is too long to be kept for a subscription "
 		    "(ATTACH_URI_MAX bytes).";
+		v = ATTACH_INVALID;
+	} else if (nul) {
+		*message = "The uri must not contain U+0000.";
 		v = ATTACH_INVALID;
 	} else if (strcmp(method, "resources/subscribe") == 0) {
 		if (attach_find_uri(a, uri) != -1)

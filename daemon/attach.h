@@ -64,6 +64,7 @@ enum attach_verdict attach_request(struct attach_set *, struct front *,
 void		 attach_notify(struct attach_set *, enum attach_to,
 		     const char *, const char *, size_t, const char *, size_t);
 
+int		 attach_holds_nul(const char *, size_t, const char *const *);
 int		 attach_level_rank(const char *);
 const char	*attach_level_name(int);
 

@@ -299,6 +299,7 @@ session_may_log_cb(size_t len, void *arg)
 void
 session_notify_cb(struct jsonrpc_msg *msg, void *arg)
 {
+	static const char *const uri_path[] = { "params", "uri", NULL };
 	struct session	*s = arg;
 	const char	*line, *stamp = session_stamp(s), *what = NULL;
 	enum attach_to	 to = ATTACH_TO_ALL;
@@ -308,13 +309,15 @@ session_notify_cb(struct jsonrpc_msg *msg, void *arg)
 		to = ATTACH_TO_LOG;
 		what = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
 		    msg->params, "level"));
-	} else if (strcmp(msg->method, "notifications/resources/updated") ==
-	    0) {
-		to = ATTACH_TO_SUBSCRIBERS;
-		what = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-		    msg->params, "uri"));
 	}
 	line = session_line(s, &len);
+	if (strcmp(msg->method, "notifications/resources/updated") == 0) {
+		/* A uri cut short at a NUL is nobody's. */
+		to = ATTACH_TO_SUBSCRIBERS;
+		what = attach_holds_nul(line, len, uri_path) ? NULL :
+		    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+		    msg->params, "uri"));
+	}
 	attach_notify(request_set_attach(session_requests(s)), to, what, line,
 	    len, stamp, strlen(stamp));
 }

@@ -412,8 +412,16 @@ START_TEST(test_a_subscribe_the_server_refuses_subscribes_nobody)
 	    "{\"uri\":\"refuse:r\"}"));
 	expect_quiet(a, "t1");
 	expect_quiet(b, "t1");
-	/* A subscription the server takes still works after. */
+	/* A subscription the server takes still works after; an update
+	   for its uri cut short at a NUL is nobody's. */
 	subscription(a, "resources/subscribe", "file:///ok");
+	cJSON_Delete(tool_call(c, "fake", "t1", "raw_lines", "{\"lines\":["
+	    "\"{\\\"jsonrpc\\\":\\\"2.0\\\",\\\"method\\\":"
+	    "\\\"notifications/resources/updated\\\",\\\"params\\\":"
+	    "{\\\"uri\\\":\\\"file:///ok\\\\u0000x\\\"}}\","
+	    "\"{\\\"jsonrpc\\\":\\\"2.0\\\",\\\"id\\\":@ID@,"
+	    "\\\"result\\\":{\\\"content\\\":[]}}\"]}"));
+	expect_quiet(a, "t1");
 	cJSON_Delete(tool_call(c, "fake", "t1", "update",
 	    "{\"uri\":\"file:///ok\"}"));
 	expect_note(a, "notifications/resources/updated", "t1", &m);

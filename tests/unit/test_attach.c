@@ -348,8 +348,10 @@ START_TEST(test_a_subscribe_the_child_refuses_is_undone)
 	attach_front_gone(&b.front);
 	ck_assert_int_eq(cJSON_GetArraySize(child), 0);
 
-	/* A URI too long to keep is refused. */
+	/* A URI too long to keep is refused, and one holding a NUL. */
 	long_uri_refused();
+	ck_assert_int_eq(request(&c, "resources/subscribe",
+	    "{\"uri\":\"file:///c\\u0000x\"}", 0), ATTACH_INVALID);
 }
 END_TEST
 
