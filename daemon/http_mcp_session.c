@@ -66,6 +66,7 @@ enum http_mcp_kind {
 struct http_mcp_exchange {
 	struct http_mcp_session		*hs;
 	struct evhttp_request		*req;	/* NULL: the client left */
+	struct evhttp_connection	*evcon;	/* req's, until it left */
 	enum http_mcp_kind		 kind;
 	char				*id;	/* the answer's id, as text */
 	size_t				 id_len;
@@ -91,6 +92,7 @@ struct http_mcp_session {
 	int				 dead;
 	struct http_mcp_exchanges	 exchanges;
 	struct evhttp_request		*stream;	/* GET, or NULL */
+	struct evhttp_connection	*stream_evcon;	/* stream's */
 	struct event			*tick;	/* keep-alive, expiry */
 	struct event			*kill;	/* end from a callback */
 	http_mcp_session_cb		 ready;
@@ -396,6 +398,7 @@ http_mcp_exchange_new(struct http_mcp_session *hs, struct evhttp_request *req,
 	ex = xcalloc(1, sizeof *ex);
 	ex->hs = hs;
 	ex->req = req;
+	ex->evcon = evhttp_request_get_connection(req);
 	ex->kind = kind;
 	ex->id = xstrndup(id, id_len);
 	ex->id_len = id_len;
@@ -684,7 +687,13 @@ http_mcp_deliver(struct http_mcp_session *hs, const char *text, size_t len)
 
 /*
  * A connection evhttp is freeing: forget the requests of it this
- * session holds, which evhttp frees with it.
+ * session holds. They are matched on the connection kept at the start:
+ * when a write fails, times out or finds the client gone, evhttp 2.1
+ * takes an unfinished request off its connection (req->evcon = NULL,
+ * evhttp_connection_incoming_fail) before it frees the connection, and
+ * such a request is ours to free. A POST's client has left: its request
+ * runs on at the child and its answer is dropped. The GET stream's
+ * place is free for a new one.
  */
 void
 http_mcp_session_conn_closed(struct http_mcp_session *hs,
@@ -692,13 +701,23 @@ http_mcp_session_conn_closed(struct http_mcp_session *hs,
 {
 	struct http_mcp_exchange	*ex;
 
-	if (hs->stream != NULL &&
-	    evhttp_request_get_connection(hs->stream) == evcon)
+	if (hs->stream != NULL && hs->stream_evcon == evcon) {
+		log_debug("http client %llu: its GET stream closed",
+		    (unsigned long long)hs->front.serial);
+		if (evhttp_request_get_connection(hs->stream) == NULL)
+			evhttp_send_reply_end(hs->stream);	/* frees it */
 		hs->stream = NULL;
+		hs->stream_evcon = NULL;
+	}
 	TAILQ_FOREACH(ex, &hs->exchanges, entry) {
-		if (ex->req != NULL &&
-		    evhttp_request_get_connection(ex->req) == evcon)
-			ex->req = NULL;
+		if (ex->req == NULL || ex->evcon != evcon)
+			continue;
+		log_debug("http client %llu: left before its answer; the "
+		    "request runs on", (unsigned long long)hs->front.serial);
+		if (evhttp_request_get_connection(ex->req) == NULL)
+			evhttp_send_reply_end(ex->req);	/* frees it */
+		ex->req = NULL;
+		ex->evcon = NULL;
 	}
 }
 
@@ -871,6 +890,7 @@ http_mcp_session_stream(struct http_mcp_session *hs,
 	if (hs->stream != NULL)
 		evhttp_send_reply_end(hs->stream);	/* frees it */
 	hs->stream = req;
+	hs->stream_evcon = evhttp_request_get_connection(req);
 	http_mcp_stream_start(req);
 	return (200);
 }

@@ -1889,6 +1889,142 @@ START_TEST(test_modern_unknown_server_gets_404_with_32010)
 }
 END_TEST
 
+/*
+ * A client that drops the event stream of its POST leaves: the session
+ * lets its request go at once, though evhttp took it off the
+ * connection itself (the write of the next event fails). The request
+ * runs on at the child, uncancelled (a disconnect is no cancel), and
+ * the session takes the next call.
+ */
+START_TEST(test_client_that_drops_its_post_stream_leaves_its_request_running)
+{
+	struct linger	 reset = { 1, 0 };
+	struct hconn	*c = hc_open(), *c2 = hc_open();
+	struct hresp	 r;
+	struct client	*u;
+	cJSON		*ev, *a, *s;
+	char		*sid;
+
+	sid = initialize(c2, "/mcp/fake/t1", "2025-11-25", "", NULL);
+	hc_send(c, "POST", "/mcp/fake/t1", sid, "application/json, "
+	    "text/event-stream", NULL, "{\"jsonrpc\":\"2.0\",\"id\":4,"
+	    "\"method\":\"tools/call\",\"params\":{\"name\":\"progress\","
+	    "\"arguments\":{\"steps\":500,\"interval_ms\":2},"
+	    "\"_meta\":{\"progressToken\":\"tok-d\"}}}");
+	hc_head(c, &r);
+	ck_assert_int_eq(r.status, 200);
+	hresp_clear(&r);
+	ck_assert_ptr_nonnull(ev = hc_event(c));
+	ck_assert_str_eq(json_string(ev, "method"), "notifications/progress");
+	cJSON_Delete(ev);
+	/* A reset: the next event's write fails. */
+	ck_assert_int_eq(setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &reset,
+	    sizeof reset), 0);
+	hc_close(c);
+	ck_assert_msg(wait_log(d, 3000, "left before its answer; the "
+	    "request runs on", NULL), "the session did not see its client "
+	    "leave");
+	u = daemon_connect(d);
+	wait_in_flight(u, "fake", "t1", 0);
+	s = session_of(u, "fake", "t1");
+	ck_assert_msg(!tail_has(cJSON_GetObjectItem(result_of(s),
+	    "stderr_tail"), "fake-mcp: cancelled request"),
+	    "the child was told to cancel");
+	cJSON_Delete(s);
+	ck_assert_int_eq(call(c2, "/mcp/fake/t1", sid, 5, "counter", "{}",
+	    &a), 200);
+	cJSON_Delete(a);
+	client_close(u);
+	free(sid);
+	hc_close(c2);
+}
+END_TEST
+
+/*
+ * A GET stream whose client drops it makes way for a new one, which
+ * gets the server's next list change.
+ */
+START_TEST(test_dropped_get_stream_makes_way_for_a_new_one)
+{
+	struct linger	 reset = { 1, 0 };
+	struct hconn	*c = hc_open(), *g = hc_open();
+	struct hresp	 r;
+	cJSON		*ev, *a;
+	char		*sid;
+
+	sid = initialize(c, "/mcp/fake/lc", "2025-11-25", "", NULL);
+	hc_send(g, "GET", "/mcp/fake/lc", sid, "text/event-stream", NULL,
+	    NULL);
+	hc_head(g, &r);
+	ck_assert_int_eq(r.status, 200);
+	hresp_clear(&r);
+	ck_assert_int_eq(setsockopt(g->fd, SOL_SOCKET, SO_LINGER, &reset,
+	    sizeof reset), 0);
+	hc_close(g);
+	sleep_ms(200);
+	g = hc_open();
+	hc_send(g, "GET", "/mcp/fake/lc", sid, "text/event-stream", NULL,
+	    NULL);
+	hc_head(g, &r);
+	ck_assert_msg(r.status == 200, "a new GET: %d", r.status);
+	hresp_clear(&r);
+	ck_assert_int_eq(call(c, "/mcp/fake/lc", sid, 2, "list_changed",
+	    "{\"kind\":\"tools\"}", &a), 200);
+	cJSON_Delete(a);
+	ck_assert_ptr_nonnull(ev = hc_event(g));
+	ck_assert_str_eq(json_string(ev, "method"),
+	    "notifications/tools/list_changed");
+	cJSON_Delete(ev);
+	free(sid);
+	hc_close(c);
+	hc_close(g);
+}
+END_TEST
+
+/*
+ * A session whose GET stream was dropped has nothing open: at the
+ * bound of clients, it is the idle one that ends to make room.
+ */
+START_TEST(test_session_whose_get_stream_dropped_makes_room)
+{
+	struct linger	 reset = { 1, 0 };
+	struct hconn	*c, *g;
+	struct hresp	 r;
+	cJSON		*a;
+	char		*sid[11];
+	int		 i;
+
+	teardown();
+	start_with(",\"max_clients\":3");
+	c = hc_open();
+	g = hc_open();
+	sid[0] = initialize(c, "/mcp/fake/t1", "2025-11-25", "", NULL);
+	hc_send(g, "GET", "/mcp/fake/t1", sid[0], "text/event-stream", NULL,
+	    NULL);
+	hc_head(g, &r);
+	ck_assert_int_eq(r.status, 200);
+	hresp_clear(&r);
+	ck_assert_int_eq(setsockopt(g->fd, SOL_SOCKET, SO_LINGER, &reset,
+	    sizeof reset), 0);
+	hc_close(g);
+	sleep_ms(200);
+	/* As in test_sessions_count_as_clients_and_make_room_for_the_user:
+	   the 11th session needs room, and the least recently used idle
+	   one, sid[0], ends. */
+	for (i = 1; i < 11; i++)
+		sid[i] = initialize(c, "/mcp/fake/t1", "2025-11-25", "", NULL);
+	ck_assert_int_eq(call(c, "/mcp/fake/t1", sid[0], 2, "counter", "{}",
+	    &a), 404);
+	cJSON_Delete(a);
+	ck_assert_int_eq(call(c, "/mcp/fake/t1", sid[1], 2, "counter", "{}",
+	    &a), 200);
+	cJSON_Delete(a);
+	for (i = 0; i < 11; i++)
+		free(sid[i]);
+	hc_close(c);
+}
+END_TEST
+
 static Suite *
 http_mcp_suite(void)
 {
@@ -1946,6 +2082,10 @@ http_mcp_suite(void)
 	tcase_add_test(tc, test_sampling_without_a_stream_fails_at_once);
 	tcase_add_test(tc, test_get_opens_one_standalone_stream);
 	tcase_add_test(tc, test_list_changed_reaches_the_get_stream);
+	tcase_add_test(tc,
+	    test_client_that_drops_its_post_stream_leaves_its_request_running);
+	tcase_add_test(tc, test_dropped_get_stream_makes_way_for_a_new_one);
+	tcase_add_test(tc, test_session_whose_get_stream_dropped_makes_room);
 	tcase_add_test(tc, test_keep_alive_requests_leave_memory_flat);
 
 	tc = harness_add_tcase(s, "stop", setup, teardown, 30);
