@@ -292,22 +292,12 @@ bridge_initialize(struct bridge *b, struct jsonrpc_msg *msg)
 static void
 bridge_forward(struct bridge *b, struct jsonrpc_msg *msg)
 {
-	struct wire_edit	 e[2];
 	char			*id, *line;
 	size_t			 len;
 
-	memset(e, 0, sizeof e);
-	e[0].op = e[1].op = WIRE_SET;
-	e[0].path[0] = e[1].path[0] = "params";
-	e[0].path[1] = "server";
-	e[1].path[1] = "thread";
-	e[0].text = b->route[0];
-	e[0].len = strlen(b->route[0]);
-	e[1].text = b->route[1];
-	e[1].len = strlen(b->route[1]);
 	id = xstrndup(msg->id_text, msg->id_len);
-	if ((line = wire_rewrite(msg->line, msg->line_len, e, 2, 1,
-	    &len)) == NULL) {
+	if ((line = wire_route(msg->line, msg->line_len, b->route[0],
+	    b->route[1], 1, &len)) == NULL) {
 		bridge_host_error(b, id, RPC_INVALID_PARAMS, "params must be "
 		    "an object (the bridge adds server and thread to it).");
 		free(id);
@@ -336,7 +326,6 @@ bridge_forward(struct bridge *b, struct jsonrpc_msg *msg)
 static void
 bridge_host_notification(struct bridge *b, struct jsonrpc_msg *msg)
 {
-	struct wire_edit	 e[2];
 	char			*line;
 	size_t			 len;
 
@@ -349,17 +338,8 @@ bridge_host_notification(struct bridge *b, struct jsonrpc_msg *msg)
 		evbuffer_add(b->broker_out, "\n", 1);
 		return;
 	}
-	memset(e, 0, sizeof e);
-	e[0].op = e[1].op = WIRE_SET;
-	e[0].path[0] = e[1].path[0] = "params";
-	e[0].path[1] = "server";
-	e[1].path[1] = "thread";
-	e[0].text = b->route[0];
-	e[0].len = strlen(b->route[0]);
-	e[1].text = b->route[1];
-	e[1].len = strlen(b->route[1]);
-	if ((line = wire_rewrite(msg->line, msg->line_len, e, 2, 1,
-	    &len)) == NULL || len - 1 > BRIDGE_MAX_MESSAGE) {
+	if ((line = wire_route(msg->line, msg->line_len, b->route[0],
+	    b->route[1], 1, &len)) == NULL || len - 1 > BRIDGE_MAX_MESSAGE) {
 		free(line);
 		return;		/* nobody to tell: a notification */
 	}

@@ -800,7 +800,6 @@ http_mcp_session_call(struct http_mcp_session *hs, struct evhttp_request *req,
 	struct broker			*b = hs->b;
 	size_t				 max = broker_config(b)->max_message_bytes;
 	struct http_mcp_exchange	*ex;
-	struct wire_edit		 e[2];
 	struct scan_member		 m;
 	cJSON				*data;
 	char				*id, *line;
@@ -832,17 +831,8 @@ http_mcp_session_call(struct http_mcp_session *hs, struct evhttp_request *req,
 		free(id);
 		return (status);
 	}
-	memset(e, 0, sizeof e);
-	e[0].op = e[1].op = WIRE_SET;
-	e[0].path[0] = e[1].path[0] = "params";
-	e[0].path[1] = "server";
-	e[1].path[1] = "thread";
-	e[0].text = hs->server_json;
-	e[0].len = strlen(hs->server_json);
-	e[1].text = hs->thread_json;
-	e[1].len = strlen(hs->thread_json);
-	if ((line = wire_rewrite(msg->line, msg->line_len, e, 2, 0,
-	    &len)) == NULL) {
+	if ((line = wire_route(msg->line, msg->line_len, hs->server_json,
+	    hs->thread_json, 0, &len)) == NULL) {
 		status = http_mcp_session_reply_error(req, 400, "Bad Request", id,
 		    RPC_INVALID_PARAMS, NULL, "params must be an object (the "
 		    "broker adds server and thread to it).");

@@ -736,23 +736,14 @@ http_modern_forward(struct http_modern_call *c, struct jsonrpc_msg *msg,
 	struct broker		*b = c->hm->b;
 	size_t			 max = broker_config(b)->max_message_bytes;
 	struct evhttp_request	*req = c->req;
-	struct wire_edit	 e[2];
 	struct scan_member	 m;
 	cJSON			*data;
 	char			*line;
 	size_t			 len;
 	int			 status;
 
-	memset(e, 0, sizeof e);
-	e[0].op = e[1].op = WIRE_SET;
-	e[0].path[0] = e[1].path[0] = "params";
-	e[0].path[1] = "server";
-	e[1].path[1] = "thread";
-	e[0].text = c->server_json;
-	e[0].len = strlen(c->server_json);
-	e[1].text = thread_json;
-	e[1].len = strlen(thread_json);
-	line = wire_rewrite(msg->line, msg->line_len, e, 2, 0, &len);
+	line = wire_route(msg->line, msg->line_len, c->server_json,
+	    thread_json, 0, &len);
 	if (line == NULL || len > max) {
 		data = NULL;
 		if (line != NULL) {

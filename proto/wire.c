@@ -398,6 +398,26 @@ wire_rewrite(const char *obj, size_t len, const struct wire_edit *e,
 }
 
 /*
+ * A message (its object text) routed to a session: params.server and
+ * params.thread set to server and thread (JSON texts), as a front end
+ * that serves one key does to what its client sends. As wire_rewrite():
+ * NULL if params is there but not an object.
+ */
+char *
+wire_route(const char *obj, size_t len, const char *server,
+    const char *thread, int newline, size_t *lenp)
+{
+	struct wire_edit	 e[2] = {
+		{ WIRE_SET, { "params", "server", NULL }, server, 0 },
+		{ WIRE_SET, { "params", "thread", NULL }, thread, 0 },
+	};
+
+	e[0].len = strlen(server);
+	e[1].len = strlen(thread);
+	return (wire_rewrite(obj, len, e, 2, newline, lenp));
+}
+
+/*
  * The string at path in a request's tail (its text after the id, as
  * wire_request_tail() writes it), decoded into buf, cut to fit; "?" if
  * it is not there or not a string.

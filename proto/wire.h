@@ -72,5 +72,7 @@ struct wire_edit {
 /* The object text with the edits done to it (see wire.c). */
 char	*wire_rewrite(const char *, size_t, const struct wire_edit *, size_t,
 	     int, size_t *);
+char	*wire_route(const char *, size_t, const char *, const char *, int,
+	    size_t *);
 
 #endif

@@ -830,6 +830,32 @@ START_TEST(test_rewrite_adds_a_newline_when_asked)
 }
 END_TEST
 
+START_TEST(test_route_sets_server_and_thread_in_params)
+{
+	static const char	 msg[] = "{\"jsonrpc\":\"2.0\",\"id\":1,"
+				    "\"method\":\"tools/call\",\"params\":"
+				    "{\"name\":\"x\",\"server\":\"old\"}}";
+	char			*got;
+	size_t			 len;
+
+	got = wire_route(msg, sizeof msg - 1, "\"s\"", "\"t\\u00e9\"", 0,
+	    &len);
+	ck_assert_str_eq(got, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+	    "\"tools/call\",\"params\":{\"name\":\"x\",\"server\":\"s\","
+	    "\"thread\":\"t\\u00e9\"}}");
+	ck_assert_uint_eq(len, strlen(got));
+	free(got);
+	/* No params: made; params not an object: refused. */
+	got = wire_route("{\"id\":1,\"method\":\"ping\"}", 25, "\"s\"",
+	    "\"t\"", 1, &len);
+	ck_assert_str_eq(got, "{\"id\":1,\"method\":\"ping\",\"params\":"
+	    "{\"server\":\"s\",\"thread\":\"t\"}}\n");
+	free(got);
+	ck_assert_ptr_null(wire_route("{\"params\":[1]}", 14, "\"s\"",
+	    "\"t\"", 0, &len));
+}
+END_TEST
+
 static Suite *
 wire_suite(void)
 {
@@ -903,6 +929,7 @@ wire_suite(void)
 	    test_rewrite_groups_several_members_added_to_one_object);
 	tcase_add_test(tc, test_rewrite_refuses_what_is_not_an_object);
 	tcase_add_test(tc, test_rewrite_adds_a_newline_when_asked);
+	tcase_add_test(tc, test_route_sets_server_and_thread_in_params);
 	suite_add_tcase(s, tc);
 
 	return (s);
