@@ -386,13 +386,17 @@ attach_sent(struct attach_set *set, struct front *f, int64_t child_id)
 /*
  * The request the child had under child_id is over, answered with a
  * result (ok) or not: a subscription waiting for it is held by the child
- * now, or was refused (or never answered) and is dropped.
+ * now, or was refused and is dropped. One the child never answered
+ * (cancelled, timed out) is dropped too; as the child may still take it
+ * late, it is unsubscribed there unless another client holds the URI.
  */
 void
-attach_answered(struct attach_set *set, int64_t child_id, int ok)
+attach_answered(struct attach_set *set, int64_t child_id, int ok,
+    int unanswered)
 {
 	struct attach	*a;
 	size_t		 i;
+	char		*uri;
 
 	if (set->npending == 0)
 		return;
@@ -403,8 +407,15 @@ attach_answered(struct attach_set *set, int64_t child_id, int ok)
 			if (ok) {
 				a->uris[i].pending = 0;
 				set->npending--;
-			} else
-				attach_drop_uri(a, i);
+				return;
+			}
+			uri = xstrdup(a->uris[i].uri);
+			attach_drop_uri(a, i);
+			if (unanswered && set->legacy &&
+			    attach_subscribers(set, uri, 0) == 0)
+				attach_tell_child(set, "resources/unsubscribe",
+				    "uri", uri);
+			free(uri);
 			return;
 		}
 	}
@@ -561,8 +572,16 @@ attach_take(struct attach_set *set, struct attach *a, const char *method,
 		*message = "The uri must not contain U+0000.";
 		v = ATTACH_INVALID;
 	} else if (strcmp(method, "resources/subscribe") == 0) {
-		if (attach_find_uri(a, uri) != -1)
-			v = ATTACH_ANSWER;
+		if ((i = attach_find_uri(a, uri)) != -1) {
+			/* A repeat: answered, or on its way too if the
+			   first is not answered yet (the last one sent
+			   decides). */
+			if (a->uris[i].pending != 0) {
+				a->uris[i].pending = -1;
+				v = ATTACH_FORWARD;
+			} else
+				v = ATTACH_ANSWER;
+		}
 		else if (a->nuris >= ATTACH_MAX_SUBSCRIPTIONS)
 			v = ATTACH_FULL;
 		else {

@@ -55,7 +55,7 @@ void		 attach_set_free(struct attach_set *);
 struct attach	*attach_get(struct attach_set *, struct front *);
 void		 attach_front_gone(struct front *);
 void		 attach_sent(struct attach_set *, struct front *, int64_t);
-void		 attach_answered(struct attach_set *, int64_t, int);
+void		 attach_answered(struct attach_set *, int64_t, int, int);
 size_t		 attach_count(struct attach_set *);
 int		 attach_child_level(struct attach_set *);
 

@@ -161,15 +161,21 @@ mcpclient_fail(struct mcpclient *m, const char *fmt, ...)
 int
 mcpclient_start(struct mcpclient *m, int left_ms)
 {
+	cJSON	*caps;
+
 	if (m->protocol == SERVER_PROTOCOL_LEGACY) {
 		mcpclient_initialize(m);
 		return (left_ms);
 	}
 	m->phase = MCPCLIENT_PROBING;
 	m->discover_id = m->next_id++;
+	/* Without roots, as every 2026-07-28 request (mcpclient_prepare). */
+	caps = cJSON_Duplicate(m->client_caps, 1);
+	cJSON_DeleteItemFromObjectCaseSensitive(caps, "roots");
 	m->cbs.send(jsonrpc_request(cJSON_CreateNumber((double)
-	    m->discover_id), "server/discover",
-	    mcp_discover_params(m->client_caps)), m->arg);
+	    m->discover_id), "server/discover", mcp_discover_params(caps)),
+	    m->arg);
+	cJSON_Delete(caps);
 	if (m->protocol == SERVER_PROTOCOL_AUTO &&
 	    left_ms > MCPCLIENT_DISCOVER_TIMEOUT_MS)
 		return (MCPCLIENT_DISCOVER_TIMEOUT_MS);

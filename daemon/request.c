@@ -439,8 +439,10 @@ request_done(struct request *req, int code, const char *how)
 
 	if (set == NULL)
 		return;
+	/* A cancel or a timeout is no answer: the child may act late. */
 	if (req->child_id != 0)
-		attach_answered(set->attach, req->child_id, code == 0);
+		attach_answered(set->attach, req->child_id, code == 0 &&
+		    how == NULL, how != NULL || code == RPC_TIMEOUT);
 	level = set->access_log != NULL && *set->access_log ?
 	    LOG_LEVEL_INFO : LOG_LEVEL_DEBUG;
 	if (!REQUEST_TIMED && !log_enabled(level))

@@ -15,7 +15,6 @@
 #include <event2/event.h>
 
 #include "ask.h"
-#include "attach.h"
 #include "child.h"
 #include "clock.h"
 #include "config.h"
@@ -374,7 +373,7 @@ session_send(struct session *s, struct request *req)
 
 	if (request_kind(req) == REQUEST_SESSION_INFO) {
 		/* An HTTP client's initialize: attached as if queued. */
-		attach_get(request_set_attach(s->requests), request_front(req));
+		request_own(s->requests, req);
 		request_answer(req, jsonrpc_result(NULL,
 		    session_describe(s, 1)));
 		return;

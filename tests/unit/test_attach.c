@@ -274,7 +274,7 @@ START_TEST(test_subscribe_goes_to_the_child_for_the_first_subscriber_only)
 	    "{\"uri\":\"file:///r\"}", 0), ATTACH_FORWARD);
 	/* Sent as the child's request 7, and answered with a result. */
 	attach_sent(set, &a.front, 7);
-	attach_answered(set, 7, 1);
+	attach_answered(set, 7, 1, 0);
 	ck_assert_int_eq(request(&b, "resources/subscribe",
 	    "{\"uri\":\"file:///r\"}", 0), ATTACH_ANSWER);
 	ck_assert_int_eq(request(&a, "resources/subscribe",
@@ -333,20 +333,33 @@ START_TEST(test_a_subscribe_the_child_refuses_is_undone)
 	ck_assert_int_eq(request(&b, "resources/subscribe",
 	    "{\"uri\":\"file:///r\"}", 0), ATTACH_FORWARD);
 	attach_sent(set, &b.front, 4);
-	attach_answered(set, 3, 0);
-	attach_answered(set, 4, 0);
-	/* Neither is subscribed: an update reaches nobody, a new subscribe
-	   goes to the child again. */
+	attach_answered(set, 3, 0, 0);
+	attach_answered(set, 4, 0, 0);
+	/* Neither is subscribed: an update reaches nobody; b leaving
+	   unsubscribes nothing; the session holds no subscription. */
 	notify(ATTACH_TO_SUBSCRIBERS, "file:///r", "{\"jsonrpc\":\"2.0\","
 	    "\"method\":\"notifications/resources/updated\",\"params\":"
 	    "{\"uri\":\"file:///r\"}}");
 	ck_assert_uint_eq(fake_front_waiting(&a) + fake_front_waiting(&b),
 	    0);
-	ck_assert_int_eq(request(&a, "resources/subscribe",
-	    "{\"uri\":\"file:///r\"}", 0), ATTACH_FORWARD);
-	/* b was dropped: leaving unsubscribes nothing. */
+	ck_assert_int_eq(attach_subscribed(set), 0);
 	attach_front_gone(&b.front);
 	ck_assert_int_eq(cJSON_GetArraySize(child), 0);
+	/* A new subscribe goes to the child again; one cancelled (never
+	   answered) is dropped and unsubscribed, as the child may take it
+	   late. */
+	ck_assert_int_eq(request(&a, "resources/subscribe",
+	    "{\"uri\":\"file:///r\"}", 0), ATTACH_FORWARD);
+	attach_sent(set, &a.front, 5);
+	/* A repeat while it is on its way goes too. */
+	ck_assert_int_eq(request(&a, "resources/subscribe",
+	    "{\"uri\":\"file:///r\"}", 0), ATTACH_FORWARD);
+	attach_sent(set, &a.front, 6);
+	attach_answered(set, 5, 0, 1);
+	ck_assert_int_eq(attach_subscribed(set), 1);
+	attach_answered(set, 6, 0, 1);
+	ck_assert_int_eq(attach_subscribed(set), 0);
+	expect_child(0, "resources/unsubscribe", "uri", "file:///r");
 
 	/* A URI too long to keep is refused, and one holding a NUL. */
 	long_uri_refused();
