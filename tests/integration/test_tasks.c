@@ -363,6 +363,47 @@ START_TEST(test_a_tasks_request_goes_to_no_one_else)
 }
 END_TEST
 
+/*
+ * A 2026-07-28 server's task (the tasks extension: resultType "task",
+ * ttlMs) keeps its session busy too, until a poll sees it end.
+ */
+START_TEST(test_a_modern_task_keeps_its_session_until_a_poll_sees_it_end)
+{
+	struct client	*c = daemon_connect(d);
+	cJSON		*m;
+	char		*line;
+	pid_t		 pid;
+
+	send_line(c, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+	    "\"tools/call\",\"params\":{\"server\":\"modern\",\"thread\":"
+	    "\"mt\",\"name\":\"task\",\"arguments\":{\"ms\":2500},"
+	    "\"task\":{\"ttl\":60000},\"_meta\":{\""
+	    "io.modelcontextprotocol/clientCapabilities\":{\"extensions\":"
+	    "{\"io.modelcontextprotocol/tasks\":{}}}}}}");
+	m = recv_answer(c, NULL);
+	ck_assert_str_eq(json_string(result_of(m), "resultType"), "task");
+	ck_assert_str_eq(json_string(result_of(m), "taskId"), "fake-task-1");
+	cJSON_Delete(m);
+	pid = session_pid(c, "modern", "mt");
+	/* Past idle_timeout_s (1 s), the task still running. */
+	sleep_ms(2000);
+	ck_assert_int_eq(session_pid(c, "modern", "mt"), pid);
+	sleep_ms(1000);
+	xasprintf(&line, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":"
+	    "\"tasks/get\",\"params\":{\"server\":\"modern\",\"thread\":"
+	    "\"mt\",\"taskId\":\"fake-task-1\"}}");
+	send_line(c, line);
+	free(line);
+	m = recv_answer(c, NULL);
+	ck_assert_str_eq(json_string(result_of(m), "status"), "completed");
+	cJSON_Delete(m);
+	/* Ended: the session expires as any idle one. */
+	sleep_ms(2200);
+	ck_assert_int_eq(session_count(c), 0);
+	client_close(c);
+}
+END_TEST
+
 START_TEST(test_a_subscription_outlives_request_timeout_s_and_is_its_own)
 {
 	struct client	*a = daemon_connect(d), *b = daemon_connect(d);
@@ -493,6 +534,8 @@ tasks_suite(void)
 	tcase_add_test(tc, test_a_waiting_request_draws_no_sampling);
 	tcase_add_test(tc, test_a_tasks_request_goes_to_no_one_else);
 	tcase_add_test(tc, test_a_subscription_outlives_max_request_timeout_s);
+	tcase_add_test(tc,
+	    test_a_modern_task_keeps_its_session_until_a_poll_sees_it_end);
 	tcase_add_test(tc,
 	    test_a_subscription_outlives_request_timeout_s_and_is_its_own);
 	tcase_add_test(tc,
