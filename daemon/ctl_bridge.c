@@ -45,7 +45,6 @@
 #include "jsonrpc.h"
 #include "mcp.h"
 #include "scan.h"
-#include "version.h"
 #include "wire.h"
 #include "xmalloc.h"
 
@@ -479,50 +478,11 @@ static void
 bridge_session_answer(struct bridge *b, struct bridge_call *call,
     const char *line, size_t len)
 {
-	static const char *const info[] = { "result", "server_info", NULL };
-	static const char *const caps[] = { "result", "capabilities", NULL };
-	static const char *const instr[] = { "result", "instructions", NULL };
-	static const char *const sid[] = { "result", "id", NULL };
-	static const char *const gen[] = { "result", "generation", NULL };
-	struct scan_member	 m, i, s, g;
-	struct evbuffer		*out = b->host_out;
-
 	if (b->host_gone)
 		return;
-	if (scan_find(line, len, "error", &m) == 0) {
-		evbuffer_add_printf(out, "{\"jsonrpc\":\"2.0\",\"id\":%s,"
-		    "\"error\":", call->host_id);
-		evbuffer_add(out, m.value.p, m.value.len);
-		BRIDGE_ADD(out, "}\n");
-		return;
-	}
-	evbuffer_add_printf(out, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{"
-	    "\"protocolVersion\":\"%s\",\"capabilities\":", call->host_id,
-	    call->version);
-	if (scan_path(line, len, caps, &m) == 0 && *m.value.p == '{')
-		evbuffer_add(out, m.value.p, m.value.len);
-	else
-		BRIDGE_ADD(out, "{}");
-	BRIDGE_ADD(out, ",\"serverInfo\":");
-	if (scan_path(line, len, info, &i) == 0 && *i.value.p == '{')
-		evbuffer_add(out, i.value.p, i.value.len);
-	else
-		evbuffer_add_printf(out, "{\"name\":%s,\"version\":\"%s\"}",
-		    b->route[0], BROKER_VERSION);
-	if (scan_path(line, len, instr, &m) == 0 && *m.value.p == '"') {
-		BRIDGE_ADD(out, ",\"instructions\":");
-		evbuffer_add(out, m.value.p, m.value.len);
-	}
-	if (scan_path(line, len, sid, &s) == 0 &&
-	    scan_path(line, len, gen, &g) == 0) {
-		BRIDGE_ADD(out, ",\"_meta\":{\"" MCP_META_SESSION
-		    "\":{\"id\":");
-		evbuffer_add(out, s.value.p, s.value.len);
-		BRIDGE_ADD(out, ",\"generation\":");
-		evbuffer_add(out, g.value.p, g.value.len);
-		BRIDGE_ADD(out, "}}");
-	}
-	BRIDGE_ADD(out, "}}\n");
+	mcp_initialize_answer(b->host_out, call->host_id, call->version,
+	    b->route[0], line, len);
+	BRIDGE_ADD(b->host_out, "\n");
 }
 
 /*

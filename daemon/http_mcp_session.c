@@ -50,7 +50,6 @@
 #include "mcp.h"
 #include "request.h"
 #include "scan.h"
-#include "version.h"
 #include "wire.h"
 #include "xmalloc.h"
 
@@ -566,53 +565,16 @@ static void
 http_mcp_init_answer(struct http_mcp_exchange *ex, const char *line,
     size_t len)
 {
-	static const char *const info[] = { "result", "server_info", NULL };
-	static const char *const caps[] = { "result", "capabilities", NULL };
-	static const char *const instr[] = { "result", "instructions", NULL };
-	static const char *const sid[] = { "result", "id", NULL };
-	static const char *const gen[] = { "result", "generation", NULL };
 	struct http_mcp_session	*hs = ex->hs;
-	struct scan_member	 m, s, g;
 	struct evbuffer		*out;
 	char			*text;
 	size_t			 text_len;
 
 	out = evbuffer_new();
-	if (scan_find(line, len, "error", &m) == 0) {
-		evbuffer_add_printf(out, "{\"jsonrpc\":\"2.0\",\"id\":%s,"
-		    "\"error\":", ex->client_id);
-		evbuffer_add(out, m.value.p, m.value.len);
-		evbuffer_add(out, "}", 1);
+	if (mcp_initialize_answer(out, ex->client_id, ex->version,
+	    hs->server_json, line, len) != 0)
 		event_active(hs->kill, EV_TIMEOUT, 1);
-	} else {
-		evbuffer_add_printf(out, "{\"jsonrpc\":\"2.0\",\"id\":%s,"
-		    "\"result\":{\"protocolVersion\":\"%s\",\"capabilities\":",
-		    ex->client_id, ex->version);
-		if (scan_path(line, len, caps, &m) == 0 && *m.value.p == '{')
-			evbuffer_add(out, m.value.p, m.value.len);
-		else
-			evbuffer_add(out, "{}", 2);
-		evbuffer_add_printf(out, ",\"serverInfo\":");
-		if (scan_path(line, len, info, &m) == 0 && *m.value.p == '{')
-			evbuffer_add(out, m.value.p, m.value.len);
-		else
-			evbuffer_add_printf(out, "{\"name\":%s,\"version\":"
-			    "\"%s\"}", hs->server_json, BROKER_VERSION);
-		if (scan_path(line, len, instr, &m) == 0 &&
-		    *m.value.p == '"') {
-			evbuffer_add_printf(out, ",\"instructions\":");
-			evbuffer_add(out, m.value.p, m.value.len);
-		}
-		if (scan_path(line, len, sid, &s) == 0 &&
-		    scan_path(line, len, gen, &g) == 0) {
-			evbuffer_add_printf(out, ",\"_meta\":{\""
-			    MCP_META_SESSION "\":{\"id\":");
-			evbuffer_add(out, s.value.p, s.value.len);
-			evbuffer_add_printf(out, ",\"generation\":");
-			evbuffer_add(out, g.value.p, g.value.len);
-			evbuffer_add(out, "}}", 2);
-		}
-		evbuffer_add(out, "}}", 2);
+	else {
 		hs->known = 1;
 		hs->ready(hs, hs->arg);
 		log_debug("http client %llu: MCP session for %s/%s (uid %ld)",

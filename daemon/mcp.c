@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+
 #include "mcp.h"
+#include "scan.h"
 #include "version.h"
 
 /* Handshake versions the broker accepts in an initialize answer. */
@@ -277,4 +280,59 @@ mcp_counted_notification(const char *method)
 			return (i);
 	}
 	return (-1);
+}
+
+/*
+ * The answer to a host's initialize (under id, a JSON text, agreeing on
+ * version), made from broker/session's answer line: the child's
+ * capabilities, serverInfo (none: {name: server, a JSON text, and the
+ * broker's version}) and instructions as the daemon wrote them, with the
+ * session in _meta; or that answer's error as it is. Added to out,
+ * without a newline. Returns 0, or -1 if it was an error.
+ */
+int
+mcp_initialize_answer(struct evbuffer *out, const char *id,
+    const char *version, const char *server, const char *line, size_t len)
+{
+	static const char *const info[] = { "result", "server_info", NULL };
+	static const char *const caps[] = { "result", "capabilities", NULL };
+	static const char *const instr[] = { "result", "instructions", NULL };
+	static const char *const sid[] = { "result", "id", NULL };
+	static const char *const gen[] = { "result", "generation", NULL };
+	struct scan_member	 m, s, g;
+
+	if (scan_find(line, len, "error", &m) == 0) {
+		evbuffer_add_printf(out, "{\"jsonrpc\":\"2.0\",\"id\":%s,"
+		    "\"error\":", id);
+		evbuffer_add(out, m.value.p, m.value.len);
+		evbuffer_add(out, "}", 1);
+		return (-1);
+	}
+	evbuffer_add_printf(out, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":{"
+	    "\"protocolVersion\":\"%s\",\"capabilities\":", id, version);
+	if (scan_path(line, len, caps, &m) == 0 && *m.value.p == '{')
+		evbuffer_add(out, m.value.p, m.value.len);
+	else
+		evbuffer_add(out, "{}", 2);
+	evbuffer_add_printf(out, ",\"serverInfo\":");
+	if (scan_path(line, len, info, &m) == 0 && *m.value.p == '{')
+		evbuffer_add(out, m.value.p, m.value.len);
+	else
+		evbuffer_add_printf(out, "{\"name\":%s,\"version\":\"%s\"}",
+		    server, BROKER_VERSION);
+	if (scan_path(line, len, instr, &m) == 0 && *m.value.p == '"') {
+		evbuffer_add_printf(out, ",\"instructions\":");
+		evbuffer_add(out, m.value.p, m.value.len);
+	}
+	if (scan_path(line, len, sid, &s) == 0 &&
+	    scan_path(line, len, gen, &g) == 0) {
+		evbuffer_add_printf(out, ",\"_meta\":{\"" MCP_META_SESSION
+		    "\":{\"id\":");
+		evbuffer_add(out, s.value.p, s.value.len);
+		evbuffer_add_printf(out, ",\"generation\":");
+		evbuffer_add(out, g.value.p, g.value.len);
+		evbuffer_add(out, "}}", 2);
+	}
+	evbuffer_add(out, "}}", 2);
+	return (0);
 }

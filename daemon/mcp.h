@@ -14,6 +14,8 @@
 
 #include <cJSON.h>
 
+struct evbuffer;
+
 #include "log.h"
 
 /* The newest handshake version the broker asks for. */
@@ -52,6 +54,8 @@ const cJSON *mcp_progress_token(const cJSON *);
 void	 mcp_set_progress_token(cJSON *, cJSON *);
 enum log_level mcp_log_level(const char *);
 int	 mcp_counted_notification(const char *);
+int	 mcp_initialize_answer(struct evbuffer *, const char *, const char *,
+	    const char *, const char *, size_t);
 
 /* The notifications counted per session (index by mcp_counted_...). */
 extern const char *const mcp_counted_notifications[];

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <cJSON.h>
+#include <event2/buffer.h>
 
 #include "mcp.h"
 #include "version.h"
@@ -758,6 +759,48 @@ START_TEST(test_other_notifications_are_not_counted)
 END_TEST
 
 /* Every mcp behaviour, one test case each. */
+START_TEST(test_an_initialize_answer_is_made_from_the_session)
+{
+	static const char	 session[] = "{\"jsonrpc\":\"2.0\",\"id\":1,"
+				    "\"result\":{\"id\":\"s-1\",\"generation\":2,"
+				    "\"capabilities\":{\"tools\":{\"x\":1e400}},"
+				    "\"server_info\":{\"name\":\"n\"},"
+				    "\"instructions\":\"do \\u00e9\"}}";
+	static const char	 bare[] = "{\"jsonrpc\":\"2.0\",\"id\":1,"
+				    "\"result\":{\"id\":\"s-1\",\"generation\":1}}";
+	static const char	 error[] = "{\"jsonrpc\":\"2.0\",\"id\":1,"
+				    "\"error\":{\"code\":-32010,\"message\":\"m\"}}";
+	struct evbuffer		*out = evbuffer_new();
+
+	ck_assert_int_eq(mcp_initialize_answer(out, "\"a\"", "2025-06-18",
+	    "\"srv\"", session, sizeof session - 1), 0);
+	evbuffer_add(out, "", 1);
+	/* Byte for byte from the daemon's answer. */
+	ck_assert_str_eq((char *)evbuffer_pullup(out, -1), "{\"jsonrpc\":"
+	    "\"2.0\",\"id\":\"a\",\"result\":{\"protocolVersion\":"
+	    "\"2025-06-18\",\"capabilities\":{\"tools\":{\"x\":1e400}},"
+	    "\"serverInfo\":{\"name\":\"n\"},\"instructions\":"
+	    "\"do \\u00e9\",\"_meta\":{\"mcp-broker/session\":{\"id\":"
+	    "\"s-1\",\"generation\":2}}}}");
+	evbuffer_drain(out, evbuffer_get_length(out));
+	/* No capabilities or server info: {} and the server's name. */
+	ck_assert_int_eq(mcp_initialize_answer(out, "7", "2025-11-25",
+	    "\"srv\"", bare, sizeof bare - 1), 0);
+	evbuffer_add(out, "", 1);
+	ck_assert_ptr_nonnull(strstr((char *)evbuffer_pullup(out, -1),
+	    "\"capabilities\":{},\"serverInfo\":{\"name\":\"srv\","));
+	evbuffer_drain(out, evbuffer_get_length(out));
+	/* An error passes as it is. */
+	ck_assert_int_eq(mcp_initialize_answer(out, "7", "2025-11-25",
+	    "\"srv\"", error, sizeof error - 1), -1);
+	evbuffer_add(out, "", 1);
+	ck_assert_str_eq((char *)evbuffer_pullup(out, -1), "{\"jsonrpc\":"
+	    "\"2.0\",\"id\":7,\"error\":{\"code\":-32010,\"message\":"
+	    "\"m\"}}");
+	evbuffer_free(out);
+}
+END_TEST
+
 static Suite *
 mcp_suite(void)
 {
@@ -790,6 +833,7 @@ mcp_suite(void)
 	tcase_add_test(tc, test_unsupported_version_error_is_modern);
 	tcase_add_test(tc, test_other_errors_are_not_modern);
 	tcase_add_test(tc, test_the_specs_defined_errors_are_modern);
+	tcase_add_test(tc, test_an_initialize_answer_is_made_from_the_session);
 	tcase_add_test(tc,
 	    test_a_discover_result_is_told_by_its_shape_not_its_versions);
 	suite_add_tcase(s, tc);
