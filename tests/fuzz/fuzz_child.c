@@ -814,11 +814,11 @@ fuzz_session_new(const uint8_t *data, size_t size)
 	fuzz_session_ask(0, "resources/subscribe",
 	    "{\"uri\":\"file:///a\\u00e9\"}", ATTACH_FORWARD);
 	attach_sent(request_set_attach(fuzz_rs), &fuzz_fronts[0].front, 100);
-	attach_answered(request_set_attach(fuzz_rs), 100, 1);
+	attach_answered(request_set_attach(fuzz_rs), 100, 1, 0);
 	fuzz_session_ask(2, "resources/subscribe",
 	    "{\"uri\":\"urn:x:\\\"q\\\"\"}", ATTACH_FORWARD);
 	attach_sent(request_set_attach(fuzz_rs), &fuzz_fronts[2].front, 101);
-	attach_answered(request_set_attach(fuzz_rs), 101, 1);
+	attach_answered(request_set_attach(fuzz_rs), 101, 1, 0);
 
 	for (i = 1; i < FUZZ_NREQS; i++) {
 		req = request_new(&fuzz_fronts[fuzz_reqs[i].front].front,
